@@ -1,0 +1,257 @@
+/*
+ * The C facade of the C++ core: the only header that the NGINX glue
+ * includes.  Every function is noexcept: no C++ exception crosses it.
+ *
+ * The core never calls NGINX and never reads the clock: the caller passes
+ * the current time, the configuration and (where useful) a log callback.
+ * Objects are opaque and owned by the caller, who frees each with its
+ * *_free function (the glue does so from a pool cleanup).
+ */
+
+#ifndef STYTCH_CORE_H
+#define STYTCH_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+
+/*
+ * Every outcome of the core.  stytch_status_action() says what the module
+ * does with each one; stytch_status_name() gives its stable name, used in
+ * $stytch_auth_result-style variables and in logs.
+ */
+typedef enum {
+    STYTCH_OK = 0,
+
+    /* the request carries nothing to check */
+    STYTCH_TOKEN_MISSING,
+
+    /* the token is malformed or forged: 401, never worth an API call */
+    STYTCH_TOKEN_TOO_LARGE,
+    STYTCH_TOKEN_MALFORMED,           /* not three base64url segments */
+    STYTCH_JWT_HEADER_INVALID,        /* header is not a JSON object */
+    STYTCH_JWT_ALG_NOT_ALLOWED,       /* alg is not RS256 */
+    STYTCH_JWT_KID_MISSING,
+    STYTCH_JWT_TYP_INVALID,
+    STYTCH_JWT_CRIT_PRESENT,
+    STYTCH_JWT_PAYLOAD_INVALID,       /* payload is not a JSON object */
+    STYTCH_JWT_SIGNATURE_INVALID,
+    STYTCH_CLAIM_ISSUER_MISMATCH,
+    STYTCH_CLAIM_AUDIENCE_MISMATCH,
+    STYTCH_CLAIM_INVALID,             /* exp/nbf/iat missing or mistyped */
+    STYTCH_CLAIM_NOT_YET_VALID,       /* nbf in the future */
+    STYTCH_SESSION_CLAIM_INVALID,     /* https://stytch.com/session bad */
+
+    /* only the API can tell: fall back to it */
+    STYTCH_JWT_EXPIRED,
+    STYTCH_JWT_TOO_OLD,               /* older than the maximum token age */
+    STYTCH_JWKS_UNKNOWN_KID,
+    STYTCH_JWKS_NO_KEYS,              /* no key set loaded yet */
+
+    /* key set and policy documents */
+    STYTCH_JWKS_INVALID,              /* not a JWKS document */
+    STYTCH_JWKS_NO_USABLE_KEY,        /* a JWKS, but every key was refused */
+    STYTCH_POLICY_INVALID,
+
+    /* Stytch API answers */
+    STYTCH_API_RESPONSE_INVALID,      /* malformed or oversized body */
+    STYTCH_API_SESSION_NOT_FOUND,     /* 404 and other 4xx about the session */
+    STYTCH_API_UNAUTHORIZED,          /* 401: our own credentials are bad */
+    STYTCH_API_FORBIDDEN,             /* 403: authorization check denied */
+    STYTCH_API_UNAVAILABLE,           /* 429, 5xx */
+
+    /* authorization */
+    STYTCH_PERMISSION_DENIED,
+    STYTCH_TENANCY_MISMATCH,
+
+    STYTCH_NO_MEMORY,
+    STYTCH_INTERNAL_ERROR,
+
+    STYTCH_STATUS_MAX
+} stytch_status_t;
+
+
+/* What the module does with a status. */
+typedef enum {
+    STYTCH_ACTION_ALLOW = 0,      /* authenticated */
+    STYTCH_ACTION_UNAUTHORIZED,   /* 401 */
+    STYTCH_ACTION_FALLBACK,       /* ask the Stytch API */
+    STYTCH_ACTION_FORBIDDEN,      /* 403 */
+    STYTCH_ACTION_UNAVAILABLE,    /* 503 */
+    STYTCH_ACTION_ERROR           /* 500: our own misconfiguration or bug */
+} stytch_action_t;
+
+
+/* "ok", "jwt_expired", "jwks_unknown_kid", ...; never NULL */
+const char *stytch_status_name(stytch_status_t status);
+stytch_action_t stytch_status_action(stytch_status_t status);
+
+
+/* Log levels of the callback; the glue maps them onto NGINX's. */
+enum {
+    STYTCH_LOG_ERR = 0,
+    STYTCH_LOG_WARN,
+    STYTCH_LOG_INFO,
+    STYTCH_LOG_DEBUG
+};
+
+typedef void (*stytch_log_pt)(void *ctx, int level, const char *msg,
+    size_t len);
+
+
+/* Size limits on every input. */
+#define STYTCH_MAX_TOKEN_SIZE     16384
+#define STYTCH_MAX_JWKS_SIZE      (1024 * 1024)
+#define STYTCH_MAX_POLICY_SIZE    (1024 * 1024)
+#define STYTCH_MAX_RESPONSE_SIZE  (1024 * 1024)
+
+
+/* ------------------------------------------------------------------------ */
+/* Sessions: the identity a JWT or an API answer carries.  Reference
+ * counted, because the verifier's cache and a request can share one. */
+
+typedef struct stytch_session_s  stytch_session_t;
+
+typedef enum {
+    STYTCH_FIELD_SUBJECT = 0,      /* user_id or member_id */
+    STYTCH_FIELD_SESSION_ID,
+    STYTCH_FIELD_STARTED_AT,       /* RFC 3339, as Stytch wrote it */
+    STYTCH_FIELD_LAST_ACCESSED_AT,
+    STYTCH_FIELD_EXPIRES_AT,       /* from exp when the claim lacks it */
+    STYTCH_FIELD_ROLES,            /* comma-separated */
+    STYTCH_FIELD_ORGANIZATION_ID,  /* B2B only, else empty */
+    STYTCH_FIELD_ORGANIZATION_SLUG,
+    STYTCH_FIELD_CUSTOM_CLAIMS,    /* JSON object text, "{}" when none */
+    STYTCH_FIELD_SESSION_JWT,      /* API answers only: the new JWT */
+    STYTCH_FIELD_SESSION_TOKEN,    /* API answers only */
+    STYTCH_FIELD_MAX
+} stytch_field_t;
+
+stytch_session_t *stytch_session_retain(stytch_session_t *session);
+void stytch_session_release(stytch_session_t *session);
+
+/* Never NULL: an absent field is the empty string (len 0). */
+const char *stytch_session_field(const stytch_session_t *session,
+    stytch_field_t field, size_t *len);
+
+/*
+ * A top-level custom claim: a string claim as its value, anything else as
+ * compact JSON text.  NULL when the claim is absent or reserved.
+ */
+const char *stytch_session_claim(const stytch_session_t *session,
+    const char *name, size_t name_len, size_t *len);
+
+/* 1 when roles holds role, else 0 */
+int stytch_session_has_role(const stytch_session_t *session,
+    const char *role, size_t len);
+
+/* Seconds since the epoch; 0 when unknown. */
+int64_t stytch_session_expires_at(const stytch_session_t *session);
+int64_t stytch_session_jwt_exp(const stytch_session_t *session);
+int stytch_session_is_b2b(const stytch_session_t *session);
+
+
+/* ------------------------------------------------------------------------ */
+/* The verifier: one per Stytch project in each worker.  It holds the parsed
+ * key set and a bounded LRU cache of verified tokens keyed by SHA-256 of
+ * the whole token; a new key set empties the cache. */
+
+typedef struct stytch_verifier_s  stytch_verifier_t;
+
+typedef struct {
+    const char  *project_id;
+    size_t       project_id_len;
+    /* the API base URL; without trailing slash it is a second valid iss */
+    const char  *api_url;
+    size_t       api_url_len;
+    size_t       cache_size;      /* entries; 0 disables the cache */
+    stytch_log_pt  log;           /* may be NULL */
+    void        *log_ctx;
+} stytch_verifier_conf_t;
+
+typedef struct {
+    int64_t      now;             /* seconds since the epoch */
+    int64_t      leeway;          /* seconds, >= 0 */
+    int64_t      max_token_age;   /* seconds; < 0 means no limit */
+} stytch_verify_params_t;
+
+stytch_verifier_t *stytch_verifier_create(const stytch_verifier_conf_t *conf);
+void stytch_verifier_free(stytch_verifier_t *verifier);
+
+/*
+ * Parses a JWKS document and, when at least one key is usable, makes it the
+ * verifier's key set; otherwise the old set stays.  Refused keys are logged
+ * through the callback.  *nkeys (may be NULL) gets the usable key count.
+ */
+stytch_status_t stytch_verifier_set_jwks(stytch_verifier_t *verifier,
+    const char *json, size_t len, size_t *nkeys);
+
+int stytch_verifier_has_keys(const stytch_verifier_t *verifier);
+
+/*
+ * Verifies a compact JWS.  On STYTCH_OK, *session gets a new reference that
+ * the caller releases, and *cached (may be NULL) says whether the token was
+ * found in the cache.  Also on STYTCH_JWT_EXPIRED and STYTCH_JWT_TOO_OLD
+ * with a valid signature, *session is set so that the caller can log who it
+ * was; it must not be trusted.
+ */
+stytch_status_t stytch_verifier_verify(stytch_verifier_t *verifier,
+    const char *token, size_t len, const stytch_verify_params_t *params,
+    stytch_session_t **session, int *cached);
+
+
+/* ------------------------------------------------------------------------ */
+/* Stytch API answers. */
+
+typedef struct {
+    int          status_code;
+    char         error_type[64];
+    char         error_message[256];
+} stytch_api_error_t;
+
+/*
+ * Parses the body of POST /v1[/b2b]/sessions/authenticate given its HTTP
+ * status.  200 gives STYTCH_OK and a session (with session_jwt and
+ * session_token); other statuses map to STYTCH_API_* and fill *error
+ * (may be NULL) from the error body when it parses.
+ */
+stytch_status_t stytch_api_parse_authenticate(int http_status,
+    const char *body, size_t len, stytch_session_t **session,
+    stytch_api_error_t *error);
+
+
+/* ------------------------------------------------------------------------ */
+/* RBAC. */
+
+typedef struct stytch_policy_s  stytch_policy_t;
+
+/* GET /v1/rbac/policy or /v1/b2b/rbac/policy */
+stytch_policy_t *stytch_policy_parse(const char *json, size_t len,
+    stytch_status_t *status);
+
+/* Appends the roles of GET /v1/b2b/rbac/organizations/{id} */
+stytch_status_t stytch_policy_add_org(stytch_policy_t *policy,
+    const char *json, size_t len);
+
+void stytch_policy_free(stytch_policy_t *policy);
+
+/*
+ * STYTCH_OK when one of the session's roles grants action on resource;
+ * for organization_id non-NULL (B2B), the session's organization must be
+ * that one first (STYTCH_TENANCY_MISMATCH).
+ */
+stytch_status_t stytch_policy_check(const stytch_policy_t *policy,
+    const stytch_session_t *session, const char *resource,
+    size_t resource_len, const char *action, size_t action_len,
+    const char *organization_id, size_t organization_id_len);
+
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STYTCH_CORE_H */

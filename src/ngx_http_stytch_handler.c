@@ -1,0 +1,505 @@
+
+/*
+ * ngx_http_stytch_module: the access phase handler.
+ */
+
+
+#include "ngx_http_stytch_module.h"
+
+
+static ngx_int_t ngx_http_stytch_jwt(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *token);
+static ngx_int_t ngx_http_stytch_bearer(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *token);
+static ngx_int_t ngx_http_stytch_cookie(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value);
+static ngx_int_t ngx_http_stytch_decide(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static ngx_int_t ngx_http_stytch_challenge(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_uint_t invalid);
+static ngx_int_t ngx_http_stytch_forbid(ngx_http_request_t *r);
+static ngx_int_t ngx_http_stytch_unavailable(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf);
+static ngx_http_stytch_ctx_t *ngx_http_stytch_create_ctx(
+    ngx_http_request_t *r);
+static void ngx_http_stytch_cleanup(void *data);
+
+
+ngx_int_t
+ngx_http_stytch_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                     rc;
+    ngx_str_t                     token;
+    stytch_status_t               status;
+    stytch_session_t             *session;
+    ngx_http_stytch_ctx_t        *ctx;
+    stytch_verify_params_t        params;
+    ngx_http_stytch_project_t    *project;
+    ngx_http_stytch_loc_conf_t   *slcf;
+    ngx_http_stytch_main_conf_t  *smcf;
+    int                           cached;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_stytch_module);
+
+    if (slcf->auth == NGX_HTTP_STYTCH_AUTH_OFF) {
+        return NGX_DECLINED;
+    }
+
+    project = slcf->project;
+
+    ctx = ngx_http_stytch_get_ctx(r);
+
+    if (ctx && ctx->done && ctx->project == project) {
+        /* an internal redirect: the request was checked once already */
+        return ngx_http_stytch_decide(r, slcf, ctx);
+    }
+
+    if (ctx == NULL) {
+        ctx = ngx_http_stytch_create_ctx(r);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (ctx->session) {
+        stytch_session_release(ctx->session);
+        ctx->session = NULL;
+    }
+
+    ctx->project = project;
+    ngx_str_null(&ctx->source);
+
+    rc = ngx_http_stytch_jwt(r, slcf, &token);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ctx->status = STYTCH_TOKEN_MISSING;
+        ctx->done = 1;
+        return ngx_http_stytch_decide(r, slcf, ctx);
+    }
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_stytch_module);
+
+    (void) ngx_http_stytch_load_keys(project, smcf->shm_zone);
+
+    params.now = ngx_time();
+    params.leeway = slcf->leeway;
+    params.max_token_age = slcf->max_token_age_set
+                           && slcf->max_token_age != NGX_CONF_UNSET
+                           ? slcf->max_token_age : -1;
+
+    session = NULL;
+    cached = 0;
+
+    status = stytch_verifier_verify(project->verifier, (char *) token.data,
+                                    token.len, &params, &session, &cached);
+
+    ctx->status = status;
+    ctx->done = 1;
+
+    if (status == STYTCH_OK) {
+        ctx->session = session;
+
+        if (cached) {
+            ngx_str_set(&ctx->source, "cache");
+            (void) ngx_atomic_fetch_add(&project->shm->cache_hits, 1);
+
+        } else {
+            ngx_str_set(&ctx->source, "jwt");
+        }
+
+        (void) ngx_atomic_fetch_add(&project->shm->local_accepts, 1);
+
+    } else {
+        if (session) {
+            /* who it was, for the log only: never trusted */
+            stytch_session_release(session);
+        }
+
+        (void) ngx_atomic_fetch_add(&project->shm->local_rejects, 1);
+
+        if (status == STYTCH_JWKS_UNKNOWN_KID
+            || status == STYTCH_JWKS_NO_KEYS)
+        {
+            ngx_http_stytch_want_refresh(project);
+        }
+    }
+
+    return ngx_http_stytch_decide(r, slcf, ctx);
+}
+
+
+/*
+ * Turns a status into the answer: one table, in the core, says what each
+ * status means; this is the one place that says how NGINX answers it.
+ */
+
+static ngx_int_t
+ngx_http_stytch_decide(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_http_stytch_ctx_t *ctx)
+{
+    stytch_action_t  action;
+
+    action = stytch_status_action(ctx->status);
+
+    if (action != STYTCH_ACTION_ALLOW) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "stytch: access denied: %s",
+                      stytch_status_name(ctx->status));
+    }
+
+    switch (action) {
+
+    case STYTCH_ACTION_ALLOW:
+        return NGX_OK;
+
+    case STYTCH_ACTION_UNAUTHORIZED:
+        return ngx_http_stytch_challenge(r, slcf,
+                                         ctx->status != STYTCH_TOKEN_MISSING);
+
+    case STYTCH_ACTION_FALLBACK:
+        /* without keys nothing can be told; otherwise the token is stale */
+        if (ctx->status == STYTCH_JWKS_NO_KEYS) {
+            return ngx_http_stytch_unavailable(r, slcf);
+        }
+
+        return ngx_http_stytch_challenge(r, slcf, 1);
+
+    case STYTCH_ACTION_FORBIDDEN:
+        return ngx_http_stytch_forbid(r);
+
+    case STYTCH_ACTION_UNAVAILABLE:
+        return ngx_http_stytch_unavailable(r, slcf);
+
+    default: /* STYTCH_ACTION_ERROR */
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+/* RFC 6750, section 3 */
+
+static ngx_int_t
+ngx_http_stytch_challenge(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_uint_t invalid)
+{
+    size_t            len;
+    u_char           *p;
+    ngx_table_elt_t  *h;
+
+    len = sizeof("Bearer realm=\"\"") - 1 + slcf->realm.len;
+
+    if (invalid) {
+        len += sizeof(", error=\"invalid_token\"") - 1;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "WWW-Authenticate");
+    h->value.data = p;
+
+    p = ngx_sprintf(p, "Bearer realm=\"%V\"", &slcf->realm);
+
+    if (invalid) {
+        p = ngx_cpymem(p, ", error=\"invalid_token\"",
+                       sizeof(", error=\"invalid_token\"") - 1);
+    }
+
+    h->value.len = p - h->value.data;
+
+    r->headers_out.www_authenticate = h;
+
+    return NGX_HTTP_UNAUTHORIZED;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_forbid(ngx_http_request_t *r)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "WWW-Authenticate");
+    ngx_str_set(&h->value, "Bearer error=\"insufficient_scope\"");
+
+    r->headers_out.www_authenticate = h;
+
+    return NGX_HTTP_FORBIDDEN;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_unavailable(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf)
+{
+    u_char           *p;
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    ngx_str_set(&h->key, "Retry-After");
+    h->value.data = p;
+    h->value.len = ngx_sprintf(p, "%T", slcf->retry_after) - p;
+
+    return slcf->unavailable_status;
+}
+
+
+/* The JWT: "Authorization: Bearer" first, then the cookie. */
+
+static ngx_int_t
+ngx_http_stytch_jwt(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_str_t *token)
+{
+    ngx_int_t  rc;
+
+    if (slcf->jwt_header.len) {
+        rc = ngx_http_stytch_bearer(r, slcf, token);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    if (slcf->jwt_cookie.len) {
+        return ngx_http_stytch_cookie(r, &slcf->jwt_cookie, token);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_bearer(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_str_t *token)
+{
+    u_char           *p, *last;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *header;
+
+    h = NULL;
+
+    if (slcf->jwt_header.len == sizeof("Authorization") - 1
+        && ngx_strncasecmp(slcf->jwt_header.data, (u_char *) "Authorization",
+                           sizeof("Authorization") - 1)
+           == 0)
+    {
+        h = r->headers_in.authorization;
+
+    } else {
+        part = &r->headers_in.headers.part;
+        header = part->elts;
+
+        for (i = 0; /* void */; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                header = part->elts;
+                i = 0;
+            }
+
+            if (header[i].key.len == slcf->jwt_header.len
+                && ngx_strncasecmp(header[i].key.data, slcf->jwt_header.data,
+                                   slcf->jwt_header.len)
+                   == 0)
+            {
+                h = &header[i];
+                break;
+            }
+        }
+    }
+
+    if (h == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p = h->value.data;
+    last = p + h->value.len;
+
+    /* another scheme (Basic, say) is left to other access modules */
+    if (h->value.len < sizeof("Bearer ") - 1
+        || ngx_strncasecmp(p, (u_char *) "Bearer ", sizeof("Bearer ") - 1)
+           != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    p += sizeof("Bearer ") - 1;
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    while (last > p && last[-1] == ' ') {
+        last--;
+    }
+
+    token->data = p;
+    token->len = last - p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_cookie(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+#if (nginx_version >= 1023000)
+
+    if (ngx_http_parse_multi_header_lines(r, r->headers_in.cookie, name,
+                                          value)
+        == NULL)
+    {
+        return NGX_DECLINED;
+    }
+
+#else
+
+    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, name,
+                                          value)
+        == NGX_DECLINED)
+    {
+        return NGX_DECLINED;
+    }
+
+#endif
+
+    return NGX_OK;
+}
+
+
+/*
+ * The context lives in the request's pool cleanup as well as in r->ctx, so
+ * that it survives internal redirects (index, try_files, error_page),
+ * which clear r->ctx: one request is authenticated once.
+ */
+
+ngx_http_stytch_ctx_t *
+ngx_http_stytch_get_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t     *cln;
+    ngx_http_stytch_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_stytch_module);
+
+    if (ctx || !r->internal) {
+        return ctx;
+    }
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_stytch_cleanup) {
+            ctx = cln->data;
+            ngx_http_set_ctx(r, ctx, ngx_http_stytch_module);
+            return ctx;
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_http_stytch_ctx_t *
+ngx_http_stytch_create_ctx(ngx_http_request_t *r)
+{
+    ngx_pool_cleanup_t     *cln;
+    ngx_http_stytch_ctx_t  *ctx;
+
+    /* the cleanup first: it releases what the context will hold */
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_stytch_ctx_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    ctx = cln->data;
+    ngx_memzero(ctx, sizeof(ngx_http_stytch_ctx_t));
+
+    cln->handler = ngx_http_stytch_cleanup;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_stytch_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_stytch_cleanup(void *data)
+{
+    ngx_http_stytch_ctx_t  *ctx = data;
+
+    if (ctx->session) {
+        stytch_session_release(ctx->session);
+        ctx->session = NULL;
+    }
+}
+
+
+void
+ngx_http_stytch_core_log(void *data, int level, const char *msg, size_t len)
+{
+    ngx_log_t  *log = data;
+
+    ngx_uint_t  nlevel;
+
+    switch (level) {
+    case STYTCH_LOG_ERR:
+        nlevel = NGX_LOG_ERR;
+        break;
+    case STYTCH_LOG_WARN:
+        nlevel = NGX_LOG_WARN;
+        break;
+    case STYTCH_LOG_INFO:
+        nlevel = NGX_LOG_INFO;
+        break;
+    default:
+        nlevel = NGX_LOG_DEBUG;
+        break;
+    }
+
+    if (log->log_level < nlevel) {
+        return;
+    }
+
+    ngx_log_error(nlevel, log, 0, "stytch: %*s", len, msg);
+}

@@ -1,0 +1,995 @@
+
+/*
+ * ngx_http_stytch_module: the module, its directives and its configuration.
+ */
+
+
+#include "ngx_http_stytch_module.h"
+
+
+static void *ngx_http_stytch_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_stytch_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_stytch_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_stytch_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_stytch_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_stytch_init_process(ngx_cycle_t *cycle);
+static void ngx_http_stytch_exit_process(ngx_cycle_t *cycle);
+
+static char *ngx_http_stytch_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_stytch_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_stytch_api_url(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_stytch_max_token_age(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_stytch_token_source(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_stytch_unavailable_status(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_stytch_check_project_id(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_stytch_check_realm(ngx_conf_t *cf, void *post,
+    void *data);
+static ngx_int_t ngx_http_stytch_add_project(ngx_conf_t *cf,
+    ngx_http_stytch_loc_conf_t *slcf);
+static ngx_int_t ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
+    ngx_http_stytch_project_t *project);
+
+
+static ngx_conf_enum_t  ngx_http_stytch_auth_modes[] = {
+    { ngx_string("off"), NGX_HTTP_STYTCH_AUTH_OFF },
+    { ngx_string("on"), NGX_HTTP_STYTCH_AUTH_ON },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_post_handler_pt  ngx_http_stytch_project_id_post =
+    ngx_http_stytch_check_project_id;
+
+static ngx_conf_post_handler_pt  ngx_http_stytch_realm_post =
+    ngx_http_stytch_check_realm;
+
+
+static ngx_command_t  ngx_http_stytch_commands[] = {
+
+    { ngx_string("stytch_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, auth),
+      &ngx_http_stytch_auth_modes },
+
+    { ngx_string("stytch_project_id"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, project_id),
+      &ngx_http_stytch_project_id_post },
+
+    { ngx_string("stytch_secret"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, secret),
+      NULL },
+
+    { ngx_string("stytch_secret_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_stytch_secret_file,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_api_url"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_stytch_api_url,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_b2b"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, b2b),
+      NULL },
+
+    { ngx_string("stytch_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_stytch_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_jwks_refresh"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, jwks_refresh),
+      NULL },
+
+    { ngx_string("stytch_jwks_cooldown"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, jwks_cooldown),
+      NULL },
+
+    { ngx_string("stytch_jwks_file"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, jwks_file),
+      NULL },
+
+    { ngx_string("stytch_fetch_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, fetch_timeout),
+      NULL },
+
+    { ngx_string("stytch_ssl_trusted_certificate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, ssl_trusted_certificate),
+      NULL },
+
+    { ngx_string("stytch_ssl_verify"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, ssl_verify),
+      NULL },
+
+    { ngx_string("stytch_leeway"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, leeway),
+      NULL },
+
+    { ngx_string("stytch_max_token_age"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_stytch_max_token_age,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_jwt_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, jwt_cache_size),
+      NULL },
+
+    { ngx_string("stytch_realm"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, realm),
+      &ngx_http_stytch_realm_post },
+
+    { ngx_string("stytch_jwt_cookie"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_stytch_token_source,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, jwt_cookie),
+      NULL },
+
+    { ngx_string("stytch_jwt_header"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_stytch_token_source,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, jwt_header),
+      NULL },
+
+    { ngx_string("stytch_unavailable_status"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_stytch_unavailable_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_retry_after"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, retry_after),
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_stytch_module_ctx = {
+    ngx_http_stytch_preconfiguration,      /* preconfiguration */
+    ngx_http_stytch_postconfiguration,     /* postconfiguration */
+
+    ngx_http_stytch_create_main_conf,      /* create main configuration */
+    ngx_http_stytch_init_main_conf,        /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_stytch_create_loc_conf,       /* create location configuration */
+    ngx_http_stytch_merge_loc_conf         /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_stytch_module = {
+    NGX_MODULE_V1,
+    &ngx_http_stytch_module_ctx,           /* module context */
+    ngx_http_stytch_commands,              /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_stytch_init_process,          /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_stytch_exit_process,          /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_str_t  ngx_http_stytch_default_zone = ngx_string("stytch");
+
+
+static void *
+ngx_http_stytch_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_stytch_main_conf_t  *smcf;
+
+    smcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_stytch_main_conf_t));
+    if (smcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     smcf->shm_zone = NULL;
+     *     smcf->zone_set = 0;
+     */
+
+    /* never grows: locations keep pointers to its elements */
+
+    if (ngx_array_init(&smcf->projects, cf->pool,
+                       NGX_HTTP_STYTCH_MAX_PROJECTS,
+                       sizeof(ngx_http_stytch_project_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return smcf;
+}
+
+
+static char *
+ngx_http_stytch_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_stytch_loc_conf_t  *slcf;
+
+    slcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_stytch_loc_conf_t));
+    if (slcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     slcf->project_id = { 0, NULL };
+     *     slcf->secret = { 0, NULL };
+     *     slcf->api_url = { 0, NULL };
+     *     slcf->jwks_file = { 0, NULL };
+     *     slcf->ssl_trusted_certificate = { 0, NULL };
+     *     slcf->realm = { 0, NULL };
+     *     slcf->jwt_cookie = { 0, NULL };
+     *     slcf->jwt_header = { 0, NULL };
+     *     slcf->max_token_age_set = 0;
+     *     slcf->project = NULL;
+     */
+
+    slcf->auth = NGX_CONF_UNSET_UINT;
+    slcf->ssl_verify = NGX_CONF_UNSET;
+    slcf->b2b = NGX_CONF_UNSET;
+    slcf->jwks_refresh = NGX_CONF_UNSET;
+    slcf->jwks_cooldown = NGX_CONF_UNSET;
+    slcf->fetch_timeout = NGX_CONF_UNSET_MSEC;
+    slcf->leeway = NGX_CONF_UNSET;
+    slcf->max_token_age = NGX_CONF_UNSET;
+    slcf->jwt_cache_size = NGX_CONF_UNSET_SIZE;
+    slcf->unavailable_status = NGX_CONF_UNSET_UINT;
+    slcf->retry_after = NGX_CONF_UNSET;
+
+    return slcf;
+}
+
+
+static char *
+ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_stytch_loc_conf_t *prev = parent;
+    ngx_http_stytch_loc_conf_t *conf = child;
+
+    ngx_conf_merge_uint_value(conf->auth, prev->auth,
+                              NGX_HTTP_STYTCH_AUTH_OFF);
+    ngx_conf_merge_str_value(conf->project_id, prev->project_id, "");
+    ngx_conf_merge_str_value(conf->secret, prev->secret, "");
+    ngx_conf_merge_str_value(conf->api_url, prev->api_url, "");
+    ngx_conf_merge_str_value(conf->jwks_file, prev->jwks_file, "");
+    ngx_conf_merge_str_value(conf->ssl_trusted_certificate,
+                             prev->ssl_trusted_certificate, "");
+    ngx_conf_merge_value(conf->ssl_verify, prev->ssl_verify, 1);
+    ngx_conf_merge_value(conf->b2b, prev->b2b, 0);
+    ngx_conf_merge_sec_value(conf->jwks_refresh, prev->jwks_refresh, 600);
+    ngx_conf_merge_sec_value(conf->jwks_cooldown, prev->jwks_cooldown, 30);
+    ngx_conf_merge_msec_value(conf->fetch_timeout, prev->fetch_timeout, 5000);
+    ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 0);
+
+    if (!conf->max_token_age_set) {
+        conf->max_token_age_set = prev->max_token_age_set;
+        conf->max_token_age = prev->max_token_age;
+    }
+
+    ngx_conf_merge_size_value(conf->jwt_cache_size, prev->jwt_cache_size,
+                              4096);
+    ngx_conf_merge_str_value(conf->realm, prev->realm, "stytch");
+    ngx_conf_merge_str_value(conf->jwt_cookie, prev->jwt_cookie,
+                             "stytch_session_jwt");
+    ngx_conf_merge_str_value(conf->jwt_header, prev->jwt_header,
+                             "Authorization");
+    ngx_conf_merge_uint_value(conf->unavailable_status,
+                              prev->unavailable_status,
+                              NGX_HTTP_SERVICE_UNAVAILABLE);
+    ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 5);
+
+    if (conf->jwks_refresh == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_jwks_refresh\" must be more than 0");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->auth == NGX_HTTP_STYTCH_AUTH_OFF) {
+        return NGX_CONF_OK;
+    }
+
+    if (conf->project_id.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_auth\" is on but no \"stytch_project_id\" "
+                           "is set");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->api_url.len == 0) {
+        /* Stytch's SDKs pick the API host from the project id's prefix */
+        if (ngx_strncmp(conf->project_id.data, "project-live-", 13) == 0) {
+            ngx_str_set(&conf->api_url, "https://api.stytch.com");
+
+        } else {
+            ngx_str_set(&conf->api_url, "https://test.stytch.com");
+        }
+    }
+
+    if (ngx_http_stytch_add_project(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_add_project(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf)
+{
+    u_char                       *p;
+    ngx_uint_t                    i;
+    ngx_http_stytch_project_t    *project;
+    ngx_http_stytch_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_stytch_module);
+
+    project = smcf->projects.elts;
+
+    for (i = 0; i < smcf->projects.nelts; i++) {
+        if (project[i].project_id.len == slcf->project_id.len
+            && ngx_strncmp(project[i].project_id.data, slcf->project_id.data,
+                           slcf->project_id.len)
+               == 0
+            && project[i].api_url.len == slcf->api_url.len
+            && ngx_strncmp(project[i].api_url.data, slcf->api_url.data,
+                           slcf->api_url.len)
+               == 0
+            && project[i].b2b == slcf->b2b
+            && project[i].jwks_file.len == slcf->jwks_file.len
+            && ngx_strncmp(project[i].jwks_file.data, slcf->jwks_file.data,
+                           slcf->jwks_file.len)
+               == 0)
+        {
+            slcf->project = &project[i];
+
+            /* the most eager refresh settings win for a shared project */
+            project[i].jwks_refresh = ngx_min(project[i].jwks_refresh,
+                                              slcf->jwks_refresh);
+            project[i].jwks_cooldown = ngx_min(project[i].jwks_cooldown,
+                                               slcf->jwks_cooldown);
+            return NGX_OK;
+        }
+    }
+
+    if (smcf->projects.nelts == NGX_HTTP_STYTCH_MAX_PROJECTS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "too many Stytch projects, at most %d",
+                           NGX_HTTP_STYTCH_MAX_PROJECTS);
+        return NGX_ERROR;
+    }
+
+    if (slcf->project_id.len + 1 + slcf->api_url.len + 4
+        > sizeof(((ngx_http_stytch_shm_project_t *) 0)->key))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_project_id\" and \"stytch_api_url\" "
+                           "are too long");
+        return NGX_ERROR;
+    }
+
+    project = ngx_array_push(&smcf->projects);
+    if (project == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(project, sizeof(ngx_http_stytch_project_t));
+
+    project->index = smcf->projects.nelts - 1;
+    project->project_id = slcf->project_id;
+    project->api_url = slcf->api_url;
+    project->jwks_file = slcf->jwks_file;
+    project->ssl_trusted_certificate = slcf->ssl_trusted_certificate;
+    project->ssl_verify = slcf->ssl_verify;
+    project->b2b = slcf->b2b;
+    project->jwks_refresh = slcf->jwks_refresh;
+    project->jwks_cooldown = slcf->jwks_cooldown;
+    project->fetch_timeout = slcf->fetch_timeout;
+    project->jwt_cache_size = slcf->jwt_cache_size;
+
+    project->jwks_url.len = slcf->api_url.len
+                            + sizeof("/v1/b2b/sessions/jwks/") - 1
+                            + slcf->project_id.len;
+    project->jwks_url.data = ngx_pnalloc(cf->pool, project->jwks_url.len + 1);
+    if (project->jwks_url.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(project->jwks_url.data, "%V%s%V%Z", &slcf->api_url,
+                    slcf->b2b ? "/v1/b2b/sessions/jwks/"
+                              : "/v1/sessions/jwks/",
+                    &slcf->project_id);
+    project->jwks_url.len = p - 1 - project->jwks_url.data;
+
+    if (project->jwks_file.len
+        && ngx_http_stytch_read_jwks_file(cf, project) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    slcf->project = project;
+
+    return NGX_OK;
+}
+
+
+/*
+ * stytch_jwks_file: static keys for air-gapped use, read and checked here
+ * so that "nginx -t" refuses a file that no request could use.
+ */
+
+static ngx_int_t
+ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
+    ngx_http_stytch_project_t *project)
+{
+    ssize_t                  n;
+    ngx_str_t                name;
+    ngx_file_t               file;
+    stytch_status_t          rc;
+    ngx_file_info_t          fi;
+    stytch_verifier_t       *check;
+    stytch_verifier_conf_t   vc;
+
+    name = project->jwks_file;
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = name;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"stytch_jwks_file\" cannot open \"%V\"",
+                           &project->jwks_file);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > STYTCH_MAX_JWKS_SIZE)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_jwks_file\" \"%V\" is larger than %d "
+                           "bytes", &project->jwks_file, STYTCH_MAX_JWKS_SIZE);
+        (void) ngx_close_file(file.fd);
+        return NGX_ERROR;
+    }
+
+    project->jwks_static.data = ngx_pnalloc(cf->pool,
+                                            (size_t) ngx_file_size(&fi) + 1);
+    if (project->jwks_static.data == NULL) {
+        (void) ngx_close_file(file.fd);
+        return NGX_ERROR;
+    }
+
+    n = ngx_read_file(&file, project->jwks_static.data,
+                      (size_t) ngx_file_size(&fi), 0);
+    (void) ngx_close_file(file.fd);
+
+    if (n == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    project->jwks_static.len = n;
+
+    ngx_memzero(&vc, sizeof(stytch_verifier_conf_t));
+    vc.project_id = (char *) project->project_id.data;
+    vc.project_id_len = project->project_id.len;
+    vc.api_url = (char *) project->api_url.data;
+    vc.api_url_len = project->api_url.len;
+
+    check = stytch_verifier_create(&vc);
+    if (check == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = stytch_verifier_set_jwks(check, (char *) project->jwks_static.data,
+                                  project->jwks_static.len, NULL);
+    stytch_verifier_free(check);
+
+    if (rc != STYTCH_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_jwks_file\" \"%V\" is not a usable key "
+                           "set: %s", &project->jwks_file,
+                           stytch_status_name(rc));
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_stytch_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_stytch_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt          *h;
+    ngx_http_core_main_conf_t    *cmcf;
+    ngx_http_stytch_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_stytch_module);
+
+    if (smcf->projects.nelts == 0) {
+        return NGX_OK;
+    }
+
+    if (smcf->shm_zone == NULL) {
+        smcf->shm_zone = ngx_shared_memory_add(cf,
+                                               &ngx_http_stytch_default_zone,
+                                               NGX_HTTP_STYTCH_DEFAULT_ZONE_SIZE,
+                                               &ngx_http_stytch_module);
+        if (smcf->shm_zone == NULL) {
+            return NGX_ERROR;
+        }
+
+        smcf->shm_zone->init = ngx_http_stytch_init_zone;
+    }
+
+    smcf->shm_zone->data = smcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_stytch_handler;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_stytch_main_conf_t  *smcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_stytch_module);
+
+    if (smcf == NULL || smcf->projects.nelts == 0) {
+        return NGX_OK;
+    }
+
+    return ngx_http_stytch_init_refresh(cycle, smcf);
+}
+
+
+static void
+ngx_http_stytch_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_stytch_main_conf_t  *smcf;
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_stytch_module);
+
+    if (smcf == NULL || smcf->projects.nelts == 0) {
+        return;
+    }
+
+    ngx_http_stytch_exit_refresh(cycle, smcf);
+}
+
+
+static char *
+ngx_http_stytch_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_main_conf_t *smcf = conf;
+
+    ssize_t     size;
+    ngx_str_t  *value;
+
+    if (smcf->shm_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone name \"%V\" in \"stytch_zone\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    size = ngx_parse_size(&value[2]);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\" in \"stytch_zone\"",
+                           &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)
+        || (size_t) size < 2 * sizeof(ngx_http_stytch_shm_t))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small in \"stytch_zone\": "
+                           "\"%V\"", &value[1], &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->shm_zone = ngx_shared_memory_add(cf, &value[1], size,
+                                           &ngx_http_stytch_module);
+    if (smcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (smcf->shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is already used", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    smcf->shm_zone->init = ngx_http_stytch_init_zone;
+    smcf->shm_zone->data = smcf;
+    smcf->zone_set = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_stytch_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    u_char           *p, *last;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_str_t        *value, name;
+    ngx_file_info_t   fi;
+
+    if (slcf->secret.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"stytch_secret_file\" cannot open \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR || ngx_file_size(&fi) > 4096) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_secret_file\" \"%V\" is not a secret "
+                           "file of at most 4096 bytes", &value[1]);
+        (void) ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, 4096);
+    if (p == NULL) {
+        (void) ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_fd(fd, p, 4096);
+    (void) ngx_close_file(fd);
+
+    if (n == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"stytch_secret_file\" cannot read \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    last = p + n;
+
+    while (last > p && (last[-1] == '\n' || last[-1] == '\r'
+                        || last[-1] == ' ' || last[-1] == '\t'))
+    {
+        last--;
+    }
+
+    if (last == p) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_secret_file\" \"%V\" is empty",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    slcf->secret.data = p;
+    slcf->secret.len = last - p;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_stytch_api_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    ngx_str_t  *value, url;
+
+    if (slcf->api_url.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    url = value[1];
+
+    if (!((url.len > 8 && ngx_strncasecmp(url.data, (u_char *) "https://", 8)
+                          == 0)
+          || (url.len > 7
+              && ngx_strncasecmp(url.data, (u_char *) "http://", 7) == 0)))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid URL \"%V\" in \"stytch_api_url\": "
+                           "it must start with \"https://\" or \"http://\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the issuer of custom-domain tokens is the URL without trailing "/" */
+    while (url.len && url.data[url.len - 1] == '/') {
+        url.len--;
+    }
+
+    if (ngx_strlchr(url.data, url.data + url.len, ' ') != NULL
+        || ngx_strlchr(url.data, url.data + url.len, '?') != NULL
+        || ngx_strlchr(url.data, url.data + url.len, '#') != NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid URL \"%V\" in \"stytch_api_url\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    slcf->api_url = url;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_stytch_max_token_age(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    ngx_str_t  *value;
+
+    if (slcf->max_token_age_set) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    slcf->max_token_age_set = 1;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        slcf->max_token_age = NGX_CONF_UNSET;
+        return NGX_CONF_OK;
+    }
+
+    slcf->max_token_age = ngx_parse_time(&value[1], 1);
+
+    if (slcf->max_token_age == (time_t) NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"stytch_max_token_age\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_stytch_token_source(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    char  *p = conf;
+
+    ngx_str_t  *field, *value;
+    u_char     *c;
+
+    field = (ngx_str_t *) (p + cmd->offset);
+
+    if (field->data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        ngx_str_set(field, "");
+        return NGX_CONF_OK;
+    }
+
+    for (c = value[1].data; c < value[1].data + value[1].len; c++) {
+        if (*c <= ' ' || *c == '=' || *c == ';' || *c == ':' || *c >= 0x7f) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid name \"%V\" in \"%V\"",
+                               &value[1], &cmd->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    *field = value[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_stytch_unavailable_status(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value;
+
+    if (slcf->unavailable_status != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+
+    if (n < 400 || n > 599) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid status \"%V\" in "
+                           "\"stytch_unavailable_status\": it must be "
+                           "between 400 and 599", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    slcf->unavailable_status = n;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_stytch_check_project_id(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *id = data;
+
+    u_char  *c;
+
+    for (c = id->data; c < id->data + id->len; c++) {
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z')
+              || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_'))
+        {
+            break;
+        }
+    }
+
+    if (id->len == 0 || c != id->data + id->len
+        || ngx_strncmp(id->data, "project-", 8) != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid project id \"%V\" in "
+                           "\"stytch_project_id\": expected "
+                           "\"project-test-...\" or \"project-live-...\"",
+                           id);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_stytch_check_realm(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *realm = data;
+
+    u_char  *c;
+
+    /* the realm is sent in a quoted-string: keep it plain */
+    for (c = realm->data; c < realm->data + realm->len; c++) {
+        if (*c == '"' || *c == '\\' || *c < ' ' || *c >= 0x7f) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid realm \"%V\" in \"stytch_realm\"",
+                               realm);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}

@@ -1,0 +1,166 @@
+
+/*
+ * ngx_http_stytch_module: Stytch session authentication at the edge.
+ */
+
+
+#ifndef _NGX_HTTP_STYTCH_MODULE_H_INCLUDED_
+#define _NGX_HTTP_STYTCH_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "core/stytch_core.h"
+
+
+#define NGX_HTTP_STYTCH_MAX_PROJECTS      16
+#define NGX_HTTP_STYTCH_DEFAULT_ZONE_SIZE (4 * 1024 * 1024)
+
+#define NGX_HTTP_STYTCH_AUTH_OFF          0
+#define NGX_HTTP_STYTCH_AUTH_ON           1
+
+
+/*
+ * The part of a project that lives in shared memory: bytes and integers
+ * only, so that every worker (and the workers after a reload) can read it.
+ * Guarded by the zone's slab mutex.
+ */
+typedef struct {
+    u_char                      key[256];  /* project id + " " + API URL */
+    size_t                      key_len;
+
+    /* the last good JWKS document, as fetched */
+    u_char                     *jwks;
+    size_t                      jwks_len;
+    ngx_atomic_t                jwks_generation;
+    time_t                      jwks_fetched;
+
+    /* refresh state */
+    time_t                      next_refresh;
+    time_t                      last_fetch;
+    ngx_uint_t                  failures;
+    ngx_atomic_t                refresh_wanted;
+    ngx_pid_t                   lease_pid;
+    time_t                      lease_expires;
+    ngx_uint_t                  failing;
+
+    /* counters */
+    ngx_atomic_t                fetches;
+    ngx_atomic_t                fetch_failures;
+    ngx_atomic_t                local_accepts;
+    ngx_atomic_t                local_rejects;
+    ngx_atomic_t                cache_hits;
+} ngx_http_stytch_shm_project_t;
+
+
+typedef struct {
+    ngx_uint_t                      nprojects;
+    ngx_http_stytch_shm_project_t   projects[NGX_HTTP_STYTCH_MAX_PROJECTS];
+} ngx_http_stytch_shm_t;
+
+
+typedef struct ngx_http_stytch_fetch_s  ngx_http_stytch_fetch_t;
+
+
+/*
+ * A Stytch project as the configuration names it: one per distinct
+ * (project id, API URL) pair among the protected locations.
+ */
+typedef struct {
+    ngx_uint_t                  index;       /* in the zone */
+    ngx_str_t                   project_id;
+    ngx_str_t                   api_url;     /* no trailing slash */
+    ngx_str_t                   jwks_url;
+    ngx_str_t                   jwks_file;
+    ngx_str_t                   jwks_static;  /* the file's bytes */
+    ngx_str_t                   ssl_trusted_certificate;
+    ngx_flag_t                  ssl_verify;
+    ngx_flag_t                  b2b;
+    time_t                      jwks_refresh;
+    time_t                      jwks_cooldown;
+    ngx_msec_t                  fetch_timeout;
+    size_t                      jwt_cache_size;
+
+    /* this worker's state */
+    ngx_http_stytch_shm_project_t  *shm;
+    stytch_verifier_t          *verifier;
+    ngx_atomic_uint_t           generation;  /* of the parsed key set */
+    ngx_event_t                 timer;
+    ngx_http_stytch_fetch_t    *fetch;       /* in flight, or NULL */
+    ngx_log_t                  *log;
+} ngx_http_stytch_project_t;
+
+
+typedef struct {
+    ngx_shm_zone_t             *shm_zone;
+    ngx_array_t                 projects;    /* ngx_http_stytch_project_t */
+    ngx_flag_t                  zone_set;
+} ngx_http_stytch_main_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                  auth;
+    ngx_str_t                   project_id;
+    ngx_str_t                   secret;
+    ngx_str_t                   api_url;
+    ngx_str_t                   jwks_file;
+    ngx_str_t                   ssl_trusted_certificate;
+    ngx_flag_t                  ssl_verify;
+    ngx_flag_t                  b2b;
+    time_t                      jwks_refresh;
+    time_t                      jwks_cooldown;
+    ngx_msec_t                  fetch_timeout;
+    time_t                      leeway;
+    time_t                      max_token_age;  /* NGX_CONF_UNSET: off */
+    ngx_flag_t                  max_token_age_set;
+    size_t                      jwt_cache_size;
+    ngx_str_t                   realm;
+    ngx_str_t                   jwt_cookie;     /* empty: not read */
+    ngx_str_t                   jwt_header;     /* empty: not read */
+    ngx_uint_t                  unavailable_status;
+    time_t                      retry_after;
+
+    ngx_http_stytch_project_t  *project;
+} ngx_http_stytch_loc_conf_t;
+
+
+/* The outcome of authentication, kept for the request and its redirects. */
+typedef struct {
+    ngx_http_stytch_project_t  *project;
+    stytch_status_t             status;
+    ngx_int_t                   rc;
+    stytch_session_t           *session;
+    ngx_str_t                   source;      /* jwt, api, cache */
+    unsigned                    done:1;
+} ngx_http_stytch_ctx_t;
+
+
+extern ngx_module_t  ngx_http_stytch_module;
+
+
+ngx_int_t ngx_http_stytch_handler(ngx_http_request_t *r);
+ngx_http_stytch_ctx_t *ngx_http_stytch_get_ctx(ngx_http_request_t *r);
+
+ngx_int_t ngx_http_stytch_add_variables(ngx_conf_t *cf);
+
+ngx_int_t ngx_http_stytch_init_zone(ngx_shm_zone_t *shm_zone, void *data);
+ngx_int_t ngx_http_stytch_zone_attach(ngx_http_stytch_main_conf_t *smcf,
+    ngx_log_t *log);
+ngx_int_t ngx_http_stytch_zone_publish_jwks(ngx_shm_zone_t *shm_zone,
+    ngx_http_stytch_shm_project_t *sp, u_char *data, size_t len);
+ngx_int_t ngx_http_stytch_load_keys(ngx_http_stytch_project_t *project,
+    ngx_shm_zone_t *shm_zone);
+
+ngx_int_t ngx_http_stytch_init_refresh(ngx_cycle_t *cycle,
+    ngx_http_stytch_main_conf_t *smcf);
+void ngx_http_stytch_exit_refresh(ngx_cycle_t *cycle,
+    ngx_http_stytch_main_conf_t *smcf);
+void ngx_http_stytch_want_refresh(ngx_http_stytch_project_t *project);
+
+void ngx_http_stytch_core_log(void *ctx, int level, const char *msg,
+    size_t len);
+
+
+#endif /* _NGX_HTTP_STYTCH_MODULE_H_INCLUDED_ */

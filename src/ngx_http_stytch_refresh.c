@@ -1,0 +1,684 @@
+
+/*
+ * ngx_http_stytch_module: the key refresh timer and its libcurl fetches.
+ *
+ * Each worker runs a timer per project.  The worker that takes the zone's
+ * lease fetches the JWKS and publishes it; the others only see the
+ * generation move and parse the new bytes.  The fetch uses libcurl's multi
+ * socket interface with its sockets and timeout registered in NGINX's own
+ * event loop, so that a slow or dead Stytch never blocks a worker.
+ */
+
+
+#include "ngx_http_stytch_module.h"
+
+#include <curl/curl.h>
+
+
+#define NGX_HTTP_STYTCH_TICK          1000
+#define NGX_HTTP_STYTCH_MAX_BACKOFF   60
+
+
+struct ngx_http_stytch_fetch_s {
+    ngx_http_stytch_project_t  *project;
+    CURL                       *easy;
+    u_char                     *buf;
+    size_t                      len;
+    size_t                      size;
+    size_t                      max;
+    unsigned                    overflow:1;
+    char                        error[CURL_ERROR_SIZE];
+};
+
+
+static void ngx_http_stytch_tick(ngx_event_t *ev);
+static void ngx_http_stytch_maybe_fetch(ngx_http_stytch_project_t *project);
+static ngx_int_t ngx_http_stytch_start_fetch(
+    ngx_http_stytch_project_t *project);
+static void ngx_http_stytch_fetch_done(ngx_http_stytch_fetch_t *fetch,
+    CURLcode code);
+static void ngx_http_stytch_fetch_free(ngx_http_stytch_fetch_t *fetch);
+static void ngx_http_stytch_fetch_result(ngx_http_stytch_project_t *project,
+    ngx_uint_t ok, const char *reason, size_t nkeys);
+static size_t ngx_http_stytch_curl_write(char *ptr, size_t size,
+    size_t nmemb, void *userdata);
+static int ngx_http_stytch_curl_socket(CURL *easy, curl_socket_t s, int what,
+    void *userp, void *socketp);
+static int ngx_http_stytch_curl_timer(CURLM *multi, long timeout_ms,
+    void *userp);
+static void ngx_http_stytch_curl_event(ngx_event_t *ev);
+static void ngx_http_stytch_curl_timeout(ngx_event_t *ev);
+static void ngx_http_stytch_curl_check(void);
+
+
+static CURLM                         *ngx_http_stytch_multi;
+static ngx_event_t                    ngx_http_stytch_curl_ev;
+static ngx_http_stytch_main_conf_t   *ngx_http_stytch_smcf;
+static ngx_log_t                     *ngx_http_stytch_log;
+
+
+ngx_int_t
+ngx_http_stytch_init_refresh(ngx_cycle_t *cycle,
+    ngx_http_stytch_main_conf_t *smcf)
+{
+    ngx_uint_t                  i;
+    stytch_verifier_conf_t      vc;
+    ngx_http_stytch_project_t  *project;
+
+    ngx_http_stytch_smcf = smcf;
+    ngx_http_stytch_log = cycle->log;
+
+    project = smcf->projects.elts;
+
+    for (i = 0; i < smcf->projects.nelts; i++) {
+        project[i].log = cycle->log;
+
+        ngx_memzero(&vc, sizeof(stytch_verifier_conf_t));
+        vc.project_id = (char *) project[i].project_id.data;
+        vc.project_id_len = project[i].project_id.len;
+        vc.api_url = (char *) project[i].api_url.data;
+        vc.api_url_len = project[i].api_url.len;
+        vc.cache_size = project[i].jwt_cache_size;
+        vc.log = ngx_http_stytch_core_log;
+        vc.log_ctx = cycle->log;
+
+        project[i].verifier = stytch_verifier_create(&vc);
+        if (project[i].verifier == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (project[i].jwks_file.len) {
+            /* read and checked at configuration: no timer, no fetch */
+            if (stytch_verifier_set_jwks(project[i].verifier,
+                                         (char *) project[i].jwks_static.data,
+                                         project[i].jwks_static.len, NULL)
+                != STYTCH_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        project[i].timer.handler = ngx_http_stytch_tick;
+        project[i].timer.data = &project[i];
+        project[i].timer.log = cycle->log;
+        project[i].timer.cancelable = 1;
+
+        /* the first tick at once: it loads the zone's keys or fetches */
+        ngx_add_timer(&project[i].timer, 1);
+    }
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "stytch: curl_global_init() failed");
+        return NGX_ERROR;
+    }
+
+    ngx_http_stytch_multi = curl_multi_init();
+    if (ngx_http_stytch_multi == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "stytch: curl_multi_init() failed");
+        return NGX_ERROR;
+    }
+
+    curl_multi_setopt(ngx_http_stytch_multi, CURLMOPT_SOCKETFUNCTION,
+                      ngx_http_stytch_curl_socket);
+    curl_multi_setopt(ngx_http_stytch_multi, CURLMOPT_TIMERFUNCTION,
+                      ngx_http_stytch_curl_timer);
+
+    ngx_http_stytch_curl_ev.handler = ngx_http_stytch_curl_timeout;
+    ngx_http_stytch_curl_ev.log = cycle->log;
+    ngx_http_stytch_curl_ev.cancelable = 1;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_stytch_exit_refresh(ngx_cycle_t *cycle,
+    ngx_http_stytch_main_conf_t *smcf)
+{
+    ngx_uint_t                  i;
+    ngx_http_stytch_project_t  *project;
+
+    project = smcf->projects.elts;
+
+    for (i = 0; i < smcf->projects.nelts; i++) {
+        if (project[i].fetch) {
+            ngx_http_stytch_fetch_free(project[i].fetch);
+        }
+
+        if (project[i].verifier) {
+            stytch_verifier_free(project[i].verifier);
+            project[i].verifier = NULL;
+        }
+    }
+
+    if (ngx_http_stytch_multi) {
+        curl_multi_cleanup(ngx_http_stytch_multi);
+        ngx_http_stytch_multi = NULL;
+        curl_global_cleanup();
+    }
+}
+
+
+/*
+ * A request met a key id that the set lacks: Stytch may have rotated its
+ * keys.  The fetch happens at most once per cooldown across all workers.
+ */
+
+void
+ngx_http_stytch_want_refresh(ngx_http_stytch_project_t *project)
+{
+    if (project->jwks_file.len) {
+        return;
+    }
+
+    project->shm->refresh_wanted = 1;
+
+    ngx_http_stytch_maybe_fetch(project);
+}
+
+
+static void
+ngx_http_stytch_tick(ngx_event_t *ev)
+{
+    ngx_http_stytch_project_t  *project = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    (void) ngx_http_stytch_load_keys(project, ngx_http_stytch_smcf->shm_zone);
+
+    ngx_http_stytch_maybe_fetch(project);
+
+    ngx_add_timer(ev, NGX_HTTP_STYTCH_TICK);
+}
+
+
+static void
+ngx_http_stytch_maybe_fetch(ngx_http_stytch_project_t *project)
+{
+    time_t                          now;
+    ngx_uint_t                      due;
+    ngx_slab_pool_t                *shpool;
+    ngx_http_stytch_shm_project_t  *sp;
+
+    if (project->fetch || ngx_http_stytch_multi == NULL) {
+        return;
+    }
+
+    sp = project->shm;
+    shpool = (ngx_slab_pool_t *) ngx_http_stytch_smcf->shm_zone->shm.addr;
+    now = ngx_time();
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    due = (now >= sp->next_refresh);
+
+    if (!due && sp->refresh_wanted && sp->failures == 0
+        && now >= sp->last_fetch + project->jwks_cooldown)
+    {
+        due = 1;
+    }
+
+    /* a worker that died holding the lease loses it when it expires */
+    if (!due || (sp->lease_pid && now < sp->lease_expires)) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return;
+    }
+
+    sp->lease_pid = ngx_pid;
+    sp->lease_expires = now + project->fetch_timeout / 1000 + 5;
+    sp->last_fetch = now;
+    sp->refresh_wanted = 0;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (ngx_http_stytch_start_fetch(project) != NGX_OK) {
+        ngx_http_stytch_fetch_result(project, 0, "cannot start the fetch", 0);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_stytch_start_fetch(ngx_http_stytch_project_t *project)
+{
+    CURL                     *easy;
+    CURLMcode                 mc;
+    ngx_http_stytch_fetch_t  *fetch;
+
+    fetch = ngx_calloc(sizeof(ngx_http_stytch_fetch_t), project->log);
+    if (fetch == NULL) {
+        return NGX_ERROR;
+    }
+
+    fetch->project = project;
+    fetch->max = STYTCH_MAX_JWKS_SIZE;
+
+    easy = curl_easy_init();
+    if (easy == NULL) {
+        ngx_free(fetch);
+        return NGX_ERROR;
+    }
+
+    fetch->easy = easy;
+
+    curl_easy_setopt(easy, CURLOPT_URL, project->jwks_url.data);
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, fetch);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, ngx_http_stytch_curl_write);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, fetch);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, fetch->error);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long) project->fetch_timeout);
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE, (long) fetch->max);
+    curl_easy_setopt(easy, CURLOPT_USERAGENT, "ngx_http_stytch_module");
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS,
+                     (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER,
+                     (long) (project->ssl_verify ? 1 : 0));
+    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST,
+                     (long) (project->ssl_verify ? 2 : 0));
+
+    if (project->ssl_trusted_certificate.len) {
+        curl_easy_setopt(easy, CURLOPT_CAINFO,
+                         project->ssl_trusted_certificate.data);
+    }
+
+    project->fetch = fetch;
+
+    mc = curl_multi_add_handle(ngx_http_stytch_multi, easy);
+    if (mc != CURLM_OK) {
+        ngx_log_error(NGX_LOG_ERR, project->log, 0,
+                      "stytch: curl_multi_add_handle() failed: %s",
+                      curl_multi_strerror(mc));
+        ngx_http_stytch_fetch_free(fetch);
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, project->log, 0,
+                   "stytch: fetching \"%V\"", &project->jwks_url);
+
+    return NGX_OK;
+}
+
+
+static size_t
+ngx_http_stytch_curl_write(char *ptr, size_t size, size_t nmemb,
+    void *userdata)
+{
+    ngx_http_stytch_fetch_t  *fetch = userdata;
+
+    u_char  *p;
+    size_t   n, want;
+
+    n = size * nmemb;
+
+    if (n > fetch->max - fetch->len) {
+        fetch->overflow = 1;
+        return 0;
+    }
+
+    if (fetch->len + n > fetch->size) {
+        want = ngx_max(fetch->size * 2, fetch->len + n);
+        want = ngx_max(want, 4096);
+        want = ngx_min(want, fetch->max);
+
+        p = ngx_alloc(want, fetch->project->log);
+        if (p == NULL) {
+            return 0;
+        }
+
+        if (fetch->buf) {
+            ngx_memcpy(p, fetch->buf, fetch->len);
+            ngx_free(fetch->buf);
+        }
+
+        fetch->buf = p;
+        fetch->size = want;
+    }
+
+    ngx_memcpy(fetch->buf + fetch->len, ptr, n);
+    fetch->len += n;
+
+    return n;
+}
+
+
+static void
+ngx_http_stytch_fetch_done(ngx_http_stytch_fetch_t *fetch, CURLcode code)
+{
+    long                        status;
+    size_t                      nkeys;
+    u_char                      reason[CURL_ERROR_SIZE + 64];
+    stytch_status_t             rc;
+    stytch_verifier_t          *check;
+    stytch_verifier_conf_t      vc;
+    ngx_http_stytch_project_t  *project;
+
+    project = fetch->project;
+    status = 0;
+    nkeys = 0;
+
+    curl_easy_getinfo(fetch->easy, CURLINFO_RESPONSE_CODE, &status);
+
+    if (fetch->overflow || code == CURLE_FILESIZE_EXCEEDED) {
+        ngx_sprintf(reason, "the response exceeds %uz bytes%Z", fetch->max);
+        goto failed;
+    }
+
+    if (code != CURLE_OK) {
+        ngx_sprintf(reason, "%s%Z",
+                    fetch->error[0] ? fetch->error : curl_easy_strerror(code));
+        goto failed;
+    }
+
+    if (status != 200) {
+        ngx_sprintf(reason, "the response status is %l%Z", status);
+        goto failed;
+    }
+
+    /* a set that no worker can use is refused before it replaces one */
+
+    ngx_memzero(&vc, sizeof(stytch_verifier_conf_t));
+    vc.project_id = (char *) project->project_id.data;
+    vc.project_id_len = project->project_id.len;
+    vc.api_url = (char *) project->api_url.data;
+    vc.api_url_len = project->api_url.len;
+    vc.log = ngx_http_stytch_core_log;
+    vc.log_ctx = project->log;
+
+    check = stytch_verifier_create(&vc);
+    if (check == NULL) {
+        ngx_sprintf(reason, "out of memory%Z");
+        goto failed;
+    }
+
+    rc = stytch_verifier_set_jwks(check, (char *) fetch->buf, fetch->len,
+                                  &nkeys);
+    stytch_verifier_free(check);
+
+    if (rc != STYTCH_OK) {
+        ngx_sprintf(reason, "the key set is refused: %s%Z",
+                    stytch_status_name(rc));
+        goto failed;
+    }
+
+    if (ngx_http_stytch_zone_publish_jwks(ngx_http_stytch_smcf->shm_zone,
+                                          project->shm, fetch->buf,
+                                          fetch->len)
+        == NGX_ERROR)
+    {
+        ngx_sprintf(reason, "the zone is too small for the key set%Z");
+        goto failed;
+    }
+
+    ngx_http_stytch_fetch_free(fetch);
+    ngx_http_stytch_fetch_result(project, 1, NULL, nkeys);
+
+    (void) ngx_http_stytch_load_keys(project, ngx_http_stytch_smcf->shm_zone);
+
+    return;
+
+failed:
+
+    ngx_http_stytch_fetch_free(fetch);
+    ngx_http_stytch_fetch_result(project, 0, (char *) reason, 0);
+}
+
+
+/*
+ * Records a fetch's outcome in the zone: the next refresh time, the backoff
+ * after failures, and one log line per change between working and failing.
+ */
+
+static void
+ngx_http_stytch_fetch_result(ngx_http_stytch_project_t *project,
+    ngx_uint_t ok, const char *reason, size_t nkeys)
+{
+    time_t                          now, backoff;
+    ngx_uint_t                      was_failing, have_keys;
+    ngx_slab_pool_t                *shpool;
+    ngx_http_stytch_shm_project_t  *sp;
+
+    sp = project->shm;
+    shpool = (ngx_slab_pool_t *) ngx_http_stytch_smcf->shm_zone->shm.addr;
+    now = ngx_time();
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    was_failing = sp->failing;
+    have_keys = (sp->jwks != NULL);
+
+    if (sp->lease_pid == ngx_pid) {
+        sp->lease_pid = 0;
+    }
+
+    (void) ngx_atomic_fetch_add(&sp->fetches, 1);
+
+    if (ok) {
+        sp->failures = 0;
+        sp->failing = 0;
+        sp->jwks_fetched = now;
+        sp->next_refresh = now + project->jwks_refresh;
+
+    } else {
+        (void) ngx_atomic_fetch_add(&sp->fetch_failures, 1);
+
+        sp->failures++;
+        sp->failing = 1;
+
+        backoff = (time_t) 1 << ngx_min(sp->failures, 6);
+        backoff = ngx_min(backoff, NGX_HTTP_STYTCH_MAX_BACKOFF);
+        backoff = ngx_min(backoff, project->jwks_refresh);
+
+        sp->next_refresh = now + backoff;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (ok && was_failing) {
+        ngx_log_error(NGX_LOG_NOTICE, project->log, 0,
+                      "stytch: keys of project \"%V\" fetched again from "
+                      "\"%V\", %uz keys", &project->project_id,
+                      &project->jwks_url, nkeys);
+
+    } else if (!ok && !was_failing) {
+        ngx_log_error(NGX_LOG_ERR, project->log, 0,
+                      "stytch: fetching the keys of project \"%V\" from "
+                      "\"%V\" failed: %s; %s, retrying with backoff",
+                      &project->project_id, &project->jwks_url, reason,
+                      have_keys ? "keeping the last good keys"
+                                : "no keys yet");
+
+    } else if (!ok) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, project->log, 0,
+                       "stytch: fetching \"%V\" failed again: %s",
+                       &project->jwks_url, reason);
+
+    } else {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, project->log, 0,
+                       "stytch: fetched \"%V\", %uz keys",
+                       &project->jwks_url, nkeys);
+    }
+}
+
+
+static void
+ngx_http_stytch_fetch_free(ngx_http_stytch_fetch_t *fetch)
+{
+    if (fetch->easy) {
+        if (ngx_http_stytch_multi) {
+            curl_multi_remove_handle(ngx_http_stytch_multi, fetch->easy);
+        }
+
+        curl_easy_cleanup(fetch->easy);
+    }
+
+    if (fetch->buf) {
+        ngx_free(fetch->buf);
+    }
+
+    fetch->project->fetch = NULL;
+
+    ngx_free(fetch);
+}
+
+
+/* libcurl tells which sockets to watch; NGINX's event loop watches them */
+
+static int
+ngx_http_stytch_curl_socket(CURL *easy, curl_socket_t s, int what,
+    void *userp, void *socketp)
+{
+    ngx_connection_t  *c = socketp;
+
+    if (what == CURL_POLL_REMOVE) {
+        if (c == NULL) {
+            return 0;
+        }
+
+        /* libcurl owns the socket and closes it: only NGINX lets it go */
+
+        if (c->read->active) {
+            ngx_del_event(c->read, NGX_READ_EVENT, 0);
+        }
+
+        if (c->write->active) {
+            ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+        }
+
+        if (c->read->posted) {
+            ngx_delete_posted_event(c->read);
+        }
+
+        if (c->write->posted) {
+            ngx_delete_posted_event(c->write);
+        }
+
+        curl_multi_assign(ngx_http_stytch_multi, s, NULL);
+        ngx_free_connection(c);
+
+        return 0;
+    }
+
+    if (c == NULL) {
+        c = ngx_get_connection(s, ngx_http_stytch_log);
+        if (c == NULL) {
+            return -1;
+        }
+
+        c->read->handler = ngx_http_stytch_curl_event;
+        c->write->handler = ngx_http_stytch_curl_event;
+        c->read->log = ngx_http_stytch_log;
+        c->write->log = ngx_http_stytch_log;
+
+        curl_multi_assign(ngx_http_stytch_multi, s, c);
+    }
+
+    /* level-triggered, as libcurl expects */
+
+    if ((what & CURL_POLL_IN) && !c->read->active) {
+        if (ngx_add_event(c->read, NGX_READ_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            return -1;
+        }
+
+    } else if (!(what & CURL_POLL_IN) && c->read->active) {
+        ngx_del_event(c->read, NGX_READ_EVENT, 0);
+    }
+
+    if ((what & CURL_POLL_OUT) && !c->write->active) {
+        if (ngx_add_event(c->write, NGX_WRITE_EVENT, NGX_LEVEL_EVENT)
+            != NGX_OK)
+        {
+            return -1;
+        }
+
+    } else if (!(what & CURL_POLL_OUT) && c->write->active) {
+        ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_stytch_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    if (timeout_ms < 0) {
+        if (ngx_http_stytch_curl_ev.timer_set) {
+            ngx_del_timer(&ngx_http_stytch_curl_ev);
+        }
+
+        return 0;
+    }
+
+    /* libcurl may not be called back from here: 0 ms means "next turn" */
+    ngx_add_timer(&ngx_http_stytch_curl_ev,
+                  (ngx_msec_t) ngx_max(timeout_ms, 1));
+
+    return 0;
+}
+
+
+static void
+ngx_http_stytch_curl_event(ngx_event_t *ev)
+{
+    int                running;
+    ngx_connection_t  *c;
+
+    c = ev->data;
+
+    /* the callback may free c: it is not used after this call */
+    curl_multi_socket_action(ngx_http_stytch_multi, c->fd,
+                             ev->write ? CURL_CSELECT_OUT : CURL_CSELECT_IN,
+                             &running);
+
+    ngx_http_stytch_curl_check();
+}
+
+
+static void
+ngx_http_stytch_curl_timeout(ngx_event_t *ev)
+{
+    int  running;
+
+    curl_multi_socket_action(ngx_http_stytch_multi, CURL_SOCKET_TIMEOUT, 0,
+                             &running);
+
+    ngx_http_stytch_curl_check();
+}
+
+
+static void
+ngx_http_stytch_curl_check(void)
+{
+    int                       pending;
+    CURLMsg                  *msg;
+    CURLcode                  code;
+    ngx_http_stytch_fetch_t  *fetch;
+
+    while ((msg = curl_multi_info_read(ngx_http_stytch_multi, &pending))) {
+        if (msg->msg != CURLMSG_DONE) {
+            continue;
+        }
+
+        fetch = NULL;
+        code = msg->data.result;
+
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &fetch);
+
+        if (fetch) {
+            ngx_http_stytch_fetch_done(fetch, code);
+        }
+    }
+}
