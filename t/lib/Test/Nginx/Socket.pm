@@ -292,7 +292,15 @@ sub expand_env_in_text ($$) {
 sub is_running ($) {
     my $pid = shift;
     return 0 unless $pid;
-    return kill 0, $pid;
+    return 0 unless kill 0, $pid;
+    # a daemonized nginx is reparented; its zombie may linger until init
+    # reaps it, so a zombie counts as gone
+    if (open my $st, '<', "/proc/$pid/stat") {
+        my $line = <$st> // '';
+        close $st;
+        return 0 if $line =~ /^\d+ \(.*\) Z /s;
+    }
+    return 1;
 }
 
 sub read_pid () {
@@ -356,13 +364,16 @@ sub cleanup () {
     stop_nginx();
 }
 
-for my $sig (qw(INT TERM HUP)) {
-    $SIG{$sig} = sub {
-        cleanup();
-        $SIG{$sig} = 'DEFAULT';
-        kill $sig, $$;
-        exit 128 + 1;
-    };
+# On INT/TERM/HUP stop nginx and exit through END blocks (so helpers such
+# as StytchTest can stop their own processes too).
+{
+    my %num = (HUP => 1, INT => 2, TERM => 15);
+    for my $sig (keys %num) {
+        $SIG{$sig} = sub {
+            cleanup();
+            exit 128 + $num{$sig};
+        };
+    }
 }
 
 END {
