@@ -1,0 +1,105 @@
+#include "claims.h"
+
+#include <limits>
+
+#include "json.h"
+
+namespace stytch {
+namespace {
+
+// Claims come from the token, so "exp + leeway" must not be able to wrap
+// around into the past or the future.
+int64_t SaturatingAdd(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) {
+    return b > 0 ? std::numeric_limits<int64_t>::max()
+                 : std::numeric_limits<int64_t>::min();
+  }
+  return r;
+}
+
+int64_t SaturatingSub(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) {
+    return b < 0 ? std::numeric_limits<int64_t>::max()
+                 : std::numeric_limits<int64_t>::min();
+  }
+  return r;
+}
+
+int64_t Leeway(const VerifyParams& p) { return p.leeway > 0 ? p.leeway : 0; }
+
+// 0: absent; 1: an integer, in *out; -1: present but not an integer.
+int ReadNumericDate(const json_t* payload, const char* name, int64_t* out) {
+  const json_t* v = json_object_get(payload, name);
+  if (v == nullptr) return 0;
+  if (!json_is_integer(v)) return -1;
+  *out = static_cast<int64_t>(json_integer_value(v));
+  return 1;
+}
+
+}  // namespace
+
+std::string TrimTrailingSlashes(std::string_view url) {
+  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
+  return std::string(url);
+}
+
+Status CheckIssuer(const json_t* payload, std::string_view project_issuer,
+                   std::string_view base_issuer) {
+  const auto iss = JsonGetString(payload, "iss");
+  if (!iss) return Status::kClaimIssuerMismatch;
+  if (*iss == project_issuer) return Status::kOk;
+  if (!base_issuer.empty() && *iss == base_issuer) return Status::kOk;
+  return Status::kClaimIssuerMismatch;
+}
+
+Status CheckAudience(const json_t* payload, std::string_view project_id) {
+  const json_t* aud = json_object_get(payload, "aud");
+  if (json_is_string(aud)) {
+    return JsonStringView(aud) == project_id ? Status::kOk
+                                             : Status::kClaimAudienceMismatch;
+  }
+  if (json_is_array(aud)) {
+    size_t i;
+    const json_t* v;
+    json_array_foreach(aud, i, v) {
+      if (json_is_string(v) && JsonStringView(v) == project_id) {
+        return Status::kOk;
+      }
+    }
+  }
+  return Status::kClaimAudienceMismatch;
+}
+
+Status ReadTimeClaims(const json_t* payload, TimeClaims* out) {
+  if (ReadNumericDate(payload, "exp", &out->exp) != 1) {
+    return Status::kClaimInvalid;
+  }
+  const int nbf = ReadNumericDate(payload, "nbf", &out->nbf);
+  const int iat = ReadNumericDate(payload, "iat", &out->iat);
+  if (nbf < 0 || iat < 0) return Status::kClaimInvalid;
+  out->has_nbf = nbf == 1;
+  out->has_iat = iat == 1;
+  return Status::kOk;
+}
+
+Status CheckNotBefore(const TimeClaims& t, const VerifyParams& p) {
+  const int64_t horizon = SaturatingAdd(p.now, Leeway(p));
+  if (t.has_nbf && t.nbf > horizon) return Status::kClaimNotYetValid;
+  if (t.has_iat && t.iat > horizon) return Status::kClaimNotYetValid;
+  return Status::kOk;
+}
+
+Status CheckFreshness(const TimeClaims& t, const VerifyParams& p) {
+  if (p.now >= SaturatingAdd(t.exp, Leeway(p))) return Status::kJwtExpired;
+  if (p.max_token_age >= 0) {
+    if (!t.has_iat) return Status::kClaimInvalid;
+    if (SaturatingSub(p.now, t.iat) >= p.max_token_age) {
+      return Status::kJwtTooOld;
+    }
+  }
+  return Status::kOk;
+}
+
+}  // namespace stytch

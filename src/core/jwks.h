@@ -1,0 +1,81 @@
+// JSON Web Key Sets (RFC 7517): the RSA signing keys of a Stytch project.
+
+#ifndef STYTCH_CORE_JWKS_H_
+#define STYTCH_CORE_JWKS_H_
+
+#include <openssl/evp.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "log.h"
+#include "status.h"
+
+namespace stytch {
+
+// Stytch publishes 2048-bit keys; anything weaker is refused outright.
+inline constexpr int kMinRsaBits = 2048;
+// OpenSSL's own ceiling (OPENSSL_RSA_MAX_MODULUS_BITS): larger keys only
+// make each forged token cost more CPU.
+inline constexpr int kMaxRsaBits = 16384;
+// A real set holds 1-3 keys during a rotation; the cap bounds the work a
+// hostile or broken document can cause on each refresh.
+inline constexpr size_t kMaxJwksKeys = 64;
+
+class RsaPublicKey {
+ public:
+  RsaPublicKey(std::string kid, EVP_PKEY* pkey, int bits)
+      : kid_(std::move(kid)), pkey_(pkey), bits_(bits) {}
+  ~RsaPublicKey() { EVP_PKEY_free(pkey_); }
+  RsaPublicKey(const RsaPublicKey&) = delete;
+  RsaPublicKey& operator=(const RsaPublicKey&) = delete;
+
+  const std::string& kid() const { return kid_; }
+  EVP_PKEY* pkey() const { return pkey_; }
+  int bits() const { return bits_; }
+
+ private:
+  std::string kid_;
+  EVP_PKEY* pkey_;
+  int bits_;
+};
+
+// Immutable once built; shared by the verifier and whoever still holds the
+// previous generation.
+class KeySet {
+ public:
+  const RsaPublicKey* Find(std::string_view kid) const {
+    auto it = keys_.find(kid);
+    return it == keys_.end() ? nullptr : it->second.get();
+  }
+  size_t size() const { return keys_.size(); }
+
+ private:
+  friend Status ParseJwks(std::string_view, const Logger&,
+                          std::shared_ptr<const KeySet>*);
+  std::map<std::string, std::unique_ptr<RsaPublicKey>, std::less<>> keys_;
+};
+
+// Builds a key set from a JWKS document.  Unusable keys are skipped and
+// logged; the result is kJwksInvalid when the document is not a JWKS and
+// kJwksNoUsableKey when no key survives.
+//
+// A key is usable when: kty is "RSA"; use is absent or "sig"; alg is absent
+// or "RS256"; key_ops is absent or holds "verify"; kid is a non-empty
+// string; n and e are strict base64url; the modulus has 2048..16384 bits;
+// e is odd, at least 3 and at most 64 bits.  When two keys share a kid,
+// both are refused: which one a token meant is ambiguous, and picking
+// either could let a key that was meant to be retired (or injected) verify.
+Status ParseJwks(std::string_view json, const Logger& log,
+                 std::shared_ptr<const KeySet>* out);
+
+// Builds an EVP_PKEY from a big-endian modulus and exponent with OpenSSL 3's
+// OSSL_PARAM interface.  nullptr on failure (error queue cleared).
+EVP_PKEY* RsaPublicKeyFromParts(std::string_view n, std::string_view e);
+
+}  // namespace stytch
+
+#endif  // STYTCH_CORE_JWKS_H_

@@ -1,0 +1,73 @@
+#include "jwt.h"
+
+#include <strings.h>
+
+#include "base64url.h"
+#include "stytch_core.h"
+
+namespace stytch {
+
+Status SplitJws(std::string_view token, JwsSegments* out) {
+  if (token.empty()) return Status::kTokenMissing;
+  if (token.size() > STYTCH_MAX_TOKEN_SIZE) return Status::kTokenTooLarge;
+
+  const size_t dot1 = token.find('.');
+  if (dot1 == std::string_view::npos) return Status::kTokenMalformed;
+  const size_t dot2 = token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos) return Status::kTokenMalformed;
+  if (token.find('.', dot2 + 1) != std::string_view::npos) {
+    return Status::kTokenMalformed;  // JWE (5 segments) or garbage
+  }
+
+  out->header = token.substr(0, dot1);
+  out->payload = token.substr(dot1 + 1, dot2 - dot1 - 1);
+  out->signature = token.substr(dot2 + 1);
+  out->signing_input = token.substr(0, dot2);
+  if (out->header.empty() || out->payload.empty()) {
+    return Status::kTokenMalformed;
+  }
+  if (!Base64UrlValid(out->header) || !Base64UrlValid(out->payload) ||
+      !Base64UrlValid(out->signature)) {
+    return Status::kTokenMalformed;
+  }
+  return Status::kOk;
+}
+
+Status ParseJwtHeader(std::string_view header_b64, JwtHeader* out) {
+  std::string text;
+  if (!Base64UrlDecode(header_b64, &text)) return Status::kTokenMalformed;
+  JsonPtr header = JsonParse(text, STYTCH_MAX_TOKEN_SIZE);
+  if (!json_is_object(header.get())) return Status::kJwtHeaderInvalid;
+
+  const auto alg = JsonGetString(header.get(), "alg");
+  if (!alg || *alg != "RS256") return Status::kJwtAlgNotAllowed;
+
+  if (json_object_get(header.get(), "crit") != nullptr) {
+    return Status::kJwtCritPresent;
+  }
+
+  const auto kid = JsonGetString(header.get(), "kid");
+  if (!kid || kid->empty()) return Status::kJwtKidMissing;
+  if (kid->size() > kMaxKidLength) return Status::kJwtHeaderInvalid;
+
+  if (const json_t* typ = json_object_get(header.get(), "typ")) {
+    if (!json_is_string(typ) || json_string_length(typ) != 3 ||
+        strncasecmp(json_string_value(typ), "JWT", 3) != 0) {
+      return Status::kJwtTypInvalid;
+    }
+  }
+
+  out->kid.assign(kid->data(), kid->size());
+  return Status::kOk;
+}
+
+Status ParseJwtPayload(std::string_view payload_b64, JsonPtr* out) {
+  std::string text;
+  if (!Base64UrlDecode(payload_b64, &text)) return Status::kTokenMalformed;
+  JsonPtr payload = JsonParse(text, STYTCH_MAX_TOKEN_SIZE);
+  if (!json_is_object(payload.get())) return Status::kJwtPayloadInvalid;
+  *out = std::move(payload);
+  return Status::kOk;
+}
+
+}  // namespace stytch

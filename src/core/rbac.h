@@ -1,0 +1,54 @@
+// Stytch RBAC policies and the local authorization check the SDKs run
+// (STYTCH.md section 5).
+
+#ifndef STYTCH_CORE_RBAC_H_
+#define STYTCH_CORE_RBAC_H_
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "session.h"
+#include "status.h"
+
+namespace stytch {
+
+class Policy {
+ public:
+  // GET /v1[/b2b]/rbac/policy: {"policy": {"roles": [...], ...}}.  Every
+  // role needs a string role_id and permissions of string resource_id and
+  // string actions; a malformed document is refused whole
+  // (kPolicyInvalid): half a policy could deny or grant by accident.
+  static Status Parse(std::string_view json, Policy* out);
+
+  // GET /v1/b2b/rbac/organizations/{id}: {"org_policy": {"roles": [...]}}.
+  // Its roles are added to the project's.  On failure nothing changes.
+  Status AddOrg(std::string_view json);
+
+  // kTenancyMismatch when organization_id is given (B2B) and differs from
+  // the session's, checked first as in every SDK; then kOk when any policy
+  // role named in the session's roles has a permission whose resource_id
+  // equals `resource` exactly and whose actions hold `action` or "*";
+  // otherwise kPermissionDenied.  No resource wildcards, no inheritance.
+  Status Check(const Session& session, std::string_view resource,
+               std::string_view action,
+               const std::string_view* organization_id) const;
+
+  size_t role_count() const { return roles_.size(); }
+
+ private:
+  struct Permission {
+    std::string resource_id;
+    std::vector<std::string> actions;
+  };
+  using RoleMap = std::map<std::string, std::vector<Permission>, std::less<>>;
+
+  static bool ReadRoles(const json_t* roles, RoleMap* out);
+
+  RoleMap roles_;
+};
+
+}  // namespace stytch
+
+#endif  // STYTCH_CORE_RBAC_H_

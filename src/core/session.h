@@ -1,0 +1,91 @@
+// The identity a verified JWT or a Stytch API answer carries, in one model
+// for consumer and B2B sessions.
+
+#ifndef STYTCH_CORE_SESSION_H_
+#define STYTCH_CORE_SESSION_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "json.h"
+#include "ref.h"
+#include "status.h"
+#include "stytch_core.h"
+
+namespace stytch {
+
+class Session : public RefCounted {
+ public:
+  // What a session is made of.  The string_views point into strings of
+  // `root`, which the session keeps, so building one copies no text.
+  struct Parts {
+    JsonPtr root;
+    std::string_view subject;
+    std::string_view session_id;
+    std::string_view started_at;
+    std::string_view last_accessed_at;
+    std::string_view expires_at;
+    std::string expires_at_from_exp;  // used when expires_at is empty
+    std::string_view organization_id;
+    std::string_view organization_slug;
+    std::string_view session_jwt;
+    std::string_view session_token;
+    std::vector<std::string_view> roles;
+    // JWT: custom claims are the non-reserved top-level members of root.
+    // API: they are the members of this object (may be null).
+    bool claims_at_top_level = false;
+    const json_t* custom_claims = nullptr;
+    int64_t expires_at_epoch = 0;
+    int64_t jwt_exp = 0;
+    bool b2b = false;
+  };
+
+  explicit Session(Parts parts) : p_(std::move(parts)) {}
+
+  // Never fails: an absent field is empty.  Roles and custom claims are
+  // rendered on first use and kept, because most requests never ask.
+  std::string_view Field(stytch_field_t field) const;
+
+  // A custom claim: a string as its value, anything else as compact JSON.
+  // nullopt when absent or reserved.
+  std::optional<std::string_view> Claim(std::string_view name) const;
+
+  bool HasRole(std::string_view role) const;
+  const std::vector<std::string_view>& roles() const { return p_.roles; }
+  std::string_view organization_id() const { return p_.organization_id; }
+  int64_t expires_at() const { return p_.expires_at_epoch; }
+  int64_t jwt_exp() const { return p_.jwt_exp; }
+  bool is_b2b() const { return p_.b2b; }
+
+ private:
+  Parts p_;
+  // Lazily rendered.  Sessions live in one single-threaded worker, so the
+  // mutation behind a const reference races with nothing.
+  mutable std::optional<std::string> roles_text_;
+  mutable std::optional<std::string> custom_claims_text_;
+  mutable std::map<std::string, std::string, std::less<>> claim_text_;
+};
+
+// Top-level claims that are not custom: the registered ones and, as in
+// Stytch's Go SDK, every "https://stytch.com/" claim, present or future.
+bool IsReservedClaim(std::string_view name);
+
+// Builds a session from a verified payload with valid time claims: the
+// "https://stytch.com/session" claim must be an object with a non-empty
+// string id; its timestamps, when present, RFC 3339 strings; roles absent,
+// null or an array of strings.  The B2B "https://stytch.com/organization"
+// claim, when present, must hold a non-empty organization_id.  sub must be
+// a non-empty string (kClaimInvalid otherwise).
+Status SessionFromJwtPayload(JsonPtr payload, int64_t exp, Ref<Session>* out);
+
+// Roles from a JSON value: absent or null -> none; otherwise an array of
+// strings (false for anything else).
+bool ReadRoles(const json_t* roles, std::vector<std::string_view>* out);
+
+}  // namespace stytch
+
+#endif  // STYTCH_CORE_SESSION_H_

@@ -1,0 +1,92 @@
+#include "status.h"
+
+#include <cstddef>
+#include <iterator>
+
+namespace stytch {
+namespace {
+
+struct StatusInfo {
+  Status status;
+  const char* name;
+  Action action;
+};
+
+// The one table.  Its order is the enum's, which kTableInOrder proves at
+// compile time, so a status added to the header without a row here (or a
+// row out of place) breaks the build instead of logging a wrong name.
+constexpr StatusInfo kTable[] = {
+    {Status::kOk, "ok", Action::kAllow},
+    {Status::kTokenMissing, "token_missing", Action::kUnauthorized},
+    {Status::kTokenTooLarge, "token_too_large", Action::kUnauthorized},
+    {Status::kTokenMalformed, "token_malformed", Action::kUnauthorized},
+    {Status::kJwtHeaderInvalid, "jwt_header_invalid", Action::kUnauthorized},
+    {Status::kJwtAlgNotAllowed, "jwt_alg_not_allowed", Action::kUnauthorized},
+    {Status::kJwtKidMissing, "jwt_kid_missing", Action::kUnauthorized},
+    {Status::kJwtTypInvalid, "jwt_typ_invalid", Action::kUnauthorized},
+    {Status::kJwtCritPresent, "jwt_crit_present", Action::kUnauthorized},
+    {Status::kJwtPayloadInvalid, "jwt_payload_invalid", Action::kUnauthorized},
+    {Status::kJwtSignatureInvalid, "jwt_signature_invalid",
+     Action::kUnauthorized},
+    {Status::kClaimIssuerMismatch, "claim_issuer_mismatch",
+     Action::kUnauthorized},
+    {Status::kClaimAudienceMismatch, "claim_audience_mismatch",
+     Action::kUnauthorized},
+    {Status::kClaimInvalid, "claim_invalid", Action::kUnauthorized},
+    {Status::kClaimNotYetValid, "claim_not_yet_valid", Action::kUnauthorized},
+    {Status::kSessionClaimInvalid, "session_claim_invalid",
+     Action::kUnauthorized},
+    // Only the API can tell whether these sessions are still alive.
+    {Status::kJwtExpired, "jwt_expired", Action::kFallback},
+    {Status::kJwtTooOld, "jwt_too_old", Action::kFallback},
+    {Status::kJwksUnknownKid, "jwks_unknown_kid", Action::kFallback},
+    {Status::kJwksNoKeys, "jwks_no_keys", Action::kFallback},
+    // Outcomes of a refresh: Stytch handed us something unusable.
+    {Status::kJwksInvalid, "jwks_invalid", Action::kUnavailable},
+    {Status::kJwksNoUsableKey, "jwks_no_usable_key", Action::kUnavailable},
+    {Status::kPolicyInvalid, "policy_invalid", Action::kUnavailable},
+    {Status::kApiResponseInvalid, "api_response_invalid",
+     Action::kUnavailable},
+    {Status::kApiSessionNotFound, "api_session_not_found",
+     Action::kUnauthorized},
+    // 401 from Stytch means our project secret is wrong, not the user's
+    // session: that is a configuration error, so not a 401 to the client.
+    {Status::kApiUnauthorized, "api_unauthorized", Action::kError},
+    {Status::kApiForbidden, "api_forbidden", Action::kForbidden},
+    {Status::kApiUnavailable, "api_unavailable", Action::kUnavailable},
+    {Status::kPermissionDenied, "permission_denied", Action::kForbidden},
+    {Status::kTenancyMismatch, "tenancy_mismatch", Action::kForbidden},
+    {Status::kNoMemory, "no_memory", Action::kError},
+    {Status::kInternalError, "internal_error", Action::kError},
+};
+
+static_assert(std::size(kTable) == static_cast<size_t>(kStatusCount),
+              "every status needs exactly one row in kTable");
+
+constexpr bool TableInOrder() {
+  for (size_t i = 0; i < std::size(kTable); ++i) {
+    if (static_cast<size_t>(kTable[i].status) != i) return false;
+  }
+  return true;
+}
+static_assert(TableInOrder(), "kTable rows must follow the enum order");
+
+const StatusInfo* Find(Status status) {
+  const int i = static_cast<int>(status);
+  if (i < 0 || i >= kStatusCount) return nullptr;
+  return &kTable[i];
+}
+
+}  // namespace
+
+const char* StatusName(Status status) noexcept {
+  const StatusInfo* info = Find(status);
+  return info ? info->name : "unknown";
+}
+
+Action StatusAction(Status status) noexcept {
+  const StatusInfo* info = Find(status);
+  return info ? info->action : Action::kError;
+}
+
+}  // namespace stytch

@@ -1,0 +1,130 @@
+#include "verifier.h"
+
+#include "base64url.h"
+#include "jwt.h"
+
+namespace stytch {
+
+Verifier::Verifier(VerifierConfig conf)
+    : project_id_(std::move(conf.project_id)),
+      project_issuer_("stytch.com/" + project_id_),
+      base_issuer_(TrimTrailingSlashes(conf.api_url)),
+      log_(conf.log),
+      cache_(conf.cache_size) {}
+
+Status Verifier::SetJwks(std::string_view json, size_t* nkeys) {
+  std::shared_ptr<const KeySet> keys;
+  const Status st = ParseJwks(json, log_, &keys);
+  if (st != Status::kOk) {
+    if (nkeys) *nkeys = 0;
+    return st;
+  }
+  if (nkeys) *nkeys = keys->size();
+  SetKeySet(std::move(keys));
+  return Status::kOk;
+}
+
+void Verifier::SetKeySet(std::shared_ptr<const KeySet> keys) {
+  keys_ = std::move(keys);
+  cache_.Clear();
+  last_header_.clear();
+  last_key_ = nullptr;
+}
+
+const RsaPublicKey* Verifier::KeyFor(std::string_view header_b64,
+                                     Status* status) {
+  if (last_key_ != nullptr && header_b64 == last_header_) {
+    *status = Status::kOk;
+    return last_key_;
+  }
+  JwtHeader header;
+  *status = ParseJwtHeader(header_b64, &header);
+  if (*status != Status::kOk) return nullptr;
+  if (!keys_) {
+    *status = Status::kJwksNoKeys;
+    return nullptr;
+  }
+  const RsaPublicKey* key = keys_->Find(header.kid);
+  if (key == nullptr) {
+    *status = Status::kJwksUnknownKid;
+    return nullptr;
+  }
+  last_header_.assign(header_b64.data(), header_b64.size());
+  last_key_ = key;
+  return key;
+}
+
+Status Verifier::VerifyUncached(std::string_view token,
+                                const VerifyParams& params,
+                                Ref<Session>* session, TimeClaims* times) {
+  JwsSegments seg;
+  Status st = SplitJws(token, &seg);
+  if (st != Status::kOk) return st;
+
+  const RsaPublicKey* key = KeyFor(seg.header, &st);
+  if (key == nullptr) return st;
+
+  signature_.resize(Base64UrlMaxDecodedSize(seg.signature.size()));
+  auto* sig = reinterpret_cast<unsigned char*>(signature_.data());
+  size_t sig_len = 0;
+  if (!Base64UrlDecode(seg.signature, sig, &sig_len) ||
+      !rsa_.Verify(key->pkey(), seg.signing_input, sig, sig_len)) {
+    return Status::kJwtSignatureInvalid;
+  }
+
+  JsonPtr payload;
+  if ((st = ParseJwtPayload(seg.payload, &payload)) != Status::kOk ||
+      (st = CheckIssuer(payload.get(), project_issuer_, base_issuer_)) !=
+          Status::kOk ||
+      (st = CheckAudience(payload.get(), project_id_)) != Status::kOk ||
+      (st = ReadTimeClaims(payload.get(), times)) != Status::kOk ||
+      (st = CheckNotBefore(*times, params)) != Status::kOk) {
+    return st;
+  }
+
+  Ref<Session> built;
+  st = SessionFromJwtPayload(std::move(payload), times->exp, &built);
+  if (st != Status::kOk) return st;
+
+  st = CheckFreshness(*times, params);
+  if (st == Status::kOk || st == Status::kJwtExpired ||
+      st == Status::kJwtTooOld) {
+    *session = std::move(built);
+  }
+  return st;
+}
+
+Status Verifier::Verify(std::string_view token, const VerifyParams& params,
+                        Ref<Session>* session, bool* cached) {
+  *cached = false;
+  if (token.empty()) return Status::kTokenMissing;
+  if (token.size() > STYTCH_MAX_TOKEN_SIZE) return Status::kTokenTooLarge;
+
+  TokenDigest digest;
+  const bool use_cache = cache_.capacity() > 0 && Sha256(token, digest.data());
+  if (use_cache) {
+    if (const TokenCache::Entry* hit = cache_.Find(digest)) {
+      *cached = true;
+      Status st = CheckNotBefore(hit->times, params);
+      if (st != Status::kOk) return st;
+      st = CheckFreshness(hit->times, params);
+      if (st == Status::kOk || st == Status::kJwtExpired ||
+          st == Status::kJwtTooOld) {
+        *session = hit->session;
+      }
+      return st;
+    }
+  }
+
+  TimeClaims times;
+  const Status st = VerifyUncached(token, params, session, &times);
+  // Only successes are kept: a failure may be the caller's clock or
+  // settings today and a success tomorrow, and caching forgeries would let
+  // an attacker fill the cache.
+  if (st == Status::kOk && use_cache) {
+    cache_.Insert(digest, TokenCache::Entry{*session, times});
+  }
+  return st;
+}
+
+}  // namespace stytch

@@ -1,0 +1,79 @@
+// The verifier of one Stytch project: key set, token cache and the order in
+// which a session JWT is checked.
+
+#ifndef STYTCH_CORE_VERIFIER_H_
+#define STYTCH_CORE_VERIFIER_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "claims.h"
+#include "jwks.h"
+#include "log.h"
+#include "ref.h"
+#include "session.h"
+#include "status.h"
+#include "token_cache.h"
+#include "verify.h"
+
+namespace stytch {
+
+struct VerifierConfig {
+  std::string project_id;
+  std::string api_url;  // may be empty; trailing slashes do not matter
+  size_t cache_size = 0;
+  Logger log;
+};
+
+class Verifier {
+ public:
+  explicit Verifier(VerifierConfig conf);
+
+  // Replaces the key set when the document holds a usable key, and then
+  // empties the token cache: a token verified with a key that is now gone
+  // must stop being accepted.  On failure the old set stays.
+  Status SetJwks(std::string_view json, size_t* nkeys);
+  void SetKeySet(std::shared_ptr<const KeySet> keys);
+  bool has_keys() const { return keys_ != nullptr; }
+
+  // Checks, in this order, each step only after the previous passed:
+  //  1. size, three strict base64url segments (401);
+  //  2. header rules (see ParseJwtHeader) (401), before any key lookup;
+  //  3. a key set is loaded (kJwksNoKeys) and holds kid (kJwksUnknownKid):
+  //     both fall back to the API;
+  //  4. the RS256 signature (401): before any claim, so that an expired
+  //     forgery is kJwtSignatureInvalid and never costs an API call;
+  //  5. payload JSON, iss, aud, time claim types, nbf and future iat, the
+  //     session claim (401);
+  //  6. exp and max token age (fallback; *session is set but untrusted).
+  // A cached token skips 1-5 and repeats 5's nbf/iat and 6 with `params`,
+  // since the cache is shared by locations with different settings.
+  Status Verify(std::string_view token, const VerifyParams& params,
+                Ref<Session>* session, bool* cached);
+
+  const TokenCache& cache() const { return cache_; }
+
+ private:
+  Status VerifyUncached(std::string_view token, const VerifyParams& params,
+                        Ref<Session>* session, TimeClaims* times);
+  const RsaPublicKey* KeyFor(std::string_view header_b64, Status* status);
+
+  std::string project_id_;
+  std::string project_issuer_;
+  std::string base_issuer_;
+  Logger log_;
+  std::shared_ptr<const KeySet> keys_;
+  TokenCache cache_;
+  Rs256Verifier rsa_;
+  // Every token from one key carries the same header bytes, so the last
+  // header that passed the rules maps straight to its key.  Only a pure
+  // function of those bytes and keys_ is remembered; SetKeySet forgets it.
+  std::string last_header_;
+  const RsaPublicKey* last_key_ = nullptr;
+  std::string signature_;
+};
+
+}  // namespace stytch
+
+#endif  // STYTCH_CORE_VERIFIER_H_

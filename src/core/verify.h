@@ -1,0 +1,44 @@
+// RS256 signature verification (RSASSA-PKCS1-v1_5 with SHA-256) through
+// OpenSSL 3's EVP interface.
+
+#ifndef STYTCH_CORE_VERIFY_H_
+#define STYTCH_CORE_VERIFY_H_
+
+#include <openssl/evp.h>
+
+#include <string_view>
+
+namespace stytch {
+
+// Clears OpenSSL's per-thread error queue.  Every failure path calls it:
+// NGINX (and other OpenSSL users in the same worker, such as its own TLS
+// code) would otherwise find our stale errors and misreport theirs.
+void ClearOpenSslErrors() noexcept;
+
+// The SHA-256 implementation, fetched once: fetching by name on every call
+// costs a lock and a hash lookup in OpenSSL 3.
+const EVP_MD* Sha256Md() noexcept;
+
+// SHA-256 of `data` into out[32].
+bool Sha256(std::string_view data, unsigned char out[32]) noexcept;
+
+// A reusable verification context; one per verifier, single-threaded.
+class Rs256Verifier {
+ public:
+  Rs256Verifier();
+  ~Rs256Verifier();
+  Rs256Verifier(const Rs256Verifier&) = delete;
+  Rs256Verifier& operator=(const Rs256Verifier&) = delete;
+
+  // True only when `sig` is a valid RS256 signature of `signed_data` under
+  // the RSA public key `key`.
+  bool Verify(EVP_PKEY* key, std::string_view signed_data,
+              const unsigned char* sig, size_t sig_len) noexcept;
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+}  // namespace stytch
+
+#endif  // STYTCH_CORE_VERIFY_H_
