@@ -1,0 +1,159 @@
+'use strict';
+// The official Stytch Node SDK (npm package "stytch") against the emulator
+// over TLS: sessions.authenticate, authenticateJwt (local and expired ->
+// API fallback), RBAC, getJWKS, revoke, for consumer and B2B clients.
+//
+// The SDK is installed into a scratch directory under os.tmpdir() (never into
+// the repo), cached between runs per version spec (STYTCH_SDK_VERSION,
+// default 14).  The test skips itself only when the npm registry cannot be
+// reached.
+const { it } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawnSync, execFile } = require('node:child_process');
+const { startEmulator, ctl, decodeJwt } = require('../emulator/testlib.js');
+
+const SPEC = process.env.STYTCH_SDK_VERSION || '14';
+const DIR = path.join(os.tmpdir(), 'stytch-emulator-sdk', `stytch@${SPEC}`);
+const CLIENT = path.resolve(__dirname, '..', 'emulator', 'sdk-client.js');
+const NETWORK = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|network|socket hang up|getaddrinfo|proxy/i;
+
+function installSdk() {
+  const pkg = path.join(DIR, 'node_modules', 'stytch', 'package.json');
+  if (fs.existsSync(pkg)) return { version: JSON.parse(fs.readFileSync(pkg, 'utf8')).version, cached: true };
+  fs.mkdirSync(DIR, { recursive: true });
+  const r = spawnSync('npm', ['install', '--prefix', DIR, `stytch@${SPEC}`, '--no-audit', '--no-fund',
+    '--no-save', '--loglevel=error'], { encoding: 'utf8', timeout: 240000 });
+  if (r.status !== 0 || !fs.existsSync(pkg)) {
+    const out = `${r.error ? r.error.message : ''}\n${r.stdout}\n${r.stderr}`;
+    fs.rmSync(DIR, { recursive: true, force: true });
+    return { failed: true, network: NETWORK.test(out), out: out.trim().slice(-800) };
+  }
+  return { version: JSON.parse(fs.readFileSync(pkg, 'utf8')).version, cached: false };
+}
+
+function runClient(emu, input) {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLIENT, JSON.stringify(input)], {
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: emu.cert, STYTCH_SDK_DIR: DIR },
+      timeout: 60000, maxBuffer: 16 * 1024 * 1024,
+    }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`sdk client failed: ${err.message}\n${stderr}`));
+      try { resolve(JSON.parse(stdout.trim().split('\n').pop())); } catch (e) {
+        reject(new Error(`sdk client output: ${stdout}\n${stderr}`));
+      }
+    });
+  });
+}
+
+it('official Stytch Node SDK works against the emulator (TLS)', { timeout: 300000 }, async (t) => {
+  const inst = installSdk();
+  if (inst.failed) {
+    if (inst.network) { t.skip(`npm registry unreachable: ${inst.out.split('\n').pop()}`); return; }
+    assert.fail(`npm install stytch@${SPEC} failed (not a network error):\n${inst.out}`);
+  }
+  t.diagnostic(`stytch SDK ${inst.version} (${inst.cached ? 'cached' : 'installed'} in ${DIR})`);
+
+  const emu = await startEmulator(['--tls']);
+  try {
+    const past = Math.floor(Date.now() / 1000) - 3600;
+    const cs = await ctl(emu, 'POST', '/sessions', { roles: ['stytch_user', 'editor'], custom_claims: { tier: 'gold' } });
+    const cr = await ctl(emu, 'POST', '/sessions', {});
+    const bs = await ctl(emu, 'POST', '/sessions', { type: 'b2b', organization_slug: 'acme', roles: ['stytch_member', 'editor'] });
+    const br = await ctl(emu, 'POST', '/sessions', { type: 'b2b' });
+    const input = {
+      base_url: `https://127.0.0.1:${emu.port}`, project_id: emu.projectId, secret: emu.secret,
+      consumer: {
+        session_token: cs.session_token, session_jwt: cs.session_jwt,
+        expired_jwt: (await ctl(emu, 'POST', '/jwt', { session_id: cs.session_id, iat: past })).jwt,
+        revoke_session_id: cr.session_id, revoke_session_token: cr.session_token,
+        revoke_expired_jwt: (await ctl(emu, 'POST', '/jwt', { session_id: cr.session_id, iat: past })).jwt,
+      },
+      b2b: {
+        session_token: bs.session_token, session_jwt: bs.session_jwt, organization_id: bs.organization_id,
+        expired_jwt: (await ctl(emu, 'POST', '/jwt', { session_id: bs.session_id, iat: past })).jwt,
+        revoke_session_id: br.session_id, revoke_session_token: br.session_token,
+      },
+    };
+    await ctl(emu, 'POST', '/reset');
+    const out = await runClient(emu, input);
+    const R = out.results;
+    const ok = (name) => {
+      assert.ok(R[name], `step ${name} ran`);
+      assert.equal(R[name].ok, true, `${name}: ${JSON.stringify(R[name].error)}`);
+      return R[name].value;
+    };
+    const fails = (name, status, type) => {
+      assert.equal(R[name].ok, false, `${name} should fail: ${JSON.stringify(R[name].value)}`);
+      assert.equal(R[name].error.name, 'StytchError', JSON.stringify(R[name].error));
+      assert.equal(R[name].error.status_code, status);
+      assert.equal(R[name].error.error_type, type);
+    };
+
+    // consumer
+    let v = ok('consumer.authenticate');
+    assert.equal(v.status_code, 200);
+    assert.equal(v.session_id, cs.session_id);
+    assert.equal(v.session_token, cs.session_token);
+    v = ok('consumer.authenticateJwt.local');
+    assert.equal(v.session_id, cs.session_id);
+    assert.equal(v.user_id, cs.user_id);
+    assert.equal(v.session_jwt, cs.session_jwt, 'local path returns the same JWT');
+    assert.equal(v.status_code, undefined, 'local path: no API response');
+    assert.deepEqual(v.roles, ['stytch_user', 'editor']);
+    assert.equal(v.custom_claims.tier, 'gold');
+    v = ok('consumer.authenticateJwt.expired');
+    assert.equal(v.status_code, 200, 'expired JWT went to the API');
+    assert.equal(v.session_id, cs.session_id);
+    assert.notEqual(v.session_jwt, input.consumer.expired_jwt);
+    assert.ok(decodeJwt(v.session_jwt).payload.exp > Date.now() / 1000, 'fresh JWT');
+    v = ok('consumer.authenticateJwt.rbac_allowed');
+    assert.equal(v.status_code, undefined, 'RBAC allowed locally');
+    fails('consumer.authenticateJwt.rbac_denied', 403, 'consumer_session_authorization_error');
+    v = ok('consumer.getJWKS');
+    assert.equal(v.status_code, 200);
+    assert.equal(v.kids.length, 1);
+    assert.equal(v.kids[0], decodeJwt(cs.session_jwt).header.kid);
+    assert.equal(ok('consumer.revoke').status_code, 200);
+    fails('consumer.authenticate.revoked', 404, 'session_not_found');
+    fails('consumer.authenticateJwt.revoked_expired', 404, 'session_not_found');
+
+    // B2B
+    v = ok('b2b.authenticate');
+    assert.equal(v.status_code, 200);
+    assert.equal(v.member_session_id, bs.session_id);
+    assert.equal(v.member_id, bs.member_id);
+    assert.equal(v.organization_slug, 'acme');
+    v = ok('b2b.authenticateJwt.local');
+    assert.equal(v.status_code, undefined);
+    assert.equal(v.member_session_id, bs.session_id);
+    assert.equal(v.organization_id, bs.organization_id);
+    assert.equal(v.organization_slug, 'acme');
+    assert.deepEqual(v.roles, ['stytch_member', 'editor']);
+    v = ok('b2b.authenticateJwt.expired');
+    assert.equal(v.status_code, 200);
+    assert.equal(v.member_session_id, bs.session_id);
+    assert.ok(decodeJwt(v.session_jwt).payload.exp > Date.now() / 1000);
+    ok('b2b.authenticateJwt.rbac_allowed');
+    fails('b2b.authenticateJwt.tenancy_denied', 403, 'session_authorization_tenancy_error');
+    v = ok('b2b.getJWKS');
+    assert.equal(v.status_code, 200);
+    assert.equal(v.kids.length, 1);
+    assert.equal(ok('b2b.revoke').status_code, 200);
+    fails('b2b.authenticate.revoked', 404, 'session_not_found');
+
+    // What reached the emulator: the SDK's own JWKS and policy fetches.
+    const c = await ctl(emu, 'GET', '/counters');
+    assert.ok(c.jwks >= 2, `JWKS fetched by the SDK (consumer and B2B): ${JSON.stringify(c)}`);
+    assert.ok(c.b2b_jwks >= 1);
+    assert.ok(c.policy >= 1 && c.b2b_policy >= 1, 'RBAC policies fetched');
+    const reqs = (await ctl(emu, 'GET', '/requests?endpoint=authenticate&limit=1')).requests;
+    assert.match(reqs[0].headers['user-agent'], /^Stytch Node v/);
+    assert.equal(reqs[0].headers.authorization,
+      'Basic ' + Buffer.from(`${emu.projectId}:${emu.secret}`).toString('base64'));
+  } finally {
+    await emu.stop();
+  }
+});
