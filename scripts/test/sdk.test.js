@@ -51,7 +51,7 @@ function runClient(emu, input) {
 it('official Stytch Node SDK works against the emulator (TLS)', { timeout: 300000 }, async (t) => {
   const inst = installSdk();
   if (inst.failed) {
-    if (inst.network) { t.skip(`npm registry unreachable: ${inst.out.split('\n').pop()}`); return; }
+    if (inst.network) { t.skip(`npm registry unreachable: ${inst.out.split('\n').find((l) => NETWORK.test(l)).trim()}`); return; }
     assert.fail(`npm install stytch@${SPEC} failed (not a network error):\n${inst.out}`);
   }
   t.diagnostic(`stytch SDK ${inst.version} (${inst.cached ? 'cached' : 'installed'} in ${DIR})`);
