@@ -60,7 +60,7 @@ EOF2
     my ($rc, $out, $sr) = run_child(<<'EOT');
 use Test::Nginx::Socket;
 repeat_each(2);
-plan tests => repeat_each() * 14;   # response_headers_like is ignored when response_headers is given, as in the real runner
+plan tests => repeat_each() * 18;   # response_headers_like is ignored when response_headers is given, as in the real runner
 no_shuffle();
 $ENV{TEST_NGINX_GREETING} = 'hi';
 run_tests();
@@ -97,7 +97,7 @@ http request line: "GET /f/a.txt HTTP/1.1"
 --- response_body_like eval
 ["^a\$", "403 Forbidden"]
 
-=== TEST 3: POST body gets Content-Length; chunked response
+=== TEST 3: POST body gets Content-Length
 --- config
     location /p { proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/len; proxy_http_version 1.1; }
     location /len { return 200 "len=$http_content_length\n"; }
@@ -113,9 +113,26 @@ len=5
 --- must_die
 --- error_log
 unknown directive "no_such_directive_here"
+
+=== TEST 5: chunked response (ssi), more_headers with a comment
+--- config
+    location /s/ { ssi on; root html; }
+--- user_files
+>>> s/a.html
+one <!--# echo var="http_x_foo" --> two
+--- more_headers
+X-Foo: bar
+# a comment
+--- request
+GET /s/a.html
+--- raw_response_headers_like: Transfer-Encoding: chunked
+--- response_headers
+!Content-Length
+--- response_body
+one bar two
 EOT
     is($rc, 0, 'passing file exits 0') or diag $out;
-    like($out, qr/^ok 28 /m, "all 28 tests ran");
+    like($out, qr/^ok 36 /m, "all 36 tests ran");
     unlike($out, qr/^not ok/m, 'no failures');
     no_nginx_left($sr, 'passing file');
 }
