@@ -46,6 +46,10 @@ static ngx_conf_enum_t  ngx_http_stytch_auth_modes[] = {
 };
 
 
+static char *ngx_http_stytch_auth(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
 static ngx_conf_post_handler_pt  ngx_http_stytch_project_id_post =
     ngx_http_stytch_check_project_id;
 
@@ -57,7 +61,7 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
 
     { ngx_string("stytch_auth"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_enum_slot,
+      ngx_http_stytch_auth,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_stytch_loc_conf_t, auth),
       &ngx_http_stytch_auth_modes },
@@ -660,6 +664,38 @@ ngx_http_stytch_exit_process(ngx_cycle_t *cycle)
     }
 
     ngx_http_stytch_exit_refresh(cycle, smcf);
+}
+
+
+static char *
+ngx_http_stytch_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    ngx_str_t        *value;
+    ngx_conf_enum_t  *e;
+
+    if (slcf->auth != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    for (e = ngx_http_stytch_auth_modes; e->name.len; e++) {
+        if (e->name.len == value[1].len
+            && ngx_strcmp(e->name.data, value[1].data) == 0)
+        {
+            slcf->auth = e->value;
+            return NGX_CONF_OK;
+        }
+    }
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\" directive, "
+                       "it must be \"on\" or \"off\"",
+                       &value[1], &cmd->name);
+
+    return NGX_CONF_ERROR;
 }
 
 

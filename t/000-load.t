@@ -32,10 +32,10 @@ hello from a file
 
 
 === TEST 2: stytch_auth takes only on|off
-# nginx's enum slot logs 'invalid value "maybe" in <file>:<line>'.  Under the
-# real Test::Nginx with Debian's nginx (error log compiled in as stderr) the
-# startup error never reaches logs/error.log, so this block's error_log check
-# needs t/lib's runner (which passes -e) or an OpenResty-style nginx.
+# Under the real Test::Nginx with Debian's nginx (error log compiled in as
+# stderr) the startup error never reaches logs/error.log, so this block's
+# error_log check needs t/lib's runner (which passes -e) or an
+# OpenResty-style nginx.
 --- config
     location /open/ {
         stytch_auth maybe;
@@ -44,4 +44,4 @@ hello from a file
 --- must_die
 --- error_log
 [emerg]
-invalid value "maybe"
+invalid value "maybe" in "stytch_auth" directive, it must be "on" or "off"
