@@ -144,6 +144,15 @@ describe('sessions/authenticate', () => {
       assert.equal(payload.iss, `stytch.com/${emu.projectId}`);
     });
 
+    it('session_custom_claims: not an object or over 4 KB -> 400 invalid_session_custom_claims', async () => {
+      assertError(await request(emu, 'POST', AUTH, { session_token: s.session_token, session_custom_claims: [1] }),
+        400, 'invalid_session_custom_claims');
+      assertError(await request(emu, 'POST', AUTH, { session_token: s.session_token,
+        session_custom_claims: { big: 'x'.repeat(5000) } }), 400, 'invalid_session_custom_claims');
+      const r = await request(emu, 'POST', AUTH, { session_token: s.session_token });
+      assert.equal(r.body.session.custom_claims.big, undefined, 'rejected claims not applied');
+    });
+
     it('400 no_session_arguments / too_many_session_arguments', async () => {
       assertError(await request(emu, 'POST', AUTH, {}), 400, 'no_session_arguments');
       assertError(await request(emu, 'POST', AUTH, { session_token: '' }), 400, 'no_session_arguments');
