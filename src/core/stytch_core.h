@@ -149,6 +149,18 @@ const char *stytch_session_claim(const stytch_session_t *session,
 int stytch_session_has_role(const stytch_session_t *session,
     const char *role, size_t len);
 
+/*
+ * The identity as compact JSON, without session_jwt and session_token, for
+ * the shared API-result cache: returns the length needed, and writes the
+ * bytes only when size is enough.  0 on failure.
+ */
+size_t stytch_session_serialize(const stytch_session_t *session, char *buf,
+    size_t size);
+
+/* The inverse; *session gets a new reference. */
+stytch_status_t stytch_session_deserialize(const char *buf, size_t len,
+    stytch_session_t **session);
+
 /* Seconds since the epoch; 0 when unknown. */
 int64_t stytch_session_expires_at(const stytch_session_t *session);
 int64_t stytch_session_jwt_exp(const stytch_session_t *session);
