@@ -35,7 +35,7 @@ FUZZ_TARGETS  := $(patsubst $(CORE_DIR)/fuzz/%.cc,%,$(wildcard $(CORE_DIR)/fuzz/
 FUZZ_BINS     := $(addprefix $(FUZZ_BUILD)/,$(FUZZ_TARGETS))
 FUZZ_LIB_OBJS := $(patsubst $(CORE_DIR)/%.cc,$(FUZZ_BUILD)/obj/%.o,$(CORE_SRCS))
 
-.PHONY: core-lib test-core fuzz fuzz-build bench-core core-fixtures
+.PHONY: core-lib test-core test-core-asan fuzz fuzz-build bench-core core-fixtures
 
 core-lib: $(CORE_LIB)
 
@@ -61,6 +61,23 @@ $(CORE_TESTS): $(CORE_TEST_OBJS) $(CORE_LIB)
 
 test-core: $(CORE_TESTS)
 	$(CORE_TESTS) --gtest_brief=1
+
+# The same suite under AddressSanitizer and UBSan, for leaks and misuse.
+CORE_ASAN_BUILD := $(BUILD)/core-asan
+CORE_ASAN_FLAGS := -std=c++17 -g -O1 -fno-omit-frame-pointer -Wall -Wextra \
+                   -Werror -fsanitize=address,undefined -fno-sanitize-recover=all
+CORE_ASAN_OBJS  := $(patsubst $(CORE_DIR)/%.cc,$(CORE_ASAN_BUILD)/obj/%.o,$(CORE_SRCS) $(CORE_TEST_SRCS))
+
+$(CORE_ASAN_BUILD)/obj/%.o: $(CORE_DIR)/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CORE_ASAN_FLAGS) $(CORE_CPPFLAGS) \
+	    -DSTYTCH_FIXTURES_DIR='"$(CORE_FIXTURES)"' -c $< -o $@
+
+$(CORE_ASAN_BUILD)/core_tests: $(CORE_ASAN_OBJS)
+	$(CXX) $(CORE_ASAN_FLAGS) -o $@ $^ $(CORE_LIBS) -lgtest -lgtest_main -pthread
+
+test-core-asan: $(CORE_ASAN_BUILD)/core_tests
+	$(CORE_ASAN_BUILD)/core_tests --gtest_brief=1
 
 # --- fuzzing -----------------------------------------------------------------
 
@@ -112,5 +129,5 @@ core-fixtures:
 	scripts/gen-core-fixtures $(CORE_DIR)/test/fixtures
 
 -include $(CORE_OBJS:.o=.d) $(CORE_TEST_OBJS:.o=.d) \
-    $(FUZZ_LIB_OBJS:.o=.d) $(wildcard $(CORE_BUILD)/bench/*.d) \
+    $(FUZZ_LIB_OBJS:.o=.d) $(CORE_ASAN_OBJS:.o=.d) $(wildcard $(CORE_BUILD)/bench/*.d) \
     $(wildcard $(FUZZ_BUILD)/obj/fuzz/*.d)

@@ -67,6 +67,8 @@ void Refuse(const Logger& log, std::string_view kid, const char* why) {
 }  // namespace
 
 EVP_PKEY* RsaPublicKeyFromParts(std::string_view n, std::string_view e) {
+  // OpenSSL builds a key from n = 0 without complaint.
+  if (n.empty() || e.empty()) return nullptr;
   BnPtr bn_n = ToBn(n);
   BnPtr bn_e = ToBn(e);
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();

@@ -1,0 +1,100 @@
+#include "status.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "stytch_core.h"
+
+namespace stytch {
+namespace {
+
+TEST(StatusTest, EveryStatusHasAUniqueSnakeCaseName) {
+  std::set<std::string> names;
+  for (int i = 0; i < STYTCH_STATUS_MAX; ++i) {
+    const std::string name = StatusName(static_cast<Status>(i));
+    EXPECT_NE(name, "unknown") << i;
+    EXPECT_FALSE(name.empty()) << i;
+    EXPECT_EQ(name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_"),
+              std::string::npos)
+        << name;
+    EXPECT_TRUE(names.insert(name).second) << "duplicate name " << name;
+  }
+  EXPECT_EQ(names.size(), static_cast<size_t>(STYTCH_STATUS_MAX));
+}
+
+TEST(StatusTest, EveryStatusHasAnAction) {
+  for (int i = 0; i < STYTCH_STATUS_MAX; ++i) {
+    const int a = static_cast<int>(StatusAction(static_cast<Status>(i)));
+    EXPECT_GE(a, STYTCH_ACTION_ALLOW) << i;
+    EXPECT_LE(a, STYTCH_ACTION_ERROR) << i;
+    // Only success allows.
+    EXPECT_EQ(a == STYTCH_ACTION_ALLOW, i == STYTCH_OK) << i;
+  }
+}
+
+TEST(StatusTest, KnownNames) {
+  EXPECT_STREQ(StatusName(Status::kOk), "ok");
+  EXPECT_STREQ(StatusName(Status::kTokenMissing), "token_missing");
+  EXPECT_STREQ(StatusName(Status::kJwtExpired), "jwt_expired");
+  EXPECT_STREQ(StatusName(Status::kJwksUnknownKid), "jwks_unknown_kid");
+  EXPECT_STREQ(StatusName(Status::kJwtSignatureInvalid),
+               "jwt_signature_invalid");
+  EXPECT_STREQ(StatusName(Status::kInternalError), "internal_error");
+}
+
+TEST(StatusTest, ActionsFollowTheDesign) {
+  struct {
+    Status s;
+    Action a;
+  } const cases[] = {
+      {Status::kOk, Action::kAllow},
+      {Status::kTokenMissing, Action::kUnauthorized},
+      {Status::kTokenMalformed, Action::kUnauthorized},
+      {Status::kJwtSignatureInvalid, Action::kUnauthorized},
+      {Status::kClaimIssuerMismatch, Action::kUnauthorized},
+      {Status::kClaimAudienceMismatch, Action::kUnauthorized},
+      {Status::kClaimNotYetValid, Action::kUnauthorized},
+      {Status::kJwtExpired, Action::kFallback},
+      {Status::kJwtTooOld, Action::kFallback},
+      {Status::kJwksUnknownKid, Action::kFallback},
+      {Status::kJwksNoKeys, Action::kFallback},
+      {Status::kJwksInvalid, Action::kUnavailable},
+      {Status::kJwksNoUsableKey, Action::kUnavailable},
+      {Status::kPolicyInvalid, Action::kUnavailable},
+      {Status::kApiResponseInvalid, Action::kUnavailable},
+      {Status::kApiSessionNotFound, Action::kUnauthorized},
+      {Status::kApiUnauthorized, Action::kError},
+      {Status::kApiForbidden, Action::kForbidden},
+      {Status::kApiUnavailable, Action::kUnavailable},
+      {Status::kPermissionDenied, Action::kForbidden},
+      {Status::kTenancyMismatch, Action::kForbidden},
+      {Status::kNoMemory, Action::kError},
+      {Status::kInternalError, Action::kError},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(StatusAction(c.s), c.a) << StatusName(c.s);
+  }
+}
+
+TEST(StatusTest, OutOfRangeIsUnknownAndNeverAllows) {
+  EXPECT_STREQ(StatusName(static_cast<Status>(-1)), "unknown");
+  EXPECT_STREQ(StatusName(static_cast<Status>(STYTCH_STATUS_MAX)), "unknown");
+  EXPECT_EQ(StatusAction(static_cast<Status>(STYTCH_STATUS_MAX)),
+            Action::kError);
+  EXPECT_EQ(StatusAction(static_cast<Status>(1000)), Action::kError);
+}
+
+TEST(StatusTest, CFacadeAgrees) {
+  for (int i = 0; i < STYTCH_STATUS_MAX; ++i) {
+    const auto s = static_cast<stytch_status_t>(i);
+    EXPECT_STREQ(stytch_status_name(s), StatusName(static_cast<Status>(i)));
+    EXPECT_EQ(static_cast<int>(stytch_status_action(s)),
+              static_cast<int>(StatusAction(static_cast<Status>(i))));
+  }
+  EXPECT_STREQ(stytch_status_name(STYTCH_STATUS_MAX), "unknown");
+}
+
+}  // namespace
+}  // namespace stytch

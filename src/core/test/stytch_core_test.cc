@@ -1,0 +1,240 @@
+// The C facade, used as the NGINX glue uses it.
+
+#include "stytch_core.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+
+namespace {
+
+using stytch_test::Jwks;
+using stytch_test::kExp;
+using stytch_test::kIat;
+using stytch_test::kProject;
+using stytch_test::Token;
+
+struct Log {
+  std::vector<std::string> lines;
+  static void Fn(void* ctx, int, const char* msg, size_t len) {
+    static_cast<Log*>(ctx)->lines.emplace_back(msg, len);
+  }
+};
+
+class FacadeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string url = "https://test.stytch.com";
+    stytch_verifier_conf_t conf = {};
+    conf.project_id = kProject;
+    conf.project_id_len = strlen(kProject);
+    conf.api_url = url.data();
+    conf.api_url_len = url.size();
+    conf.cache_size = 8;
+    conf.log = &Log::Fn;
+    conf.log_ctx = &log_;
+    v_ = stytch_verifier_create(&conf);
+    ASSERT_NE(v_, nullptr);
+  }
+  void TearDown() override { stytch_verifier_free(v_); }
+
+  stytch_status_t Verify(const std::string& token, int64_t now = kIat + 10,
+                         stytch_session_t** s = nullptr, int* cached = nullptr) {
+    stytch_verify_params_t p = {now, 0, -1};
+    stytch_session_t* tmp = nullptr;
+    const stytch_status_t st = stytch_verifier_verify(
+        v_, token.data(), token.size(), &p, s ? s : &tmp, cached);
+    if (s == nullptr) stytch_session_release(tmp);
+    return st;
+  }
+
+  Log log_;
+  stytch_verifier_t* v_ = nullptr;
+};
+
+std::string Field(const stytch_session_t* s, stytch_field_t f) {
+  size_t len = 12345;
+  const char* p = stytch_session_field(s, f, &len);
+  EXPECT_NE(p, nullptr);
+  EXPECT_EQ(strlen(p), len) << "field must be a C string of len bytes";
+  return std::string(p, len);
+}
+
+TEST_F(FacadeTest, NoKeysThenKeys) {
+  EXPECT_EQ(stytch_verifier_has_keys(v_), 0);
+  EXPECT_EQ(Verify(Token("consumer")), STYTCH_JWKS_NO_KEYS);
+  const std::string jwks = Jwks("mixed");
+  size_t n = 0;
+  ASSERT_EQ(stytch_verifier_set_jwks(v_, jwks.data(), jwks.size(), &n),
+            STYTCH_OK);
+  EXPECT_EQ(n, 1u);
+  EXPECT_EQ(stytch_verifier_has_keys(v_), 1);
+  EXPECT_FALSE(log_.lines.empty()) << "refused keys are logged";
+}
+
+TEST_F(FacadeTest, VerifyAndReadSession) {
+  const std::string jwks = Jwks("good");
+  ASSERT_EQ(stytch_verifier_set_jwks(v_, jwks.data(), jwks.size(), nullptr),
+            STYTCH_OK);
+  stytch_session_t* s = nullptr;
+  int cached = -1;
+  ASSERT_EQ(Verify(Token("b2b"), kIat + 10, &s, &cached), STYTCH_OK);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(cached, 0);
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SUBJECT),
+            "member-test-11111111-1111-1111-1111-111111111111");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_ROLES), "stytch_member,editor");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_ORGANIZATION_SLUG), "acme");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_CUSTOM_CLAIMS),
+            R"({"my_custom_claim":"value"})");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SESSION_JWT), "");
+  EXPECT_EQ(Field(s, static_cast<stytch_field_t>(99)), "");
+  EXPECT_EQ(stytch_session_is_b2b(s), 1);
+  EXPECT_EQ(stytch_session_has_role(s, "editor", 6), 1);
+  EXPECT_EQ(stytch_session_has_role(s, "edit", 4), 0);
+  EXPECT_EQ(stytch_session_jwt_exp(s), kExp);
+  EXPECT_EQ(stytch_session_expires_at(s), 1760003600);
+  size_t len = 0;
+  const char* c = stytch_session_claim(s, "my_custom_claim", 15, &len);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(std::string(c, len), "value");
+  EXPECT_EQ(stytch_session_claim(s, "sub", 3, &len), nullptr);
+  EXPECT_EQ(stytch_session_claim(s, "nope", 4, &len), nullptr);
+
+  // The cache shares the session: a second verify returns the same object
+  // with its own reference.
+  stytch_session_t* s2 = nullptr;
+  ASSERT_EQ(Verify(Token("b2b"), kIat + 10, &s2, &cached), STYTCH_OK);
+  EXPECT_EQ(cached, 1);
+  EXPECT_EQ(s2, s);
+  EXPECT_EQ(stytch_session_retain(s2), s2);
+  stytch_session_release(s2);
+  stytch_session_release(s2);
+  stytch_verifier_free(v_);  // drops the cache's reference
+  v_ = nullptr;
+  EXPECT_EQ(Field(s, STYTCH_FIELD_ORGANIZATION_SLUG), "acme");
+  stytch_session_release(s);
+}
+
+TEST_F(FacadeTest, FailuresGiveNoSessionExceptExpired) {
+  const std::string jwks = Jwks("good");
+  ASSERT_EQ(stytch_verifier_set_jwks(v_, jwks.data(), jwks.size(), nullptr),
+            STYTCH_OK);
+  stytch_session_t* s = reinterpret_cast<stytch_session_t*>(1);
+  EXPECT_EQ(Verify(Token("rogue_signed"), kIat + 10, &s),
+            STYTCH_JWT_SIGNATURE_INVALID);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_EQ(Verify(Token("consumer"), kExp, &s), STYTCH_JWT_EXPIRED);
+  EXPECT_NE(s, nullptr);
+  stytch_session_release(s);
+}
+
+TEST_F(FacadeTest, NullArguments) {
+  stytch_verify_params_t p = {kIat, 0, -1};
+  stytch_session_t* s = nullptr;
+  EXPECT_EQ(stytch_verifier_verify(v_, nullptr, 0, &p, &s, nullptr),
+            STYTCH_TOKEN_MISSING);
+  EXPECT_EQ(stytch_verifier_verify(nullptr, "a", 1, &p, &s, nullptr),
+            STYTCH_INTERNAL_ERROR);
+  EXPECT_EQ(stytch_verifier_verify(v_, "a", 1, nullptr, &s, nullptr),
+            STYTCH_INTERNAL_ERROR);
+  EXPECT_EQ(stytch_verifier_create(nullptr), nullptr);
+  EXPECT_EQ(stytch_verifier_has_keys(nullptr), 0);
+  EXPECT_EQ(stytch_verifier_set_jwks(nullptr, "{}", 2, nullptr),
+            STYTCH_INTERNAL_ERROR);
+  EXPECT_EQ(stytch_verifier_set_jwks(v_, nullptr, 0, nullptr),
+            STYTCH_JWKS_INVALID);
+  stytch_verifier_free(nullptr);
+  stytch_session_release(nullptr);
+  EXPECT_EQ(stytch_session_retain(nullptr), nullptr);
+  size_t len = 7;
+  EXPECT_STREQ(stytch_session_field(nullptr, STYTCH_FIELD_SUBJECT, &len), "");
+  EXPECT_EQ(len, 0u);
+  EXPECT_EQ(stytch_session_claim(nullptr, "a", 1, &len), nullptr);
+  EXPECT_EQ(stytch_session_is_b2b(nullptr), 0);
+  EXPECT_EQ(stytch_session_expires_at(nullptr), 0);
+  EXPECT_EQ(stytch_policy_parse(nullptr, 0, nullptr), nullptr);
+  stytch_policy_free(nullptr);
+}
+
+TEST(FacadeApiTest, Authenticate) {
+  const std::string body =
+      R"({"session":{"session_id":"s1","user_id":"u1","roles":["r"],)"
+      R"("expires_at":"2025-10-09T09:53:20Z"},"session_jwt":"j",)"
+      R"("session_token":"t"})";
+  stytch_session_t* s = nullptr;
+  stytch_api_error_t err;
+  ASSERT_EQ(stytch_api_parse_authenticate(200, body.data(), body.size(), &s,
+                                          &err),
+            STYTCH_OK);
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SESSION_ID), "s1");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SESSION_TOKEN), "t");
+  EXPECT_EQ(stytch_session_expires_at(s), 1760003600);
+  stytch_session_release(s);
+
+  const std::string e404 =
+      R"({"status_code":404,"error_type":"session_not_found",)"
+      R"("error_message":"Session could not be found."})";
+  s = reinterpret_cast<stytch_session_t*>(1);
+  EXPECT_EQ(stytch_api_parse_authenticate(404, e404.data(), e404.size(), &s,
+                                          &err),
+            STYTCH_API_SESSION_NOT_FOUND);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_STREQ(err.error_type, "session_not_found");
+  EXPECT_EQ(stytch_api_parse_authenticate(200, "{}", 2, &s, nullptr),
+            STYTCH_API_RESPONSE_INVALID);
+}
+
+TEST(FacadePolicyTest, ParseAddCheck) {
+  const std::string policy =
+      R"({"policy":{"roles":[{"role_id":"editor","permissions":[)"
+      R"({"resource_id":"documents","actions":["read"]}]}]}})";
+  const std::string org =
+      R"({"org_policy":{"roles":[{"role_id":"editor","permissions":[)"
+      R"({"resource_id":"documents","actions":["write"]}]}]}})";
+  stytch_status_t st = STYTCH_INTERNAL_ERROR;
+  stytch_policy_t* p = stytch_policy_parse(policy.data(), policy.size(), &st);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(st, STYTCH_OK);
+  EXPECT_EQ(stytch_policy_parse("{}", 2, &st), nullptr);
+  EXPECT_EQ(st, STYTCH_POLICY_INVALID);
+
+  stytch_verifier_conf_t conf = {};
+  conf.project_id = kProject;
+  conf.project_id_len = strlen(kProject);
+  stytch_verifier_t* v = stytch_verifier_create(&conf);
+  const std::string jwks = Jwks("good");
+  ASSERT_EQ(stytch_verifier_set_jwks(v, jwks.data(), jwks.size(), nullptr),
+            STYTCH_OK);
+  const std::string token = Token("b2b");
+  stytch_verify_params_t params = {kIat + 1, 0, -1};
+  stytch_session_t* s = nullptr;
+  ASSERT_EQ(stytch_verifier_verify(v, token.data(), token.size(), &params, &s,
+                                   nullptr),
+            STYTCH_OK);
+  const char* org_id = "organization-test-33333333-3333-3333-3333-333333333333";
+  EXPECT_EQ(stytch_policy_check(p, s, "documents", 9, "read", 4, org_id,
+                                strlen(org_id)),
+            STYTCH_OK);
+  EXPECT_EQ(stytch_policy_check(p, s, "documents", 9, "write", 5, org_id,
+                                strlen(org_id)),
+            STYTCH_PERMISSION_DENIED);
+  EXPECT_EQ(stytch_policy_check(p, s, "documents", 9, "read", 4, "org-x", 5),
+            STYTCH_TENANCY_MISMATCH);
+  EXPECT_EQ(stytch_policy_check(p, s, "documents", 9, "read", 4, nullptr, 0),
+            STYTCH_OK);
+  ASSERT_EQ(stytch_policy_add_org(p, org.data(), org.size()), STYTCH_OK);
+  EXPECT_EQ(stytch_policy_check(p, s, "documents", 9, "write", 5, org_id,
+                                strlen(org_id)),
+            STYTCH_OK);
+  EXPECT_EQ(stytch_policy_add_org(p, "x", 1), STYTCH_POLICY_INVALID);
+  stytch_session_release(s);
+  stytch_verifier_free(v);
+  stytch_policy_free(p);
+}
+
+}  // namespace

@@ -1,0 +1,371 @@
+#include "verifier.h"
+
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+
+#include <string>
+
+#include "test_util.h"
+
+namespace stytch {
+namespace {
+
+using stytch_test::Forge;
+using stytch_test::Jwks;
+using stytch_test::kExp;
+using stytch_test::kIat;
+using stytch_test::kKid1;
+using stytch_test::kProject;
+using stytch_test::Rs256Header;
+using stytch_test::Token;
+
+VerifierConfig Config(size_t cache_size = 0,
+                      std::string api_url = "https://test.stytch.com/") {
+  VerifierConfig c;
+  c.project_id = kProject;
+  c.api_url = std::move(api_url);
+  c.cache_size = cache_size;
+  return c;
+}
+
+VerifyParams At(int64_t now = kIat + 10, int64_t leeway = 0,
+                int64_t max_age = -1) {
+  VerifyParams p;
+  p.now = now;
+  p.leeway = leeway;
+  p.max_token_age = max_age;
+  return p;
+}
+
+class VerifierTest : public ::testing::Test {
+ protected:
+  explicit VerifierTest(size_t cache_size = 0) : v_(Config(cache_size)) {}
+  void SetUp() override {
+    ASSERT_EQ(v_.SetJwks(Jwks("good"), nullptr), Status::kOk);
+  }
+  void TearDown() override {
+    EXPECT_EQ(ERR_peek_error(), 0u) << "OpenSSL error queue left dirty";
+  }
+  Status Verify(const std::string& token, const VerifyParams& p = At()) {
+    session_ = Ref<Session>();
+    return v_.Verify(token, p, &session_, &cached_);
+  }
+  Status VerifyFixture(const std::string& name, const VerifyParams& p = At()) {
+    return Verify(Token(name), p);
+  }
+
+  Verifier v_;
+  Ref<Session> session_;
+  bool cached_ = false;
+};
+
+TEST_F(VerifierTest, AcceptsValidTokens) {
+  for (const char* name : {"consumer", "b2b", "custom_claims", "no_roles",
+                           "typical", "large", "aud_string", "aud_many",
+                           "typ_lower", "typ_absent", "jku", "key2",
+                           "key4096", "no_iat"}) {
+    EXPECT_EQ(VerifyFixture(name), Status::kOk) << name;
+    EXPECT_TRUE(session_) << name;
+    EXPECT_FALSE(cached_);
+  }
+  ASSERT_EQ(VerifyFixture("b2b"), Status::kOk);
+  EXPECT_TRUE(session_->is_b2b());
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_ROLES), "stytch_member,editor");
+}
+
+TEST_F(VerifierTest, Rejections) {
+  struct {
+    const char* name;
+    Status want;
+  } const cases[] = {
+      {"expired", Status::kJwtExpired},
+      {"nbf_future", Status::kClaimNotYetValid},
+      {"iat_future", Status::kClaimNotYetValid},
+      {"wrong_iss", Status::kClaimIssuerMismatch},
+      {"custom_domain_iss", Status::kClaimIssuerMismatch},
+      {"wrong_aud", Status::kClaimAudienceMismatch},
+      {"aud_empty", Status::kClaimAudienceMismatch},
+      {"exp_string", Status::kClaimInvalid},
+      {"exp_float", Status::kClaimInvalid},
+      {"exp_huge", Status::kClaimInvalid},
+      {"exp_missing", Status::kClaimInvalid},
+      {"exp_int_overflow", Status::kJwtPayloadInvalid},
+      {"missing_kid", Status::kJwtKidMissing},
+      {"kid_number", Status::kJwtKidMissing},
+      {"alg_none", Status::kJwtAlgNotAllowed},
+      {"hs256_pem", Status::kJwtAlgNotAllowed},
+      {"hs256_der", Status::kJwtAlgNotAllowed},
+      {"rs512", Status::kJwtAlgNotAllowed},
+      {"ps256", Status::kJwtAlgNotAllowed},
+      {"typ_other", Status::kJwtTypInvalid},
+      {"crit", Status::kJwtCritPresent},
+      {"unknown_kid", Status::kJwksUnknownKid},
+      {"rogue_signed", Status::kJwtSignatureInvalid},
+      {"key1024", Status::kJwksUnknownKid},
+      {"payload_not_json", Status::kJwtPayloadInvalid},
+      {"payload_array", Status::kJwtPayloadInvalid},
+      {"session_missing", Status::kSessionClaimInvalid},
+      {"session_no_id", Status::kSessionClaimInvalid},
+      {"session_bad_time", Status::kSessionClaimInvalid},
+      {"roles_not_strings", Status::kSessionClaimInvalid},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(VerifyFixture(c.name), c.want) << c.name;
+    if (c.want != Status::kJwtExpired) {
+      EXPECT_FALSE(session_) << c.name;
+    }
+  }
+}
+
+TEST_F(VerifierTest, ExpMaxIsValidNotWrapped) {
+  EXPECT_EQ(VerifyFixture("exp_max", At(kIat + 10, 1000)), Status::kOk);
+}
+
+TEST_F(VerifierTest, SignatureIsCheckedBeforeExpiry) {
+  // A forged expired token must be a 401, never a fallback to the API.
+  EXPECT_EQ(VerifyFixture("expired_rogue"), Status::kJwtSignatureInvalid);
+  EXPECT_EQ(VerifyFixture("expired"), Status::kJwtExpired);
+  // Forged with a future nbf, wrong iss, no session: all signature first.
+  const std::string t = Token("nbf_future");
+  EXPECT_EQ(Verify(t.substr(0, t.rfind('.') + 1) +
+                   Token("consumer").substr(Token("consumer").rfind('.') + 1)),
+            Status::kJwtSignatureInvalid);
+}
+
+TEST_F(VerifierTest, ExpiredAndTooOldStillCarryTheSession) {
+  EXPECT_EQ(VerifyFixture("consumer", At(kExp)), Status::kJwtExpired);
+  ASSERT_TRUE(session_);
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_SUBJECT),
+            "user-test-828132d7-efc0-4951-87ec-8d9328ea1c2e");
+  EXPECT_EQ(VerifyFixture("consumer", At(kIat + 100, 0, 60)),
+            Status::kJwtTooOld);
+  EXPECT_TRUE(session_);
+}
+
+TEST_F(VerifierTest, LeewayBoundaries) {
+  EXPECT_EQ(VerifyFixture("consumer", At(kExp - 1)), Status::kOk);
+  EXPECT_EQ(VerifyFixture("consumer", At(kExp)), Status::kJwtExpired);
+  EXPECT_EQ(VerifyFixture("consumer", At(kExp + 1)), Status::kJwtExpired);
+  EXPECT_EQ(VerifyFixture("consumer", At(kExp + 4, 5)), Status::kOk);
+  EXPECT_EQ(VerifyFixture("consumer", At(kExp + 5, 5)), Status::kJwtExpired);
+  // nbf = iat + 100 in nbf_future.
+  EXPECT_EQ(VerifyFixture("nbf_future", At(kIat + 99)),
+            Status::kClaimNotYetValid);
+  EXPECT_EQ(VerifyFixture("nbf_future", At(kIat + 100)), Status::kOk);
+  EXPECT_EQ(VerifyFixture("nbf_future", At(kIat + 101)), Status::kOk);
+  EXPECT_EQ(VerifyFixture("nbf_future", At(kIat + 94, 5)),
+            Status::kClaimNotYetValid);
+  EXPECT_EQ(VerifyFixture("nbf_future", At(kIat + 95, 5)), Status::kOk);
+  EXPECT_EQ(VerifyFixture("nbf_future", At(kIat + 96, 5)), Status::kOk);
+}
+
+TEST_F(VerifierTest, MaxTokenAge) {
+  EXPECT_EQ(VerifyFixture("consumer", At(kIat + 59, 0, 60)), Status::kOk);
+  EXPECT_EQ(VerifyFixture("consumer", At(kIat + 60, 0, 60)),
+            Status::kJwtTooOld);
+  EXPECT_EQ(VerifyFixture("consumer", At(kIat, 0, 0)), Status::kJwtTooOld);
+  EXPECT_EQ(VerifyFixture("no_iat", At(kIat, 0, 60)), Status::kClaimInvalid);
+}
+
+TEST_F(VerifierTest, SignatureBitFlipsAndTruncations) {
+  const std::string t = Token("consumer");
+  ASSERT_EQ(Verify(t), Status::kOk);
+  const size_t sig_start = t.rfind('.') + 1;
+  for (size_t i = sig_start; i < t.size(); i += 17) {
+    std::string bad = t;
+    bad[i] = bad[i] == 'A' ? 'B' : 'A';
+    const Status st = Verify(bad);
+    // Changing the last character may also make the encoding
+    // non-canonical: malformed, equally a 401.
+    EXPECT_TRUE(st == Status::kJwtSignatureInvalid ||
+                st == Status::kTokenMalformed)
+        << i;
+  }
+  EXPECT_EQ(Verify(t.substr(0, t.size() - 2)), Status::kJwtSignatureInvalid);
+  EXPECT_EQ(Verify(t.substr(0, sig_start)), Status::kJwtSignatureInvalid);
+  EXPECT_EQ(Verify(t.substr(0, sig_start - 1)), Status::kTokenMalformed);
+  EXPECT_EQ(Verify(t + "AAAA"), Status::kJwtSignatureInvalid);
+  // Payload bytes changed under a valid signature.
+  std::string body = t;
+  body[sig_start - 10] = body[sig_start - 10] == 'x' ? 'y' : 'x';
+  EXPECT_EQ(Verify(body), Status::kJwtSignatureInvalid);
+}
+
+TEST_F(VerifierTest, SegmentCountsPaddingAndCharacters) {
+  const std::string t = Token("consumer");
+  const std::string two = t.substr(0, t.rfind('.'));
+  EXPECT_EQ(Verify(two), Status::kTokenMalformed);
+  EXPECT_EQ(Verify(t + ".AAAA"), Status::kTokenMalformed);
+  EXPECT_EQ(Verify(t + ".AAAA.AAAA"), Status::kTokenMalformed);
+  EXPECT_EQ(Verify(t + "="), Status::kTokenMalformed);
+  EXPECT_EQ(Verify(t + "%"), Status::kTokenMalformed);
+  EXPECT_EQ(Verify("Bearer " + t), Status::kTokenMalformed);
+}
+
+TEST_F(VerifierTest, SizeLimits) {
+  EXPECT_EQ(Verify(""), Status::kTokenMissing);
+  EXPECT_EQ(Verify(std::string(1 << 20, 'A')), Status::kTokenTooLarge);
+  const std::string t = Token("consumer");
+  const size_t dot = t.find('.');
+  EXPECT_EQ(Verify(t.substr(0, dot) + "." + std::string(1 << 20, 'A') +
+                   t.substr(t.rfind('.'))),
+            Status::kTokenTooLarge);
+}
+
+TEST_F(VerifierTest, DeepJsonIsRefused) {
+  const std::string deep =
+      R"({"a":)" + std::string(5000, '[') + std::string(5000, ']') + "}";
+  EXPECT_EQ(Verify(Forge(deep, "{}")), Status::kJwtHeaderInvalid);
+}
+
+TEST_F(VerifierTest, HeaderRulesComeBeforeKeys) {
+  Verifier empty(Config());
+  Ref<Session> s;
+  bool cached;
+  EXPECT_EQ(empty.Verify(Token("consumer"), At(), &s, &cached),
+            Status::kJwksNoKeys);
+  EXPECT_EQ(empty.Verify(Token("alg_none"), At(), &s, &cached),
+            Status::kJwtAlgNotAllowed);
+  EXPECT_EQ(empty.Verify(Token("hs256_pem"), At(), &s, &cached),
+            Status::kJwtAlgNotAllowed);
+  EXPECT_EQ(empty.Verify("a.b", At(), &s, &cached), Status::kTokenMalformed);
+  EXPECT_FALSE(empty.has_keys());
+}
+
+TEST_F(VerifierTest, ForgedHeadersAreRefusedByName) {
+  EXPECT_EQ(Verify(Forge(R"({"alg":"ES256","kid":")" + std::string(kKid1) +
+                             "\"}",
+                         "{}")),
+            Status::kJwtAlgNotAllowed);
+  EXPECT_EQ(Verify(Forge(Rs256Header(), "{}")), Status::kJwtSignatureInvalid);
+  EXPECT_EQ(Verify(Forge("[]", "{}")), Status::kJwtHeaderInvalid);
+}
+
+TEST_F(VerifierTest, CustomDomainIssuer) {
+  Verifier v(Config(0, "https://auth.example.com//"));
+  ASSERT_EQ(v.SetJwks(Jwks("good"), nullptr), Status::kOk);
+  Ref<Session> s;
+  bool cached;
+  EXPECT_EQ(v.Verify(Token("custom_domain_iss"), At(), &s, &cached),
+            Status::kOk);
+  EXPECT_EQ(v.Verify(Token("consumer"), At(), &s, &cached), Status::kOk);
+  EXPECT_EQ(v.Verify(Token("wrong_iss"), At(), &s, &cached),
+            Status::kClaimIssuerMismatch);
+}
+
+TEST_F(VerifierTest, WrongProjectIsAudienceOrIssuerMismatch) {
+  VerifierConfig c = Config();
+  c.project_id = "project-test-other";
+  Verifier v(c);
+  ASSERT_EQ(v.SetJwks(Jwks("good"), nullptr), Status::kOk);
+  Ref<Session> s;
+  bool cached;
+  EXPECT_EQ(v.Verify(Token("consumer"), At(), &s, &cached),
+            Status::kClaimIssuerMismatch);
+}
+
+TEST_F(VerifierTest, KeyRotation) {
+  size_t n = 99;
+  ASSERT_EQ(v_.SetJwks(Jwks("key2_only"), &n), Status::kOk);
+  EXPECT_EQ(n, 1u);
+  EXPECT_EQ(VerifyFixture("consumer"), Status::kJwksUnknownKid);
+  EXPECT_EQ(VerifyFixture("key2"), Status::kOk);
+  // A bad document keeps the current set.
+  EXPECT_EQ(v_.SetJwks(Jwks("only_1024"), &n), Status::kJwksNoUsableKey);
+  EXPECT_EQ(n, 0u);
+  EXPECT_EQ(v_.SetJwks("garbage", &n), Status::kJwksInvalid);
+  EXPECT_EQ(VerifyFixture("key2"), Status::kOk);
+}
+
+TEST_F(VerifierTest, DuplicateKidCannotVerify) {
+  ASSERT_EQ(v_.SetJwks(Jwks("dup_kid"), nullptr), Status::kOk);
+  EXPECT_EQ(VerifyFixture("consumer"), Status::kJwksUnknownKid);
+  EXPECT_EQ(VerifyFixture("rogue_signed"), Status::kJwksUnknownKid);
+  EXPECT_EQ(VerifyFixture("key2"), Status::kOk);
+}
+
+TEST_F(VerifierTest, Only1024BitJwksLeavesNoKeys) {
+  Verifier v(Config());
+  EXPECT_EQ(v.SetJwks(Jwks("only_1024"), nullptr), Status::kJwksNoUsableKey);
+  EXPECT_FALSE(v.has_keys());
+  Ref<Session> s;
+  bool cached;
+  EXPECT_EQ(v.Verify(Token("key1024"), At(), &s, &cached),
+            Status::kJwksNoKeys);
+}
+
+class CachedVerifierTest : public VerifierTest {
+ protected:
+  CachedVerifierTest() : VerifierTest(16) {}
+};
+
+TEST_F(CachedVerifierTest, HitAfterSuccess) {
+  const std::string t = Token("consumer");
+  ASSERT_EQ(Verify(t), Status::kOk);
+  EXPECT_FALSE(cached_);
+  Session* first = session_.get();
+  ASSERT_EQ(Verify(t), Status::kOk);
+  EXPECT_TRUE(cached_);
+  EXPECT_EQ(session_.get(), first);
+  EXPECT_EQ(v_.cache().size(), 1u);
+}
+
+TEST_F(CachedVerifierTest, HitRechecksExpNbfAndAge) {
+  const std::string t = Token("consumer");
+  ASSERT_EQ(Verify(t, At(kIat + 10)), Status::kOk);
+  EXPECT_EQ(Verify(t, At(kExp)), Status::kJwtExpired);
+  EXPECT_TRUE(cached_);
+  EXPECT_TRUE(session_);
+  EXPECT_EQ(Verify(t, At(kExp, 10)), Status::kOk);
+  EXPECT_TRUE(cached_);
+  EXPECT_EQ(Verify(t, At(kIat + 100, 0, 60)), Status::kJwtTooOld);
+  EXPECT_TRUE(cached_);
+  EXPECT_EQ(Verify(t, At(kIat - 1)), Status::kClaimNotYetValid);
+  EXPECT_FALSE(session_);
+  // Still valid for a caller with other settings.
+  EXPECT_EQ(Verify(t, At(kIat + 10)), Status::kOk);
+  EXPECT_TRUE(cached_);
+}
+
+TEST_F(CachedVerifierTest, FailuresAreNotCached) {
+  EXPECT_EQ(VerifyFixture("consumer", At(kExp)), Status::kJwtExpired);
+  EXPECT_EQ(VerifyFixture("rogue_signed"), Status::kJwtSignatureInvalid);
+  EXPECT_EQ(v_.cache().size(), 0u);
+  EXPECT_EQ(VerifyFixture("rogue_signed"), Status::kJwtSignatureInvalid);
+  EXPECT_FALSE(cached_);
+}
+
+TEST_F(CachedVerifierTest, NewKeySetEmptiesTheCache) {
+  const std::string t = Token("consumer");
+  ASSERT_EQ(Verify(t), Status::kOk);
+  ASSERT_EQ(Verify(t), Status::kOk);
+  ASSERT_TRUE(cached_);
+  // key1 is retired: its tokens must stop verifying at once.
+  ASSERT_EQ(v_.SetJwks(Jwks("key2_only"), nullptr), Status::kOk);
+  EXPECT_EQ(v_.cache().size(), 0u);
+  EXPECT_EQ(Verify(t), Status::kJwksUnknownKid);
+  EXPECT_FALSE(cached_);
+}
+
+TEST_F(CachedVerifierTest, SessionOutlivesEviction) {
+  const std::string t = Token("consumer");
+  ASSERT_EQ(Verify(t), Status::kOk);
+  Ref<Session> held = session_;
+  ASSERT_EQ(v_.SetJwks(Jwks("good"), nullptr), Status::kOk);  // clears
+  EXPECT_EQ(held->Field(STYTCH_FIELD_SESSION_ID),
+            "session-test-6f36c0f1-1d03-4afb-ac80-9cb231c7cba9");
+}
+
+TEST_F(CachedVerifierTest, CapacityIsBounded) {
+  for (const char* name : {"consumer", "b2b", "custom_claims", "no_roles",
+                           "typical", "large", "aud_string", "aud_many",
+                           "typ_lower", "typ_absent", "jku", "key2",
+                           "key4096", "no_iat", "nbf_future", "exp_max",
+                           "custom_domain_iss"}) {
+    Verify(Token(name), At(kIat + 200));
+  }
+  EXPECT_LE(v_.cache().size(), 16u);
+}
+
+}  // namespace
+}  // namespace stytch
