@@ -159,11 +159,10 @@ Status ParseAuthenticateResponse(int http_status, std::string_view body,
 int64_t UnverifiedJwtExp(std::string_view jwt) {
   JwsSegments seg;
   if (SplitJws(jwt, &seg) != Status::kOk) return 0;
-  JsonPtr payload;
+  std::unique_ptr<JwtPayload> payload;
   if (ParseJwtPayload(seg.payload, &payload) != Status::kOk) return 0;
-  const json_t* exp = json_object_get(payload.get(), "exp");
-  return json_is_integer(exp) ? static_cast<int64_t>(json_integer_value(exp))
-                              : 0;
+  const JNode* exp = payload->doc.Get(payload->root(), "exp");
+  return exp != nullptr && exp->type == JType::kInteger ? exp->integer : 0;
 }
 
 }  // namespace stytch

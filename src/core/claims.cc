@@ -2,7 +2,6 @@
 
 #include <limits>
 
-#include "json.h"
 
 namespace stytch {
 namespace {
@@ -30,11 +29,12 @@ int64_t SaturatingSub(int64_t a, int64_t b) {
 int64_t Leeway(const VerifyParams& p) { return p.leeway > 0 ? p.leeway : 0; }
 
 // 0: absent; 1: an integer, in *out; -1: present but not an integer.
-int ReadNumericDate(const json_t* payload, const char* name, int64_t* out) {
-  const json_t* v = json_object_get(payload, name);
+int ReadNumericDate(const InsituJson& payload, const char* name,
+                    int64_t* out) {
+  const JNode* v = payload.Get(payload.root(), name);
   if (v == nullptr) return 0;
-  if (!json_is_integer(v)) return -1;
-  *out = static_cast<int64_t>(json_integer_value(v));
+  if (v->type != JType::kInteger) return -1;
+  *out = v->integer;
   return 1;
 }
 
@@ -45,26 +45,25 @@ std::string TrimTrailingSlashes(std::string_view url) {
   return std::string(url);
 }
 
-Status CheckIssuer(const json_t* payload, std::string_view project_issuer,
+Status CheckIssuer(const InsituJson& payload, std::string_view project_issuer,
                    std::string_view base_issuer) {
-  const auto iss = JsonGetString(payload, "iss");
+  const auto iss = payload.GetString(payload.root(), "iss");
   if (!iss) return Status::kClaimIssuerMismatch;
   if (*iss == project_issuer) return Status::kOk;
   if (!base_issuer.empty() && *iss == base_issuer) return Status::kOk;
   return Status::kClaimIssuerMismatch;
 }
 
-Status CheckAudience(const json_t* payload, std::string_view project_id) {
-  const json_t* aud = json_object_get(payload, "aud");
-  if (json_is_string(aud)) {
-    return JsonStringView(aud) == project_id ? Status::kOk
-                                             : Status::kClaimAudienceMismatch;
+Status CheckAudience(const InsituJson& payload, std::string_view project_id) {
+  const JNode* aud = payload.Get(payload.root(), "aud");
+  if (aud == nullptr) return Status::kClaimAudienceMismatch;
+  if (aud->type == JType::kString) {
+    return aud->Str() == project_id ? Status::kOk
+                                    : Status::kClaimAudienceMismatch;
   }
-  if (json_is_array(aud)) {
-    size_t i;
-    const json_t* v;
-    json_array_foreach(aud, i, v) {
-      if (json_is_string(v) && JsonStringView(v) == project_id) {
+  if (aud->type == JType::kArray) {
+    for (const JNode* v = payload.First(aud); v; v = payload.Next(v)) {
+      if (v->type == JType::kString && v->Str() == project_id) {
         return Status::kOk;
       }
     }
@@ -72,7 +71,7 @@ Status CheckAudience(const json_t* payload, std::string_view project_id) {
   return Status::kClaimAudienceMismatch;
 }
 
-Status ReadTimeClaims(const json_t* payload, TimeClaims* out) {
+Status ReadTimeClaims(const InsituJson& payload, TimeClaims* out) {
   if (ReadNumericDate(payload, "exp", &out->exp) != 1) {
     return Status::kClaimInvalid;
   }

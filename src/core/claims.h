@@ -4,12 +4,11 @@
 #ifndef STYTCH_CORE_CLAIMS_H_
 #define STYTCH_CORE_CLAIMS_H_
 
-#include <jansson.h>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "insitu_json.h"
 #include "status.h"
 
 namespace stytch {
@@ -34,18 +33,18 @@ std::string TrimTrailingSlashes(std::string_view url);
 // iss must equal "stytch.com/<project_id>", or `base_issuer` (the API base
 // URL without trailing slashes) when that is not empty: the custom-domain
 // form.  Exact byte comparison, as in every SDK.
-Status CheckIssuer(const json_t* payload, std::string_view project_issuer,
+Status CheckIssuer(const InsituJson& payload, std::string_view project_issuer,
                    std::string_view base_issuer);
 
 // aud is a string equal to the project id, or a non-empty array holding it.
-Status CheckAudience(const json_t* payload, std::string_view project_id);
+Status CheckAudience(const InsituJson& payload, std::string_view project_id);
 
 // exp is required; exp, nbf and iat, when present, must be JSON integers.
 // A real (1.5, 1e30) is refused as kClaimInvalid although RFC 7519 allows
 // fractions: Stytch only writes integers, and refusing keeps every later
 // comparison in exact int64 arithmetic, with no float rounding that could
-// stretch a lifetime.  Integers beyond int64 already fail in jansson.
-Status ReadTimeClaims(const json_t* payload, TimeClaims* out);
+// stretch a lifetime.  Integers beyond int64 already fail to parse.
+Status ReadTimeClaims(const InsituJson& payload, TimeClaims* out);
 
 // The checks that make a token invalid outright (401): nbf > now + leeway,
 // or iat > now + leeway (issued in the future).

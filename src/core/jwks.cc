@@ -178,8 +178,16 @@ Status ParseJwks(std::string_view json, const Logger& log,
     }
     std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> owner(pkey,
                                                               EVP_PKEY_free);
-    auto key = std::make_unique<RsaPublicKey>(std::string(*kid), pkey, bits);
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(
+        NewRs256Context(pkey), EVP_MD_CTX_free);
+    if (!ctx) {
+      Refuse(log, *kid, "OpenSSL cannot verify with the key");
+      continue;
+    }
+    auto key = std::make_unique<RsaPublicKey>(std::string(*kid), pkey,
+                                              ctx.get(), bits);
     owner.release();
+    ctx.release();
     set->keys_.emplace(key->kid(), std::move(key));
   }
 

@@ -61,11 +61,22 @@ Status ParseJwtHeader(std::string_view header_b64, JwtHeader* out) {
   return Status::kOk;
 }
 
-Status ParseJwtPayload(std::string_view payload_b64, JsonPtr* out) {
+Status ParseJwtPayload(std::string_view payload_b64,
+                       std::unique_ptr<JwtPayload>* out) {
   std::string text;
   if (!Base64UrlDecode(payload_b64, &text)) return Status::kTokenMalformed;
-  JsonPtr payload = JsonParse(text, STYTCH_MAX_TOKEN_SIZE);
-  if (!json_is_object(payload.get())) return Status::kJwtPayloadInvalid;
+  return ParseJwtPayloadJson(std::move(text), out);
+}
+
+Status ParseJwtPayloadJson(std::string json,
+                           std::unique_ptr<JwtPayload>* out) {
+  if (json.size() > STYTCH_MAX_TOKEN_SIZE) return Status::kJwtPayloadInvalid;
+  auto payload = std::make_unique<JwtPayload>();
+  payload->text = std::move(json);
+  if (!payload->doc.Parse(payload->text, kMaxJsonDepth) ||
+      payload->root()->type != JType::kObject) {
+    return Status::kJwtPayloadInvalid;
+  }
   *out = std::move(payload);
   return Status::kOk;
 }

@@ -4,9 +4,11 @@
 #ifndef STYTCH_CORE_JWT_H_
 #define STYTCH_CORE_JWT_H_
 
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "insitu_json.h"
 #include "json.h"
 #include "status.h"
 
@@ -46,10 +48,22 @@ inline constexpr size_t kMaxKidLength = 256;
 // jku, x5u, jwk and x5c are never read: keys come only from our JWKS.
 Status ParseJwtHeader(std::string_view header_b64, JwtHeader* out);
 
+// A decoded payload: the JSON text as signed, and its parse.  The text is
+// kept for jansson, which renders custom claims when (if ever) asked.
+struct JwtPayload {
+  std::string text;
+  InsituJson doc;
+  const JNode* root() const { return doc.root(); }
+};
+
 // Decodes the payload; it must be a JSON object (kJwtPayloadInvalid).  Only
 // called after the signature has been checked, so that forged tokens never
-// reach the JSON parser beyond their small header.
-Status ParseJwtPayload(std::string_view payload_b64, JsonPtr* out);
+// reach the JSON parser beyond their small header.  Parsed by InsituJson,
+// the hot path's parser (see insitu_json.h for why not jansson).
+Status ParseJwtPayload(std::string_view payload_b64,
+                       std::unique_ptr<JwtPayload>* out);
+// The same from JSON text.
+Status ParseJwtPayloadJson(std::string json, std::unique_ptr<JwtPayload>* out);
 
 }  // namespace stytch
 

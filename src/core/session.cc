@@ -10,14 +10,14 @@ constexpr const char* kSessionClaim = "https://stytch.com/session";
 constexpr const char* kOrganizationClaim = "https://stytch.com/organization";
 
 // A timestamp member: absent or null is empty; a string must be RFC 3339.
-bool ReadTimestamp(const json_t* obj, const char* key, std::string_view* out,
-                   int64_t* epoch = nullptr) {
-  const json_t* v = json_object_get(obj, key);
-  if (v == nullptr || json_is_null(v)) return true;
-  if (!json_is_string(v)) return false;
+bool ReadTimestamp(const InsituJson& doc, const JNode* obj, const char* key,
+                   std::string_view* out, int64_t* epoch = nullptr) {
+  const JNode* v = doc.Get(obj, key);
+  if (v == nullptr || v->type == JType::kNull) return true;
+  if (v->type != JType::kString) return false;
   int64_t t;
-  if (!ParseRfc3339(JsonStringView(v), &t)) return false;
-  *out = JsonStringView(v);
+  if (!ParseRfc3339(v->Str(), &t)) return false;
+  *out = v->Str();
   if (epoch) *epoch = t;
   return true;
 }
@@ -47,24 +47,41 @@ bool ReadRoles(const json_t* roles, std::vector<std::string_view>* out) {
   return true;
 }
 
-Status SessionFromJwtPayload(JsonPtr payload, int64_t exp, Ref<Session>* out) {
-  Session::Parts p;
-  const json_t* root = payload.get();
+bool ReadRoles(const InsituJson& doc, const JNode* roles,
+               std::vector<std::string_view>* out) {
+  out->clear();
+  if (roles == nullptr || roles->type == JType::kNull) return true;
+  if (roles->type != JType::kArray) return false;
+  out->reserve(roles->count);
+  for (const JNode* r = doc.First(roles); r; r = doc.Next(r)) {
+    if (r->type != JType::kString) return false;
+    out->push_back(r->Str());
+  }
+  return true;
+}
 
-  const auto sub = JsonGetString(root, "sub");
+Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
+                             Ref<Session>* out) {
+  Session::Parts p;
+  const InsituJson& doc = payload->doc;
+  const JNode* root = doc.root();
+
+  const auto sub = doc.GetString(root, "sub");
   if (!sub || sub->empty()) return Status::kClaimInvalid;
   p.subject = *sub;
 
-  const json_t* claim = JsonGetObject(root, kSessionClaim);
-  if (claim == nullptr) return Status::kSessionClaimInvalid;
-  const auto id = JsonGetString(claim, "id");
+  const JNode* claim = doc.Get(root, kSessionClaim);
+  if (claim == nullptr || claim->type != JType::kObject) {
+    return Status::kSessionClaimInvalid;
+  }
+  const auto id = doc.GetString(claim, "id");
   if (!id || id->empty()) return Status::kSessionClaimInvalid;
   p.session_id = *id;
-  if (!ReadTimestamp(claim, "started_at", &p.started_at) ||
-      !ReadTimestamp(claim, "last_accessed_at", &p.last_accessed_at) ||
-      !ReadTimestamp(claim, "expires_at", &p.expires_at,
+  if (!ReadTimestamp(doc, claim, "started_at", &p.started_at) ||
+      !ReadTimestamp(doc, claim, "last_accessed_at", &p.last_accessed_at) ||
+      !ReadTimestamp(doc, claim, "expires_at", &p.expires_at,
                      &p.expires_at_epoch) ||
-      !ReadRoles(json_object_get(claim, "roles"), &p.roles)) {
+      !ReadRoles(doc, doc.Get(claim, "roles"), &p.roles)) {
     return Status::kSessionClaimInvalid;
   }
   if (p.expires_at.empty()) {
@@ -73,23 +90,26 @@ Status SessionFromJwtPayload(JsonPtr payload, int64_t exp, Ref<Session>* out) {
     p.expires_at_epoch = exp;
   }
 
-  if (const json_t* org = json_object_get(root, kOrganizationClaim)) {
-    const auto org_id = JsonGetString(org, "organization_id");
-    if (!json_is_object(org) || !org_id || org_id->empty()) {
+  if (const JNode* org = doc.Get(root, kOrganizationClaim)) {
+    const auto org_id = doc.GetString(org, "organization_id");
+    if (org->type != JType::kObject || !org_id || org_id->empty()) {
       return Status::kSessionClaimInvalid;
     }
-    const json_t* slug = json_object_get(org, "slug");
-    if (slug != nullptr && !json_is_string(slug) && !json_is_null(slug)) {
+    const JNode* slug = doc.Get(org, "slug");
+    if (slug != nullptr && slug->type != JType::kString &&
+        slug->type != JType::kNull) {
       return Status::kSessionClaimInvalid;
     }
     p.organization_id = *org_id;
-    if (json_is_string(slug)) p.organization_slug = JsonStringView(slug);
+    if (slug != nullptr && slug->type == JType::kString) {
+      p.organization_slug = slug->Str();
+    }
     p.b2b = true;
   }
 
   p.claims_at_top_level = true;
   p.jwt_exp = exp;
-  p.root = std::move(payload);
+  p.jwt = std::move(payload);
   *out = MakeRef<Session>(std::move(p));
   return Status::kOk;
 }
@@ -127,12 +147,13 @@ std::string_view Session::Field(stytch_field_t field) const {
         if (!obj) throw std::bad_alloc();
         const char* key;
         json_t* value;
-        if (p_.claims_at_top_level) {
-          json_object_foreach(p_.root.get(), key, value) {
+        json_t* claims = const_cast<json_t*>(ClaimsObject());
+        if (p_.claims_at_top_level && claims != nullptr) {
+          json_object_foreach(claims, key, value) {
             if (!IsReservedClaim(key)) json_object_set(obj.get(), key, value);
           }
-        } else if (json_is_object(p_.custom_claims)) {
-          json_object_update(obj.get(), const_cast<json_t*>(p_.custom_claims));
+        } else if (claims != nullptr) {
+          json_object_update(obj.get(), claims);
         }
         custom_claims_text_ = JsonDumpCompact(obj.get());
       }
@@ -147,13 +168,10 @@ std::string_view Session::Field(stytch_field_t field) const {
 }
 
 std::optional<std::string_view> Session::Claim(std::string_view name) const {
-  const json_t* v = nullptr;
-  if (p_.claims_at_top_level) {
-    if (IsReservedClaim(name)) return std::nullopt;
-    v = json_object_getn(p_.root.get(), name.data(), name.size());
-  } else if (json_is_object(p_.custom_claims)) {
-    v = json_object_getn(p_.custom_claims, name.data(), name.size());
-  }
+  if (p_.claims_at_top_level && IsReservedClaim(name)) return std::nullopt;
+  const json_t* claims = ClaimsObject();
+  if (claims == nullptr) return std::nullopt;
+  const json_t* v = json_object_getn(claims, name.data(), name.size());
   if (v == nullptr) return std::nullopt;
   if (json_is_string(v)) return JsonStringView(v);
 
@@ -162,6 +180,19 @@ std::optional<std::string_view> Session::Claim(std::string_view name) const {
     it = claim_text_.emplace(std::string(name), JsonDumpCompact(v)).first;
   }
   return std::string_view(it->second);
+}
+
+const json_t* Session::ClaimsObject() const {
+  if (!p_.claims_at_top_level) {
+    return json_is_object(p_.custom_claims) ? p_.custom_claims : nullptr;
+  }
+  if (!jwt_root_ && p_.jwt) {
+    // InsituJson accepted this text and accepts nothing jansson refuses,
+    // so this parse succeeds; if it ever did not, the session would just
+    // show no custom claims.
+    jwt_root_ = JsonParse(p_.jwt->text, STYTCH_MAX_TOKEN_SIZE);
+  }
+  return json_is_object(jwt_root_.get()) ? jwt_root_.get() : nullptr;
 }
 
 bool Session::HasRole(std::string_view role) const {

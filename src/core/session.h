@@ -6,12 +6,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "json.h"
+#include "jwt.h"
 #include "ref.h"
 #include "status.h"
 #include "stytch_core.h"
@@ -21,9 +23,11 @@ namespace stytch {
 class Session : public RefCounted {
  public:
   // What a session is made of.  The string_views point into strings of
-  // `root`, which the session keeps, so building one copies no text.
+  // `root` (API answers) or `jwt` (verified tokens), which the session
+  // keeps, so building one copies no text.
   struct Parts {
     JsonPtr root;
+    std::unique_ptr<JwtPayload> jwt;
     std::string_view subject;
     std::string_view session_id;
     std::string_view started_at;
@@ -35,8 +39,8 @@ class Session : public RefCounted {
     std::string_view session_jwt;
     std::string_view session_token;
     std::vector<std::string_view> roles;
-    // JWT: custom claims are the non-reserved top-level members of root.
-    // API: they are the members of this object (may be null).
+    // JWT: custom claims are the non-reserved top-level members of the
+    // payload.  API: they are the members of this object (may be null).
     bool claims_at_top_level = false;
     const json_t* custom_claims = nullptr;
     int64_t expires_at_epoch = 0;
@@ -62,7 +66,12 @@ class Session : public RefCounted {
   bool is_b2b() const { return p_.b2b; }
 
  private:
+  // The object whose members are the claims: for a JWT the whole payload,
+  // parsed by jansson on first use; nullptr when there is none.
+  const json_t* ClaimsObject() const;
+
   Parts p_;
+  mutable JsonPtr jwt_root_;
   // Lazily rendered.  Sessions live in one single-threaded worker, so the
   // mutation behind a const reference races with nothing.
   mutable std::optional<std::string> roles_text_;
@@ -80,11 +89,14 @@ bool IsReservedClaim(std::string_view name);
 // null or an array of strings.  The B2B "https://stytch.com/organization"
 // claim, when present, must hold a non-empty organization_id.  sub must be
 // a non-empty string (kClaimInvalid otherwise).
-Status SessionFromJwtPayload(JsonPtr payload, int64_t exp, Ref<Session>* out);
+Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
+                             Ref<Session>* out);
 
 // Roles from a JSON value: absent or null -> none; otherwise an array of
 // strings (false for anything else).
 bool ReadRoles(const json_t* roles, std::vector<std::string_view>* out);
+bool ReadRoles(const InsituJson& doc, const JNode* roles,
+               std::vector<std::string_view>* out);
 
 }  // namespace stytch
 

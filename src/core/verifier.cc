@@ -68,16 +68,17 @@ Status Verifier::VerifyUncached(std::string_view token,
   auto* sig = reinterpret_cast<unsigned char*>(signature_.data());
   size_t sig_len = 0;
   if (!Base64UrlDecode(seg.signature, sig, &sig_len) ||
-      !rsa_.Verify(key->pkey(), seg.signing_input, sig, sig_len)) {
+      !rsa_.Verify(key->verify_context(), key->signature_size(),
+                   seg.signing_input, sig, sig_len)) {
     return Status::kJwtSignatureInvalid;
   }
 
-  JsonPtr payload;
+  std::unique_ptr<JwtPayload> payload;
   if ((st = ParseJwtPayload(seg.payload, &payload)) != Status::kOk ||
-      (st = CheckIssuer(payload.get(), project_issuer_, base_issuer_)) !=
+      (st = CheckIssuer(payload->doc, project_issuer_, base_issuer_)) !=
           Status::kOk ||
-      (st = CheckAudience(payload.get(), project_id_)) != Status::kOk ||
-      (st = ReadTimeClaims(payload.get(), times)) != Status::kOk ||
+      (st = CheckAudience(payload->doc, project_id_)) != Status::kOk ||
+      (st = ReadTimeClaims(payload->doc, times)) != Status::kOk ||
       (st = CheckNotBefore(*times, params)) != Status::kOk) {
     return st;
   }

@@ -41,27 +41,47 @@ Rs256Verifier::Rs256Verifier() : ctx_(EVP_MD_CTX_new()) {
 
 Rs256Verifier::~Rs256Verifier() { EVP_MD_CTX_free(ctx_); }
 
+EVP_MD_CTX* NewRs256Context(EVP_PKEY* key) noexcept {
+  const EVP_MD* md = Sha256Md();
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_PKEY_CTX* pctx = nullptr;
+  if (ctx == nullptr || md == nullptr || key == nullptr ||
+      EVP_DigestVerifyInit(ctx, &pctx, md, nullptr, key) != 1 ||
+      // Explicit, so that a key carrying PSS defaults cannot change what
+      // RS256 means.
+      EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0) {
+    EVP_MD_CTX_free(ctx);
+    ClearOpenSslErrors();
+    return nullptr;
+  }
+  return ctx;
+}
+
 bool Rs256Verifier::Verify(EVP_PKEY* key, std::string_view signed_data,
                            const unsigned char* sig, size_t sig_len) noexcept {
-  const EVP_MD* md = Sha256Md();
-  if (key == nullptr || md == nullptr) return false;
+  if (key == nullptr) return false;
+  EVP_MD_CTX* prepared = NewRs256Context(key);
+  if (prepared == nullptr) return false;
+  const bool ok =
+      Verify(prepared, static_cast<size_t>(EVP_PKEY_get_size(key)),
+             signed_data, sig, sig_len);
+  EVP_MD_CTX_free(prepared);
+  return ok;
+}
 
+bool Rs256Verifier::Verify(const EVP_MD_CTX* prepared, size_t key_bytes,
+                           std::string_view signed_data,
+                           const unsigned char* sig, size_t sig_len) noexcept {
   // A PKCS#1 v1.5 signature is exactly as long as the modulus; anything
   // else is forged or truncated and needs no RSA operation to say so.
-  if (sig_len == 0 || static_cast<int>(sig_len) != EVP_PKEY_get_size(key)) {
+  if (prepared == nullptr || sig_len == 0 || sig_len != key_bytes) {
     return false;
   }
-
-  EVP_PKEY_CTX* pctx = nullptr;
-  bool ok = EVP_MD_CTX_reset(ctx_) == 1 &&
-            EVP_DigestVerifyInit(ctx_, &pctx, md, nullptr, key) == 1 &&
-            // Explicit, so that a key carrying PSS defaults cannot change
-            // what RS256 means.
-            EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) > 0 &&
-            EVP_DigestVerify(ctx_, sig, sig_len,
-                             reinterpret_cast<const unsigned char*>(
-                                 signed_data.data()),
-                             signed_data.size()) == 1;
+  const bool ok = EVP_MD_CTX_copy_ex(ctx_, prepared) == 1 &&
+                  EVP_DigestVerify(ctx_, sig, sig_len,
+                                   reinterpret_cast<const unsigned char*>(
+                                       signed_data.data()),
+                                   signed_data.size()) == 1;
   if (!ok) ClearOpenSslErrors();
   return ok;
 }

@@ -148,7 +148,7 @@ TEST(JwtHeaderTest, KeyUrlHeadersAreIgnored) {
 }
 
 TEST(JwtPayloadTest, MustBeAnObject) {
-  JsonPtr p;
+  std::unique_ptr<JwtPayload> p;
   EXPECT_EQ(ParseJwtPayload(B64(R"({"sub":"u"})"), &p), Status::kOk);
   EXPECT_EQ(ParseJwtPayload(B64("[1]"), &p), Status::kJwtPayloadInvalid);
   EXPECT_EQ(ParseJwtPayload(B64("not json"), &p), Status::kJwtPayloadInvalid);
@@ -162,9 +162,10 @@ TEST(JwtPayloadTest, ForgeHelperRoundTrips) {
   JwsSegments seg;
   const std::string t = Forge(Rs256Header(), R"({"a":1})");
   ASSERT_EQ(SplitJws(t, &seg), Status::kOk);
-  JsonPtr p;
+  std::unique_ptr<JwtPayload> p;
   ASSERT_EQ(ParseJwtPayload(seg.payload, &p), Status::kOk);
-  EXPECT_EQ(json_integer_value(json_object_get(p.get(), "a")), 1);
+  EXPECT_EQ(p->doc.Get(p->root(), "a")->integer, 1);
+  EXPECT_EQ(p->text, R"({"a":1})");
 }
 
 }  // namespace

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "json.h"
+#include "jwt.h"
 #include "session.h"
 
 namespace stytch {
@@ -41,9 +41,10 @@ Ref<Session> SessionWith(const std::string& roles_json,
             org + "\"}";
   }
   text += "}";
+  std::unique_ptr<JwtPayload> p;
+  EXPECT_EQ(ParseJwtPayloadJson(text, &p), Status::kOk) << text;
   Ref<Session> s;
-  EXPECT_EQ(SessionFromJwtPayload(JsonParse(text, 1 << 16), 100, &s),
-            Status::kOk)
+  EXPECT_EQ(SessionFromJwtPayload(std::move(p), 100, &s), Status::kOk)
       << text;
   return s;
 }

@@ -15,22 +15,22 @@ using stytch_test::kExp;
 using stytch_test::Token;
 
 // The payload of a fixture token, as the verifier hands it on.
-JsonPtr PayloadOf(const std::string& name) {
+std::unique_ptr<JwtPayload> PayloadOf(const std::string& name) {
   const std::string token = Token(name);  // seg points into it
   JwsSegments seg;
   EXPECT_EQ(SplitJws(token, &seg), Status::kOk);
-  JsonPtr p;
+  std::unique_ptr<JwtPayload> p;
   EXPECT_EQ(ParseJwtPayload(seg.payload, &p), Status::kOk);
   return p;
 }
 
-Status Build(JsonPtr payload, Ref<Session>* out) {
+Status Build(std::unique_ptr<JwtPayload> payload, Ref<Session>* out) {
   return SessionFromJwtPayload(std::move(payload), kExp, out);
 }
 
 Status BuildText(const std::string& json, Ref<Session>* out) {
-  JsonPtr p = JsonParse(json, 1 << 16);
-  EXPECT_TRUE(p) << json;
+  std::unique_ptr<JwtPayload> p;
+  EXPECT_EQ(ParseJwtPayloadJson(json, &p), Status::kOk) << json;
   return Build(std::move(p), out);
 }
 
