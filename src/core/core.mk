@@ -83,14 +83,19 @@ test-core-asan: $(CORE_ASAN_BUILD)/core_tests
 
 $(FUZZ_BUILD)/obj/%.o: $(CORE_DIR)/%.cc
 	@mkdir -p $(@D)
-	$(FUZZ_CXX) $(FUZZ_FLAGS) $(CORE_CPPFLAGS) -c $< -o $@
+	$(FUZZ_CXX) $(FUZZ_FLAGS) $(CORE_CPPFLAGS) \
+	    -DSTYTCH_FIXTURES_DIR='"$(CORE_FIXTURES)"' -c $< -o $@
 
 $(FUZZ_BUILD)/obj/fuzz/%.o: $(CORE_DIR)/fuzz/%.cc
 	@mkdir -p $(@D)
-	$(FUZZ_CXX) $(FUZZ_FLAGS) $(CORE_CPPFLAGS) -c $< -o $@
+	$(FUZZ_CXX) $(FUZZ_FLAGS) $(CORE_CPPFLAGS) \
+	    -DSTYTCH_FIXTURES_DIR='"$(CORE_FIXTURES)"' -c $< -o $@
 
 $(FUZZ_BUILD)/%: $(FUZZ_BUILD)/obj/fuzz/%.o $(FUZZ_LIB_OBJS)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) -o $@ $^ $(CORE_LIBS)
+
+# Keep the objects between runs; make would delete them as intermediates.
+.PRECIOUS: $(FUZZ_BUILD)/obj/%.o $(FUZZ_BUILD)/obj/fuzz/%.o
 
 fuzz-build: $(FUZZ_BINS)
 
