@@ -137,8 +137,7 @@ Status ApiStatusFromHttp(int http_status) {
 }
 
 Status ParseAuthenticateResponse(int http_status, std::string_view body,
-                                 Ref<Session>* out,
-                                 stytch_api_error_t* error) {
+                                 Ref<Session>* out, stytch_api_error_t* error) {
   if (error != nullptr) memset(error, 0, sizeof(*error));
   if (body.size() > STYTCH_MAX_RESPONSE_SIZE) {
     if (error != nullptr) error->status_code = http_status;

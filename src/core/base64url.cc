@@ -31,8 +31,7 @@ inline uint8_t At(std::string_view in, size_t i) {
 
 }  // namespace
 
-bool Base64UrlDecode(std::string_view in, unsigned char* out,
-                     size_t* out_len) {
+bool Base64UrlDecode(std::string_view in, unsigned char* out, size_t* out_len) {
   const size_t n = in.size();
   // One leftover character carries only 6 bits: no byte string encodes so.
   if (n % 4 == 1) return false;

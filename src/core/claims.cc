@@ -2,7 +2,6 @@
 
 #include <limits>
 
-
 namespace stytch {
 namespace {
 
@@ -29,8 +28,7 @@ int64_t SaturatingSub(int64_t a, int64_t b) {
 int64_t Leeway(const VerifyParams& p) { return p.leeway > 0 ? p.leeway : 0; }
 
 // 0: absent; 1: an integer, in *out; -1: present but not an integer.
-int ReadNumericDate(const InsituJson& payload, const char* name,
-                    int64_t* out) {
+int ReadNumericDate(const InsituJson& payload, const char* name, int64_t* out) {
   const JNode* v = payload.Get(payload.root(), name);
   if (v == nullptr) return 0;
   if (v->type != JType::kInteger) return -1;

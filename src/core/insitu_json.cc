@@ -206,14 +206,30 @@ class InsituJson::Parser {
         const char e = r[1];
         r += 2;
         switch (e) {
-          case '"': *w++ = '"'; break;
-          case '\\': *w++ = '\\'; break;
-          case '/': *w++ = '/'; break;
-          case 'b': *w++ = '\b'; break;
-          case 'f': *w++ = '\f'; break;
-          case 'n': *w++ = '\n'; break;
-          case 'r': *w++ = '\r'; break;
-          case 't': *w++ = '\t'; break;
+          case '"':
+            *w++ = '"';
+            break;
+          case '\\':
+            *w++ = '\\';
+            break;
+          case '/':
+            *w++ = '/';
+            break;
+          case 'b':
+            *w++ = '\b';
+            break;
+          case 'f':
+            *w++ = '\f';
+            break;
+          case 'n':
+            *w++ = '\n';
+            break;
+          case 'r':
+            *w++ = '\r';
+            break;
+          case 't':
+            *w++ = '\t';
+            break;
           case 'u': {
             uint32_t cp;
             if (!Hex4(r, &cp)) return false;

@@ -76,14 +76,14 @@ EVP_PKEY* RsaPublicKeyFromParts(std::string_view n, std::string_view e) {
   EVP_PKEY_CTX* ctx = nullptr;
   EVP_PKEY* pkey = nullptr;
 
-  bool ok = bn_n && bn_e && bld &&
-            OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n.get()) &&
-            OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e.get()) &&
-            (params = OSSL_PARAM_BLD_to_param(bld)) != nullptr &&
-            (ctx = EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr)) !=
-                nullptr &&
-            EVP_PKEY_fromdata_init(ctx) == 1 &&
-            EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1;
+  bool ok =
+      bn_n && bn_e && bld &&
+      OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n.get()) &&
+      OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e.get()) &&
+      (params = OSSL_PARAM_BLD_to_param(bld)) != nullptr &&
+      (ctx = EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr)) != nullptr &&
+      EVP_PKEY_fromdata_init(ctx) == 1 &&
+      EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1;
   if (!ok) {
     EVP_PKEY_free(pkey);
     pkey = nullptr;

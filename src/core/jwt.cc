@@ -68,8 +68,7 @@ Status ParseJwtPayload(std::string_view payload_b64,
   return ParseJwtPayloadJson(std::move(text), out);
 }
 
-Status ParseJwtPayloadJson(std::string json,
-                           std::unique_ptr<JwtPayload>* out) {
+Status ParseJwtPayloadJson(std::string json, std::unique_ptr<JwtPayload>* out) {
   if (json.size() > STYTCH_MAX_TOKEN_SIZE) return Status::kJwtPayloadInvalid;
   auto payload = std::make_unique<JwtPayload>();
   payload->text = std::move(json);

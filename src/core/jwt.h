@@ -16,9 +16,9 @@ namespace stytch {
 
 // Views into the caller's token.
 struct JwsSegments {
-  std::string_view header;     // base64url
-  std::string_view payload;    // base64url
-  std::string_view signature;  // base64url
+  std::string_view header;         // base64url
+  std::string_view payload;        // base64url
+  std::string_view signature;      // base64url
   std::string_view signing_input;  // "header.payload", the signed bytes
 };
 

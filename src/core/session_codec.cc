@@ -45,8 +45,8 @@ std::string Serialize(const Session& s) {
   }
   json_object_set(obj.get(), "roles", roles.get());
 
-  JsonPtr claims = JsonParse(s.Field(STYTCH_FIELD_CUSTOM_CLAIMS),
-                             kMaxSerializedSession);
+  JsonPtr claims =
+      JsonParse(s.Field(STYTCH_FIELD_CUSTOM_CLAIMS), kMaxSerializedSession);
   if (!claims) claims.reset(json_object());
   json_object_set(obj.get(), "custom_claims", claims.get());
 
@@ -97,8 +97,8 @@ size_t stytch_session_serialize(const stytch_session_t* session, char* buf,
                                 size_t size) {
   try {
     if (session == nullptr) return 0;
-    std::string text = stytch::Serialize(
-        *reinterpret_cast<const stytch::Session*>(session));
+    std::string text =
+        stytch::Serialize(*reinterpret_cast<const stytch::Session*>(session));
     if (buf != nullptr && size >= text.size()) {
       text.copy(buf, text.size());
     }

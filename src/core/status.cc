@@ -45,8 +45,7 @@ constexpr StatusInfo kTable[] = {
     {Status::kJwksInvalid, "jwks_invalid", Action::kUnavailable},
     {Status::kJwksNoUsableKey, "jwks_no_usable_key", Action::kUnavailable},
     {Status::kPolicyInvalid, "policy_invalid", Action::kUnavailable},
-    {Status::kApiResponseInvalid, "api_response_invalid",
-     Action::kUnavailable},
+    {Status::kApiResponseInvalid, "api_response_invalid", Action::kUnavailable},
     {Status::kApiSessionNotFound, "api_session_not_found",
      Action::kUnauthorized},
     // 401 from Stytch means our project secret is wrong, not the user's

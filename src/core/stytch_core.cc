@@ -152,9 +152,8 @@ stytch_status_t stytch_verifier_set_jwks(stytch_verifier_t* verifier,
                                          size_t* nkeys) {
   if (nkeys != nullptr) *nkeys = 0;
   if (verifier == nullptr) return STYTCH_INTERNAL_ERROR;
-  return Guard([&] {
-    return verifier->verifier.SetJwks(View(json, len), nkeys);
-  });
+  return Guard(
+      [&] { return verifier->verifier.SetJwks(View(json, len), nkeys); });
 }
 
 int stytch_verifier_has_keys(const stytch_verifier_t* verifier) {
@@ -179,16 +178,16 @@ stytch_status_t stytch_verifier_verify(stytch_verifier_t* verifier,
     p.max_token_age = params->max_token_age;
     Ref<Session> s;
     bool hit = false;
-    const Status st = verifier->verifier.Verify(std::string_view(token, len),
-                                                p, &s, &hit);
+    const Status st =
+        verifier->verifier.Verify(std::string_view(token, len), p, &s, &hit);
     if (cached != nullptr) *cached = hit ? 1 : 0;
     *session = ToC(s.Leak());
     return st;
   });
 }
 
-stytch_status_t stytch_api_parse_authenticate(int http_status,
-                                              const char* body, size_t len,
+stytch_status_t stytch_api_parse_authenticate(int http_status, const char* body,
+                                              size_t len,
                                               stytch_session_t** session,
                                               stytch_api_error_t* error) {
   if (session != nullptr) *session = nullptr;
@@ -217,8 +216,8 @@ stytch_policy_t* stytch_policy_parse(const char* json, size_t len,
   return out;
 }
 
-stytch_status_t stytch_policy_add_org(stytch_policy_t* policy,
-                                      const char* json, size_t len) {
+stytch_status_t stytch_policy_add_org(stytch_policy_t* policy, const char* json,
+                                      size_t len) {
   if (policy == nullptr) return STYTCH_INTERNAL_ERROR;
   return Guard([&] { return policy->policy.AddOrg(View(json, len)); });
 }

@@ -62,9 +62,8 @@ bool Rs256Verifier::Verify(EVP_PKEY* key, std::string_view signed_data,
   if (key == nullptr) return false;
   EVP_MD_CTX* prepared = NewRs256Context(key);
   if (prepared == nullptr) return false;
-  const bool ok =
-      Verify(prepared, static_cast<size_t>(EVP_PKEY_get_size(key)),
-             signed_data, sig, sig_len);
+  const bool ok = Verify(prepared, static_cast<size_t>(EVP_PKEY_get_size(key)),
+                         signed_data, sig, sig_len);
   EVP_MD_CTX_free(prepared);
   return ok;
 }
@@ -77,11 +76,12 @@ bool Rs256Verifier::Verify(const EVP_MD_CTX* prepared, size_t key_bytes,
   if (prepared == nullptr || sig_len == 0 || sig_len != key_bytes) {
     return false;
   }
-  const bool ok = EVP_MD_CTX_copy_ex(ctx_, prepared) == 1 &&
-                  EVP_DigestVerify(ctx_, sig, sig_len,
-                                   reinterpret_cast<const unsigned char*>(
-                                       signed_data.data()),
-                                   signed_data.size()) == 1;
+  const bool ok =
+      EVP_MD_CTX_copy_ex(ctx_, prepared) == 1 &&
+      EVP_DigestVerify(
+          ctx_, sig, sig_len,
+          reinterpret_cast<const unsigned char*>(signed_data.data()),
+          signed_data.size()) == 1;
   if (!ok) ClearOpenSslErrors();
   return ok;
 }

@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   json_error_t err;
-  json_t* j = json_loadb(text.data(), text.size(), JSON_REJECT_DUPLICATES, &err);
+  json_t* j =
+      json_loadb(text.data(), text.size(), JSON_REJECT_DUPLICATES, &err);
   if (j == nullptr) __builtin_trap();  // the reader accepted more than jansson
   json_decref(j);
 

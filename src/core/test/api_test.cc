@@ -188,8 +188,9 @@ TEST(ApiTest, Malformed200) {
 
 TEST(ApiTest, Oversized) {
   std::string body = kConsumer;
-  body.insert(body.size() - 1,
-              ",\"pad\":\"" + std::string(STYTCH_MAX_RESPONSE_SIZE, 'x') + "\"");
+  body.insert(
+      body.size() - 1,
+      ",\"pad\":\"" + std::string(STYTCH_MAX_RESPONSE_SIZE, 'x') + "\"");
   Ref<Session> s;
   EXPECT_EQ(Parse(200, body, &s), Status::kApiResponseInvalid);
   EXPECT_FALSE(s);

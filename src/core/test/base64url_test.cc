@@ -11,8 +11,12 @@ namespace {
 
 TEST(Base64UrlTest, Rfc4648Vectors) {
   const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},         {"f", "Zg"},         {"fo", "Zm8"},
-      {"foo", "Zm9v"},  {"foob", "Zm9vYg"},  {"fooba", "Zm9vYmE"},
+      {"", ""},
+      {"f", "Zg"},
+      {"fo", "Zm8"},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg"},
+      {"fooba", "Zm9vYmE"},
       {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, enc] : vectors) {

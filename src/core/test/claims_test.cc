@@ -33,8 +33,7 @@ TEST(ClaimsTest, TrimTrailingSlashes) {
 TEST(ClaimsTest, Issuer) {
   const std::string base = "https://auth.example.com";
   auto check = [&](const std::string& iss_json) {
-    return CheckIssuer(Json("{\"iss\":" + iss_json + "}")->doc, kIssuer,
-                       base);
+    return CheckIssuer(Json("{\"iss\":" + iss_json + "}")->doc, kIssuer, base);
   };
   EXPECT_EQ(check("\"" + kIssuer + "\""), Status::kOk);
   EXPECT_EQ(check("\"https://auth.example.com\""), Status::kOk);
@@ -86,8 +85,7 @@ TEST(ClaimsTest, TimeClaimTypes) {
         R"({"exp":10.0})", R"({"exp":null})", R"({"exp":true})",
         R"({"exp":10,"nbf":"5"})", R"({"exp":10,"iat":4.5})",
         R"({"exp":10,"iat":[4]})"}) {
-    EXPECT_EQ(ReadTimeClaims(Json(bad)->doc, &t), Status::kClaimInvalid)
-        << bad;
+    EXPECT_EQ(ReadTimeClaims(Json(bad)->doc, &t), Status::kClaimInvalid) << bad;
   }
   // Beyond int64 the whole payload is refused.
   std::unique_ptr<JwtPayload> p;
@@ -158,8 +156,7 @@ TEST(ClaimsTest, MaxTokenAge) {
   // No iat with a max age: the age is unknowable.
   TimeClaims no_iat = t;
   no_iat.has_iat = false;
-  EXPECT_EQ(CheckFreshness(no_iat, At(kIat + 1, 0, 60)),
-            Status::kClaimInvalid);
+  EXPECT_EQ(CheckFreshness(no_iat, At(kIat + 1, 0, 60)), Status::kClaimInvalid);
   EXPECT_EQ(CheckFreshness(no_iat, At(kIat + 1, 0, -1)), Status::kOk);
 }
 

@@ -82,9 +82,7 @@ TEST(InsituJsonTest, DuplicateKeys) {
 }
 
 TEST(InsituJsonTest, Depth) {
-  auto nested = [](int n) {
-    return std::string(n, '[') + std::string(n, ']');
-  };
+  auto nested = [](int n) { return std::string(n, '[') + std::string(n, ']'); };
   EXPECT_TRUE(Parses(nested(32)));
   EXPECT_FALSE(Parses(nested(33)));
   EXPECT_FALSE(Parses(nested(100000)));
@@ -94,20 +92,55 @@ TEST(InsituJsonTest, Depth) {
 // accept a payload that jansson (which renders custom claims) refuses.
 TEST(InsituJsonTest, RefusesWhatJanssonRefuses) {
   const std::string bad[] = {
-      "", " ", "{", "}", "{]", "[}", "{\"a\"}", "{\"a\":}", "{\"a\" 1}",
-      "{\"a\":1,}", "[1,]", "[,1]", "{,}", "{'a':1}", "{a:1}",
-      "{\"a\":01}", "{\"a\":-}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":1e}",
-      "{\"a\":+1}", "{\"a\":0x10}", "{\"a\":NaN}", "{\"a\":Infinity}",
-      "{\"a\":tru}", "{\"a\":nul}", "{\"a\":True}",
-      "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}", "{\"a\":\"\\u0000\"}",
-      "{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00\"}",
-      "{\"a\":\"\\ud800\\u0041\"}", "{\"a\":\"tab\there\"}",
-      "{\"a\":\"nl\nhere\"}", "{\"a\":\"unterminated}",
-      "{\"a\":\"\xc0\x80\"}", "{\"a\":\"\xc3\"}", "{\"a\":\"\xed\xa0\x80\"}",
-      "{\"a\":\"\xf4\x90\x80\x80\"}", "{\"a\":\"\xff\"}", "{\"a\":\"\x80\"}",
-      "{\"a\":\"\xe0\x80\xaf\"}", "{\"a\":\"\xf0\x80\x80\xaf\"}",
-      "{\"a\":1} x", "{\"a\":1}{}", std::string("{\"a\":1}\0", 8),
-      "{\"a\":1,\"a\":1}", "\xef\xbb\xbf{}",
+      "",
+      " ",
+      "{",
+      "}",
+      "{]",
+      "[}",
+      "{\"a\"}",
+      "{\"a\":}",
+      "{\"a\" 1}",
+      "{\"a\":1,}",
+      "[1,]",
+      "[,1]",
+      "{,}",
+      "{'a':1}",
+      "{a:1}",
+      "{\"a\":01}",
+      "{\"a\":-}",
+      "{\"a\":1.}",
+      "{\"a\":.5}",
+      "{\"a\":1e}",
+      "{\"a\":+1}",
+      "{\"a\":0x10}",
+      "{\"a\":NaN}",
+      "{\"a\":Infinity}",
+      "{\"a\":tru}",
+      "{\"a\":nul}",
+      "{\"a\":True}",
+      "{\"a\":\"\\x\"}",
+      "{\"a\":\"\\u12\"}",
+      "{\"a\":\"\\u0000\"}",
+      "{\"a\":\"\\ud800\"}",
+      "{\"a\":\"\\udc00\"}",
+      "{\"a\":\"\\ud800\\u0041\"}",
+      "{\"a\":\"tab\there\"}",
+      "{\"a\":\"nl\nhere\"}",
+      "{\"a\":\"unterminated}",
+      "{\"a\":\"\xc0\x80\"}",
+      "{\"a\":\"\xc3\"}",
+      "{\"a\":\"\xed\xa0\x80\"}",
+      "{\"a\":\"\xf4\x90\x80\x80\"}",
+      "{\"a\":\"\xff\"}",
+      "{\"a\":\"\x80\"}",
+      "{\"a\":\"\xe0\x80\xaf\"}",
+      "{\"a\":\"\xf0\x80\x80\xaf\"}",
+      "{\"a\":1} x",
+      "{\"a\":1}{}",
+      std::string("{\"a\":1}\0", 8),
+      "{\"a\":1,\"a\":1}",
+      "\xef\xbb\xbf{}",
   };
   for (const std::string& b : bad) {
     EXPECT_FALSE(Parses(b)) << b;
@@ -117,10 +150,16 @@ TEST(InsituJsonTest, RefusesWhatJanssonRefuses) {
 
 TEST(InsituJsonTest, AcceptsWhatJanssonAccepts) {
   const std::string good[] = {
-      "{}", "[]", " {\"a\" : [ 1 , 2 ] } \n",
+      "{}",
+      "[]",
+      " {\"a\" : [ 1 , 2 ] } \n",
       "{\"a\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}",
-      "{\"a\":\"\\ud83d\\ude00\"}", "{\"a\":-0.0e+0}", "{\"a\":1E-5}",
-      "{\"\":1}", "{\"a\":\"\\u00e9\"}", "{\"a\":\"\xef\xbf\xbf\"}",
+      "{\"a\":\"\\ud83d\\ude00\"}",
+      "{\"a\":-0.0e+0}",
+      "{\"a\":1E-5}",
+      "{\"\":1}",
+      "{\"a\":\"\\u00e9\"}",
+      "{\"a\":\"\xef\xbf\xbf\"}",
   };
   for (const std::string& g : good) {
     EXPECT_TRUE(Parses(g)) << g;

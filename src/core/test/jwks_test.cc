@@ -69,10 +69,10 @@ TEST_F(JwksTest, Only1024BitKeyIsNoUsableKey) {
 
 TEST_F(JwksTest, RefusedKeyKinds) {
   const std::pair<const char*, const char*> cases[] = {
-      {"wrong_kty", "kty"},       {"use_enc", "use"},
-      {"alg_rs512", "alg"},       {"key_ops_sign", "key_ops"},
-      {"n_empty", "n or e"},      {"n_padded", "n or e"},
-      {"e_huge", "exponent"},     {"e_even", "exponent"},
+      {"wrong_kty", "kty"},   {"use_enc", "use"},
+      {"alg_rs512", "alg"},   {"key_ops_sign", "key_ops"},
+      {"n_empty", "n or e"},  {"n_padded", "n or e"},
+      {"e_huge", "exponent"}, {"e_even", "exponent"},
   };
   for (const auto& [name, why] : cases) {
     log_.lines.clear();

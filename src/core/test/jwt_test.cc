@@ -90,9 +90,9 @@ TEST(JwtHeaderTest, NotAnObject) {
 }
 
 TEST(JwtHeaderTest, OnlyRs256) {
-  for (const char* alg : {"none", "None", "HS256", "HS384", "HS512", "ES256",
-                          "ES384", "PS256", "PS512", "RS384", "RS512",
-                          "rs256", "RS256 ", "EdDSA", ""}) {
+  for (const char* alg :
+       {"none", "None", "HS256", "HS384", "HS512", "ES256", "ES384", "PS256",
+        "PS512", "RS384", "RS512", "rs256", "RS256 ", "EdDSA", ""}) {
     EXPECT_EQ(Header(std::string(R"({"alg":")") + alg + R"(","kid":"k"})"),
               Status::kJwtAlgNotAllowed)
         << alg;
@@ -112,8 +112,7 @@ TEST(JwtHeaderTest, KidRequiredString) {
   EXPECT_EQ(Header(R"({"alg":"RS256","kid":""})"), Status::kJwtKidMissing);
   EXPECT_EQ(Header(R"({"alg":"RS256","kid":42})"), Status::kJwtKidMissing);
   EXPECT_EQ(Header(R"({"alg":"RS256","kid":null})"), Status::kJwtKidMissing);
-  EXPECT_EQ(Header(R"({"alg":"RS256","kid":")" + std::string(300, 'k') +
-                   "\"}"),
+  EXPECT_EQ(Header(R"({"alg":"RS256","kid":")" + std::string(300, 'k') + "\"}"),
             Status::kJwtHeaderInvalid);
 }
 

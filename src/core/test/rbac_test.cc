@@ -44,8 +44,7 @@ Ref<Session> SessionWith(const std::string& roles_json,
   std::unique_ptr<JwtPayload> p;
   EXPECT_EQ(ParseJwtPayloadJson(text, &p), Status::kOk) << text;
   Ref<Session> s;
-  EXPECT_EQ(SessionFromJwtPayload(std::move(p), 100, &s), Status::kOk)
-      << text;
+  EXPECT_EQ(SessionFromJwtPayload(std::move(p), 100, &s), Status::kOk) << text;
   return s;
 }
 
@@ -109,8 +108,7 @@ TEST_F(RbacTest, TenancyIsCheckedFirst) {
   EXPECT_EQ(Check(s, "images", "read", "org-a"), Status::kPermissionDenied);
   // A consumer session belongs to no organization, not even "".
   auto consumer = SessionWith(R"(["admin"])");
-  EXPECT_EQ(Check(consumer, "documents", "read", ""),
-            Status::kTenancyMismatch);
+  EXPECT_EQ(Check(consumer, "documents", "read", ""), Status::kTenancyMismatch);
   EXPECT_EQ(Check(consumer, "documents", "read", "org-a"),
             Status::kTenancyMismatch);
 }
@@ -141,16 +139,17 @@ TEST_F(RbacTest, BadOrgPolicyChangesNothing) {
 
 TEST(RbacParseTest, InvalidPolicies) {
   Policy p;
-  for (const char* bad :
-       {"", "[]", "{}", R"({"policy":[]})", R"({"policy":{}})",
-        R"({"policy":{"roles":{}}})", R"({"policy":{"roles":["admin"]}})",
-        R"({"policy":{"roles":[{"permissions":[]}]}})",
-        R"({"policy":{"roles":[{"role_id":1}]}})",
-        R"({"policy":{"roles":[{"role_id":"a","permissions":{}}]}})",
-        R"({"policy":{"roles":[{"role_id":"a","permissions":[{"actions":[]}]}]}})",
-        R"({"policy":{"roles":[{"role_id":"a","permissions":[{"resource_id":"r"}]}]}})",
-        R"({"policy":{"roles":[{"role_id":"a","permissions":[{"resource_id":"r","actions":[1]}]}]}})",
-        R"({"policy":{"roles":[],"roles":[]}})"}) {
+  for (
+      const char* bad :
+      {"", "[]", "{}", R"({"policy":[]})", R"({"policy":{}})",
+       R"({"policy":{"roles":{}}})", R"({"policy":{"roles":["admin"]}})",
+       R"({"policy":{"roles":[{"permissions":[]}]}})",
+       R"({"policy":{"roles":[{"role_id":1}]}})",
+       R"({"policy":{"roles":[{"role_id":"a","permissions":{}}]}})",
+       R"({"policy":{"roles":[{"role_id":"a","permissions":[{"actions":[]}]}]}})",
+       R"({"policy":{"roles":[{"role_id":"a","permissions":[{"resource_id":"r"}]}]}})",
+       R"({"policy":{"roles":[{"role_id":"a","permissions":[{"resource_id":"r","actions":[1]}]}]}})",
+       R"({"policy":{"roles":[],"roles":[]}})"}) {
     EXPECT_EQ(Policy::Parse(bad, &p), Status::kPolicyInvalid) << bad;
   }
   EXPECT_EQ(Policy::Parse(R"({"policy":{"roles":[]}})", &p), Status::kOk);

@@ -71,7 +71,8 @@ TEST(SessionTest, B2b) {
             "organization-test-33333333-3333-3333-3333-333333333333");
   EXPECT_EQ(F(*s, STYTCH_FIELD_ORGANIZATION_SLUG), "acme");
   EXPECT_EQ(F(*s, STYTCH_FIELD_ROLES), "stytch_member,editor");
-  EXPECT_EQ(F(*s, STYTCH_FIELD_CUSTOM_CLAIMS), R"({"my_custom_claim":"value"})");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_CUSTOM_CLAIMS),
+            R"({"my_custom_claim":"value"})");
   EXPECT_EQ(s->Claim("my_custom_claim").value(), "value");
 }
 
@@ -109,15 +110,15 @@ TEST(SessionTest, InvalidSessionClaims) {
   Ref<Session> s;
   for (const char* name : {"roles_not_strings", "session_missing",
                            "session_no_id", "session_bad_time"}) {
-    EXPECT_EQ(Build(PayloadOf(name), &s), Status::kSessionClaimInvalid)
-        << name;
+    EXPECT_EQ(Build(PayloadOf(name), &s), Status::kSessionClaimInvalid) << name;
   }
   const char* base = R"({"sub":"u","https://stytch.com/session":)";
   for (const char* claim :
        {R"("s")", R"({"id":""})", R"({"id":5})", R"({"id":"s","roles":"a"})",
         R"({"id":"s","roles":{}})", R"({"id":"s","started_at":5})",
         R"({"id":"s","expires_at":"tomorrow"})"}) {
-    EXPECT_EQ(BuildText(base + std::string(claim) + "}", &s), Status::kSessionClaimInvalid)
+    EXPECT_EQ(BuildText(base + std::string(claim) + "}", &s),
+              Status::kSessionClaimInvalid)
         << claim;
   }
   EXPECT_EQ(BuildText(std::string(base) + R"({"id":"s","roles":null}})", &s),

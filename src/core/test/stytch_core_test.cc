@@ -43,7 +43,8 @@ class FacadeTest : public ::testing::Test {
   void TearDown() override { stytch_verifier_free(v_); }
 
   stytch_status_t Verify(const std::string& token, int64_t now = kIat + 10,
-                         stytch_session_t** s = nullptr, int* cached = nullptr) {
+                         stytch_session_t** s = nullptr,
+                         int* cached = nullptr) {
     stytch_verify_params_t p = {now, 0, -1};
     stytch_session_t* tmp = nullptr;
     const stytch_status_t st = stytch_verifier_verify(
@@ -168,9 +169,9 @@ TEST(FacadeApiTest, Authenticate) {
       R"("session_token":"t"})";
   stytch_session_t* s = nullptr;
   stytch_api_error_t err;
-  ASSERT_EQ(stytch_api_parse_authenticate(200, body.data(), body.size(), &s,
-                                          &err),
-            STYTCH_OK);
+  ASSERT_EQ(
+      stytch_api_parse_authenticate(200, body.data(), body.size(), &s, &err),
+      STYTCH_OK);
   EXPECT_EQ(Field(s, STYTCH_FIELD_SESSION_ID), "s1");
   EXPECT_EQ(Field(s, STYTCH_FIELD_SESSION_TOKEN), "t");
   EXPECT_EQ(stytch_session_expires_at(s), 1760003600);
@@ -180,9 +181,9 @@ TEST(FacadeApiTest, Authenticate) {
       R"({"status_code":404,"error_type":"session_not_found",)"
       R"("error_message":"Session could not be found."})";
   s = reinterpret_cast<stytch_session_t*>(1);
-  EXPECT_EQ(stytch_api_parse_authenticate(404, e404.data(), e404.size(), &s,
-                                          &err),
-            STYTCH_API_SESSION_NOT_FOUND);
+  EXPECT_EQ(
+      stytch_api_parse_authenticate(404, e404.data(), e404.size(), &s, &err),
+      STYTCH_API_SESSION_NOT_FOUND);
   EXPECT_EQ(s, nullptr);
   EXPECT_STREQ(err.error_type, "session_not_found");
   EXPECT_EQ(stytch_api_parse_authenticate(200, "{}", 2, &s, nullptr),

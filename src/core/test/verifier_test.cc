@@ -60,10 +60,10 @@ class VerifierTest : public ::testing::Test {
 };
 
 TEST_F(VerifierTest, AcceptsValidTokens) {
-  for (const char* name : {"consumer", "b2b", "custom_claims", "no_roles",
-                           "typical", "large", "aud_string", "aud_many",
-                           "typ_lower", "typ_absent", "jku", "key2",
-                           "key4096", "no_iat"}) {
+  for (const char* name :
+       {"consumer", "b2b", "custom_claims", "no_roles", "typical", "large",
+        "aud_string", "aud_many", "typ_lower", "typ_absent", "jku", "key2",
+        "key4096", "no_iat"}) {
     EXPECT_EQ(VerifyFixture(name), Status::kOk) << name;
     EXPECT_TRUE(session_) << name;
     EXPECT_FALSE(cached_);
@@ -233,10 +233,10 @@ TEST_F(VerifierTest, HeaderRulesComeBeforeKeys) {
 }
 
 TEST_F(VerifierTest, ForgedHeadersAreRefusedByName) {
-  EXPECT_EQ(Verify(Forge(R"({"alg":"ES256","kid":")" + std::string(kKid1) +
-                             "\"}",
-                         "{}")),
-            Status::kJwtAlgNotAllowed);
+  EXPECT_EQ(
+      Verify(Forge(R"({"alg":"ES256","kid":")" + std::string(kKid1) + "\"}",
+                   "{}")),
+      Status::kJwtAlgNotAllowed);
   EXPECT_EQ(Verify(Forge(Rs256Header(), "{}")), Status::kJwtSignatureInvalid);
   EXPECT_EQ(Verify(Forge("[]", "{}")), Status::kJwtHeaderInvalid);
 }
@@ -290,8 +290,7 @@ TEST_F(VerifierTest, Only1024BitJwksLeavesNoKeys) {
   EXPECT_FALSE(v.has_keys());
   Ref<Session> s;
   bool cached;
-  EXPECT_EQ(v.Verify(Token("key1024"), At(), &s, &cached),
-            Status::kJwksNoKeys);
+  EXPECT_EQ(v.Verify(Token("key1024"), At(), &s, &cached), Status::kJwksNoKeys);
 }
 
 class CachedVerifierTest : public VerifierTest {
@@ -357,11 +356,10 @@ TEST_F(CachedVerifierTest, SessionOutlivesEviction) {
 }
 
 TEST_F(CachedVerifierTest, CapacityIsBounded) {
-  for (const char* name : {"consumer", "b2b", "custom_claims", "no_roles",
-                           "typical", "large", "aud_string", "aud_many",
-                           "typ_lower", "typ_absent", "jku", "key2",
-                           "key4096", "no_iat", "nbf_future", "exp_max",
-                           "custom_domain_iss"}) {
+  for (const char* name :
+       {"consumer", "b2b", "custom_claims", "no_roles", "typical", "large",
+        "aud_string", "aud_many", "typ_lower", "typ_absent", "jku", "key2",
+        "key4096", "no_iat", "nbf_future", "exp_max", "custom_domain_iss"}) {
     Verify(Token(name), At(kIat + 200));
   }
   EXPECT_LE(v_.cache().size(), 16u);
