@@ -15,7 +15,8 @@ namespace {
 constexpr size_t kMaxSerializedSession = 64 * 1024;
 
 void SetString(json_t* obj, const char* key, std::string_view v) {
-  if (json_object_set_new(obj, key, json_stringn(v.data(), v.size())) != 0) {
+  if (json_object_set_new(
+          obj, key, json_stringn(v.empty() ? "" : v.data(), v.size())) != 0) {
     throw std::bad_alloc();
   }
 }
@@ -110,6 +111,8 @@ size_t stytch_session_serialize(const stytch_session_t* session, char* buf,
 
 stytch_status_t stytch_session_deserialize(const char* buf, size_t len,
                                            stytch_session_t** session) {
+  if (session == nullptr) return STYTCH_INTERNAL_ERROR;
+  *session = nullptr;
   try {
     stytch::Ref<stytch::Session> s;
     stytch::Status st =

@@ -1,0 +1,106 @@
+// stytch_session_serialize / _deserialize: the API-result cache's format.
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "stytch_core.h"
+#include "test_util.h"
+
+namespace {
+
+using stytch_test::Jwks;
+using stytch_test::kIat;
+using stytch_test::kProject;
+using stytch_test::Token;
+
+std::string Field(const stytch_session_t* s, stytch_field_t f) {
+  size_t len = 0;
+  const char* p = stytch_session_field(s, f, &len);
+  return std::string(p, len);
+}
+
+std::string Serialize(const stytch_session_t* s) {
+  const size_t need = stytch_session_serialize(s, nullptr, 0);
+  EXPECT_GT(need, 0u);
+  std::string buf(need, '\0');
+  // Too small a buffer is left alone but still told the size.
+  EXPECT_EQ(stytch_session_serialize(s, buf.data(), need - 1), need);
+  EXPECT_EQ(buf, std::string(need, '\0'));
+  EXPECT_EQ(stytch_session_serialize(s, buf.data(), need), need);
+  return buf;
+}
+
+stytch_session_t* FromJwt(const std::string& name) {
+  stytch_verifier_conf_t conf = {};
+  conf.project_id = kProject;
+  conf.project_id_len = strlen(kProject);
+  stytch_verifier_t* v = stytch_verifier_create(&conf);
+  const std::string jwks = Jwks("good");
+  EXPECT_EQ(stytch_verifier_set_jwks(v, jwks.data(), jwks.size(), nullptr),
+            STYTCH_OK);
+  const std::string token = Token(name);
+  stytch_verify_params_t p = {kIat + 1, 0, -1};
+  stytch_session_t* s = nullptr;
+  EXPECT_EQ(
+      stytch_verifier_verify(v, token.data(), token.size(), &p, &s, nullptr),
+      STYTCH_OK);
+  stytch_verifier_free(v);
+  return s;
+}
+
+TEST(SessionCodecTest, JwtSessionRoundTrips) {
+  stytch_session_t* s = FromJwt("b2b");
+  ASSERT_NE(s, nullptr);
+  const std::string text = Serialize(s);
+  stytch_session_t* back = nullptr;
+  ASSERT_EQ(stytch_session_deserialize(text.data(), text.size(), &back),
+            STYTCH_OK);
+  for (int f = 0; f < STYTCH_FIELD_SESSION_JWT; ++f) {
+    EXPECT_EQ(Field(back, static_cast<stytch_field_t>(f)),
+              Field(s, static_cast<stytch_field_t>(f)))
+        << f;
+  }
+  EXPECT_EQ(stytch_session_is_b2b(back), 1);
+  EXPECT_EQ(stytch_session_has_role(back, "editor", 6), 1);
+  EXPECT_EQ(stytch_session_expires_at(back), stytch_session_expires_at(s));
+  EXPECT_EQ(stytch_session_jwt_exp(back), stytch_session_jwt_exp(s));
+  size_t len = 0;
+  const char* c = stytch_session_claim(back, "my_custom_claim", 15, &len);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(std::string(c, len), "value");
+  stytch_session_release(back);
+  stytch_session_release(s);
+}
+
+TEST(SessionCodecTest, CredentialsAreNeverSerialized) {
+  const std::string body =
+      R"({"session":{"session_id":"s1","user_id":"u1"},)"
+      R"("session_jwt":"SECRET-JWT","session_token":"SECRET-TOKEN"})";
+  stytch_session_t* s = nullptr;
+  ASSERT_EQ(
+      stytch_api_parse_authenticate(200, body.data(), body.size(), &s, nullptr),
+      STYTCH_OK);
+  const std::string text = Serialize(s);
+  EXPECT_EQ(text.find("SECRET"), std::string::npos) << text;
+  stytch_session_t* back = nullptr;
+  ASSERT_EQ(stytch_session_deserialize(text.data(), text.size(), &back),
+            STYTCH_OK);
+  EXPECT_EQ(Field(back, STYTCH_FIELD_SESSION_ID), "s1");
+  EXPECT_EQ(Field(back, STYTCH_FIELD_SESSION_TOKEN), "");
+  EXPECT_EQ(stytch_session_is_b2b(back), 0);
+  stytch_session_release(back);
+  stytch_session_release(s);
+}
+
+TEST(SessionCodecTest, GarbageIsRefused) {
+  stytch_session_t* s = reinterpret_cast<stytch_session_t*>(1);
+  EXPECT_NE(stytch_session_deserialize("nope", 4, &s), STYTCH_OK);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_NE(stytch_session_deserialize(nullptr, 0, &s), STYTCH_OK);
+  EXPECT_NE(stytch_session_deserialize("{}", 2, nullptr), STYTCH_OK);
+  EXPECT_EQ(stytch_session_serialize(nullptr, nullptr, 0), 0u);
+}
+
+}  // namespace
