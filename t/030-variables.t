@@ -1,0 +1,334 @@
+# The $stytch_* variables, seen by an upstream (proxy_set_header) or in
+# response headers (add_header ... always, which also shows them on 401s).
+use Test::Nginx::Socket;
+use StytchTest;
+
+use HTTP::Tiny ();
+use JSON::PP ();
+use Time::HiRes ();
+
+repeat_each(1);
+no_shuffle();
+
+# Waits until the protected PATH answers something else than 503 (the
+# first key fetch is asynchronous); called from "--- init".
+sub main::wait_keys {
+    my ($path) = @_;
+    my $jwt = mint_jwt();
+    my $ua = HTTP::Tiny->new(timeout => 2);
+    my $url = 'http://127.0.0.1:' . server_port_for_client() . $path;
+    my $deadline = Time::HiRes::time() + 10;
+    while (Time::HiRes::time() < $deadline) {
+        my $r = $ua->get($url, { headers => { Authorization => "Bearer $jwt" } });
+        return 1 if $r->{status} != 503 && $r->{status} != 599;
+        Time::HiRes::sleep(0.05);
+    }
+    die "the keys were not loaded within 10 s\n";
+}
+
+# Test::Base's eval filter runs in Test::Base::Filter: helpers are called
+# as StytchTest::...(), values are read as $main::...
+our $S = create_session(
+    roles => ['stytch_user', 'editor'],
+    custom_claims => {
+        plan  => 'pro',
+        level => 3,
+        flags => { b => JSON::PP::true, a => [1, 'two'] },
+        note  => "line1\r\nX-Injected: yes",
+    });
+our $B = create_session(type => 'b2b', roles => ['stytch_member']);
+our $Now = time;
+
+our $Files = <<'FILES';
+>>> p/index.html
+protected content
+FILES
+
+our $HttpConfig = <<'_EOC_';
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+_EOC_
+
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value('user_files', $Files) unless defined $block->user_files;
+    $block->set_value('http_config', $HttpConfig)
+        unless defined $block->http_config;
+});
+
+plan tests => repeat_each() * 50;
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: identity variables reach the upstream
+--- config
+    location /app/ {
+        stytch_auth on;
+        proxy_set_header X-User $stytch_user_id;
+        proxy_set_header X-Session $stytch_session_id;
+        proxy_set_header X-Started $stytch_session_started_at;
+        proxy_set_header X-Expires $stytch_session_expires_at;
+        proxy_set_header X-Roles $stytch_roles;
+        proxy_set_header X-Member $stytch_member_id;
+        proxy_set_header X-Org $stytch_organization_id;
+        proxy_set_header X-Result $stytch_auth_result;
+        proxy_set_header X-Source $stytch_auth_source;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo/;
+    }
+    location /echo/ {
+        return 200 "user=$http_x_user
+session=$http_x_session
+started=$http_x_started
+expires=$http_x_expires
+roles=$http_x_roles
+member=$http_x_member
+org=$http_x_org
+result=$http_x_result
+source=$http_x_source
+";
+    }
+--- init
+main::wait_keys('/app/x');
+--- request
+GET /app/x
+--- more_headers eval
+"Authorization: Bearer $main::S->{session_jwt}"
+--- error_code: 200
+--- response_body eval
+"user=$main::S->{user_id}
+session=$main::S->{session_id}
+started=$main::S->{session}{started_at}
+expires=$main::S->{session}{expires_at}
+roles=stytch_user,editor
+member=
+org=
+result=ok
+source=jwt
+"
+
+
+
+=== TEST 2: custom claims: strings raw, other values compact JSON, control characters as a JSON string, $stytch_claims sorted
+--- config
+    location /app/ {
+        stytch_auth on;
+        proxy_set_header X-Plan $stytch_claim_plan;
+        proxy_set_header X-Level $stytch_claim_level;
+        proxy_set_header X-Flags $stytch_claim_flags;
+        proxy_set_header X-Note $stytch_claim_note;
+        proxy_set_header X-Missing $stytch_claim_missing;
+        proxy_set_header X-Claims $stytch_claims;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo/;
+    }
+    location /echo/ {
+        return 200 "plan=$http_x_plan
+level=$http_x_level
+flags=$http_x_flags
+note=$http_x_note
+missing=$http_x_missing
+injected=$http_x_injected
+claims=$http_x_claims
+";
+    }
+--- init
+main::wait_keys('/app/x');
+--- request
+GET /app/x
+--- more_headers eval
+"Authorization: Bearer $main::S->{session_jwt}"
+--- error_code: 200
+--- response_body
+plan=pro
+level=3
+flags={"a":[1,"two"],"b":true}
+note="line1\u000d\u000aX-Injected: yes"
+missing=
+injected=
+claims={"flags":{"a":[1,"two"],"b":true},"level":3,"note":"line1\r\nX-Injected: yes","plan":"pro"}
+
+
+
+=== TEST 3: B2B token: member, organization id and slug
+--- config
+    location /app/ {
+        stytch_auth on;
+        stytch_b2b on;
+        proxy_set_header X-User $stytch_user_id;
+        proxy_set_header X-Member $stytch_member_id;
+        proxy_set_header X-Org $stytch_organization_id;
+        proxy_set_header X-Slug $stytch_organization_slug;
+        proxy_set_header X-Session $stytch_session_id;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo/;
+    }
+    location /echo/ {
+        return 200 "member=$http_x_member
+org=$http_x_org
+slug=$http_x_slug
+session=$http_x_session
+";
+    }
+--- init
+main::wait_keys('/app/x');
+--- request
+GET /app/x
+--- more_headers eval
+"Authorization: Bearer $main::B->{session_jwt}"
+--- error_code: 200
+--- response_body eval
+"member=$main::B->{member_id}
+org=$main::B->{organization_id}
+slug=$main::B->{organization_slug}
+session=$main::B->{session}{member_session_id}
+"
+
+
+
+=== TEST 4: $stytch_auth_result and $stytch_auth_error on a file: ok, missing, invalid
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error "[$stytch_auth_error]" always;
+        add_header X-Source "[$stytch_auth_source]" always;
+        add_header X-User "[$stytch_user_id]" always;
+    }
+--- init
+main::wait_keys('/p/index.html');
+--- request eval
+["GET /p/index.html", "GET /p/index.html", "GET /p/index.html", "GET /p/index.html"]
+--- more_headers eval
+["Authorization: Bearer $main::S->{session_jwt}",
+ "",
+ "Authorization: Bearer not-a-jwt",
+ "Authorization: Bearer " . StytchTest::mint_jwt(claims => { aud => ['project-test-11111111-1111-1111-1111-111111111111'] })]
+--- error_code eval
+[200, 401, 401, 401]
+--- response_headers eval
+["X-Result: ok\nX-Error: []\nX-Source: [jwt]\nX-User: [$main::S->{user_id}]",
+ "X-Result: missing\nX-Source: []\nX-User: []",
+ "X-Result: invalid\nX-Error: [token_malformed]\nX-User: []",
+ "X-Result: invalid\nX-Error: [claim_audience_mismatch]\nX-User: []"]
+
+
+
+=== TEST 5: $stytch_auth_result: expired, too_old, unknown_key (fallback off)
+--- config
+    location /p/ {
+        stytch_auth on;
+        stytch_fallback off;
+        stytch_max_token_age 10m;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-User "[$stytch_user_id]" always;
+    }
+--- init
+main::wait_keys('/p/index.html');
+--- request eval
+["GET /p/index.html", "GET /p/index.html", "GET /p/index.html"]
+--- more_headers eval
+["Authorization: Bearer " . StytchTest::mint_jwt(iat => $main::Now - 400, lifetime => 300),
+ "Authorization: Bearer " . StytchTest::mint_jwt(iat => $main::Now - 1200, lifetime => 3600),
+ "Authorization: Bearer " . StytchTest::mint_jwt(key => 'rogue')]
+--- error_code eval
+[401, 401, 401]
+--- response_headers eval
+["X-Result: expired\nX-Error: jwt_expired\nX-User: []",
+ "X-Result: too_old\nX-Error: jwt_too_old\nX-User: []",
+ "X-Result: unknown_key\nX-Error: jwks_unknown_kid\nX-User: []"]
+
+
+
+=== TEST 6: $stytch_auth_result no_keys (the JWKS endpoint unreachable, fallback off)
+--- config
+    location /p/ {
+        stytch_auth on;
+        stytch_fallback off;
+        stytch_api_url http://127.0.0.1:9;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+    }
+--- request
+GET /p/index.html
+--- more_headers eval
+"Authorization: Bearer $main::S->{session_jwt}"
+--- error_code: 503
+--- response_headers
+X-Result: no_keys
+X-Error: jwks_no_keys
+
+
+
+=== TEST 7: $stytch_auth_source: jwt, then cache for the same token
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Source $stytch_auth_source always;
+    }
+--- init
+main::wait_keys('/p/index.html');
+--- request eval
+["GET /p/index.html", "GET /p/index.html", "GET /p/index.html"]
+--- more_headers eval
+["Cookie: stytch_session_jwt=$main::B->{session_jwt}",
+ "Cookie: stytch_session_jwt=$main::B->{session_jwt}",
+ "Authorization: Bearer $main::B->{session_jwt}"]
+--- error_code eval
+[200, 200, 200]
+--- response_headers eval
+["X-Source: jwt", "X-Source: cache", "X-Source: cache"]
+
+
+
+=== TEST 8: variables are empty outside a protected location
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+    location /open/ {
+        alias html/p/;
+        add_header X-User "[$stytch_user_id]" always;
+        add_header X-Result "[$stytch_auth_result]" always;
+        add_header X-Claim "[$stytch_claim_plan]" always;
+    }
+--- request
+GET /open/index.html
+--- more_headers eval
+"Authorization: Bearer $main::S->{session_jwt}"
+--- error_code: 200
+--- response_headers
+X-User: []
+X-Result: []
+X-Claim: []
+
+
+
+=== TEST 9: variables in the access log
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+    log_format stytch "stytch user=$stytch_user_id result=$stytch_auth_result source=$stytch_auth_source";
+--- config
+    access_log logs/access.log stytch;
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- init
+main::wait_keys('/p/index.html');
+--- request
+GET /p/index.html
+--- more_headers eval
+"Authorization: Bearer $main::S->{session_jwt}"
+--- error_code: 200
+--- wait: 0.2
+--- access_log eval
+"stytch user=$main::S->{user_id} result=ok source=jwt"
