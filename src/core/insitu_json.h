@@ -56,8 +56,14 @@ struct JNode {
 
 class InsituJson {
  public:
-  // Takes the text and parses it; nullopt-like false on any error, after
-  // which the object must not be used.
+  InsituJson() = default;
+  // Nodes point into buf_, which a move could relocate (short strings live
+  // inside the object).
+  InsituJson(const InsituJson&) = delete;
+  InsituJson& operator=(const InsituJson&) = delete;
+
+  // Takes the text and parses it; false on any error, after which the
+  // document is empty.
   bool Parse(std::string text, int max_depth);
 
   const JNode* root() const { return nodes_.empty() ? nullptr : &nodes_[0]; }
