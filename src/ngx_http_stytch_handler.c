@@ -7,6 +7,10 @@
 #include "ngx_http_stytch_module.h"
 
 
+static void ngx_http_stytch_verify(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
+    ngx_str_t *token);
+static ngx_uint_t ngx_http_stytch_token_is_safe(ngx_str_t *token);
 static ngx_int_t ngx_http_stytch_jwt(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *token);
 static ngx_int_t ngx_http_stytch_bearer(ngx_http_request_t *r,
@@ -28,16 +32,10 @@ static void ngx_http_stytch_cleanup(void *data);
 ngx_int_t
 ngx_http_stytch_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                     rc;
-    ngx_str_t                     token;
-    stytch_status_t               status;
-    stytch_session_t             *session;
-    ngx_http_stytch_ctx_t        *ctx;
-    stytch_verify_params_t        params;
-    ngx_http_stytch_project_t    *project;
-    ngx_http_stytch_loc_conf_t   *slcf;
-    ngx_http_stytch_main_conf_t  *smcf;
-    int                           cached;
+    ngx_int_t                    rc;
+    ngx_str_t                    jwt, token;
+    ngx_http_stytch_ctx_t       *ctx;
+    ngx_http_stytch_loc_conf_t  *slcf;
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_stytch_module);
 
@@ -45,12 +43,15 @@ ngx_http_stytch_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    project = slcf->project;
-
     ctx = ngx_http_stytch_get_ctx(r);
 
-    if (ctx && ctx->done && ctx->project == project) {
-        /* an internal redirect: the request was checked once already */
+    if (ctx && ctx->api) {
+        /* still waiting for the API */
+        return NGX_AGAIN;
+    }
+
+    if (ctx && ctx->done && ctx->project == slcf->project) {
+        /* after the API answered, or an internal redirect */
         return ngx_http_stytch_decide(r, slcf, ctx);
     }
 
@@ -59,28 +60,103 @@ ngx_http_stytch_handler(ngx_http_request_t *r)
         if (ctx == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-    }
 
-    if (ctx->session) {
+    } else if (ctx->session) {
         stytch_session_release(ctx->session);
         ctx->session = NULL;
     }
 
-    ctx->project = project;
+    ctx->request = r;
+    ctx->project = slcf->project;
+    ctx->done = 0;
+    ctx->cookies_set = 0;
     ngx_str_null(&ctx->source);
 
-    rc = ngx_http_stytch_jwt(r, slcf, &token);
+    rc = ngx_http_stytch_jwt(r, slcf, &jwt);
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (rc == NGX_DECLINED) {
+    if (rc == NGX_OK) {
+        ctx->from_cookie = ctx->jwt_from_cookie;
+        ngx_http_stytch_verify(r, slcf, ctx, &jwt);
+
+        if (stytch_status_action(ctx->status) == STYTCH_ACTION_UNAUTHORIZED) {
+            /* forged or malformed: the API cannot make it good */
+            return ngx_http_stytch_decide(r, slcf, ctx);
+        }
+
+        if (ctx->status == STYTCH_OK
+            && slcf->auth != NGX_HTTP_STYTCH_AUTH_STRICT)
+        {
+            return ngx_http_stytch_decide(r, slcf, ctx);
+        }
+
+        if (ctx->status == STYTCH_OK) {
+            /* strict: the API checks the session of every request */
+            stytch_session_release(ctx->session);
+            ctx->session = NULL;
+        }
+
+    } else {
         ctx->status = STYTCH_TOKEN_MISSING;
-        ctx->done = 1;
+        ngx_str_null(&jwt);
+    }
+
+    if (!slcf->fallback) {
         return ngx_http_stytch_decide(r, slcf, ctx);
     }
 
+    /* the API: the opaque session token when there is one, else the JWT */
+
+    token = jwt;
+    ctx->jwt = 1;
+
+    if (slcf->session_cookie.len
+        && ngx_http_stytch_cookie(r, &slcf->session_cookie, &token) == NGX_OK)
+    {
+        ctx->jwt = 0;
+        ctx->from_cookie = 1;
+
+    } else if (jwt.len == 0) {
+        return ngx_http_stytch_decide(r, slcf, ctx);
+    }
+
+    if (!ngx_http_stytch_token_is_safe(&token)) {
+        ctx->status = STYTCH_TOKEN_MALFORMED;
+        return ngx_http_stytch_decide(r, slcf, ctx);
+    }
+
+    ctx->token = token;
+    ctx->done = 0;
+
+    rc = ngx_http_stytch_api(r, slcf, ctx);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_stytch_decide(r, slcf, ctx);
+}
+
+
+static void
+ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_http_stytch_ctx_t *ctx, ngx_str_t *token)
+{
+    int                           cached;
+    stytch_status_t               status;
+    stytch_session_t             *session;
+    stytch_verify_params_t        params;
+    ngx_http_stytch_project_t    *project;
+    ngx_http_stytch_main_conf_t  *smcf;
+
+    project = slcf->project;
     smcf = ngx_http_get_module_main_conf(r, ngx_http_stytch_module);
 
     (void) ngx_http_stytch_load_keys(project, smcf->shm_zone);
@@ -94,8 +170,8 @@ ngx_http_stytch_handler(ngx_http_request_t *r)
     session = NULL;
     cached = 0;
 
-    status = stytch_verifier_verify(project->verifier, (char *) token.data,
-                                    token.len, &params, &session, &cached);
+    status = stytch_verifier_verify(project->verifier, (char *) token->data,
+                                    token->len, &params, &session, &cached);
 
     ctx->status = status;
     ctx->done = 1;
@@ -113,22 +189,48 @@ ngx_http_stytch_handler(ngx_http_request_t *r)
 
         (void) ngx_atomic_fetch_add(&project->shm->local_accepts, 1);
 
-    } else {
-        if (session) {
-            /* who it was, for the log only: never trusted */
-            stytch_session_release(session);
-        }
+        return;
+    }
 
-        (void) ngx_atomic_fetch_add(&project->shm->local_rejects, 1);
+    if (session) {
+        /* who it was, for the log only: never trusted */
+        stytch_session_release(session);
+    }
 
-        if (status == STYTCH_JWKS_UNKNOWN_KID
-            || status == STYTCH_JWKS_NO_KEYS)
+    (void) ngx_atomic_fetch_add(&project->shm->local_rejects, 1);
+
+    if (status == STYTCH_JWKS_UNKNOWN_KID || status == STYTCH_JWKS_NO_KEYS) {
+        ngx_http_stytch_want_refresh(project);
+    }
+}
+
+
+/*
+ * A token goes into a JSON body: Stytch's tokens are base64url with dots,
+ * and anything else is refused before it reaches the API.
+ */
+
+static ngx_uint_t
+ngx_http_stytch_token_is_safe(ngx_str_t *token)
+{
+    u_char  *p, *last;
+
+    if (token->len == 0 || token->len > STYTCH_MAX_TOKEN_SIZE) {
+        return 0;
+    }
+
+    last = token->data + token->len;
+
+    for (p = token->data; p < last; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'
+              || *p == '.'))
         {
-            ngx_http_stytch_want_refresh(project);
+            return 0;
         }
     }
 
-    return ngx_http_stytch_decide(r, slcf, ctx);
+    return 1;
 }
 
 
@@ -143,6 +245,7 @@ ngx_http_stytch_decide(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
 {
     stytch_action_t  action;
 
+    ctx->done = 1;
     action = stytch_status_action(ctx->status);
 
     if (action != STYTCH_ACTION_ALLOW) {
@@ -154,6 +257,17 @@ ngx_http_stytch_decide(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     switch (action) {
 
     case STYTCH_ACTION_ALLOW:
+        if (!ctx->cookies_set && ctx->source.len == 3
+            && ngx_strncmp(ctx->source.data, "api", 3) == 0
+            && ctx->from_cookie)
+        {
+            ctx->cookies_set = 1;
+
+            if (ngx_http_stytch_set_cookies(r, slcf, ctx) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
         return NGX_OK;
 
     case STYTCH_ACTION_UNAUTHORIZED:
@@ -161,7 +275,8 @@ ngx_http_stytch_decide(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
                                          ctx->status != STYTCH_TOKEN_MISSING);
 
     case STYTCH_ACTION_FALLBACK:
-        /* without keys nothing can be told; otherwise the token is stale */
+        /* stytch_fallback off: without keys nothing can be told;
+         * otherwise the token is stale */
         if (ctx->status == STYTCH_JWKS_NO_KEYS) {
             return ngx_http_stytch_unavailable(r, slcf);
         }
@@ -288,6 +403,11 @@ ngx_http_stytch_jwt(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
 {
     ngx_int_t  rc;
 
+    ngx_http_stytch_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_stytch_module);
+    ctx->jwt_from_cookie = 0;
+
     if (slcf->jwt_header.len) {
         rc = ngx_http_stytch_bearer(r, slcf, token);
 
@@ -297,7 +417,9 @@ ngx_http_stytch_jwt(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     }
 
     if (slcf->jwt_cookie.len) {
-        return ngx_http_stytch_cookie(r, &slcf->jwt_cookie, token);
+        rc = ngx_http_stytch_cookie(r, &slcf->jwt_cookie, token);
+        ctx->jwt_from_cookie = (rc == NGX_OK);
+        return rc;
     }
 
     return NGX_DECLINED;
@@ -467,6 +589,8 @@ static void
 ngx_http_stytch_cleanup(void *data)
 {
     ngx_http_stytch_ctx_t  *ctx = data;
+
+    ngx_http_stytch_api_cleanup(ctx);
 
     if (ctx->session) {
         stytch_session_release(ctx->session);

@@ -33,6 +33,14 @@ static char *ngx_http_stytch_check_project_id(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_stytch_check_realm(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_stytch_api_cache_valid(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_stytch_check_api_location(ngx_conf_t *cf, void *post,
+    void *data);
+static char *ngx_http_stytch_check_cookie_attributes(ngx_conf_t *cf,
+    void *post, void *data);
+static ngx_int_t ngx_http_stytch_basic_auth(ngx_conf_t *cf,
+    ngx_http_stytch_loc_conf_t *slcf);
 static ngx_int_t ngx_http_stytch_add_project(ngx_conf_t *cf,
     ngx_http_stytch_loc_conf_t *slcf);
 static ngx_int_t ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
@@ -42,6 +50,7 @@ static ngx_int_t ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
 static ngx_conf_enum_t  ngx_http_stytch_auth_modes[] = {
     { ngx_string("off"), NGX_HTTP_STYTCH_AUTH_OFF },
     { ngx_string("on"), NGX_HTTP_STYTCH_AUTH_ON },
+    { ngx_string("strict"), NGX_HTTP_STYTCH_AUTH_STRICT },
     { ngx_null_string, 0 }
 };
 
@@ -55,6 +64,12 @@ static ngx_conf_post_handler_pt  ngx_http_stytch_project_id_post =
 
 static ngx_conf_post_handler_pt  ngx_http_stytch_realm_post =
     ngx_http_stytch_check_realm;
+
+static ngx_conf_post_handler_pt  ngx_http_stytch_api_location_post =
+    ngx_http_stytch_check_api_location;
+
+static ngx_conf_post_handler_pt  ngx_http_stytch_cookie_attributes_post =
+    ngx_http_stytch_check_cookie_attributes;
 
 
 static ngx_command_t  ngx_http_stytch_commands[] = {
@@ -199,6 +214,62 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       0,
       NULL },
 
+    { ngx_string("stytch_session_cookie"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_stytch_token_source,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, session_cookie),
+      NULL },
+
+    { ngx_string("stytch_fallback"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, fallback),
+      NULL },
+
+    { ngx_string("stytch_api_location"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, api_location),
+      &ngx_http_stytch_api_location_post },
+
+    { ngx_string("stytch_api_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, api_cache),
+      NULL },
+
+    { ngx_string("stytch_api_cache_valid"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_stytch_api_cache_valid,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_refresh_cookie"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, refresh_cookie),
+      NULL },
+
+    { ngx_string("stytch_cookie_attributes"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, cookie_attributes),
+      &ngx_http_stytch_cookie_attributes_post },
+
+    { ngx_string("stytch_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_stytch_status,
+      0,
+      0,
+      NULL },
+
     { ngx_string("stytch_retry_after"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_sec_slot,
@@ -318,6 +389,11 @@ ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
     slcf->jwt_cache_size = NGX_CONF_UNSET_SIZE;
     slcf->unavailable_status = NGX_CONF_UNSET_UINT;
     slcf->retry_after = NGX_CONF_UNSET;
+    slcf->fallback = NGX_CONF_UNSET;
+    slcf->api_cache = NGX_CONF_UNSET;
+    slcf->api_cache_valid = NGX_CONF_UNSET;
+    slcf->api_cache_reject = NGX_CONF_UNSET;
+    slcf->refresh_cookie = NGX_CONF_UNSET;
 
     return slcf;
 }
@@ -360,6 +436,24 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               prev->unavailable_status,
                               NGX_HTTP_SERVICE_UNAVAILABLE);
     ngx_conf_merge_sec_value(conf->retry_after, prev->retry_after, 5);
+    ngx_conf_merge_str_value(conf->session_cookie, prev->session_cookie,
+                             "stytch_session");
+    ngx_conf_merge_value(conf->fallback, prev->fallback, 1);
+    ngx_conf_merge_str_value(conf->api_location, prev->api_location,
+                             "/_stytch_api");
+    ngx_conf_merge_value(conf->api_cache, prev->api_cache, 1);
+
+    if (conf->api_cache_valid == NGX_CONF_UNSET) {
+        conf->api_cache_valid = prev->api_cache_valid;
+        conf->api_cache_reject = prev->api_cache_reject;
+    }
+
+    ngx_conf_merge_sec_value(conf->api_cache_valid, prev->api_cache_valid, 5);
+    ngx_conf_merge_sec_value(conf->api_cache_reject, prev->api_cache_reject,
+                             1);
+    ngx_conf_merge_value(conf->refresh_cookie, prev->refresh_cookie, 1);
+    ngx_conf_merge_str_value(conf->cookie_attributes, prev->cookie_attributes,
+                             "Path=/; SameSite=Lax");
 
     if (conf->jwks_refresh == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -388,11 +482,64 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
+    if (conf->fallback) {
+        if (conf->secret.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"stytch_fallback\" is on but no "
+                               "\"stytch_secret\" or \"stytch_secret_file\" "
+                               "is set");
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->basic_auth.len == 0
+            && ngx_http_stytch_basic_auth(cf, conf) != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if (ngx_http_stytch_add_project(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* "Basic base64(project_id:secret)", built once */
+
+static ngx_int_t
+ngx_http_stytch_basic_auth(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf)
+{
+    u_char     *p;
+    ngx_str_t   plain, encoded;
+
+    plain.len = slcf->project_id.len + 1 + slcf->secret.len;
+    plain.data = ngx_pnalloc(cf->pool, plain.len);
+    if (plain.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(plain.data, slcf->project_id.data, slcf->project_id.len);
+    *p++ = ':';
+    ngx_memcpy(p, slcf->secret.data, slcf->secret.len);
+
+    slcf->basic_auth.data = ngx_pnalloc(cf->pool, sizeof("Basic ") - 1
+                                        + ngx_base64_encoded_length(plain.len));
+    if (slcf->basic_auth.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(slcf->basic_auth.data, "Basic ", sizeof("Basic ") - 1);
+
+    encoded.data = p;
+    ngx_encode_base64(&encoded, &plain);
+
+    slcf->basic_auth.len = sizeof("Basic ") - 1 + encoded.len;
+
+    ngx_explicit_memzero(plain.data, plain.len);
+
+    return NGX_OK;
 }
 
 
@@ -627,7 +774,7 @@ ngx_http_stytch_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_stytch_handler;
 
-    return NGX_OK;
+    return ngx_http_stytch_api_init(cf);
 }
 
 
@@ -692,7 +839,7 @@ ngx_http_stytch_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid value \"%V\" in \"%V\" directive, "
-                       "it must be \"on\" or \"off\"",
+                       "it must be \"on\", \"off\" or \"strict\"",
                        &value[1], &cmd->name);
 
     return NGX_CONF_ERROR;
@@ -981,6 +1128,92 @@ ngx_http_stytch_unavailable_status(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 static char *
+ngx_http_stytch_api_cache_valid(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    time_t      t[2];
+    ngx_str_t  *value;
+    ngx_uint_t  i;
+
+    if (slcf->api_cache_valid != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    t[0] = 0;
+    t[1] = 1;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        t[i - 1] = ngx_parse_time(&value[i], 1);
+
+        if (t[i - 1] == (time_t) NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid time \"%V\" in "
+                               "\"stytch_api_cache_valid\"", &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (cf->args->nelts == 2 && t[1] > t[0]) {
+        t[1] = t[0];
+    }
+
+    slcf->api_cache_valid = t[0];
+    slcf->api_cache_reject = t[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_stytch_check_api_location(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *uri = data;
+
+    if (uri->len == 0 || uri->data[0] != '/'
+        || ngx_strlchr(uri->data, uri->data + uri->len, '?') != NULL
+        || ngx_strlchr(uri->data, uri->data + uri->len, ' ') != NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid URI \"%V\" in \"stytch_api_location\": "
+                           "it must start with \"/\"", uri);
+        return NGX_CONF_ERROR;
+    }
+
+    while (uri->len > 1 && uri->data[uri->len - 1] == '/') {
+        uri->len--;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_stytch_check_cookie_attributes(ngx_conf_t *cf, void *post,
+    void *data)
+{
+    ngx_str_t  *attrs = data;
+
+    u_char  *c;
+
+    /* one header line: no control characters */
+    for (c = attrs->data; c < attrs->data + attrs->len; c++) {
+        if (*c < ' ' || *c == 0x7f) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid attributes \"%V\" in "
+                               "\"stytch_cookie_attributes\"", attrs);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
 ngx_http_stytch_check_project_id(ngx_conf_t *cf, void *post, void *data)
 {
     ngx_str_t  *id = data;
@@ -995,8 +1228,10 @@ ngx_http_stytch_check_project_id(ngx_conf_t *cf, void *post, void *data)
         }
     }
 
-    if (id->len == 0 || c != id->data + id->len
-        || ngx_strncmp(id->data, "project-", 8) != 0)
+    if (c != id->data + id->len
+        || !((id->len > 13 && ngx_strncmp(id->data, "project-test-", 13) == 0)
+             || (id->len > 13
+                 && ngx_strncmp(id->data, "project-live-", 13) == 0)))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid project id \"%V\" in "

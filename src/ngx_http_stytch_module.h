@@ -20,6 +20,10 @@
 
 #define NGX_HTTP_STYTCH_AUTH_OFF          0
 #define NGX_HTTP_STYTCH_AUTH_ON           1
+#define NGX_HTTP_STYTCH_AUTH_STRICT       2
+
+#define NGX_HTTP_STYTCH_KEY_LEN           32    /* SHA-256 */
+#define NGX_HTTP_STYTCH_MAX_API_BODY      (256 * 1024)
 
 
 /*
@@ -52,12 +56,39 @@ typedef struct {
     ngx_atomic_t                local_accepts;
     ngx_atomic_t                local_rejects;
     ngx_atomic_t                cache_hits;
+    ngx_atomic_t                api_calls;
+    ngx_atomic_t                api_ok;
+    ngx_atomic_t                api_rejected;
+    ngx_atomic_t                api_forbidden;
+    ngx_atomic_t                api_failed;
+    ngx_atomic_t                api_cache_hits;
+    ngx_atomic_t                api_joins;
 } ngx_http_stytch_shm_project_t;
+
+
+/*
+ * An entry of the API-result cache: keyed by SHA-256 of the project, the
+ * token and what the location requires, never by the token itself.
+ */
+typedef struct {
+    u_char                      color;
+    u_char                      dummy;
+    u_short                     len;
+    ngx_queue_t                 queue;
+    time_t                      expires;
+    ngx_uint_t                  status;      /* stytch_status_t */
+    u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
+    u_char                      data[1];     /* the identity, serialized */
+} ngx_http_stytch_cache_node_t;
 
 
 typedef struct {
     ngx_uint_t                      nprojects;
     ngx_http_stytch_shm_project_t   projects[NGX_HTTP_STYTCH_MAX_PROJECTS];
+
+    ngx_rbtree_t                    rbtree;
+    ngx_rbtree_node_t               sentinel;
+    ngx_queue_t                     queue;       /* LRU, newest first */
 } ngx_http_stytch_shm_t;
 
 
@@ -119,21 +150,47 @@ typedef struct {
     ngx_str_t                   realm;
     ngx_str_t                   jwt_cookie;     /* empty: not read */
     ngx_str_t                   jwt_header;     /* empty: not read */
+    ngx_str_t                   session_cookie; /* empty: not read */
     ngx_uint_t                  unavailable_status;
     time_t                      retry_after;
+
+    ngx_flag_t                  fallback;
+    ngx_str_t                   api_location;
+    ngx_flag_t                  api_cache;
+    time_t                      api_cache_valid;
+    time_t                      api_cache_reject;
+    ngx_flag_t                  refresh_cookie;
+    ngx_str_t                   cookie_attributes;
+    ngx_str_t                   basic_auth;     /* "Basic base64(id:secret)" */
 
     ngx_http_stytch_project_t  *project;
 } ngx_http_stytch_loc_conf_t;
 
 
+typedef struct ngx_http_stytch_flight_s  ngx_http_stytch_flight_t;
+
+
 /* The outcome of authentication, kept for the request and its redirects. */
 typedef struct {
+    ngx_http_request_t         *request;
     ngx_http_stytch_project_t  *project;
     stytch_status_t             status;
-    ngx_int_t                   rc;
     stytch_session_t           *session;
     ngx_str_t                   source;      /* jwt, api, cache */
+
+    /* the API fallback */
+    ngx_str_t                   token;       /* what is sent to Stytch */
+    u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
+    ngx_http_stytch_flight_t   *flight;      /* led or waited for */
+    ngx_queue_t                 waiting;     /* in flight->waiters */
+
     unsigned                    done:1;
+    unsigned                    api:1;       /* waiting for the API */
+    unsigned                    leader:1;
+    unsigned                    jwt:1;       /* token is a JWT */
+    unsigned                    from_cookie:1;
+    unsigned                    jwt_from_cookie:1;
+    unsigned                    cookies_set:1;
 } ngx_http_stytch_ctx_t;
 
 
@@ -144,6 +201,15 @@ ngx_int_t ngx_http_stytch_handler(ngx_http_request_t *r);
 ngx_http_stytch_ctx_t *ngx_http_stytch_get_ctx(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_stytch_add_variables(ngx_conf_t *cf);
+
+ngx_int_t ngx_http_stytch_api(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+void ngx_http_stytch_api_cleanup(ngx_http_stytch_ctx_t *ctx);
+void ngx_http_stytch_cache_init(ngx_http_stytch_shm_t *sh);
+ngx_int_t ngx_http_stytch_api_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_stytch_set_cookies(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+char *ngx_http_stytch_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 ngx_int_t ngx_http_stytch_init_zone(ngx_shm_zone_t *shm_zone, void *data);
 ngx_int_t ngx_http_stytch_zone_attach(ngx_http_stytch_main_conf_t *smcf,

@@ -49,10 +49,17 @@ static int ngx_http_stytch_curl_timer(CURLM *multi, long timeout_ms,
 static void ngx_http_stytch_curl_event(ngx_event_t *ev);
 static void ngx_http_stytch_curl_timeout(ngx_event_t *ev);
 static void ngx_http_stytch_curl_check(void);
+static void ngx_http_stytch_release(ngx_connection_t *c);
 
 
 static CURLM                         *ngx_http_stytch_multi;
 static ngx_event_t                    ngx_http_stytch_curl_ev;
+
+/*
+ * Timers that belong to no connection still need ev->data to look like
+ * one: NGINX's timer debug log reads its fd.
+ */
+static ngx_connection_t               ngx_http_stytch_dummy;
 static ngx_http_stytch_main_conf_t   *ngx_http_stytch_smcf;
 static ngx_log_t                     *ngx_http_stytch_log;
 
@@ -67,6 +74,7 @@ ngx_http_stytch_init_refresh(ngx_cycle_t *cycle,
 
     ngx_http_stytch_smcf = smcf;
     ngx_http_stytch_log = cycle->log;
+    ngx_http_stytch_dummy.fd = (ngx_socket_t) -1;
 
     project = smcf->projects.elts;
 
@@ -101,7 +109,7 @@ ngx_http_stytch_init_refresh(ngx_cycle_t *cycle,
         }
 
         project[i].timer.handler = ngx_http_stytch_tick;
-        project[i].timer.data = &project[i];
+        project[i].timer.data = &ngx_http_stytch_dummy;
         project[i].timer.log = cycle->log;
         project[i].timer.cancelable = 1;
 
@@ -128,6 +136,7 @@ ngx_http_stytch_init_refresh(ngx_cycle_t *cycle,
                       ngx_http_stytch_curl_timer);
 
     ngx_http_stytch_curl_ev.handler = ngx_http_stytch_curl_timeout;
+    ngx_http_stytch_curl_ev.data = &ngx_http_stytch_dummy;
     ngx_http_stytch_curl_ev.log = cycle->log;
     ngx_http_stytch_curl_ev.cancelable = 1;
 
@@ -140,6 +149,7 @@ ngx_http_stytch_exit_refresh(ngx_cycle_t *cycle,
     ngx_http_stytch_main_conf_t *smcf)
 {
     ngx_uint_t                  i;
+    ngx_connection_t           *c;
     ngx_http_stytch_project_t  *project;
 
     project = smcf->projects.elts;
@@ -159,6 +169,22 @@ ngx_http_stytch_exit_refresh(ngx_cycle_t *cycle,
         curl_multi_cleanup(ngx_http_stytch_multi);
         ngx_http_stytch_multi = NULL;
         curl_global_cleanup();
+    }
+
+    /*
+     * libcurl closed the connections of its cache without telling the
+     * socket callback: NGINX lets go of them here, so that a worker that
+     * exits does not report them as left open.
+     */
+
+    c = cycle->connections;
+
+    for (i = 0; i < cycle->connection_n; i++) {
+        if (c[i].fd != (ngx_socket_t) -1 && c[i].read
+            && c[i].read->handler == ngx_http_stytch_curl_event)
+        {
+            ngx_http_stytch_release(&c[i]);
+        }
     }
 }
 
@@ -184,7 +210,10 @@ ngx_http_stytch_want_refresh(ngx_http_stytch_project_t *project)
 static void
 ngx_http_stytch_tick(ngx_event_t *ev)
 {
-    ngx_http_stytch_project_t  *project = ev->data;
+    ngx_http_stytch_project_t  *project;
+
+    project = (ngx_http_stytch_project_t *)
+                  ((u_char *) ev - offsetof(ngx_http_stytch_project_t, timer));
 
     if (ngx_exiting || ngx_terminate || ngx_quit) {
         return;
@@ -545,26 +574,8 @@ ngx_http_stytch_curl_socket(CURL *easy, curl_socket_t s, int what,
             return 0;
         }
 
-        /* libcurl owns the socket and closes it: only NGINX lets it go */
-
-        if (c->read->active) {
-            ngx_del_event(c->read, NGX_READ_EVENT, 0);
-        }
-
-        if (c->write->active) {
-            ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
-        }
-
-        if (c->read->posted) {
-            ngx_delete_posted_event(c->read);
-        }
-
-        if (c->write->posted) {
-            ngx_delete_posted_event(c->write);
-        }
-
         curl_multi_assign(ngx_http_stytch_multi, s, NULL);
-        ngx_free_connection(c);
+        ngx_http_stytch_release(c);
 
         return 0;
     }
@@ -608,6 +619,41 @@ ngx_http_stytch_curl_socket(CURL *easy, curl_socket_t s, int what,
     }
 
     return 0;
+}
+
+
+/* libcurl owns the socket and closes it: only NGINX lets it go */
+
+static void
+ngx_http_stytch_release(ngx_connection_t *c)
+{
+    if (c->read->active) {
+        ngx_del_event(c->read, NGX_READ_EVENT, 0);
+    }
+
+    if (c->write->active) {
+        ngx_del_event(c->write, NGX_WRITE_EVENT, 0);
+    }
+
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    if (c->read->posted) {
+        ngx_delete_posted_event(c->read);
+    }
+
+    if (c->write->posted) {
+        ngx_delete_posted_event(c->write);
+    }
+
+    ngx_free_connection(c);
+
+    c->fd = (ngx_socket_t) -1;
 }
 
 

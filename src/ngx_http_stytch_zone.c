@@ -43,6 +43,8 @@ ngx_http_stytch_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
         shpool->data = sh;
 
+        ngx_http_stytch_cache_init(sh);
+
         len = sizeof(" in stytch zone \"\"") + shm_zone->shm.name.len;
 
         shpool->log_ctx = ngx_slab_alloc(shpool, len);

@@ -146,9 +146,19 @@ Status ParseAuthenticateResponse(int http_status, std::string_view body,
     return http_status == 200 ? Status::kApiResponseInvalid
                               : ApiStatusFromHttp(http_status);
   }
-  const Status st = ApiStatusFromHttp(http_status);
+  Status st = ApiStatusFromHttp(http_status);
   if (st != Status::kOk) {
-    if (error != nullptr) ParseError(http_status, body, error);
+    stytch_api_error_t local;
+    stytch_api_error_t* e = error != nullptr ? error : &local;
+    memset(e, 0, sizeof(*e));
+    ParseError(http_status, body, e);
+    // A 401 is about our credentials only when Stytch says so; a 401 about
+    // the token the client sent (a JWT Stytch cannot verify) is the
+    // client's problem, not a misconfiguration.
+    if (st == Status::kApiUnauthorized && e->error_type[0] != '\0' &&
+        strcmp(e->error_type, "unauthorized_credentials") != 0) {
+      st = Status::kApiSessionNotFound;
+    }
     return st;
   }
   if (error != nullptr) error->status_code = http_status;

@@ -107,6 +107,8 @@ TEST(ApiTest, ErrorStatuses) {
       {404, Status::kApiSessionNotFound, "session_not_found"},
       {400, Status::kApiSessionNotFound, "invalid_session_token"},
       {401, Status::kApiUnauthorized, "unauthorized_credentials"},
+      // a 401 about the client's JWT is not our credentials' fault
+      {401, Status::kApiSessionNotFound, "invalid_session_jwt"},
       {403, Status::kApiForbidden, "session_authorization_error"},
       {429, Status::kApiUnavailable, "too_many_requests"},
       {500, Status::kApiUnavailable, "internal_server_error"},
