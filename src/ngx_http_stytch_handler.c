@@ -131,6 +131,15 @@ ngx_http_stytch_handler(ngx_http_request_t *r)
     ctx->token = token;
     ctx->done = 0;
 
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "stytch: asking the API");
+
+    if (ctx->status != STYTCH_TOKEN_MISSING && ctx->status != STYTCH_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "stytch: %s, asking the API",
+                      stytch_status_name(ctx->status));
+    }
+
     rc = ngx_http_stytch_api(r, slcf, ctx);
 
     if (rc == NGX_AGAIN) {
