@@ -167,6 +167,7 @@ ngx_http_stytch_api_key(ngx_http_request_t *r, ngx_http_stytch_ctx_t *ctx)
         || EVP_DigestUpdate(md, &index, sizeof(index)) != 1
         || EVP_DigestUpdate(md, &kind, 1) != 1
         || EVP_DigestUpdate(md, ctx->token.data, ctx->token.len) != 1
+        || EVP_DigestUpdate(md, ctx->check.data, ctx->check.len) != 1
         || EVP_DigestFinal_ex(md, ctx->key, &len) != 1)
     {
         EVP_MD_CTX_free(md);
@@ -244,16 +245,17 @@ ngx_http_stytch_subrequest(ngx_http_request_t *r,
 
     /* the token was checked to hold only base64url characters and '.' */
 
-    len = sizeof("{\"session_token\":\"\"}") - 1 + ctx->token.len;
+    len = sizeof("{\"session_token\":\"\"}") - 1 + ctx->token.len
+          + ctx->check.len;
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
         return NGX_ERROR;
     }
 
-    b->last = ngx_sprintf(b->pos, "{\"%s\":\"%V\"}",
+    b->last = ngx_sprintf(b->pos, "{\"%s\":\"%V\"%V}",
                           ctx->jwt ? "session_jwt" : "session_token",
-                          &ctx->token);
+                          &ctx->token, &ctx->check);
     b->last_buf = 1;
     b->last_in_chain = 1;
 
@@ -496,7 +498,7 @@ ngx_http_stytch_land(ngx_http_stytch_flight_t *flight, stytch_status_t status,
         ctx->leader = 0;
         ctx->api = 0;
         ctx->status = status;
-        ctx->session = session ? stytch_session_retain(session) : NULL;
+        ngx_http_stytch_set_session(ctx, session);
         ngx_str_set(&ctx->source, "api");
         ctx->done = 1;
     }
@@ -512,7 +514,7 @@ ngx_http_stytch_land(ngx_http_stytch_flight_t *flight, stytch_status_t status,
 
         if (!retry) {
             ctx->status = status;
-            ctx->session = session ? stytch_session_retain(session) : NULL;
+            ngx_http_stytch_set_session(ctx, session);
             ngx_str_set(&ctx->source, "api");
             ctx->done = 1;
         }
@@ -521,6 +523,18 @@ ngx_http_stytch_land(ngx_http_stytch_flight_t *flight, stytch_status_t status,
     }
 
     ngx_free(flight);
+}
+
+
+void
+ngx_http_stytch_set_session(ngx_http_stytch_ctx_t *ctx,
+    stytch_session_t *session)
+{
+    if (ctx->session) {
+        stytch_session_release(ctx->session);
+    }
+
+    ctx->session = session ? stytch_session_retain(session) : NULL;
 }
 
 
@@ -689,6 +703,7 @@ ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone, ngx_http_stytch_ctx_t *ctx)
     u_char                        *copy;
     size_t                         len;
     stytch_status_t                status;
+    stytch_session_t              *session;
     ngx_slab_pool_t               *shpool;
     ngx_http_stytch_shm_t         *sh;
     ngx_http_stytch_cache_node_t  *cn;
@@ -723,17 +738,25 @@ ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone, ngx_http_stytch_ctx_t *ctx)
 
     ngx_shmtx_unlock(&shpool->mutex);
 
+    session = NULL;
+
     if (status == STYTCH_OK) {
         if (copy == NULL) {
             return NGX_DECLINED;
         }
 
-        if (stytch_session_deserialize((char *) copy, len, &ctx->session)
+        if (stytch_session_deserialize((char *) copy, len, &session)
             != STYTCH_OK)
         {
             ngx_free(copy);
             return NGX_DECLINED;
         }
+    }
+
+    ngx_http_stytch_set_session(ctx, session);
+
+    if (session) {
+        stytch_session_release(session);
     }
 
     if (copy) {

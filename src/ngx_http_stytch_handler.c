@@ -70,6 +70,12 @@ ngx_http_stytch_handler(ngx_http_request_t *r)
     ctx->project = slcf->project;
     ctx->done = 0;
     ctx->cookies_set = 0;
+    ctx->authorized_for = NULL;
+    ctx->verified = 0;
+    ctx->checking = -1;
+    ngx_str_null(&ctx->check);
+    ngx_str_null(&ctx->token);
+    ngx_str_null(&ctx->jwt_token);
     ngx_str_null(&ctx->source);
 
     rc = ngx_http_stytch_jwt(r, slcf, &jwt);
@@ -81,6 +87,12 @@ ngx_http_stytch_handler(ngx_http_request_t *r)
     if (rc == NGX_OK) {
         ctx->from_cookie = ctx->jwt_from_cookie;
         ngx_http_stytch_verify(r, slcf, ctx, &jwt);
+
+        if (ngx_http_stytch_token_is_safe(&jwt)) {
+            /* an authorization_check may need to send it */
+            ctx->token = jwt;
+            ctx->jwt = 1;
+        }
 
         if (stytch_status_action(ctx->status) == STYTCH_ACTION_UNAUTHORIZED) {
             /* forged or malformed: the API cannot make it good */
@@ -209,7 +221,7 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     (void) ngx_atomic_fetch_add(&project->shm->local_rejects, 1);
 
     if (status == STYTCH_JWKS_UNKNOWN_KID || status == STYTCH_JWKS_NO_KEYS) {
-        ngx_http_stytch_want_refresh(project);
+        ngx_http_stytch_want_refresh(project, NGX_HTTP_STYTCH_DOC_JWKS);
     }
 }
 
@@ -252,9 +264,22 @@ static ngx_int_t
 ngx_http_stytch_decide(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     ngx_http_stytch_ctx_t *ctx)
 {
+    ngx_int_t        rc;
+    ngx_uint_t       status;
     stytch_action_t  action;
 
     ctx->done = 1;
+
+    if (ctx->checking >= 0) {
+        /* the API answered an authorization_check */
+        if (ctx->status == STYTCH_OK) {
+            ctx->verified |= (uint32_t) 1 << ctx->checking;
+        }
+
+        ctx->checking = -1;
+        ngx_str_null(&ctx->check);
+    }
+
     action = stytch_status_action(ctx->status);
 
     if (action != STYTCH_ACTION_ALLOW) {
@@ -266,6 +291,39 @@ ngx_http_stytch_decide(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     switch (action) {
 
     case STYTCH_ACTION_ALLOW:
+        rc = ngx_http_stytch_authorize(r, slcf, ctx, &status);
+
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        if (rc == NGX_DONE) {
+            /* the API-result cache answered an authorization_check */
+            return ngx_http_stytch_decide(r, slcf, ctx);
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "stytch: access denied: %s",
+                          stytch_status_name(ctx->status));
+
+            if (stytch_status_action(ctx->status) != STYTCH_ACTION_FORBIDDEN)
+            {
+                /* no policy and no way to ask: never a silent allow */
+                return ngx_http_stytch_unavailable(r, slcf);
+            }
+
+            if (status == NGX_HTTP_UNAUTHORIZED) {
+                return ngx_http_stytch_challenge(r, slcf, 1);
+            }
+
+            return ngx_http_stytch_forbid(r);
+        }
+
         if (!ctx->cookies_set && ctx->source.len == 3
             && ngx_strncmp(ctx->source.data, "api", 3) == 0
             && ctx->from_cookie)
@@ -585,6 +643,7 @@ ngx_http_stytch_create_ctx(ngx_http_request_t *r)
 
     ctx = cln->data;
     ngx_memzero(ctx, sizeof(ngx_http_stytch_ctx_t));
+    ctx->checking = -1;
 
     cln->handler = ngx_http_stytch_cleanup;
 

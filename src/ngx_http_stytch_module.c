@@ -35,6 +35,10 @@ static char *ngx_http_stytch_check_realm(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_stytch_api_cache_valid(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_stytch_require_permission(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_stytch_require(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_stytch_check_api_location(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_stytch_check_cookie_attributes(ngx_conf_t *cf,
@@ -263,6 +267,34 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       offsetof(ngx_http_stytch_loc_conf_t, cookie_attributes),
       &ngx_http_stytch_cookie_attributes_post },
 
+    { ngx_string("stytch_require_permission"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_stytch_require_permission,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_require_organization"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, organization),
+      NULL },
+
+    { ngx_string("stytch_require"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_stytch_require,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_policy_refresh"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, policy_refresh),
+      NULL },
+
     { ngx_string("stytch_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_stytch_status,
@@ -394,6 +426,10 @@ ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
     slcf->api_cache_valid = NGX_CONF_UNSET;
     slcf->api_cache_reject = NGX_CONF_UNSET;
     slcf->refresh_cookie = NGX_CONF_UNSET;
+    slcf->policy_refresh = NGX_CONF_UNSET;
+    slcf->permissions = NGX_CONF_UNSET_PTR;
+    slcf->organization = NGX_CONF_UNSET_PTR;
+    slcf->rules = NGX_CONF_UNSET_PTR;
 
     return slcf;
 }
@@ -454,6 +490,16 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->refresh_cookie, prev->refresh_cookie, 1);
     ngx_conf_merge_str_value(conf->cookie_attributes, prev->cookie_attributes,
                              "Path=/; SameSite=Lax");
+    ngx_conf_merge_sec_value(conf->policy_refresh, prev->policy_refresh, 300);
+    ngx_conf_merge_ptr_value(conf->permissions, prev->permissions, NULL);
+    ngx_conf_merge_ptr_value(conf->organization, prev->organization, NULL);
+    ngx_conf_merge_ptr_value(conf->rules, prev->rules, NULL);
+
+    if (conf->policy_refresh == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_policy_refresh\" must be more than 0");
+        return NGX_CONF_ERROR;
+    }
 
     if (conf->jwks_refresh == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -482,6 +528,20 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
+    if (conf->permissions && conf->secret.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_require_permission\" needs "
+                           "\"stytch_secret\" or \"stytch_secret_file\" "
+                           "to fetch the RBAC policy");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->secret.len && conf->basic_auth.len == 0
+        && ngx_http_stytch_basic_auth(cf, conf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->fallback) {
         if (conf->secret.len == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -500,6 +560,16 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (ngx_http_stytch_add_project(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
+    }
+
+    if (conf->permissions) {
+        conf->project->need_policy = 1;
+        conf->project->policy_refresh = ngx_min(conf->project->policy_refresh,
+                                                conf->policy_refresh);
+
+        if (conf->project->basic_auth.len == 0) {
+            conf->project->basic_auth = conf->basic_auth;
+        }
     }
 
     return NGX_CONF_OK;
@@ -615,6 +685,19 @@ ngx_http_stytch_add_project(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf)
     project->jwks_cooldown = slcf->jwks_cooldown;
     project->fetch_timeout = slcf->fetch_timeout;
     project->jwt_cache_size = slcf->jwt_cache_size;
+    project->policy_refresh = slcf->policy_refresh;
+
+    project->policy_url.len = slcf->api_url.len
+                              + sizeof("/v1/b2b/rbac/policy") - 1;
+    project->policy_url.data = ngx_pnalloc(cf->pool,
+                                           project->policy_url.len + 1);
+    if (project->policy_url.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(project->policy_url.data, "%V%s%Z", &slcf->api_url,
+                    slcf->b2b ? "/v1/b2b/rbac/policy" : "/v1/rbac/policy");
+    project->policy_url.len = p - 1 - project->policy_url.data;
 
     project->jwks_url.len = slcf->api_url.len
                             + sizeof("/v1/b2b/sessions/jwks/") - 1
@@ -1163,6 +1246,148 @@ ngx_http_stytch_api_cache_valid(ngx_conf_t *cf, ngx_command_t *cmd,
 
     slcf->api_cache_valid = t[0];
     slcf->api_cache_reject = t[1];
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_stytch_require_permission(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_http_stytch_permission_t      *perm;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (slcf->permissions == NGX_CONF_UNSET_PTR) {
+        slcf->permissions = ngx_array_create(cf->pool, 2,
+                                       sizeof(ngx_http_stytch_permission_t));
+        if (slcf->permissions == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (slcf->permissions->nelts == NGX_HTTP_STYTCH_MAX_PERMISSIONS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "too many \"stytch_require_permission\", "
+                           "at most %d", NGX_HTTP_STYTCH_MAX_PERMISSIONS);
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0 || value[2].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "empty resource or action in "
+                           "\"stytch_require_permission\"");
+        return NGX_CONF_ERROR;
+    }
+
+    perm = ngx_array_push(slcf->permissions);
+    if (perm == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+    ccv.cf = cf;
+    ccv.value = &value[1];
+    ccv.complex_value = &perm->resource;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+    ccv.cf = cf;
+    ccv.value = &value[2];
+    ccv.complex_value = &perm->action;
+
+    if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* stytch_require VALUE ... [error=401|403], as NGINX Plus's auth_jwt_require */
+
+static char *
+ngx_http_stytch_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_uint_t                         i, n;
+    ngx_http_stytch_rule_t            *rule;
+    ngx_http_complex_value_t          *cv;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (slcf->rules == NGX_CONF_UNSET_PTR) {
+        slcf->rules = ngx_array_create(cf->pool, 1,
+                                       sizeof(ngx_http_stytch_rule_t));
+        if (slcf->rules == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    rule = ngx_array_push(slcf->rules);
+    if (rule == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    rule->status = NGX_HTTP_FORBIDDEN;
+
+    value = cf->args->elts;
+    n = cf->args->nelts - 1;
+
+    if (ngx_strncmp(value[n].data, "error=", 6) == 0) {
+        if (value[n].len == 9 && ngx_strncmp(value[n].data, "error=401", 9) == 0)
+        {
+            rule->status = NGX_HTTP_UNAUTHORIZED;
+
+        } else if (value[n].len != 9
+                   || ngx_strncmp(value[n].data, "error=403", 9) != 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\" in \"stytch_require\": "
+                               "it must be \"error=401\" or \"error=403\"",
+                               &value[n]);
+            return NGX_CONF_ERROR;
+        }
+
+        n--;
+    }
+
+    if (n == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no value in \"stytch_require\"");
+        return NGX_CONF_ERROR;
+    }
+
+    rule->values = ngx_array_create(cf->pool, n,
+                                    sizeof(ngx_http_complex_value_t));
+    if (rule->values == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i <= n; i++) {
+        cv = ngx_array_push(rule->values);
+        if (cv == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+        ccv.cf = cf;
+        ccv.value = &value[i];
+        ccv.complex_value = cv;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
 
     return NGX_CONF_OK;
 }

@@ -26,29 +26,49 @@
 #define NGX_HTTP_STYTCH_MAX_API_BODY      (256 * 1024)
 
 
+#define NGX_HTTP_STYTCH_DOC_JWKS          0
+#define NGX_HTTP_STYTCH_DOC_POLICY        1
+#define NGX_HTTP_STYTCH_DOC_ORG           2     /* the first organization */
+#define NGX_HTTP_STYTCH_MAX_ORGS          16
+#define NGX_HTTP_STYTCH_NDOCS             (NGX_HTTP_STYTCH_DOC_ORG          \
+                                           + NGX_HTTP_STYTCH_MAX_ORGS)
+#define NGX_HTTP_STYTCH_ORG_ID_LEN        128
+#define NGX_HTTP_STYTCH_MAX_PERMISSIONS   32
+
+
+/*
+ * A document that the workers fetch and share: the JWKS, the project's
+ * RBAC policy, or an organization's policy (B2B).  The raw bytes and a
+ * generation, with the refresh state.  Guarded by the zone's slab mutex.
+ */
+typedef struct {
+    u_char                     *data;
+    size_t                      len;
+    ngx_atomic_t                generation;  /* 0: never fetched */
+    time_t                      fetched;
+    time_t                      next_refresh;
+    time_t                      last_fetch;
+    time_t                      used;        /* organizations: last asked */
+    ngx_uint_t                  failures;
+    ngx_atomic_t                wanted;
+    ngx_pid_t                   lease_pid;
+    time_t                      lease_expires;
+    ngx_uint_t                  failing;
+    ngx_atomic_t                epoch;       /* organizations: slot reuse */
+    size_t                      org_id_len;
+    u_char                      org_id[NGX_HTTP_STYTCH_ORG_ID_LEN];
+} ngx_http_stytch_shm_doc_t;
+
+
 /*
  * The part of a project that lives in shared memory: bytes and integers
  * only, so that every worker (and the workers after a reload) can read it.
- * Guarded by the zone's slab mutex.
  */
 typedef struct {
     u_char                      key[256];  /* project id + " " + API URL */
     size_t                      key_len;
 
-    /* the last good JWKS document, as fetched */
-    u_char                     *jwks;
-    size_t                      jwks_len;
-    ngx_atomic_t                jwks_generation;
-    time_t                      jwks_fetched;
-
-    /* refresh state */
-    time_t                      next_refresh;
-    time_t                      last_fetch;
-    ngx_uint_t                  failures;
-    ngx_atomic_t                refresh_wanted;
-    ngx_pid_t                   lease_pid;
-    time_t                      lease_expires;
-    ngx_uint_t                  failing;
+    ngx_http_stytch_shm_doc_t   docs[NGX_HTTP_STYTCH_NDOCS];
 
     /* counters */
     ngx_atomic_t                fetches;
@@ -95,6 +115,15 @@ typedef struct {
 typedef struct ngx_http_stytch_fetch_s  ngx_http_stytch_fetch_t;
 
 
+/* An organization's policy merged into the project's, in one worker. */
+typedef struct {
+    ngx_atomic_uint_t           epoch;
+    ngx_atomic_uint_t           generation;
+    ngx_atomic_uint_t           project_generation;
+    stytch_policy_t            *policy;
+} ngx_http_stytch_org_policy_t;
+
+
 /*
  * A Stytch project as the configuration names it: one per distinct
  * (project id, API URL) pair among the protected locations.
@@ -114,14 +143,36 @@ typedef struct {
     ngx_msec_t                  fetch_timeout;
     size_t                      jwt_cache_size;
 
+    /* RBAC: fetched only when some location requires a permission */
+    ngx_flag_t                  need_policy;
+    time_t                      policy_refresh;
+    ngx_str_t                   policy_url;
+    ngx_str_t                   basic_auth;
+
     /* this worker's state */
     ngx_http_stytch_shm_project_t  *shm;
     stytch_verifier_t          *verifier;
     ngx_atomic_uint_t           generation;  /* of the parsed key set */
+    stytch_policy_t            *policy;
+    ngx_str_t                   policy_bytes;
+    ngx_atomic_uint_t           policy_generation;
+    ngx_http_stytch_org_policy_t  orgs[NGX_HTTP_STYTCH_MAX_ORGS];
     ngx_event_t                 timer;
-    ngx_http_stytch_fetch_t    *fetch;       /* in flight, or NULL */
+    ngx_http_stytch_fetch_t    *fetch[NGX_HTTP_STYTCH_NDOCS];
     ngx_log_t                  *log;
 } ngx_http_stytch_project_t;
+
+
+typedef struct {
+    ngx_http_complex_value_t    resource;
+    ngx_http_complex_value_t    action;
+} ngx_http_stytch_permission_t;
+
+
+typedef struct {
+    ngx_array_t                *values;      /* ngx_http_complex_value_t */
+    ngx_uint_t                  status;      /* 401 or 403 */
+} ngx_http_stytch_rule_t;
 
 
 typedef struct {
@@ -163,6 +214,11 @@ typedef struct {
     ngx_str_t                   cookie_attributes;
     ngx_str_t                   basic_auth;     /* "Basic base64(id:secret)" */
 
+    time_t                      policy_refresh;
+    ngx_array_t                *permissions;    /* permission_t */
+    ngx_http_complex_value_t   *organization;
+    ngx_array_t                *rules;          /* rule_t */
+
     ngx_http_stytch_project_t  *project;
 } ngx_http_stytch_loc_conf_t;
 
@@ -178,7 +234,14 @@ typedef struct {
     stytch_session_t           *session;
     ngx_str_t                   source;      /* jwt, api, cache */
 
+    /* authorization */
+    ngx_http_stytch_loc_conf_t *authorized_for;
+    uint32_t                    verified;    /* permissions the API granted */
+    ngx_int_t                   checking;    /* the one asked about, or -1 */
+    ngx_str_t                   check;       /* its authorization_check */
+
     /* the API fallback */
+    ngx_str_t                   jwt_token;   /* the request's JWT */
     ngx_str_t                   token;       /* what is sent to Stytch */
     u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
     ngx_http_stytch_flight_t   *flight;      /* led or waited for */
@@ -205,6 +268,11 @@ ngx_int_t ngx_http_stytch_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_stytch_api(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
 void ngx_http_stytch_api_cleanup(ngx_http_stytch_ctx_t *ctx);
+void ngx_http_stytch_set_session(ngx_http_stytch_ctx_t *ctx,
+    stytch_session_t *session);
+ngx_int_t ngx_http_stytch_authorize(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
+    ngx_uint_t *status);
 void ngx_http_stytch_cache_init(ngx_http_stytch_shm_t *sh);
 ngx_int_t ngx_http_stytch_api_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_stytch_set_cookies(ngx_http_request_t *r,
@@ -214,16 +282,19 @@ char *ngx_http_stytch_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_stytch_init_zone(ngx_shm_zone_t *shm_zone, void *data);
 ngx_int_t ngx_http_stytch_zone_attach(ngx_http_stytch_main_conf_t *smcf,
     ngx_log_t *log);
-ngx_int_t ngx_http_stytch_zone_publish_jwks(ngx_shm_zone_t *shm_zone,
-    ngx_http_stytch_shm_project_t *sp, u_char *data, size_t len);
+ngx_int_t ngx_http_stytch_zone_publish(ngx_shm_zone_t *shm_zone,
+    ngx_http_stytch_shm_doc_t *doc, u_char *data, size_t len);
 ngx_int_t ngx_http_stytch_load_keys(ngx_http_stytch_project_t *project,
     ngx_shm_zone_t *shm_zone);
+stytch_policy_t *ngx_http_stytch_policy(ngx_http_stytch_project_t *project,
+    ngx_shm_zone_t *shm_zone, ngx_str_t *org_id);
 
 ngx_int_t ngx_http_stytch_init_refresh(ngx_cycle_t *cycle,
     ngx_http_stytch_main_conf_t *smcf);
 void ngx_http_stytch_exit_refresh(ngx_cycle_t *cycle,
     ngx_http_stytch_main_conf_t *smcf);
-void ngx_http_stytch_want_refresh(ngx_http_stytch_project_t *project);
+void ngx_http_stytch_want_refresh(ngx_http_stytch_project_t *project,
+    ngx_uint_t doc);
 
 void ngx_http_stytch_core_log(void *ctx, int level, const char *msg,
     size_t len);

@@ -1,9 +1,10 @@
 
 /*
- * ngx_http_stytch_module: the key refresh timer and its libcurl fetches.
+ * ngx_http_stytch_module: the refresh timer and its libcurl fetches.
  *
- * Each worker runs a timer per project.  The worker that takes the zone's
- * lease fetches the JWKS and publishes it; the others only see the
+ * Each worker runs a timer per project.  The worker that takes a
+ * document's lease in the zone fetches it (the JWKS, the RBAC policy, an
+ * organization's policy) and publishes it; the others only see the
  * generation move and parse the new bytes.  The fetch uses libcurl's multi
  * socket interface with its sockets and timeout registered in NGINX's own
  * event loop, so that a slow or dead Stytch never blocks a worker.
@@ -21,7 +22,10 @@
 
 struct ngx_http_stytch_fetch_s {
     ngx_http_stytch_project_t  *project;
+    ngx_uint_t                  doc;
     CURL                       *easy;
+    struct curl_slist          *headers;
+    char                       *url;
     u_char                     *buf;
     size_t                      len;
     size_t                      size;
@@ -32,14 +36,19 @@ struct ngx_http_stytch_fetch_s {
 
 
 static void ngx_http_stytch_tick(ngx_event_t *ev);
-static void ngx_http_stytch_maybe_fetch(ngx_http_stytch_project_t *project);
+static void ngx_http_stytch_maybe_fetch(ngx_http_stytch_project_t *project,
+    ngx_uint_t doc);
 static ngx_int_t ngx_http_stytch_start_fetch(
-    ngx_http_stytch_project_t *project);
+    ngx_http_stytch_project_t *project, ngx_uint_t doc);
 static void ngx_http_stytch_fetch_done(ngx_http_stytch_fetch_t *fetch,
     CURLcode code);
+static stytch_status_t ngx_http_stytch_check_doc(
+    ngx_http_stytch_project_t *project, ngx_uint_t doc, u_char *data,
+    size_t len, size_t *n);
 static void ngx_http_stytch_fetch_free(ngx_http_stytch_fetch_t *fetch);
 static void ngx_http_stytch_fetch_result(ngx_http_stytch_project_t *project,
-    ngx_uint_t ok, const char *reason, size_t nkeys);
+    ngx_uint_t doc, ngx_uint_t ok, const char *reason, size_t n,
+    const char *url);
 static size_t ngx_http_stytch_curl_write(char *ptr, size_t size,
     size_t nmemb, void *userdata);
 static int ngx_http_stytch_curl_socket(CURL *easy, curl_socket_t s, int what,
@@ -96,7 +105,7 @@ ngx_http_stytch_init_refresh(ngx_cycle_t *cycle,
         }
 
         if (project[i].jwks_file.len) {
-            /* read and checked at configuration: no timer, no fetch */
+            /* read and checked at configuration: never fetched */
             if (stytch_verifier_set_jwks(project[i].verifier,
                                          (char *) project[i].jwks_static.data,
                                          project[i].jwks_static.len, NULL)
@@ -105,7 +114,9 @@ ngx_http_stytch_init_refresh(ngx_cycle_t *cycle,
                 return NGX_ERROR;
             }
 
-            continue;
+            if (!project[i].need_policy) {
+                continue;
+            }
         }
 
         project[i].timer.handler = ngx_http_stytch_tick;
@@ -148,15 +159,34 @@ void
 ngx_http_stytch_exit_refresh(ngx_cycle_t *cycle,
     ngx_http_stytch_main_conf_t *smcf)
 {
-    ngx_uint_t                  i;
+    ngx_uint_t                  i, d;
     ngx_connection_t           *c;
     ngx_http_stytch_project_t  *project;
 
     project = smcf->projects.elts;
 
     for (i = 0; i < smcf->projects.nelts; i++) {
-        if (project[i].fetch) {
-            ngx_http_stytch_fetch_free(project[i].fetch);
+        for (d = 0; d < NGX_HTTP_STYTCH_NDOCS; d++) {
+            if (project[i].fetch[d]) {
+                ngx_http_stytch_fetch_free(project[i].fetch[d]);
+            }
+        }
+
+        for (d = 0; d < NGX_HTTP_STYTCH_MAX_ORGS; d++) {
+            if (project[i].orgs[d].policy) {
+                stytch_policy_free(project[i].orgs[d].policy);
+                project[i].orgs[d].policy = NULL;
+            }
+        }
+
+        if (project[i].policy) {
+            stytch_policy_free(project[i].policy);
+            project[i].policy = NULL;
+        }
+
+        if (project[i].policy_bytes.data) {
+            ngx_free(project[i].policy_bytes.data);
+            ngx_str_null(&project[i].policy_bytes);
         }
 
         if (project[i].verifier) {
@@ -190,26 +220,29 @@ ngx_http_stytch_exit_refresh(ngx_cycle_t *cycle,
 
 
 /*
- * A request met a key id that the set lacks: Stytch may have rotated its
- * keys.  The fetch happens at most once per cooldown across all workers.
+ * A request needs a document the zone lacks: a key id that the set does
+ * not have (Stytch may have rotated its keys; at most one fetch per
+ * cooldown across all workers), or an organization's policy.
  */
 
 void
-ngx_http_stytch_want_refresh(ngx_http_stytch_project_t *project)
+ngx_http_stytch_want_refresh(ngx_http_stytch_project_t *project,
+    ngx_uint_t doc)
 {
-    if (project->jwks_file.len) {
+    if (doc == NGX_HTTP_STYTCH_DOC_JWKS && project->jwks_file.len) {
         return;
     }
 
-    project->shm->refresh_wanted = 1;
+    project->shm->docs[doc].wanted = 1;
 
-    ngx_http_stytch_maybe_fetch(project);
+    ngx_http_stytch_maybe_fetch(project, doc);
 }
 
 
 static void
 ngx_http_stytch_tick(ngx_event_t *ev)
 {
+    ngx_uint_t                  d;
     ngx_http_stytch_project_t  *project;
 
     project = (ngx_http_stytch_project_t *)
@@ -219,65 +252,92 @@ ngx_http_stytch_tick(ngx_event_t *ev)
         return;
     }
 
-    (void) ngx_http_stytch_load_keys(project, ngx_http_stytch_smcf->shm_zone);
+    if (project->jwks_file.len == 0) {
+        (void) ngx_http_stytch_load_keys(project,
+                                         ngx_http_stytch_smcf->shm_zone);
+        ngx_http_stytch_maybe_fetch(project, NGX_HTTP_STYTCH_DOC_JWKS);
+    }
 
-    ngx_http_stytch_maybe_fetch(project);
+    if (project->need_policy) {
+        ngx_http_stytch_maybe_fetch(project, NGX_HTTP_STYTCH_DOC_POLICY);
+
+        if (project->b2b) {
+            for (d = NGX_HTTP_STYTCH_DOC_ORG; d < NGX_HTTP_STYTCH_NDOCS; d++) {
+                if (project->shm->docs[d].org_id_len) {
+                    ngx_http_stytch_maybe_fetch(project, d);
+                }
+            }
+        }
+    }
 
     ngx_add_timer(ev, NGX_HTTP_STYTCH_TICK);
 }
 
 
 static void
-ngx_http_stytch_maybe_fetch(ngx_http_stytch_project_t *project)
+ngx_http_stytch_maybe_fetch(ngx_http_stytch_project_t *project,
+    ngx_uint_t doc)
 {
-    time_t                          now;
-    ngx_uint_t                      due;
-    ngx_slab_pool_t                *shpool;
-    ngx_http_stytch_shm_project_t  *sp;
+    time_t                      now;
+    ngx_uint_t                  due;
+    ngx_slab_pool_t            *shpool;
+    ngx_http_stytch_shm_doc_t  *sd;
 
-    if (project->fetch || ngx_http_stytch_multi == NULL) {
+    if (project->fetch[doc] || ngx_http_stytch_multi == NULL) {
         return;
     }
 
-    sp = project->shm;
+    sd = &project->shm->docs[doc];
     shpool = (ngx_slab_pool_t *) ngx_http_stytch_smcf->shm_zone->shm.addr;
     now = ngx_time();
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    due = (now >= sp->next_refresh);
+    if (doc >= NGX_HTTP_STYTCH_DOC_ORG && sd->org_id_len == 0) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return;
+    }
 
-    if (!due && sp->refresh_wanted && sp->failures == 0
-        && now >= sp->last_fetch + project->jwks_cooldown)
+    due = (now >= sd->next_refresh);
+
+    if (!due && sd->wanted && sd->failures == 0
+        && now >= sd->last_fetch + project->jwks_cooldown)
     {
         due = 1;
     }
 
     /* a worker that died holding the lease loses it when it expires */
-    if (!due || (sp->lease_pid && now < sp->lease_expires)) {
+    if (!due || (sd->lease_pid && now < sd->lease_expires)) {
         ngx_shmtx_unlock(&shpool->mutex);
         return;
     }
 
-    sp->lease_pid = ngx_pid;
-    sp->lease_expires = now + project->fetch_timeout / 1000 + 5;
-    sp->last_fetch = now;
-    sp->refresh_wanted = 0;
+    sd->lease_pid = ngx_pid;
+    sd->lease_expires = now + project->fetch_timeout / 1000 + 5;
+    sd->last_fetch = now;
+    sd->wanted = 0;
 
     ngx_shmtx_unlock(&shpool->mutex);
 
-    if (ngx_http_stytch_start_fetch(project) != NGX_OK) {
-        ngx_http_stytch_fetch_result(project, 0, "cannot start the fetch", 0);
+    if (ngx_http_stytch_start_fetch(project, doc) != NGX_OK) {
+        ngx_http_stytch_fetch_result(project, doc, 0,
+                                     "cannot start the fetch", 0,
+                                     (char *) project->api_url.data);
     }
 }
 
 
 static ngx_int_t
-ngx_http_stytch_start_fetch(ngx_http_stytch_project_t *project)
+ngx_http_stytch_start_fetch(ngx_http_stytch_project_t *project,
+    ngx_uint_t doc)
 {
-    CURL                     *easy;
-    CURLMcode                 mc;
-    ngx_http_stytch_fetch_t  *fetch;
+    u_char                     *p;
+    CURL                       *easy;
+    size_t                      len;
+    CURLMcode                   mc;
+    ngx_slab_pool_t            *shpool;
+    ngx_http_stytch_fetch_t    *fetch;
+    ngx_http_stytch_shm_doc_t  *sd;
 
     fetch = ngx_calloc(sizeof(ngx_http_stytch_fetch_t), project->log);
     if (fetch == NULL) {
@@ -285,17 +345,88 @@ ngx_http_stytch_start_fetch(ngx_http_stytch_project_t *project)
     }
 
     fetch->project = project;
-    fetch->max = STYTCH_MAX_JWKS_SIZE;
+    fetch->doc = doc;
+    fetch->max = (doc == NGX_HTTP_STYTCH_DOC_JWKS) ? STYTCH_MAX_JWKS_SIZE
+                                                   : STYTCH_MAX_POLICY_SIZE;
+
+    switch (doc) {
+
+    case NGX_HTTP_STYTCH_DOC_JWKS:
+        len = project->jwks_url.len;
+        p = project->jwks_url.data;
+        break;
+
+    case NGX_HTTP_STYTCH_DOC_POLICY:
+        len = project->policy_url.len;
+        p = project->policy_url.data;
+        break;
+
+    default:
+        len = 0;
+        p = NULL;
+        break;
+    }
+
+    fetch->url = ngx_alloc(ngx_max(len, project->api_url.len
+                                   + sizeof("/v1/b2b/rbac/organizations/")
+                                   + NGX_HTTP_STYTCH_ORG_ID_LEN),
+                           project->log);
+    if (fetch->url == NULL) {
+        ngx_free(fetch);
+        return NGX_ERROR;
+    }
+
+    if (p) {
+        ngx_memcpy(fetch->url, p, len);
+        fetch->url[len] = '\0';
+
+    } else {
+        /* the organization id was checked to be URL-safe when asked for */
+        sd = &project->shm->docs[doc];
+        shpool = (ngx_slab_pool_t *) ngx_http_stytch_smcf->shm_zone->shm.addr;
+
+        ngx_shmtx_lock(&shpool->mutex);
+        p = ngx_sprintf((u_char *) fetch->url,
+                        "%V/v1/b2b/rbac/organizations/%*s%Z",
+                        &project->api_url, sd->org_id_len, sd->org_id);
+        ngx_shmtx_unlock(&shpool->mutex);
+    }
 
     easy = curl_easy_init();
     if (easy == NULL) {
+        ngx_free(fetch->url);
         ngx_free(fetch);
         return NGX_ERROR;
     }
 
     fetch->easy = easy;
+    project->fetch[doc] = fetch;
 
-    curl_easy_setopt(easy, CURLOPT_URL, project->jwks_url.data);
+    if (doc != NGX_HTTP_STYTCH_DOC_JWKS) {
+        /* the policy endpoints want the project's credentials */
+        p = ngx_alloc(sizeof("Authorization: ") + project->basic_auth.len,
+                      project->log);
+        if (p == NULL) {
+            ngx_http_stytch_fetch_free(fetch);
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(p, "Authorization: %V%Z", &project->basic_auth);
+
+        fetch->headers = curl_slist_append(NULL, (char *) p);
+        ngx_explicit_memzero(p, sizeof("Authorization: ")
+                                + project->basic_auth.len);
+        ngx_free(p);
+
+        if (fetch->headers == NULL) {
+            ngx_http_stytch_fetch_free(fetch);
+            return NGX_ERROR;
+        }
+
+        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, fetch->headers);
+    }
+
+    curl_easy_setopt(easy, CURLOPT_URL, fetch->url);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, fetch);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, ngx_http_stytch_curl_write);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, fetch);
@@ -321,8 +452,6 @@ ngx_http_stytch_start_fetch(ngx_http_stytch_project_t *project)
                          project->ssl_trusted_certificate.data);
     }
 
-    project->fetch = fetch;
-
     mc = curl_multi_add_handle(ngx_http_stytch_multi, easy);
     if (mc != CURLM_OK) {
         ngx_log_error(NGX_LOG_ERR, project->log, 0,
@@ -333,7 +462,7 @@ ngx_http_stytch_start_fetch(ngx_http_stytch_project_t *project)
     }
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, project->log, 0,
-                   "stytch: fetching \"%V\"", &project->jwks_url);
+                   "stytch: fetching \"%s\"", fetch->url);
 
     return NGX_OK;
 }
@@ -385,16 +514,16 @@ static void
 ngx_http_stytch_fetch_done(ngx_http_stytch_fetch_t *fetch, CURLcode code)
 {
     long                        status;
-    size_t                      nkeys;
+    size_t                      n;
     u_char                      reason[CURL_ERROR_SIZE + 64];
+    ngx_uint_t                  doc;
     stytch_status_t             rc;
-    stytch_verifier_t          *check;
-    stytch_verifier_conf_t      vc;
     ngx_http_stytch_project_t  *project;
 
     project = fetch->project;
+    doc = fetch->doc;
     status = 0;
-    nkeys = 0;
+    n = 0;
 
     curl_easy_getinfo(fetch->easy, CURLINFO_RESPONSE_CODE, &status);
 
@@ -414,52 +543,95 @@ ngx_http_stytch_fetch_done(ngx_http_stytch_fetch_t *fetch, CURLcode code)
         goto failed;
     }
 
-    /* a set that no worker can use is refused before it replaces one */
+    /* a document that no worker can use never replaces one */
 
-    ngx_memzero(&vc, sizeof(stytch_verifier_conf_t));
-    vc.project_id = (char *) project->project_id.data;
-    vc.project_id_len = project->project_id.len;
-    vc.api_url = (char *) project->api_url.data;
-    vc.api_url_len = project->api_url.len;
-    vc.log = ngx_http_stytch_core_log;
-    vc.log_ctx = project->log;
-
-    check = stytch_verifier_create(&vc);
-    if (check == NULL) {
-        ngx_sprintf(reason, "out of memory%Z");
-        goto failed;
-    }
-
-    rc = stytch_verifier_set_jwks(check, (char *) fetch->buf, fetch->len,
-                                  &nkeys);
-    stytch_verifier_free(check);
+    rc = ngx_http_stytch_check_doc(project, doc, fetch->buf, fetch->len, &n);
 
     if (rc != STYTCH_OK) {
-        ngx_sprintf(reason, "the key set is refused: %s%Z",
+        ngx_sprintf(reason, "the document is refused: %s%Z",
                     stytch_status_name(rc));
         goto failed;
     }
 
-    if (ngx_http_stytch_zone_publish_jwks(ngx_http_stytch_smcf->shm_zone,
-                                          project->shm, fetch->buf,
-                                          fetch->len)
+    if (ngx_http_stytch_zone_publish(ngx_http_stytch_smcf->shm_zone,
+                                     &project->shm->docs[doc], fetch->buf,
+                                     fetch->len)
         == NGX_ERROR)
     {
-        ngx_sprintf(reason, "the zone is too small for the key set%Z");
+        ngx_sprintf(reason, "the zone is too small for the document%Z");
         goto failed;
     }
 
+    ngx_http_stytch_fetch_result(project, doc, 1, NULL, n, fetch->url);
     ngx_http_stytch_fetch_free(fetch);
-    ngx_http_stytch_fetch_result(project, 1, NULL, nkeys);
 
-    (void) ngx_http_stytch_load_keys(project, ngx_http_stytch_smcf->shm_zone);
+    if (doc == NGX_HTTP_STYTCH_DOC_JWKS) {
+        (void) ngx_http_stytch_load_keys(project,
+                                         ngx_http_stytch_smcf->shm_zone);
+    }
 
     return;
 
 failed:
 
+    ngx_http_stytch_fetch_result(project, doc, 0, (char *) reason, 0,
+                                 fetch->url);
     ngx_http_stytch_fetch_free(fetch);
-    ngx_http_stytch_fetch_result(project, 0, (char *) reason, 0);
+}
+
+
+static stytch_status_t
+ngx_http_stytch_check_doc(ngx_http_stytch_project_t *project, ngx_uint_t doc,
+    u_char *data, size_t len, size_t *n)
+{
+    stytch_status_t          rc;
+    stytch_policy_t         *policy;
+    stytch_verifier_t       *check;
+    stytch_verifier_conf_t   vc;
+
+    static char  empty[] = "{\"policy\":{\"roles\":[],\"resources\":[],"
+                           "\"scopes\":[]}}";
+
+    switch (doc) {
+
+    case NGX_HTTP_STYTCH_DOC_JWKS:
+        ngx_memzero(&vc, sizeof(stytch_verifier_conf_t));
+        vc.project_id = (char *) project->project_id.data;
+        vc.project_id_len = project->project_id.len;
+        vc.api_url = (char *) project->api_url.data;
+        vc.api_url_len = project->api_url.len;
+        vc.log = ngx_http_stytch_core_log;
+        vc.log_ctx = project->log;
+
+        check = stytch_verifier_create(&vc);
+        if (check == NULL) {
+            return STYTCH_NO_MEMORY;
+        }
+
+        rc = stytch_verifier_set_jwks(check, (char *) data, len, n);
+        stytch_verifier_free(check);
+
+        return rc;
+
+    case NGX_HTTP_STYTCH_DOC_POLICY:
+        policy = stytch_policy_parse((char *) data, len, &rc);
+        break;
+
+    default:
+        policy = stytch_policy_parse(empty, sizeof(empty) - 1, &rc);
+
+        if (policy) {
+            rc = stytch_policy_add_org(policy, (char *) data, len);
+        }
+
+        break;
+    }
+
+    if (policy) {
+        stytch_policy_free(policy);
+    }
+
+    return policy ? rc : (rc != STYTCH_OK ? rc : STYTCH_POLICY_INVALID);
 }
 
 
@@ -470,72 +642,91 @@ failed:
 
 static void
 ngx_http_stytch_fetch_result(ngx_http_stytch_project_t *project,
-    ngx_uint_t ok, const char *reason, size_t nkeys)
+    ngx_uint_t doc, ngx_uint_t ok, const char *reason, size_t n,
+    const char *url)
 {
-    time_t                          now, backoff;
-    ngx_uint_t                      was_failing, have_keys;
-    ngx_slab_pool_t                *shpool;
-    ngx_http_stytch_shm_project_t  *sp;
+    u_char                      what[NGX_HTTP_STYTCH_ORG_ID_LEN + 64];
+    time_t                      now, backoff, interval;
+    ngx_uint_t                  was_failing, have;
+    ngx_slab_pool_t            *shpool;
+    ngx_http_stytch_shm_doc_t  *sd;
 
-    sp = project->shm;
+    sd = &project->shm->docs[doc];
     shpool = (ngx_slab_pool_t *) ngx_http_stytch_smcf->shm_zone->shm.addr;
     now = ngx_time();
 
+    interval = (doc == NGX_HTTP_STYTCH_DOC_JWKS) ? project->jwks_refresh
+                                                 : project->policy_refresh;
+
     ngx_shmtx_lock(&shpool->mutex);
 
-    was_failing = sp->failing;
-    have_keys = (sp->jwks != NULL);
+    was_failing = sd->failing;
+    have = (sd->data != NULL);
 
-    if (sp->lease_pid == ngx_pid) {
-        sp->lease_pid = 0;
+    switch (doc) {
+    case NGX_HTTP_STYTCH_DOC_JWKS:
+        ngx_sprintf(what, "keys%Z");
+        break;
+    case NGX_HTTP_STYTCH_DOC_POLICY:
+        ngx_sprintf(what, "RBAC policy%Z");
+        break;
+    default:
+        ngx_sprintf(what, "RBAC policy of organization \"%*s\"%Z",
+                    sd->org_id_len, sd->org_id);
+        break;
     }
 
-    (void) ngx_atomic_fetch_add(&sp->fetches, 1);
+    if (sd->lease_pid == ngx_pid) {
+        sd->lease_pid = 0;
+    }
+
+    (void) ngx_atomic_fetch_add(&project->shm->fetches, 1);
 
     if (ok) {
-        sp->failures = 0;
-        sp->failing = 0;
-        sp->jwks_fetched = now;
-        sp->next_refresh = now + project->jwks_refresh;
+        sd->failures = 0;
+        sd->failing = 0;
+        sd->fetched = now;
+        sd->next_refresh = now + interval;
 
     } else {
-        (void) ngx_atomic_fetch_add(&sp->fetch_failures, 1);
+        (void) ngx_atomic_fetch_add(&project->shm->fetch_failures, 1);
 
-        sp->failures++;
-        sp->failing = 1;
+        sd->failures++;
+        sd->failing = 1;
 
-        backoff = (time_t) 1 << ngx_min(sp->failures, 6);
+        backoff = (time_t) 1 << ngx_min(sd->failures, 6);
         backoff = ngx_min(backoff, NGX_HTTP_STYTCH_MAX_BACKOFF);
-        backoff = ngx_min(backoff, project->jwks_refresh);
+        backoff = ngx_min(backoff, interval);
 
-        sp->next_refresh = now + backoff;
+        sd->next_refresh = now + backoff;
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
 
     if (ok && was_failing) {
         ngx_log_error(NGX_LOG_NOTICE, project->log, 0,
-                      "stytch: keys of project \"%V\" fetched again from "
-                      "\"%V\", %uz keys", &project->project_id,
-                      &project->jwks_url, nkeys);
+                      "stytch: %s of project \"%V\" fetched again from "
+                      "\"%s\"", what, &project->project_id, url);
 
     } else if (!ok && !was_failing) {
         ngx_log_error(NGX_LOG_ERR, project->log, 0,
-                      "stytch: fetching the keys of project \"%V\" from "
-                      "\"%V\" failed: %s; %s, retrying with backoff",
-                      &project->project_id, &project->jwks_url, reason,
-                      have_keys ? "keeping the last good keys"
-                                : "no keys yet");
+                      "stytch: fetching the %s of project \"%V\" from "
+                      "\"%s\" failed: %s; %s, retrying with backoff",
+                      what, &project->project_id, url, reason,
+                      doc == NGX_HTTP_STYTCH_DOC_JWKS
+                      ? (have ? "keeping the last good keys" : "no keys yet")
+                      : (have ? "keeping the last good policy"
+                              : "no policy yet"));
 
     } else if (!ok) {
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, project->log, 0,
-                       "stytch: fetching \"%V\" failed again: %s",
-                       &project->jwks_url, reason);
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, project->log, 0,
+                       "stytch: fetching the %s of project \"%V\" failed "
+                       "again: %s", what, &project->project_id, reason);
 
     } else {
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, project->log, 0,
-                       "stytch: fetched \"%V\", %uz keys",
-                       &project->jwks_url, nkeys);
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, project->log, 0,
+                       "stytch: fetched the %s of project \"%V\", %uz",
+                       what, &project->project_id, n);
     }
 }
 
@@ -551,11 +742,19 @@ ngx_http_stytch_fetch_free(ngx_http_stytch_fetch_t *fetch)
         curl_easy_cleanup(fetch->easy);
     }
 
+    if (fetch->headers) {
+        curl_slist_free_all(fetch->headers);
+    }
+
+    if (fetch->url) {
+        ngx_free(fetch->url);
+    }
+
     if (fetch->buf) {
         ngx_free(fetch->buf);
     }
 
-    fetch->project->fetch = NULL;
+    fetch->project->fetch[fetch->doc] = NULL;
 
     ngx_free(fetch);
 }

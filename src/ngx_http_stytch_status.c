@@ -53,13 +53,13 @@ ngx_http_stytch_status_handler(ngx_http_request_t *r)
 
     for (i = 0; i < smcf->projects.nelts; i++) {
         len += sizeof("{\"project_id\":\"\",\"keys_generation\":,"
-                      "\"keys_fetched_at\":,\"fetches\":,"
+                      "\"keys_fetched_at\":,\"policy_generation\":,\"fetches\":,"
                       "\"fetch_failures\":,\"local_accepts\":,"
                       "\"local_rejects\":,\"jwt_cache_hits\":,"
                       "\"api_calls\":,\"api_ok\":,\"api_rejected\":,"
                       "\"api_forbidden\":,\"api_failed\":,"
                       "\"api_cache_hits\":,\"api_joins\":},") - 1
-               + project[i].project_id.len + 15 * NGX_ATOMIC_T_LEN;
+               + project[i].project_id.len + 16 * NGX_ATOMIC_T_LEN;
     }
 
     b = ngx_create_temp_buf(r->pool, len);
@@ -80,7 +80,8 @@ ngx_http_stytch_status_handler(ngx_http_request_t *r)
 
             b->last = ngx_sprintf(b->last,
                           "%s{\"project_id\":\"%V\",\"keys_generation\":%uA,"
-                          "\"keys_fetched_at\":%T,\"fetches\":%uA,"
+                          "\"keys_fetched_at\":%T,\"policy_generation\":%uA,"
+                          "\"fetches\":%uA,"
                           "\"fetch_failures\":%uA,\"local_accepts\":%uA,"
                           "\"local_rejects\":%uA,\"jwt_cache_hits\":%uA,"
                           "\"api_calls\":%uA,\"api_ok\":%uA,"
@@ -88,7 +89,9 @@ ngx_http_stytch_status_handler(ngx_http_request_t *r)
                           "\"api_failed\":%uA,\"api_cache_hits\":%uA,"
                           "\"api_joins\":%uA}",
                           i ? "," : "", &project[i].project_id,
-                          sp->jwks_generation, sp->jwks_fetched,
+                          sp->docs[NGX_HTTP_STYTCH_DOC_JWKS].generation,
+                          sp->docs[NGX_HTTP_STYTCH_DOC_JWKS].fetched,
+                          sp->docs[NGX_HTTP_STYTCH_DOC_POLICY].generation,
                           sp->fetches, sp->fetch_failures,
                           sp->local_accepts, sp->local_rejects,
                           sp->cache_hits, sp->api_calls, sp->api_ok,

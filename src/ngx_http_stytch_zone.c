@@ -160,8 +160,10 @@ ngx_http_stytch_zone_slot(ngx_http_stytch_shm_t *sh, ngx_slab_pool_t *shpool,
         }
 
         if (!used) {
-            if (sp->jwks) {
-                ngx_slab_free_locked(shpool, sp->jwks);
+            for (j = 0; j < NGX_HTTP_STYTCH_NDOCS; j++) {
+                if (sp->docs[j].data) {
+                    ngx_slab_free_locked(shpool, sp->docs[j].data);
+                }
             }
 
             goto found;
@@ -181,13 +183,13 @@ found:
 
 
 /*
- * Replaces a project's JWKS bytes and moves its generation on, which tells
- * every worker to parse the new set.
+ * Replaces a document's bytes and moves its generation on, which tells
+ * every worker to parse the new ones.
  */
 
 ngx_int_t
-ngx_http_stytch_zone_publish_jwks(ngx_shm_zone_t *shm_zone,
-    ngx_http_stytch_shm_project_t *sp, u_char *data, size_t len)
+ngx_http_stytch_zone_publish(ngx_shm_zone_t *shm_zone,
+    ngx_http_stytch_shm_doc_t *doc, u_char *data, size_t len)
 {
     u_char           *copy;
     ngx_slab_pool_t  *shpool;
@@ -196,15 +198,14 @@ ngx_http_stytch_zone_publish_jwks(ngx_shm_zone_t *shm_zone,
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    if (sp->jwks && sp->jwks_len == len
-        && ngx_memcmp(sp->jwks, data, len) == 0)
+    if (doc->data && doc->len == len && ngx_memcmp(doc->data, data, len) == 0)
     {
         /* unchanged: no worker needs to parse it again */
         ngx_shmtx_unlock(&shpool->mutex);
         return NGX_DECLINED;
     }
 
-    copy = ngx_slab_alloc_locked(shpool, len);
+    copy = ngx_slab_alloc_locked(shpool, len ? len : 1);
     if (copy == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
         return NGX_ERROR;
@@ -212,13 +213,13 @@ ngx_http_stytch_zone_publish_jwks(ngx_shm_zone_t *shm_zone,
 
     ngx_memcpy(copy, data, len);
 
-    if (sp->jwks) {
-        ngx_slab_free_locked(shpool, sp->jwks);
+    if (doc->data) {
+        ngx_slab_free_locked(shpool, doc->data);
     }
 
-    sp->jwks = copy;
-    sp->jwks_len = len;
-    sp->jwks_generation++;
+    doc->data = copy;
+    doc->len = len;
+    doc->generation++;
 
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -235,18 +236,16 @@ ngx_int_t
 ngx_http_stytch_load_keys(ngx_http_stytch_project_t *project,
     ngx_shm_zone_t *shm_zone)
 {
-    u_char                         *copy;
-    size_t                          len, nkeys;
-    ngx_uint_t                      generation;
-    stytch_status_t                 status;
-    ngx_slab_pool_t                *shpool;
-    ngx_http_stytch_shm_project_t  *sp;
+    u_char                     *copy;
+    size_t                      len, nkeys;
+    ngx_uint_t                  generation;
+    stytch_status_t             status;
+    ngx_slab_pool_t            *shpool;
+    ngx_http_stytch_shm_doc_t  *doc;
 
-    sp = project->shm;
+    doc = &project->shm->docs[NGX_HTTP_STYTCH_DOC_JWKS];
 
-    if (project->generation == sp->jwks_generation
-        || project->jwks_file.len)
-    {
+    if (project->generation == doc->generation || project->jwks_file.len) {
         return NGX_OK;
     }
 
@@ -254,13 +253,13 @@ ngx_http_stytch_load_keys(ngx_http_stytch_project_t *project,
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    generation = sp->jwks_generation;
-    len = sp->jwks_len;
+    generation = doc->generation;
+    len = doc->len;
 
-    copy = (len && sp->jwks) ? ngx_alloc(len, project->log) : NULL;
+    copy = (len && doc->data) ? ngx_alloc(len, project->log) : NULL;
 
     if (copy) {
-        ngx_memcpy(copy, sp->jwks, len);
+        ngx_memcpy(copy, doc->data, len);
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
