@@ -40,6 +40,9 @@ $(DEPS_STAMP): scripts/install-deps
 
 include src/core/core.mk
 
+# the core's own targets need the packages too
+test-core fuzz bench-core: deps
+
 module: $(MODULE_SO)
 
 # NGINX's configure writes into the tree it runs in, so it runs in a copy.

@@ -147,24 +147,30 @@ ngx_http_stytch_api(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
 }
 
 
+/*
+ * The key names the project by its id and API URL, as the zone does, not
+ * by its place in the configuration, which a reload may change.
+ */
+
 static ngx_int_t
 ngx_http_stytch_api_key(ngx_http_request_t *r, ngx_http_stytch_ctx_t *ctx)
 {
-    u_char       kind;
-    ngx_uint_t   index;
-    unsigned     len;
-    EVP_MD_CTX  *md;
+    u_char                      kind;
+    unsigned                    len;
+    EVP_MD_CTX                 *md;
+    ngx_http_stytch_project_t  *project;
 
     md = EVP_MD_CTX_new();
     if (md == NULL) {
         return NGX_ERROR;
     }
 
-    index = ctx->project->index;
+    project = ctx->project;
     kind = ctx->jwt ? 'j' : 't';
 
     if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
-        || EVP_DigestUpdate(md, &index, sizeof(index)) != 1
+        || EVP_DigestUpdate(md, project->shm->key, project->shm->key_len)
+           != 1
         || EVP_DigestUpdate(md, &kind, 1) != 1
         || EVP_DigestUpdate(md, ctx->token.data, ctx->token.len) != 1
         || EVP_DigestUpdate(md, ctx->check.data, ctx->check.len) != 1

@@ -528,6 +528,14 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
+    if (conf->auth == NGX_HTTP_STYTCH_AUTH_STRICT && !conf->fallback) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_auth strict\" asks the Stytch API about "
+                           "every request and cannot be used with "
+                           "\"stytch_fallback off\"");
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->permissions && conf->secret.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"stytch_require_permission\" needs "

@@ -5,6 +5,12 @@
 
 #include "stytch_core.h"
 
+// A plain "--add-dynamic-module" build compiles the core with NGINX's $CC
+// and flags, without -std: the compiler's default dialect must do.
+#if __cplusplus < 201703L
+#error "the core needs C++17: use GCC 11 or later, or build with the project's Makefile"
+#endif
+
 #include <new>
 #include <string_view>
 
