@@ -43,6 +43,7 @@ struct ngx_http_stytch_flight_s {
 };
 
 
+static ngx_uint_t ngx_http_stytch_token_is_safe(ngx_str_t *token);
 static ngx_int_t ngx_http_stytch_api_key(ngx_http_request_t *r,
     ngx_http_stytch_ctx_t *ctx);
 static ngx_int_t ngx_http_stytch_subrequest(ngx_http_request_t *r,
@@ -84,6 +85,12 @@ ngx_http_stytch_api(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     ngx_http_stytch_main_conf_t  *smcf;
 
     smcf = ngx_http_get_module_main_conf(r, ngx_http_stytch_module);
+
+    if (!ngx_http_stytch_token_is_safe(&ctx->token)) {
+        ctx->status = STYTCH_TOKEN_MALFORMED;
+        ctx->done = 1;
+        return NGX_OK;
+    }
 
     if (ngx_http_stytch_api_key(r, ctx) != NGX_OK) {
         return NGX_ERROR;
@@ -144,6 +151,35 @@ ngx_http_stytch_api(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     (void) ngx_atomic_fetch_add(&ctx->project->shm->api_calls, 1);
 
     return NGX_AGAIN;
+}
+
+
+/*
+ * A token goes into a JSON body: Stytch's tokens are base64url with dots,
+ * and anything else is refused before it reaches the API.
+ */
+
+static ngx_uint_t
+ngx_http_stytch_token_is_safe(ngx_str_t *token)
+{
+    u_char  *p, *last;
+
+    if (token->len == 0 || token->len > STYTCH_MAX_TOKEN_SIZE) {
+        return 0;
+    }
+
+    last = token->data + token->len;
+
+    for (p = token->data; p < last; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'
+              || *p == '.'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
 }
 
 

@@ -10,7 +10,6 @@
 static void ngx_http_stytch_verify(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
     ngx_str_t *token);
-static ngx_uint_t ngx_http_stytch_token_is_safe(ngx_str_t *token);
 static ngx_int_t ngx_http_stytch_jwt(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *token);
 static ngx_int_t ngx_http_stytch_bearer(ngx_http_request_t *r,
@@ -88,11 +87,9 @@ ngx_http_stytch_handler(ngx_http_request_t *r)
         ctx->from_cookie = ctx->jwt_from_cookie;
         ngx_http_stytch_verify(r, slcf, ctx, &jwt);
 
-        if (ngx_http_stytch_token_is_safe(&jwt)) {
-            /* an authorization_check may need to send it */
-            ctx->token = jwt;
-            ctx->jwt = 1;
-        }
+        /* an authorization_check may need to send it */
+        ctx->token = jwt;
+        ctx->jwt = 1;
 
         if (stytch_status_action(ctx->status) == STYTCH_ACTION_UNAUTHORIZED) {
             /* forged or malformed: the API cannot make it good */
@@ -132,11 +129,6 @@ ngx_http_stytch_handler(ngx_http_request_t *r)
         ctx->from_cookie = 1;
 
     } else if (jwt.len == 0) {
-        return ngx_http_stytch_decide(r, slcf, ctx);
-    }
-
-    if (!ngx_http_stytch_token_is_safe(&token)) {
-        ctx->status = STYTCH_TOKEN_MALFORMED;
         return ngx_http_stytch_decide(r, slcf, ctx);
     }
 
@@ -223,35 +215,6 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     if (status == STYTCH_JWKS_UNKNOWN_KID || status == STYTCH_JWKS_NO_KEYS) {
         ngx_http_stytch_want_refresh(project, NGX_HTTP_STYTCH_DOC_JWKS);
     }
-}
-
-
-/*
- * A token goes into a JSON body: Stytch's tokens are base64url with dots,
- * and anything else is refused before it reaches the API.
- */
-
-static ngx_uint_t
-ngx_http_stytch_token_is_safe(ngx_str_t *token)
-{
-    u_char  *p, *last;
-
-    if (token->len == 0 || token->len > STYTCH_MAX_TOKEN_SIZE) {
-        return 0;
-    }
-
-    last = token->data + token->len;
-
-    for (p = token->data; p < last; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-              || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'
-              || *p == '.'))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 
