@@ -1,0 +1,135 @@
+# "nginx -s reload" under load: while wrk keeps sending requests with a
+# valid JWT (and, every few requests, an expired one that goes to the API),
+# nginx reloads five times.  No answer may be an error, no worker may crash,
+# and nothing is logged at alert level or above.  Drives nginx itself, as
+# the test runner has no reload mode.
+use strict;
+use warnings;
+
+use Test::More;
+use StytchTest;
+
+use File::Temp qw( tempdir );
+use IO::Socket::INET ();
+use Time::HiRes qw( sleep );
+
+my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+my $module = $StytchTest::Module;
+my $dir = tempdir('stytch-reload-load-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+mkdir "$dir/$_" for qw( conf logs html html/p );
+
+my $port = do {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, ReuseAddr => 1) or die $!;
+    my $p = $s->sockport;
+    close $s;
+    $p;
+};
+
+sub write_file {
+    my ($name, $text) = @_;
+    open my $f, '>', "$dir/$name" or die "$name: $!";
+    print $f $text;
+    close $f;
+}
+
+write_file('html/p/index.html', "protected content\n");
+write_file('conf/nginx.conf', <<"EOC");
+load_module $module;
+daemon on;
+master_process on;
+worker_processes 2;
+user root;
+pid logs/nginx.pid;
+error_log logs/error.log info;
+events { worker_connections 256; }
+http {
+    access_log off;
+    stytch_project_id $ENV{TEST_NGINX_STYTCH_PROJECT};
+    stytch_secret $ENV{TEST_NGINX_STYTCH_SECRET};
+    stytch_api_url $ENV{TEST_NGINX_STYTCH_URL};
+    server {
+        listen 127.0.0.1:$port;
+        location /_stytch_api/ {
+            internal;
+            proxy_pass $ENV{TEST_NGINX_STYTCH_URL}/;
+        }
+        location /p/ {
+            stytch_auth on;
+            root html;
+        }
+    }
+}
+EOC
+
+my $session = create_session();
+my $jwt = $session->{session_jwt};
+my $expired = mint_jwt(session_id => $session->{session_id},
+                       iat => time() - 3600);
+
+write_file('load.lua', <<"EOL");
+local n = 0
+request = function()
+  n = n + 1
+  local token = (n % 10 == 0) and "$expired" or "$jwt"
+  return wrk.format(nil, "/p/index.html", { ["Cookie"] = "stytch_session_jwt=" .. token })
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %d %d\\n", summary.requests, summary.errors.status))
+end
+EOL
+
+sub get {
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port)
+        or return 0;
+    print $s "GET /p/index.html HTTP/1.0\r\nHost: localhost\r\n"
+             . "Cookie: stytch_session_jwt=$jwt\r\n\r\n";
+    local $/;
+    my $raw = <$s> // '';
+    return $raw =~ m{^HTTP/1\.\d (\d+)} ? $1 : 0;
+}
+
+my $out = `$nginx -p $dir/ -c conf/nginx.conf -e logs/error.log 2>&1`;
+is($?, 0, "nginx starts") or diag($out);
+
+my $status = 0;
+for (1 .. 50) {
+    $status = get();
+    last if $status == 200;
+    sleep 0.1;
+}
+is($status, 200, "keys loaded");
+
+my $wrk = open(my $load, '-|', 'wrk', '-t1', '-c16', '-d5s',
+               '-s', "$dir/load.lua", "http://127.0.0.1:$port/")
+    or die "wrk: $!";
+
+sleep 0.5;
+for (1 .. 5) {
+    my $r = `$nginx -p $dir/ -c conf/nginx.conf -e logs/error.log -s reload 2>&1`;
+    is($?, 0, "reload $_") or diag($r);
+    sleep 0.7;
+}
+
+my $report = do { local $/; <$load> };
+close $load;
+my ($requests, $errors) = $report =~ /^RESULT (\d+) (\d+)/m;
+ok(defined $requests && $requests > 1000, "wrk kept being answered ("
+   . ($requests // 'none') . " requests)") or diag($report);
+is($errors, 0, "no answer was an error status");
+is(get(), 200, "still serving after the reloads");
+
+`$nginx -p $dir/ -c conf/nginx.conf -e logs/error.log -s quit 2>&1`;
+for (1 .. 50) {
+    last unless -e "$dir/logs/nginx.pid";
+    sleep 0.1;
+}
+ok(!-e "$dir/logs/nginx.pid", "nginx stops");
+
+open my $log, '<', "$dir/logs/error.log" or die $!;
+my @bad = grep { /\[(alert|crit|emerg)\]|exited on signal|worker process \d+ exited with code [^0]/ } <$log>;
+close $log;
+is(scalar(@bad), 0, "no alert, crash or failed worker in error.log")
+    or diag(join '', @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
+
+done_testing();
