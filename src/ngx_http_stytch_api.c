@@ -48,6 +48,9 @@ static ngx_int_t ngx_http_stytch_api_key(ngx_http_request_t *r,
     ngx_http_stytch_ctx_t *ctx);
 static ngx_int_t ngx_http_stytch_subrequest(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static ngx_table_elt_t *ngx_http_stytch_add_input_header(
+    ngx_http_request_t *sr, const char *name, const char *lowcase,
+    ngx_str_t *value);
 static ngx_int_t ngx_http_stytch_api_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
 static void ngx_http_stytch_land(ngx_http_stytch_flight_t *flight,
@@ -232,18 +235,17 @@ static ngx_int_t
 ngx_http_stytch_subrequest(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
 {
-    u_char                      *p;
     size_t                       len;
     ngx_buf_t                   *b;
-    ngx_str_t                    uri;
+    ngx_str_t                    uri, length;
     ngx_chain_t                 *cl;
-    ngx_table_elt_t             *h;
     ngx_http_request_t          *sr;
     ngx_http_request_body_t     *rb;
     ngx_http_post_subrequest_t  *ps;
     ngx_http_stytch_api_body_t  *body;
 
     static ngx_str_t  post = ngx_string("POST");
+    static ngx_str_t  json = ngx_string("application/json");
 
     uri.len = slcf->api_location.len
               + sizeof("/v1/b2b/sessions/authenticate") - 1;
@@ -338,53 +340,33 @@ ngx_http_stytch_subrequest(ngx_http_request_t *r,
     sr->headers_in.content_length_n = b->last - b->pos;
     sr->headers_in.keep_alive_n = -1;
 
-    h = ngx_list_push(&sr->headers_in.headers);
-    if (h == NULL) {
+    sr->headers_in.content_type =
+        ngx_http_stytch_add_input_header(sr, "Content-Type", "content-type",
+                                         &json);
+
+    length.data = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
+    if (length.data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_str_set(&h->key, "Content-Type");
-    ngx_str_set(&h->value, "application/json");
-    h->lowcase_key = (u_char *) "content-type";
-    h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    sr->headers_in.content_type = h;
+    length.len = ngx_sprintf(length.data, "%O",
+                             sr->headers_in.content_length_n)
+                 - length.data;
 
-    h = ngx_list_push(&sr->headers_in.headers);
-    if (h == NULL) {
+    sr->headers_in.content_length =
+        ngx_http_stytch_add_input_header(sr, "Content-Length",
+                                         "content-length", &length);
+
+    sr->headers_in.authorization =
+        ngx_http_stytch_add_input_header(sr, "Authorization", "authorization",
+                                         &slcf->basic_auth);
+
+    if (sr->headers_in.content_type == NULL
+        || sr->headers_in.content_length == NULL
+        || sr->headers_in.authorization == NULL)
+    {
         return NGX_ERROR;
     }
-
-    ngx_str_set(&h->key, "Content-Length");
-    h->value.data = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
-    if (h->value.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_sprintf(h->value.data, "%O", sr->headers_in.content_length_n);
-    h->value.len = p - h->value.data;
-    h->lowcase_key = (u_char *) "content-length";
-    h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    sr->headers_in.content_length = h;
-
-    h = ngx_list_push(&sr->headers_in.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_str_set(&h->key, "Authorization");
-    h->value = slcf->basic_auth;
-    h->lowcase_key = (u_char *) "authorization";
-    h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    sr->headers_in.authorization = h;
 
     sr->method = NGX_HTTP_POST;
     sr->method_name = post;
@@ -394,6 +376,30 @@ ngx_http_stytch_subrequest(ngx_http_request_t *r,
                    "stytch: asking the API through \"%V\"", &uri);
 
     return NGX_OK;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_stytch_add_input_header(ngx_http_request_t *sr, const char *name,
+    const char *lowcase, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&sr->headers_in.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->lowcase_key = (u_char *) lowcase;
+    h->hash = ngx_hash_key(h->lowcase_key, h->key.len);
+    h->value = *value;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    return h;
 }
 
 
@@ -1053,9 +1059,8 @@ ngx_http_stytch_set_cookies(ngx_http_request_t *r,
     size_t            len, n;
     u_char           *p;
     time_t            expires;
-    ngx_str_t         value, *name;
+    ngx_str_t         value, cookie, *name;
     ngx_uint_t        i, secure;
-    ngx_table_elt_t  *h;
     const char       *v;
     stytch_field_t    fields[2] = { STYTCH_FIELD_SESSION_JWT,
                                     STYTCH_FIELD_SESSION_TOKEN };
@@ -1111,17 +1116,7 @@ ngx_http_stytch_set_cookies(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        h = ngx_list_push(&r->headers_out.headers);
-        if (h == NULL) {
-            return NGX_ERROR;
-        }
-
-        h->hash = 1;
-#if (nginx_version >= 1023000)
-        h->next = NULL;
-#endif
-        ngx_str_set(&h->key, "Set-Cookie");
-        h->value.data = p;
+        cookie.data = p;
 
         p = ngx_sprintf(p, "%V=%V", name, &value);
 
@@ -1138,7 +1133,11 @@ ngx_http_stytch_set_cookies(ngx_http_request_t *r,
             p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
         }
 
-        h->value.len = p - h->value.data;
+        cookie.len = p - cookie.data;
+
+        if (ngx_http_stytch_add_header(r, "Set-Cookie", &cookie) == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     return NGX_OK;

@@ -331,41 +331,24 @@ static ngx_int_t
 ngx_http_stytch_challenge(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_uint_t invalid)
 {
-    size_t            len;
-    u_char           *p;
+    ngx_str_t         value;
     ngx_table_elt_t  *h;
 
-    len = sizeof("Bearer realm=\"\"") - 1 + slcf->realm.len;
-
-    if (invalid) {
-        len += sizeof(", error=\"invalid_token\"") - 1;
-    }
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
+    value.len = sizeof("Bearer realm=\"\", error=\"invalid_token\"") - 1
+                + slcf->realm.len;
+    value.data = ngx_pnalloc(r->pool, value.len);
+    if (value.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
+    value.len = ngx_sprintf(value.data, "Bearer realm=\"%V\"%s", &slcf->realm,
+                            invalid ? ", error=\"invalid_token\"" : "")
+                - value.data;
+
+    h = ngx_http_stytch_add_header(r, "WWW-Authenticate", &value);
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "WWW-Authenticate");
-    h->value.data = p;
-
-    p = ngx_sprintf(p, "Bearer realm=\"%V\"", &slcf->realm);
-
-    if (invalid) {
-        p = ngx_cpymem(p, ", error=\"invalid_token\"",
-                       sizeof(", error=\"invalid_token\"") - 1);
-    }
-
-    h->value.len = p - h->value.data;
 
     r->headers_out.www_authenticate = h;
 
@@ -378,17 +361,12 @@ ngx_http_stytch_forbid(ngx_http_request_t *r)
 {
     ngx_table_elt_t  *h;
 
-    h = ngx_list_push(&r->headers_out.headers);
+    static ngx_str_t  value = ngx_string("Bearer error=\"insufficient_scope\"");
+
+    h = ngx_http_stytch_add_header(r, "WWW-Authenticate", &value);
     if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    ngx_str_set(&h->key, "WWW-Authenticate");
-    ngx_str_set(&h->value, "Bearer error=\"insufficient_scope\"");
 
     r->headers_out.www_authenticate = h;
 
@@ -400,28 +378,45 @@ static ngx_int_t
 ngx_http_stytch_unavailable(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf)
 {
-    u_char           *p;
+    ngx_str_t  value;
+
+    value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "%T", slcf->retry_after) - value.data;
+
+    if (ngx_http_stytch_add_header(r, "Retry-After", &value) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return slcf->unavailable_status;
+}
+
+
+/* A response header; value must live as long as the request. */
+
+ngx_table_elt_t *
+ngx_http_stytch_add_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NULL;
     }
 
     h->hash = 1;
 #if (nginx_version >= 1023000)
     h->next = NULL;
 #endif
-    ngx_str_set(&h->key, "Retry-After");
-    h->value.data = p;
-    h->value.len = ngx_sprintf(p, "%T", slcf->retry_after) - p;
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
 
-    return slcf->unavailable_status;
+    return h;
 }
 
 

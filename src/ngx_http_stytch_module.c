@@ -795,11 +795,7 @@ ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
 
     project->jwks_static.len = n;
 
-    ngx_memzero(&vc, sizeof(stytch_verifier_conf_t));
-    vc.project_id = (char *) project->project_id.data;
-    vc.project_id_len = project->project_id.len;
-    vc.api_url = (char *) project->api_url.data;
-    vc.api_url_len = project->api_url.len;
+    ngx_http_stytch_verifier_conf(project, &vc, cf->log);
 
     check = stytch_verifier_create(&vc);
     if (check == NULL) {

@@ -262,6 +262,10 @@ extern ngx_module_t  ngx_http_stytch_module;
 
 ngx_int_t ngx_http_stytch_handler(ngx_http_request_t *r);
 ngx_http_stytch_ctx_t *ngx_http_stytch_get_ctx(ngx_http_request_t *r);
+ngx_table_elt_t *ngx_http_stytch_add_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+void ngx_http_stytch_verifier_conf(ngx_http_stytch_project_t *project,
+    stytch_verifier_conf_t *vc, ngx_log_t *log);
 
 ngx_int_t ngx_http_stytch_add_variables(ngx_conf_t *cf);
 

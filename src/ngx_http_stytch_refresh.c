@@ -90,14 +90,8 @@ ngx_http_stytch_init_refresh(ngx_cycle_t *cycle,
     for (i = 0; i < smcf->projects.nelts; i++) {
         project[i].log = cycle->log;
 
-        ngx_memzero(&vc, sizeof(stytch_verifier_conf_t));
-        vc.project_id = (char *) project[i].project_id.data;
-        vc.project_id_len = project[i].project_id.len;
-        vc.api_url = (char *) project[i].api_url.data;
-        vc.api_url_len = project[i].api_url.len;
+        ngx_http_stytch_verifier_conf(&project[i], &vc, cycle->log);
         vc.cache_size = project[i].jwt_cache_size;
-        vc.log = ngx_http_stytch_core_log;
-        vc.log_ctx = cycle->log;
 
         project[i].verifier = stytch_verifier_create(&vc);
         if (project[i].verifier == NULL) {
@@ -216,6 +210,23 @@ ngx_http_stytch_exit_refresh(ngx_cycle_t *cycle,
             ngx_http_stytch_release(&c[i]);
         }
     }
+}
+
+
+/* A verifier for a project, without a token cache unless asked for. */
+
+void
+ngx_http_stytch_verifier_conf(ngx_http_stytch_project_t *project,
+    stytch_verifier_conf_t *vc, ngx_log_t *log)
+{
+    ngx_memzero(vc, sizeof(stytch_verifier_conf_t));
+
+    vc->project_id = (char *) project->project_id.data;
+    vc->project_id_len = project->project_id.len;
+    vc->api_url = (char *) project->api_url.data;
+    vc->api_url_len = project->api_url.len;
+    vc->log = ngx_http_stytch_core_log;
+    vc->log_ctx = log;
 }
 
 
@@ -595,13 +606,7 @@ ngx_http_stytch_check_doc(ngx_http_stytch_project_t *project, ngx_uint_t doc,
     switch (doc) {
 
     case NGX_HTTP_STYTCH_DOC_JWKS:
-        ngx_memzero(&vc, sizeof(stytch_verifier_conf_t));
-        vc.project_id = (char *) project->project_id.data;
-        vc.project_id_len = project->project_id.len;
-        vc.api_url = (char *) project->api_url.data;
-        vc.api_url_len = project->api_url.len;
-        vc.log = ngx_http_stytch_core_log;
-        vc.log_ctx = project->log;
+        ngx_http_stytch_verifier_conf(project, &vc, project->log);
 
         check = stytch_verifier_create(&vc);
         if (check == NULL) {
