@@ -74,7 +74,6 @@ ngx_http_stytch_handler(ngx_http_request_t *r)
     ctx->checking = -1;
     ngx_str_null(&ctx->check);
     ngx_str_null(&ctx->token);
-    ngx_str_null(&ctx->jwt_token);
     ngx_str_null(&ctx->source);
 
     rc = ngx_http_stytch_jwt(r, slcf, &jwt);

@@ -241,7 +241,6 @@ typedef struct {
     ngx_str_t                   check;       /* its authorization_check */
 
     /* the API fallback */
-    ngx_str_t                   jwt_token;   /* the request's JWT */
     ngx_str_t                   token;       /* what is sent to Stytch */
     u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
     ngx_http_stytch_flight_t   *flight;      /* led or waited for */
