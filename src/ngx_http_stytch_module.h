@@ -286,7 +286,8 @@ ngx_int_t ngx_http_stytch_init_zone(ngx_shm_zone_t *shm_zone, void *data);
 ngx_int_t ngx_http_stytch_zone_attach(ngx_http_stytch_main_conf_t *smcf,
     ngx_log_t *log);
 ngx_int_t ngx_http_stytch_zone_publish(ngx_shm_zone_t *shm_zone,
-    ngx_http_stytch_shm_doc_t *doc, u_char *data, size_t len);
+    ngx_http_stytch_shm_doc_t *doc, ngx_atomic_uint_t epoch, u_char *data,
+    size_t len);
 ngx_int_t ngx_http_stytch_load_keys(ngx_http_stytch_project_t *project,
     ngx_shm_zone_t *shm_zone);
 stytch_policy_t *ngx_http_stytch_policy(ngx_http_stytch_project_t *project,

@@ -23,6 +23,7 @@
 struct ngx_http_stytch_fetch_s {
     ngx_http_stytch_project_t  *project;
     ngx_uint_t                  doc;
+    ngx_atomic_uint_t           epoch;
     CURL                       *easy;
     struct curl_slist          *headers;
     char                       *url;
@@ -400,6 +401,7 @@ ngx_http_stytch_start_fetch(ngx_http_stytch_project_t *project,
         p = ngx_sprintf((u_char *) fetch->url,
                         "%V/v1/b2b/rbac/organizations/%*s%Z",
                         &project->api_url, sd->org_id_len, sd->org_id);
+        fetch->epoch = sd->epoch;
         ngx_shmtx_unlock(&shpool->mutex);
     }
 
@@ -564,13 +566,22 @@ ngx_http_stytch_fetch_done(ngx_http_stytch_fetch_t *fetch, CURLcode code)
         goto failed;
     }
 
-    if (ngx_http_stytch_zone_publish(ngx_http_stytch_smcf->shm_zone,
-                                     &project->shm->docs[doc], fetch->buf,
-                                     fetch->len)
-        == NGX_ERROR)
+    switch (ngx_http_stytch_zone_publish(ngx_http_stytch_smcf->shm_zone,
+                                         &project->shm->docs[doc],
+                                         fetch->epoch, fetch->buf,
+                                         fetch->len))
     {
+    case NGX_ERROR:
         ngx_sprintf(reason, "the zone is too small for the document%Z");
         goto failed;
+
+    case NGX_ABORT:
+        /* the slot is another organization's now: its fetch will come */
+        ngx_http_stytch_fetch_free(fetch);
+        return;
+
+    default:
+        break;
     }
 
     ngx_http_stytch_fetch_result(project, doc, 1, NULL, n, fetch->url);

@@ -184,12 +184,14 @@ found:
 
 /*
  * Replaces a document's bytes and moves its generation on, which tells
- * every worker to parse the new ones.
+ * every worker to parse the new ones.  epoch is the document's when the
+ * fetch started.
  */
 
 ngx_int_t
 ngx_http_stytch_zone_publish(ngx_shm_zone_t *shm_zone,
-    ngx_http_stytch_shm_doc_t *doc, u_char *data, size_t len)
+    ngx_http_stytch_shm_doc_t *doc, ngx_atomic_uint_t epoch, u_char *data,
+    size_t len)
 {
     u_char           *copy;
     ngx_slab_pool_t  *shpool;
@@ -197,6 +199,12 @@ ngx_http_stytch_zone_publish(ngx_shm_zone_t *shm_zone,
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     ngx_shmtx_lock(&shpool->mutex);
+
+    if (doc->epoch != epoch) {
+        /* an organization's slot went to another one during the fetch */
+        ngx_shmtx_unlock(&shpool->mutex);
+        return NGX_ABORT;
+    }
 
     if (doc->data && doc->len == len && ngx_memcmp(doc->data, data, len) == 0)
     {
