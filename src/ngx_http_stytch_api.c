@@ -24,6 +24,20 @@
 
 
 #define NGX_HTTP_STYTCH_MAX_CACHED   8192
+#define NGX_HTTP_STYTCH_MEMO_SIZE    1024
+
+
+/*
+ * This worker's copies of recent entries of the shared API-result cache,
+ * already deserialized: a hit in the zone costs a lock and a JSON parse,
+ * a hit here neither.  An entry lives no longer than the zone's.
+ */
+typedef struct {
+    u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
+    time_t                      expires;
+    stytch_status_t             status;
+    stytch_session_t           *session;
+} ngx_http_stytch_memo_t;
 
 
 /* What the API answered, gathered by the body filter. */
@@ -66,12 +80,17 @@ static ngx_http_stytch_cache_node_t *ngx_http_stytch_cache_lookup(
     ngx_http_stytch_shm_t *sh, u_char *key);
 static void ngx_http_stytch_cache_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_http_stytch_memo_t *ngx_http_stytch_memo_slot(u_char *key);
+static void ngx_http_stytch_memo_put(u_char *key, time_t expires,
+    stytch_status_t status, stytch_session_t *session);
 
 
 static ngx_rbtree_t        ngx_http_stytch_flights;
 static ngx_rbtree_node_t   ngx_http_stytch_flights_sentinel;
 
 static ngx_http_output_body_filter_pt  ngx_http_next_body_filter;
+
+static ngx_http_stytch_memo_t  ngx_http_stytch_memo[NGX_HTTP_STYTCH_MEMO_SIZE];
 
 
 /*
@@ -750,11 +769,23 @@ ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone, ngx_http_stytch_ctx_t *ctx)
 {
     u_char                        *copy;
     size_t                         len;
+    time_t                         expires;
     stytch_status_t                status;
     stytch_session_t              *session;
     ngx_slab_pool_t               *shpool;
     ngx_http_stytch_shm_t         *sh;
+    ngx_http_stytch_memo_t        *memo;
     ngx_http_stytch_cache_node_t  *cn;
+
+    memo = ngx_http_stytch_memo_slot(ctx->key);
+
+    if (memo->expires > ngx_time()
+        && ngx_memcmp(memo->key, ctx->key, NGX_HTTP_STYTCH_KEY_LEN) == 0)
+    {
+        ngx_http_stytch_set_session(ctx, memo->session);
+        ctx->status = memo->status;
+        return NGX_OK;
+    }
 
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
     sh = shpool->data;
@@ -775,6 +806,7 @@ ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone, ngx_http_stytch_ctx_t *ctx)
     ngx_queue_insert_head(&sh->queue, &cn->queue);
 
     status = (stytch_status_t) cn->status;
+    expires = cn->expires;
 
     if (cn->len) {
         copy = ngx_alloc(cn->len, ctx->request->connection->log);
@@ -802,6 +834,7 @@ ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone, ngx_http_stytch_ctx_t *ctx)
     }
 
     ngx_http_stytch_set_session(ctx, session);
+    ngx_http_stytch_memo_put(ctx->key, expires, status, session);
 
     if (session) {
         stytch_session_release(session);
@@ -954,8 +987,58 @@ ngx_http_stytch_cache_put(ngx_shm_zone_t *shm_zone,
 
     ngx_shmtx_unlock(&shpool->mutex);
 
+    ngx_http_stytch_memo_put(key, now + ttl, status, session);
+
     if (data) {
         ngx_free(data);
+    }
+}
+
+
+static ngx_http_stytch_memo_t *
+ngx_http_stytch_memo_slot(u_char *key)
+{
+    ngx_uint_t  i;
+
+    /* the key is a SHA-256: any of its bytes are uniform */
+    i = ((ngx_uint_t) key[0] | (ngx_uint_t) key[1] << 8)
+        % NGX_HTTP_STYTCH_MEMO_SIZE;
+
+    return &ngx_http_stytch_memo[i];
+}
+
+
+static void
+ngx_http_stytch_memo_put(u_char *key, time_t expires, stytch_status_t status,
+    stytch_session_t *session)
+{
+    ngx_http_stytch_memo_t  *memo;
+
+    memo = ngx_http_stytch_memo_slot(key);
+
+    if (memo->session) {
+        stytch_session_release(memo->session);
+    }
+
+    ngx_memcpy(memo->key, key, NGX_HTTP_STYTCH_KEY_LEN);
+    memo->expires = expires;
+    memo->status = status;
+    memo->session = session ? stytch_session_retain(session) : NULL;
+}
+
+
+void
+ngx_http_stytch_api_exit(void)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_STYTCH_MEMO_SIZE; i++) {
+        if (ngx_http_stytch_memo[i].session) {
+            stytch_session_release(ngx_http_stytch_memo[i].session);
+            ngx_http_stytch_memo[i].session = NULL;
+        }
+
+        ngx_http_stytch_memo[i].expires = 0;
     }
 }
 

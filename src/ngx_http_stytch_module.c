@@ -897,6 +897,7 @@ ngx_http_stytch_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
+    ngx_http_stytch_api_exit();
     ngx_http_stytch_exit_refresh(cycle, smcf);
 }
 

@@ -278,6 +278,7 @@ ngx_int_t ngx_http_stytch_authorize(ngx_http_request_t *r,
     ngx_uint_t *status);
 void ngx_http_stytch_cache_init(ngx_http_stytch_shm_t *sh);
 ngx_int_t ngx_http_stytch_api_init(ngx_conf_t *cf);
+void ngx_http_stytch_api_exit(void);
 ngx_int_t ngx_http_stytch_set_cookies(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
 char *ngx_http_stytch_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
