@@ -41,7 +41,7 @@ $(DEPS_STAMP): scripts/install-deps
 include src/core/core.mk
 
 # the core's own targets need the packages too
-test-core fuzz bench-core: deps
+test-core test-core-asan fuzz bench-core: deps
 
 module: $(MODULE_SO)
 
