@@ -47,6 +47,11 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
 
     *status = NGX_HTTP_FORBIDDEN;
 
+    if (ctx->session == NULL) {
+        /* an accepted request always has its session: never allow blind */
+        return NGX_ERROR;
+    }
+
     if (ctx->authorized_for != slcf) {
         /* permissions granted for another location do not count here */
         ctx->authorized_for = slcf;
