@@ -1,5 +1,5 @@
 'use strict';
-// RBAC policy endpoints and authorization_check evaluation (STYTCH.md section 5).
+// RBAC policy endpoints and authorization_check evaluation, as Stytch does it.
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { startEmulator, request, ctl } = require('../emulator/testlib.js');

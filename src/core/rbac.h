@@ -1,5 +1,5 @@
 // Stytch RBAC policies and the local authorization check the SDKs run
-// (STYTCH.md section 5).
+// (identical in all of Stytch's backend SDKs).
 
 #ifndef STYTCH_CORE_RBAC_H_
 #define STYTCH_CORE_RBAC_H_
