@@ -1191,7 +1191,7 @@ ngx_http_stytch_set_cookies(ngx_http_request_t *r,
         value.len = n;
 
         len = name->len + 1 + value.len + 2 + slcf->cookie_attributes.len
-              + sizeof("; Expires=") - 1 + sizeof("Mon, 28 Sep 1970 06:00:00 GMT")
+              + sizeof("; Expires=Mon, 28 Sep 1970 06:00:00 GMT")
               + sizeof("; Secure") - 1;
 
         p = ngx_pnalloc(r->pool, len);

@@ -840,9 +840,9 @@ ngx_http_stytch_postconfiguration(ngx_conf_t *cf)
 
     if (smcf->shm_zone == NULL) {
         smcf->shm_zone = ngx_shared_memory_add(cf,
-                                               &ngx_http_stytch_default_zone,
-                                               NGX_HTTP_STYTCH_DEFAULT_ZONE_SIZE,
-                                               &ngx_http_stytch_module);
+                                         &ngx_http_stytch_default_zone,
+                                         NGX_HTTP_STYTCH_DEFAULT_ZONE_SIZE,
+                                         &ngx_http_stytch_module);
         if (smcf->shm_zone == NULL) {
             return NGX_ERROR;
         }
@@ -1349,7 +1349,8 @@ ngx_http_stytch_require(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     n = cf->args->nelts - 1;
 
     if (ngx_strncmp(value[n].data, "error=", 6) == 0) {
-        if (value[n].len == 9 && ngx_strncmp(value[n].data, "error=401", 9) == 0)
+        if (value[n].len == 9
+            && ngx_strncmp(value[n].data, "error=401", 9) == 0)
         {
             rule->status = NGX_HTTP_UNAUTHORIZED;
 

@@ -53,7 +53,8 @@ ngx_http_stytch_status_handler(ngx_http_request_t *r)
 
     for (i = 0; i < smcf->projects.nelts; i++) {
         len += sizeof("{\"project_id\":\"\",\"keys_generation\":,"
-                      "\"keys_fetched_at\":,\"policy_generation\":,\"fetches\":,"
+                      "\"keys_fetched_at\":,\"policy_generation\":,"
+                      "\"fetches\":,"
                       "\"fetch_failures\":,\"local_accepts\":,"
                       "\"local_rejects\":,\"jwt_cache_hits\":,"
                       "\"api_calls\":,\"api_ok\":,\"api_rejected\":,"
