@@ -33,6 +33,8 @@ static char *ngx_http_stytch_check_project_id(ngx_conf_t *cf, void *post,
     void *data);
 static char *ngx_http_stytch_check_realm(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_stytch_check_jwt_cache(ngx_conf_t *cf, void *post,
+    void *data);
 static char *ngx_http_stytch_api_cache_valid(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_stytch_require_permission(ngx_conf_t *cf,
@@ -68,6 +70,9 @@ static ngx_conf_post_handler_pt  ngx_http_stytch_project_id_post =
 
 static ngx_conf_post_handler_pt  ngx_http_stytch_realm_post =
     ngx_http_stytch_check_realm;
+
+static ngx_conf_post_handler_pt  ngx_http_stytch_jwt_cache_post =
+    ngx_http_stytch_check_jwt_cache;
 
 static ngx_conf_post_handler_pt  ngx_http_stytch_api_location_post =
     ngx_http_stytch_check_api_location;
@@ -188,7 +193,7 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_stytch_loc_conf_t, jwt_cache_size),
-      NULL },
+      &ngx_http_stytch_jwt_cache_post },
 
     { ngx_string("stytch_realm"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -1469,6 +1474,27 @@ ngx_http_stytch_check_project_id(ngx_conf_t *cf, void *post, void *data)
                            "\"stytch_project_id\": expected "
                            "\"project-test-...\" or \"project-live-...\"",
                            id);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_stytch_check_jwt_cache(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *size = data;
+
+    ngx_str_t  *value;
+
+    /* each worker allocates the whole cache, about 100 bytes an entry */
+    if (*size > NGX_HTTP_STYTCH_MAX_JWT_CACHE) {
+        value = cf->args->elts;
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in \"stytch_jwt_cache\", "
+                           "it must be at most %uz", &value[1],
+                           (size_t) NGX_HTTP_STYTCH_MAX_JWT_CACHE);
         return NGX_CONF_ERROR;
     }
 

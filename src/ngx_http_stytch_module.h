@@ -24,6 +24,7 @@
 
 #define NGX_HTTP_STYTCH_KEY_LEN           32    /* SHA-256 */
 #define NGX_HTTP_STYTCH_MAX_API_BODY      (256 * 1024)
+#define NGX_HTTP_STYTCH_MAX_JWT_CACHE     (1024 * 1024)
 
 
 #define NGX_HTTP_STYTCH_DOC_JWKS          0

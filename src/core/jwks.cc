@@ -178,8 +178,8 @@ Status ParseJwks(std::string_view json, const Logger& log,
     }
     std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> owner(pkey,
                                                               EVP_PKEY_free);
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(
-        NewRs256Context(pkey), EVP_MD_CTX_free);
+    std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+        NewRs256Context(pkey), EVP_PKEY_CTX_free);
     if (!ctx) {
       Refuse(log, *kid, "OpenSSL cannot verify with the key");
       continue;

@@ -28,10 +28,10 @@ inline constexpr size_t kMaxJwksKeys = 64;
 class RsaPublicKey {
  public:
   // Takes ownership of pkey and ctx (see NewRs256Context).
-  RsaPublicKey(std::string kid, EVP_PKEY* pkey, EVP_MD_CTX* ctx, int bits)
+  RsaPublicKey(std::string kid, EVP_PKEY* pkey, EVP_PKEY_CTX* ctx, int bits)
       : kid_(std::move(kid)), pkey_(pkey), ctx_(ctx), bits_(bits) {}
   ~RsaPublicKey() {
-    EVP_MD_CTX_free(ctx_);
+    EVP_PKEY_CTX_free(ctx_);
     EVP_PKEY_free(pkey_);
   }
   RsaPublicKey(const RsaPublicKey&) = delete;
@@ -39,14 +39,16 @@ class RsaPublicKey {
 
   const std::string& kid() const { return kid_; }
   EVP_PKEY* pkey() const { return pkey_; }
-  const EVP_MD_CTX* verify_context() const { return ctx_; }
+  // Used, not changed, by each verification; a key set lives in one
+  // single-threaded worker.
+  EVP_PKEY_CTX* verify_context() const { return ctx_; }
   size_t signature_size() const { return (static_cast<size_t>(bits_) + 7) / 8; }
   int bits() const { return bits_; }
 
  private:
   std::string kid_;
   EVP_PKEY* pkey_;
-  EVP_MD_CTX* ctx_;
+  EVP_PKEY_CTX* ctx_;
   int bits_;
 };
 

@@ -7,7 +7,11 @@
 
 namespace stytch {
 
-Status SplitJws(std::string_view token, JwsSegments* out) {
+namespace {
+
+// Size, exactly three segments, header and payload non-empty, the header
+// strict base64url; `all` checks the payload and signature too.
+Status Split(std::string_view token, bool all, JwsSegments* out) {
   if (token.empty()) return Status::kTokenMissing;
   if (token.size() > STYTCH_MAX_TOKEN_SIZE) return Status::kTokenTooLarge;
 
@@ -26,8 +30,26 @@ Status SplitJws(std::string_view token, JwsSegments* out) {
   if (out->header.empty() || out->payload.empty()) {
     return Status::kTokenMalformed;
   }
-  if (!Base64UrlValid(out->header) || !Base64UrlValid(out->payload) ||
-      !Base64UrlValid(out->signature)) {
+  if (!Base64UrlValid(out->header) ||
+      (all && (!Base64UrlValid(out->payload) ||
+               !Base64UrlValid(out->signature)))) {
+    return Status::kTokenMalformed;
+  }
+  return Status::kOk;
+}
+
+}  // namespace
+
+Status SplitJws(std::string_view token, JwsSegments* out) {
+  return Split(token, true, out);
+}
+
+Status SplitJwsDecoding(std::string_view token, JwsSegments* out,
+                        std::string* payload, std::string* signature) {
+  const Status st = Split(token, false, out);
+  if (st != Status::kOk) return st;
+  if (!Base64UrlDecode(out->payload, payload) ||
+      !Base64UrlDecode(out->signature, signature)) {
     return Status::kTokenMalformed;
   }
   return Status::kOk;

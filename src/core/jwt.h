@@ -28,6 +28,12 @@ struct JwsSegments {
 // are refused by name, as kJwtAlgNotAllowed.
 Status SplitJws(std::string_view token, JwsSegments* out);
 
+// The same checks with the same results, and the payload and signature
+// decoded into *payload and *signature: strict decoding is the check, so
+// that the verifier reads those bytes once.
+Status SplitJwsDecoding(std::string_view token, JwsSegments* out,
+                        std::string* payload, std::string* signature);
+
 struct JwtHeader {
   std::string kid;
 };

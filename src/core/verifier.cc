@@ -55,26 +55,29 @@ const RsaPublicKey* Verifier::KeyFor(std::string_view header_b64,
 }
 
 Status Verifier::VerifyUncached(std::string_view token,
-                                const VerifyParams& params,
+                                const VerifyParams& params, bool hashed,
                                 Ref<Session>* session, TimeClaims* times) {
   JwsSegments seg;
-  Status st = SplitJws(token, &seg);
+  std::string payload_text;
+  Status st = SplitJwsDecoding(token, &seg, &payload_text, &signature_);
   if (st != Status::kOk) return st;
 
   const RsaPublicKey* key = KeyFor(seg.header, &st);
   if (key == nullptr) return st;
 
-  signature_.resize(Base64UrlMaxDecodedSize(seg.signature.size()));
-  auto* sig = reinterpret_cast<unsigned char*>(signature_.data());
-  size_t sig_len = 0;
-  if (!Base64UrlDecode(seg.signature, sig, &sig_len) ||
-      !rsa_.Verify(key->verify_context(), key->signature_size(),
-                   seg.signing_input, sig, sig_len)) {
+  unsigned char digest[kSha256Size];
+  if (!(hashed ? hasher_.PrefixDigest(digest)
+               : Sha256(seg.signing_input, digest)) ||
+      !Rs256VerifyDigest(
+          key->verify_context(), key->signature_size(), digest,
+          reinterpret_cast<const unsigned char*>(signature_.data()),
+          signature_.size())) {
     return Status::kJwtSignatureInvalid;
   }
 
   std::unique_ptr<JwtPayload> payload;
-  if ((st = ParseJwtPayload(seg.payload, &payload)) != Status::kOk ||
+  if ((st = ParseJwtPayloadJson(std::move(payload_text), &payload)) !=
+          Status::kOk ||
       (st = CheckIssuer(payload->doc, project_issuer_, base_issuer_)) !=
           Status::kOk ||
       (st = CheckAudience(payload->doc, project_id_)) != Status::kOk ||
@@ -101,8 +104,14 @@ Status Verifier::Verify(std::string_view token, const VerifyParams& params,
   if (token.empty()) return Status::kTokenMissing;
   if (token.size() > STYTCH_MAX_TOKEN_SIZE) return Status::kTokenTooLarge;
 
+  // The cache key is SHA-256 of the whole token; the state after its
+  // signing input ("header.payload", up to the last dot) gives the digest
+  // that the signature covers, should the token not be cached.
   TokenDigest digest;
-  const bool use_cache = cache_.capacity() > 0 && Sha256(token, digest.data());
+  const size_t dot = token.rfind('.');
+  const bool use_cache =
+      cache_.capacity() > 0 && dot != std::string_view::npos &&
+      hasher_.Digest(token.substr(0, dot), token.substr(dot), digest.data());
   if (use_cache) {
     if (const TokenCache::Entry* hit = cache_.Find(digest)) {
       *cached = true;
@@ -118,7 +127,7 @@ Status Verifier::Verify(std::string_view token, const VerifyParams& params,
   }
 
   TimeClaims times;
-  const Status st = VerifyUncached(token, params, session, &times);
+  const Status st = VerifyUncached(token, params, use_cache, session, &times);
   // Only successes are kept: a failure may be the caller's clock or
   // settings today and a success tomorrow, and caching forgeries would let
   // an attacker fill the cache.

@@ -20,69 +20,100 @@ const EVP_MD* Sha256Md() noexcept {
   return md;
 }
 
-bool Sha256(std::string_view data, unsigned char out[32]) noexcept {
+bool Sha256(std::string_view data, unsigned char out[kSha256Size]) noexcept {
   const EVP_MD* md = Sha256Md();
   unsigned int len = 0;
   if (md == nullptr ||
       EVP_Digest(data.data(), data.size(), out, &len, md, nullptr) != 1 ||
-      len != 32) {
+      len != kSha256Size) {
     ClearOpenSslErrors();
     return false;
   }
   return true;
 }
 
-Rs256Verifier::Rs256Verifier() : ctx_(EVP_MD_CTX_new()) {
-  if (ctx_ == nullptr) {
+Sha256Prefix::Sha256Prefix()
+    : ctx_(EVP_MD_CTX_new()), prefix_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr || prefix_ == nullptr) {
+    EVP_MD_CTX_free(ctx_);
+    EVP_MD_CTX_free(prefix_);
     ClearOpenSslErrors();
     throw std::bad_alloc();
   }
 }
 
-Rs256Verifier::~Rs256Verifier() { EVP_MD_CTX_free(ctx_); }
+Sha256Prefix::~Sha256Prefix() {
+  EVP_MD_CTX_free(ctx_);
+  EVP_MD_CTX_free(prefix_);
+}
 
-EVP_MD_CTX* NewRs256Context(EVP_PKEY* key) noexcept {
+bool Sha256Prefix::Digest(std::string_view prefix, std::string_view rest,
+                          unsigned char whole[kSha256Size]) noexcept {
   const EVP_MD* md = Sha256Md();
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_PKEY_CTX* pctx = nullptr;
-  if (ctx == nullptr || md == nullptr || key == nullptr ||
-      EVP_DigestVerifyInit(ctx, &pctx, md, nullptr, key) != 1 ||
+  unsigned int len = 0;
+  ready_ = md != nullptr && EVP_DigestInit_ex2(ctx_, md, nullptr) == 1 &&
+           EVP_DigestUpdate(ctx_, prefix.data(), prefix.size()) == 1 &&
+           EVP_MD_CTX_copy_ex(prefix_, ctx_) == 1 &&
+           EVP_DigestUpdate(ctx_, rest.data(), rest.size()) == 1 &&
+           EVP_DigestFinal_ex(ctx_, whole, &len) == 1 && len == kSha256Size;
+  if (!ready_) ClearOpenSslErrors();
+  return ready_;
+}
+
+bool Sha256Prefix::PrefixDigest(unsigned char out[kSha256Size]) noexcept {
+  if (!ready_) return false;
+  ready_ = false;
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(prefix_, out, &len) != 1 || len != kSha256Size) {
+    ClearOpenSslErrors();
+    return false;
+  }
+  return true;
+}
+
+EVP_PKEY_CTX* NewRs256Context(EVP_PKEY* key) noexcept {
+  const EVP_MD* md = Sha256Md();
+  EVP_PKEY_CTX* ctx =
+      key != nullptr && md != nullptr
+          ? EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr)
+          : nullptr;
+  if (ctx == nullptr || EVP_PKEY_verify_init(ctx) != 1 ||
       // Explicit, so that a key carrying PSS defaults cannot change what
-      // RS256 means.
-      EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0) {
-    EVP_MD_CTX_free(ctx);
+      // RS256 means; the digest makes OpenSSL check the DigestInfo.
+      EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0 ||
+      EVP_PKEY_CTX_set_signature_md(ctx, md) <= 0) {
+    EVP_PKEY_CTX_free(ctx);
     ClearOpenSslErrors();
     return nullptr;
   }
   return ctx;
 }
 
-bool Rs256Verifier::Verify(EVP_PKEY* key, std::string_view signed_data,
-                           const unsigned char* sig, size_t sig_len) noexcept {
-  if (key == nullptr) return false;
-  EVP_MD_CTX* prepared = NewRs256Context(key);
-  if (prepared == nullptr) return false;
-  const bool ok = Verify(prepared, static_cast<size_t>(EVP_PKEY_get_size(key)),
-                         signed_data, sig, sig_len);
-  EVP_MD_CTX_free(prepared);
-  return ok;
-}
-
-bool Rs256Verifier::Verify(const EVP_MD_CTX* prepared, size_t key_bytes,
-                           std::string_view signed_data,
-                           const unsigned char* sig, size_t sig_len) noexcept {
+bool Rs256VerifyDigest(EVP_PKEY_CTX* prepared, size_t key_bytes,
+                       const unsigned char digest[kSha256Size],
+                       const unsigned char* sig, size_t sig_len) noexcept {
   // A PKCS#1 v1.5 signature is exactly as long as the modulus; anything
   // else is forged or truncated and needs no RSA operation to say so.
   if (prepared == nullptr || sig_len == 0 || sig_len != key_bytes) {
     return false;
   }
   const bool ok =
-      EVP_MD_CTX_copy_ex(ctx_, prepared) == 1 &&
-      EVP_DigestVerify(
-          ctx_, sig, sig_len,
-          reinterpret_cast<const unsigned char*>(signed_data.data()),
-          signed_data.size()) == 1;
+      EVP_PKEY_verify(prepared, sig, sig_len, digest, kSha256Size) == 1;
   if (!ok) ClearOpenSslErrors();
+  return ok;
+}
+
+bool Rs256Verify(EVP_PKEY* key, std::string_view signed_data,
+                 const unsigned char* sig, size_t sig_len) noexcept {
+  if (key == nullptr) return false;
+  unsigned char digest[kSha256Size];
+  if (!Sha256(signed_data, digest)) return false;
+  EVP_PKEY_CTX* prepared = NewRs256Context(key);
+  if (prepared == nullptr) return false;
+  const bool ok =
+      Rs256VerifyDigest(prepared, static_cast<size_t>(EVP_PKEY_get_size(key)),
+                        digest, sig, sig_len);
+  EVP_PKEY_CTX_free(prepared);
   return ok;
 }
 

@@ -6,9 +6,12 @@
 
 #include <openssl/evp.h>
 
+#include <cstddef>
 #include <string_view>
 
 namespace stytch {
+
+inline constexpr size_t kSha256Size = 32;
 
 // Clears OpenSSL's per-thread error queue.  Every failure path calls it:
 // NGINX (and other OpenSSL users in the same worker, such as its own TLS
@@ -20,36 +23,49 @@ void ClearOpenSslErrors() noexcept;
 const EVP_MD* Sha256Md() noexcept;
 
 // SHA-256 of `data` into out[32].
-bool Sha256(std::string_view data, unsigned char out[32]) noexcept;
+bool Sha256(std::string_view data, unsigned char out[kSha256Size]) noexcept;
 
-// A context set up for RS256 verification with `key` (SHA-256, PKCS#1
-// v1.5 padding), made once per key when the key set is loaded: in OpenSSL 3
-// EVP_DigestVerifyInit costs about 2 us (provider and digest lookups), and
-// copying a prepared context costs a tenth of that.  nullptr on failure.
-EVP_MD_CTX* NewRs256Context(EVP_PKEY* key) noexcept;
-
-// A reusable verification context; one per verifier, single-threaded.
-class Rs256Verifier {
+// SHA-256 of a message and of one of its prefixes in a single pass: a JWS
+// signs "header.payload", while the verified-token cache is keyed by the
+// whole token.  The prefix's digest is finished only when asked for, which
+// is on a cache miss.  Reusable; single-threaded.
+class Sha256Prefix {
  public:
-  Rs256Verifier();
-  ~Rs256Verifier();
-  Rs256Verifier(const Rs256Verifier&) = delete;
-  Rs256Verifier& operator=(const Rs256Verifier&) = delete;
+  Sha256Prefix();
+  ~Sha256Prefix();
+  Sha256Prefix(const Sha256Prefix&) = delete;
+  Sha256Prefix& operator=(const Sha256Prefix&) = delete;
 
-  // True only when `sig` is a valid RS256 signature of `signed_data` under
-  // the RSA public key `key`.
-  bool Verify(EVP_PKEY* key, std::string_view signed_data,
-              const unsigned char* sig, size_t sig_len) noexcept;
-
-  // The same with a context from NewRs256Context for a key whose
-  // signatures are `key_bytes` long; this is the hot path.
-  bool Verify(const EVP_MD_CTX* prepared, size_t key_bytes,
-              std::string_view signed_data, const unsigned char* sig,
-              size_t sig_len) noexcept;
+  // whole = SHA-256(prefix + rest); remembers the state after `prefix`.
+  bool Digest(std::string_view prefix, std::string_view rest,
+              unsigned char whole[kSha256Size]) noexcept;
+  // SHA-256(prefix) of the last successful Digest(), once.
+  bool PrefixDigest(unsigned char out[kSha256Size]) noexcept;
 
  private:
   EVP_MD_CTX* ctx_;
+  EVP_MD_CTX* prefix_;
+  bool ready_ = false;
 };
+
+// A context set up for RS256 verification of a SHA-256 digest with `key`
+// (PKCS#1 v1.5 padding, SHA-256 DigestInfo), made once per key when the key
+// set is loaded.  In OpenSSL 3 a digest-and-verify context costs about 2 us
+// to set up, or two context copies per signature when one is reused; this
+// one is used as it is, as `openssl speed` does.  nullptr on failure.
+EVP_PKEY_CTX* NewRs256Context(EVP_PKEY* key) noexcept;
+
+// True only when `sig` is a valid RS256 signature, by the key `prepared` was
+// made for (whose signatures are `key_bytes` long), of a message whose
+// SHA-256 is `digest`.  This is the hot path.
+bool Rs256VerifyDigest(EVP_PKEY_CTX* prepared, size_t key_bytes,
+                       const unsigned char digest[kSha256Size],
+                       const unsigned char* sig, size_t sig_len) noexcept;
+
+// True only when `sig` is a valid RS256 signature of `signed_data` under
+// the RSA public key `key`; sets up a context each time.
+bool Rs256Verify(EVP_PKEY* key, std::string_view signed_data,
+                 const unsigned char* sig, size_t sig_len) noexcept;
 
 }  // namespace stytch
 

@@ -4,6 +4,9 @@
 //                   split, header, key lookup, RS256, payload, claims,
 //                   session; key set parsed, cache disabled
 //   VerifyCached    the same token found in the verified-token cache
+//   VerifyMissEvicting  two tokens in turn through a one-entry cache: each
+//                   call hashes the token, misses, verifies, inserts and
+//                   evicts, as with more live tokens than the cache holds
 //   RawEvpVerify    EVP_DigestVerifyInit + EVP_DigestVerify of the same
 //                   signature and bytes with the same key, as most code does
 //   RsaVerifyFloor  EVP_PKEY_verify of a ready digest: what `openssl speed
@@ -78,6 +81,27 @@ void BM_VerifyUncachedLarge(benchmark::State& state) {
 }
 void BM_VerifyCached(benchmark::State& state) {
   RunVerify(state, "typical", 1024);
+}
+
+void BM_VerifyMissEvicting(benchmark::State& state) {
+  const std::string tokens[2] = {Read("tokens/typical.jwt"),
+                                 Read("tokens/large.jwt")};
+  auto v = MakeVerifier(1);
+  stytch::VerifyParams p;
+  p.now = kIat + 10;
+  size_t i = 0;
+  for (auto _ : state) {
+    stytch::Ref<stytch::Session> s;
+    bool cached;
+    if (v->Verify(tokens[i++ & 1], p, &s, &cached) != stytch::Status::kOk ||
+        cached) {
+      state.SkipWithError("verify failed or hit");
+      break;
+    }
+    benchmark::DoNotOptimize(s.get());
+  }
+  state.counters["token_bytes"] =
+      static_cast<double>(tokens[0].size() + tokens[1].size()) / 2;
 }
 
 void BM_RawEvpVerify(benchmark::State& state) {
@@ -158,6 +182,7 @@ BENCHMARK(BM_RawEvpVerify)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_VerifyUncached)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_VerifyUncachedLarge)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_VerifyCached)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_VerifyMissEvicting)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Sha256Token)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "base64url.h"
 #include "test_util.h"
 
 namespace stytch {
@@ -14,9 +15,21 @@ using stytch_test::Forge;
 using stytch_test::Rs256Header;
 using stytch_test::Token;
 
+// Both splitters, which must agree on every input.
 Status Split(const std::string& token) {
-  JwsSegments seg;
-  return SplitJws(token, &seg);
+  JwsSegments seg, seg2;
+  std::string payload, signature;
+  const Status st = SplitJws(token, &seg);
+  EXPECT_EQ(SplitJwsDecoding(token, &seg2, &payload, &signature), st)
+      << token.substr(0, 64);
+  if (st == Status::kOk) {
+    std::string want;
+    EXPECT_TRUE(Base64UrlDecode(seg.payload, &want));
+    EXPECT_EQ(payload, want);
+    EXPECT_TRUE(Base64UrlDecode(seg.signature, &want));
+    EXPECT_EQ(signature, want);
+  }
+  return st;
 }
 
 Status Header(const std::string& json) {
@@ -26,6 +39,7 @@ Status Header(const std::string& json) {
 
 TEST(JwtSplitTest, ThreeSegments) {
   const std::string t = Token("consumer");
+  EXPECT_EQ(Split(t), Status::kOk);
   JwsSegments seg;
   ASSERT_EQ(SplitJws(t, &seg), Status::kOk);
   EXPECT_EQ(seg.signing_input.size() + 1 + seg.signature.size(), t.size());

@@ -44,22 +44,46 @@ class VerifyTest : public ::testing::Test {
     if (SplitJws(token, &seg) != Status::kOk) return false;
     std::string sig;
     if (!Base64UrlDecode(seg.signature, &sig)) return false;
-    return verifier_.Verify(key, seg.signing_input,
-                            reinterpret_cast<const unsigned char*>(sig.data()),
-                            sig.size());
+    return Rs256Verify(key, seg.signing_input,
+                       reinterpret_cast<const unsigned char*>(sig.data()),
+                       sig.size());
   }
 
   EVP_PKEY* key1_ = nullptr;
   EVP_PKEY* key2_ = nullptr;
-  Rs256Verifier verifier_;
 };
 
 TEST_F(VerifyTest, AcceptsCryptJwtSignature) {
   EXPECT_TRUE(Check(key1_, Token("consumer")));
   EXPECT_TRUE(Check(key1_, Token("typical")));
   EXPECT_TRUE(Check(key2_, Token("key2")));
-  // Reusing the context many times keeps working.
-  for (int i = 0; i < 3; ++i) EXPECT_TRUE(Check(key1_, Token("consumer")));
+}
+
+TEST_F(VerifyTest, PreparedContextIsReusable) {
+  EVP_PKEY_CTX* ctx = NewRs256Context(key1_);
+  ASSERT_NE(ctx, nullptr);
+  const std::string t = Token("consumer");
+  JwsSegments seg;
+  ASSERT_EQ(SplitJws(t, &seg), Status::kOk);
+  std::string sig;
+  ASSERT_TRUE(Base64UrlDecode(seg.signature, &sig));
+  auto* s = reinterpret_cast<unsigned char*>(sig.data());
+  unsigned char digest[kSha256Size];
+  ASSERT_TRUE(Sha256(seg.signing_input, digest));
+  unsigned char other[kSha256Size];
+  ASSERT_TRUE(Sha256("header.payload", other));
+  // Successes and failures in any order: a failed verification leaves
+  // nothing behind in the context that changes the next one.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_TRUE(Rs256VerifyDigest(ctx, sig.size(), digest, s, sig.size()));
+    EXPECT_FALSE(Rs256VerifyDigest(ctx, sig.size(), other, s, sig.size()));
+    s[i] ^= 1;
+    EXPECT_FALSE(Rs256VerifyDigest(ctx, sig.size(), digest, s, sig.size()));
+    s[i] ^= 1;
+  }
+  // The wrong length is refused before any RSA operation.
+  EXPECT_FALSE(Rs256VerifyDigest(ctx, sig.size() + 1, digest, s, sig.size()));
+  EVP_PKEY_CTX_free(ctx);
 }
 
 TEST_F(VerifyTest, WrongKey) {
@@ -82,7 +106,7 @@ TEST_F(VerifyTest, EverySignatureBitFlipFails) {
   for (size_t bit = 0; bit < sig.size() * 8; bit += 13) {
     std::string bad = sig;
     bad[bit / 8] ^= static_cast<char>(1 << (bit % 8));
-    EXPECT_FALSE(verifier_.Verify(
+    EXPECT_FALSE(Rs256Verify(
         key1_, seg.signing_input,
         reinterpret_cast<const unsigned char*>(bad.data()), bad.size()))
         << bit;
@@ -107,7 +131,7 @@ TEST_F(VerifyTest, TruncatedAndExtendedSignatures) {
   std::string sig;
   ASSERT_TRUE(Base64UrlDecode(seg.signature, &sig));
   auto verify = [&](const std::string& s) {
-    return verifier_.Verify(key1_, seg.signing_input,
+    return Rs256Verify(key1_, seg.signing_input,
                             reinterpret_cast<const unsigned char*>(s.data()),
                             s.size());
   };
@@ -123,7 +147,7 @@ TEST_F(VerifyTest, TruncatedAndExtendedSignatures) {
 
 TEST_F(VerifyTest, NullKey) {
   const unsigned char sig[256] = {};
-  EXPECT_FALSE(verifier_.Verify(nullptr, "x", sig, sizeof(sig)));
+  EXPECT_FALSE(Rs256Verify(nullptr, "x", sig, sizeof(sig)));
 }
 
 TEST(Sha256Test, KnownVector) {
@@ -134,6 +158,26 @@ TEST(Sha256Test, KnownVector) {
       0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
       0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
   EXPECT_EQ(memcmp(out, expected, 32), 0);
+}
+
+TEST(Sha256PrefixTest, WholeAndPrefixInOnePass) {
+  Sha256Prefix h;
+  unsigned char whole[kSha256Size], prefix[kSha256Size];
+  unsigned char want_whole[kSha256Size], want_prefix[kSha256Size];
+  for (int round = 0; round < 2; ++round) {  // reusable
+    ASSERT_TRUE(h.Digest("header.payload", ".signature", whole));
+    ASSERT_TRUE(Sha256("header.payload.signature", want_whole));
+    EXPECT_EQ(memcmp(whole, want_whole, kSha256Size), 0);
+    ASSERT_TRUE(h.PrefixDigest(prefix));
+    ASSERT_TRUE(Sha256("header.payload", want_prefix));
+    EXPECT_EQ(memcmp(prefix, want_prefix, kSha256Size), 0);
+    // The prefix's digest is given once per Digest().
+    EXPECT_FALSE(h.PrefixDigest(prefix));
+  }
+  ASSERT_TRUE(h.Digest("", "", whole));
+  ASSERT_TRUE(Sha256("", want_whole));
+  EXPECT_EQ(memcmp(whole, want_whole, kSha256Size), 0);
+  EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
 }  // namespace
