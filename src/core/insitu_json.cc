@@ -1,10 +1,25 @@
 #include "insitu_json.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 
 namespace stytch {
+
+namespace {
+
+// Bytes that a JSON string holds as they are: printable ASCII other than
+// the quote and the backslash.
+constexpr std::array<bool, 256> MakePlainTable() {
+  std::array<bool, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[c] = c != '"' && c != '\\';
+  return t;
+}
+
+constexpr std::array<bool, 256> kPlain = MakePlainTable();
+
+}  // namespace
 
 class InsituJson::Parser {
  public:
@@ -194,8 +209,11 @@ class InsituJson::Parser {
   // reader and can end the string with a NUL where its closing quote was.
   bool String(const char** out, uint32_t* out_len) {
     char* r = ++p_;
-    char* w = r;
     char* const start = r;
+    // Most strings are plain ASCII with nothing to decode: skip over them
+    // in place before the general loop.
+    while (r < end_ && kPlain[static_cast<unsigned char>(*r)]) ++r;
+    char* w = r;
     for (;;) {
       if (r >= end_) return false;
       const unsigned char c = static_cast<unsigned char>(*r);
