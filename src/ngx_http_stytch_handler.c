@@ -527,31 +527,74 @@ ngx_http_stytch_bearer(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
 }
 
 
+/*
+ * A cookie's value, found as ngx_http_parse_multi_header_lines() finds it
+ * (names compared case-insensitively, pairs separated by ";" or ",", the
+ * first match wins), except that the value's end is found with memchr():
+ * a session JWT cookie is 1-2 KB, which NGINX's parser reads a byte at a
+ * time on every request.
+ */
+
 static ngx_int_t
 ngx_http_stytch_cookie(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value)
 {
-#if (nginx_version >= 1023000)
+    u_char           *start, *end, *semicolon;
+    ngx_table_elt_t  *h;
+#if (nginx_version < 1023000)
+    ngx_uint_t        i;
+    ngx_table_elt_t **hh;
 
-    if (ngx_http_parse_multi_header_lines(r, r->headers_in.cookie, name,
-                                          value)
-        == NULL)
-    {
-        return NGX_DECLINED;
-    }
+    hh = r->headers_in.cookies.elts;
 
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        h = hh[i];
 #else
 
-    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, name,
-                                          value)
-        == NGX_DECLINED)
-    {
-        return NGX_DECLINED;
-    }
-
+    for (h = r->headers_in.cookie; h; h = h->next) {
 #endif
 
-    return NGX_OK;
+        start = h->value.data;
+        end = h->value.data + h->value.len;
+
+        while (start < end) {
+
+            if (end - start > (ssize_t) name->len
+                && ngx_strncasecmp(start, name->data, name->len) == 0)
+            {
+                for (start += name->len; start < end && *start == ' ';
+                     start++)
+                {
+                    /* void */
+                }
+
+                if (start < end && *start == '=') {
+                    start++;
+
+                    while (start < end && *start == ' ') {
+                        start++;
+                    }
+
+                    semicolon = memchr(start, ';', end - start);
+
+                    value->data = start;
+                    value->len = (semicolon ? semicolon : end) - start;
+
+                    return NGX_OK;
+                }
+            }
+
+            while (start < end && *start != ';' && *start != ',') {
+                start++;
+            }
+
+            for (start++; start < end && *start == ' '; start++) {
+                /* void */
+            }
+        }
+    }
+
+    return NGX_DECLINED;
 }
 
 

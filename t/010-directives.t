@@ -35,7 +35,7 @@ our $S = create_session();
 our $Expired = mint_jwt(session_id => $S->{session_id},
                         iat => time - 900, lifetime => 300);
 
-plan tests => repeat_each() * 116;
+plan tests => repeat_each() * 119;
 
 run_tests();
 
@@ -472,7 +472,24 @@ invalid name "a=b" in "stytch_jwt_cookie"
 
 
 
-=== TEST 27: stytch_ssl_verify takes only on|off
+=== TEST 27: stytch_jwt_cache: more entries than a worker should allocate
+--- config
+    location /p/ {
+        stytch_auth on;
+        stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+        stytch_secret $TEST_NGINX_STYTCH_SECRET;
+        stytch_api_url $TEST_NGINX_STYTCH_URL;
+        stytch_jwt_cache 2000000;
+        root html;
+    }
+--- must_die
+--- error_log
+[emerg]
+invalid value "2000000" in "stytch_jwt_cache", it must be at most 1048576
+
+
+
+=== TEST 28: stytch_ssl_verify takes only on|off
 --- config
     location /p/ {
         stytch_auth on;
@@ -489,7 +506,7 @@ invalid value "maybe" in "stytch_ssl_verify" directive, it must be "on" or "off"
 
 
 
-=== TEST 28: stytch_fallback takes only on|off
+=== TEST 29: stytch_fallback takes only on|off
 --- config
     location /p/ {
         stytch_auth on;
@@ -506,7 +523,7 @@ invalid value "maybe" in "stytch_fallback" directive, it must be "on" or "off"
 
 
 
-=== TEST 29: every directive at http level (stytch_auth on included)
+=== TEST 30: every directive at http level (stytch_auth on included)
 --- http_config
     stytch_auth on;
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
@@ -553,7 +570,7 @@ main::wait_keys('/p/index.html');
 
 
 
-=== TEST 30: every directive at server level
+=== TEST 31: every directive at server level
 --- config
     stytch_auth on;
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
@@ -598,7 +615,7 @@ main::wait_keys('/p/index.html', 'X-Token' => 'Bearer ' . StytchTest::mint_jwt()
 
 
 
-=== TEST 31: every directive at location level
+=== TEST 32: every directive at location level
 --- config
     location /p/ {
         stytch_auth on;
@@ -642,7 +659,7 @@ main::wait_keys('/p/index.html', Cookie => 'stytch_session_jwt=' . StytchTest::m
 
 
 
-=== TEST 32: stytch_secret_file: the trimmed secret authenticates API calls and is never logged
+=== TEST 33: stytch_secret_file: the trimmed secret authenticates API calls and is never logged
 --- config
     location /p/ {
         stytch_auth on;

@@ -87,7 +87,7 @@ add_block_preprocessor(sub {
         if defined $block->config;
 });
 
-plan tests => repeat_each() * 126;
+plan tests => repeat_each() * 136;
 
 run_tests();
 
@@ -793,3 +793,29 @@ main::wait_keys('/p/index.html');
 [200, 401, 401]
 --- no_error_log eval
 [$ENV{TEST_NGINX_STYTCH_SECRET}]
+
+
+
+=== TEST 35: the cookie is found as NGINX finds cookies: any case, among others, in any Cookie header
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+    }
+--- init
+main::wait_keys('/p/index.html');
+--- request eval
+["GET /p/index.html", "GET /p/index.html", "GET /p/index.html",
+ "GET /p/index.html", "GET /p/index.html"]
+--- more_headers eval
+["Cookie: stytch_session_jwt_old=x, Stytch_Session_JWT = $main::S1->{session_jwt};tail=1",
+ "Cookie: a=b\nCookie: c=d;stytch_session_jwt=$main::S1->{session_jwt}",
+ "Cookie: stytch_session_jwt=$main::S1->{session_jwt}; stytch_session_jwt=garbage",
+ "Cookie: xstytch_session_jwt=$main::S1->{session_jwt}",
+ "Cookie: stytch_session_jwt"]
+--- error_code eval
+[200, 200, 200, 401, 401]
+--- response_headers eval
+["X-Result: ok", "X-Result: ok", "X-Result: ok", "X-Result: missing",
+ "X-Result: missing"]
