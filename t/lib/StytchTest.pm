@@ -48,6 +48,7 @@ sub import {
     }
 
     install_preprocessor();
+    real_runner_startup_log();
     start_emulator(tls => $flags{tls}) unless $flags{no_emulator} || $EmuPid;
 
     my $caller = caller;
@@ -76,6 +77,33 @@ sub install_preprocessor {
         $block->set_value('main_config',
                           "load_module $Module;\n" . (defined $mc ? $mc : ''));
     });
+}
+
+# Under openresty's Test::Nginx (it has Test::Nginx::Util; t/lib's runner
+# has not) nginx is started as "$NginxBinary -p ... -c ...", so with a
+# binary whose compiled-in error log is stderr (Debian's) a --- must_die
+# block's startup [emerg] never reaches logs/error.log.  Point the runner
+# at a tiny wrapper that adds "-e <servroot>/logs/error.log" (nginx >=
+# 1.19.5), as t/lib's runner does itself.
+my $WrapDir;
+sub real_runner_startup_log {
+    return unless $INC{'Test/Nginx/Util.pm'};
+    no warnings 'once';
+    my $bin = $Test::Nginx::Util::NginxBinary;
+    my $log = $Test::Nginx::Util::ErrLogFile;
+    return unless defined $bin && defined $log;
+    my $v = `$bin -V 2>&1`;
+    return unless $v =~ m{nginx/(\d+)\.(\d+)\.(\d+)}
+                  && sprintf('%d%03d%03d', $1, $2, $3) >= 1019005;
+    $WrapDir = tempdir('stytch-nginx-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    my $wrap = "$WrapDir/nginx";
+    open my $o, '>', $wrap or die "StytchTest: $wrap: $!\n";
+    (my $qb = $bin) =~ s/'/'\\''/g;
+    (my $ql = $log) =~ s/'/'\\''/g;
+    print $o "#!/bin/sh\nexec '$qb' -e '$ql' \"\$@\"\n";
+    close $o;
+    chmod 0755, $wrap;
+    $Test::Nginx::Util::NginxBinary = $wrap;
 }
 
 # ---------------------------------------------------------------- emulator
