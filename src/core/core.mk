@@ -17,6 +17,10 @@ CORE_OBJS     := $(patsubst $(CORE_DIR)/%.cc,$(CORE_BUILD)/obj/%.o,$(CORE_SRCS))
 CORE_CPPFLAGS := -I$(CORE_DIR) -MMD -MP
 # Same hardening as Debian's nginx build; the core ends up in its process.
 CORE_HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2
+# The core is linked into the module's shared object and is not an API of
+# it: hidden, its symbols are not exported and its calls to itself do not
+# go through the PLT.
+CORE_VISIBILITY := -fvisibility=hidden -fvisibility-inlines-hidden
 
 CORE_TEST_SRCS := $(wildcard $(CORE_DIR)/test/*.cc)
 CORE_TEST_OBJS := $(patsubst $(CORE_DIR)/test/%.cc,$(CORE_BUILD)/test/%.o,$(CORE_TEST_SRCS))
@@ -41,7 +45,8 @@ core-lib: $(CORE_LIB)
 
 $(CORE_BUILD)/obj/%.o: $(CORE_DIR)/%.cc
 	@mkdir -p $(@D)
-	$(CXX) $(CORE_CXXFLAGS) $(CORE_HARDEN) $(CORE_CPPFLAGS) -c $< -o $@
+	$(CXX) $(CORE_CXXFLAGS) $(CORE_HARDEN) $(CORE_VISIBILITY) $(CORE_CPPFLAGS) \
+	    -c $< -o $@
 
 $(CORE_LIB): $(CORE_OBJS)
 	@mkdir -p $(@D)
