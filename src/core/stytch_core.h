@@ -169,8 +169,9 @@ int stytch_session_is_b2b(const stytch_session_t *session);
 
 /* ------------------------------------------------------------------------ */
 /* The verifier: one per Stytch project in each worker.  It holds the parsed
- * key set and a bounded LRU cache of verified tokens keyed by SHA-256 of
- * the whole token; a new key set empties the cache. */
+ * key set and a bounded cache of verified tokens (sets of 8, each evicting
+ * its least recently used) keyed by SHA-256 of the whole token; a new key
+ * set empties the cache. */
 
 typedef struct stytch_verifier_s  stytch_verifier_t;
 
@@ -180,7 +181,8 @@ typedef struct {
     /* the API base URL; without trailing slash it is a second valid iss */
     const char  *api_url;
     size_t       api_url_len;
-    size_t       cache_size;      /* entries; 0 disables the cache */
+    size_t       cache_size;      /* entries, rounded up to whole sets;
+                                     0 disables the cache */
     stytch_log_pt  log;           /* may be NULL */
     void        *log_ctx;
 } stytch_verifier_conf_t;
