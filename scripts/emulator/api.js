@@ -1,0 +1,244 @@
+'use strict';
+// The Stytch API routes the emulator serves and their handlers: sessions
+// (authenticate, revoke, JWKS) and RBAC policies, consumer and B2B, as
+// stytch-node's lib/b2c and lib/b2b call them.
+
+const { requestId, isObj, send, sendJson } = require('./util.js');
+const { ApiError } = require('./errors.js');
+const store = require('./store.js');
+const tokens = require('./tokens.js');
+const views = require('./views.js');
+
+// ---------------------------------------------------------------- credentials
+
+// The project whose project_id:secret the Basic credentials carry.
+function projectByAuth(st, req) {
+  const h = req.headers.authorization;
+  if (typeof h !== 'string') throw new ApiError('unauthorized_credentials');
+  for (const p of st.projects.values()) if (h === p.basicAuth) return p;
+  const m = /^basic\s+(\S+)\s*$/i.exec(h);
+  if (m) {
+    const pair = Buffer.from(m[1], 'base64').toString();
+    const i = pair.indexOf(':');
+    const p = i > 0 ? st.projects.get(pair.slice(0, i)) : undefined;
+    if (p && pair.slice(i + 1) === p.secret) return p;
+  }
+  throw new ApiError('unauthorized_credentials');
+}
+
+function parseBody(raw) {
+  if (!raw || raw.length === 0) return {};
+  try {
+    const v = JSON.parse(raw);
+    if (!isObj(v)) throw new Error();
+    return v;
+  } catch { throw new ApiError('invalid_request_body'); }
+}
+
+// Issuers a session JWT of the project may carry.
+const issuersOf = (st, project) => [project.issuer, st.baseUrl];
+
+// ---------------------------------------------------------------- sessions
+
+function liveSession(project, sid, type, t) {
+  const s = sid === undefined ? undefined : project.sessions.get(sid);
+  if (!s || s.revoked || s.type !== type || t >= s.expires_at) throw new ApiError('session_not_found');
+  return s;
+}
+
+const given = (v) => v !== undefined && v !== null && v !== '';
+
+function sessionFromArgs(st, project, body, type, t) {
+  const hasToken = given(body.session_token);
+  const hasJwt = given(body.session_jwt);
+  if (hasToken && hasJwt) throw new ApiError('too_many_session_arguments');
+  if (!hasToken && !hasJwt) throw new ApiError('no_session_arguments');
+  if (hasToken) {
+    if (typeof body.session_token !== 'string') throw new ApiError('session_not_found');
+    return liveSession(project, project.tokens.get(body.session_token), type, t);
+  }
+  const payload = tokens.verifySessionJwt(project, body.session_jwt, issuersOf(st, project));
+  const s = liveSession(project, payload[tokens.SESSION_CLAIM].id, type, t);
+  if (payload.sub !== s.subject) throw new ApiError('session_not_found');
+  return s;
+}
+
+// ---------------------------------------------------------------- RBAC
+
+// The roles of the subject that grant the check (stytch-node
+// lib/shared/rbac_local.ts: exact resource, the action or "*").
+function grantingRoles(roles, subjectRoles, check) {
+  const granting = [];
+  for (const role of roles) {
+    if (!role || !subjectRoles.includes(role.role_id)) continue;
+    for (const perm of role.permissions || []) {
+      if (perm.resource_id === check.resource_id &&
+          Array.isArray(perm.actions) && (perm.actions.includes(check.action) || perm.actions.includes('*'))) {
+        granting.push(role.role_id);
+        break;
+      }
+    }
+  }
+  return granting;
+}
+
+function authorize(project, s, check) {
+  if (!isObj(check) || typeof check.resource_id !== 'string' || typeof check.action !== 'string' ||
+      (s.type === 'b2b' && typeof check.organization_id !== 'string')) {
+    throw new ApiError('invalid_authorization_check');
+  }
+  if (s.type === 'b2b') {
+    if (check.organization_id !== s.organization_id) throw new ApiError('session_authorization_tenancy_error');
+    const orgRoles = (project.orgPolicies.get(s.organization_id) || { roles: [] }).roles || [];
+    const g = grantingRoles([...(project.policy.b2b.roles || []), ...orgRoles], s.roles, check);
+    if (!g.length) throw new ApiError('session_authorization_error');
+    return g;
+  }
+  const g = grantingRoles(project.policy.consumer.roles || [], s.roles, check);
+  if (!g.length) throw new ApiError('consumer_session_authorization_error');
+  return g;
+}
+
+// ---------------------------------------------------------------- handlers
+
+function authenticateAnswer(st, project, s, t) {
+  const jwt = tokens.sessionJwt(project, s, t);
+  if (s.type === 'b2b') {
+    return {
+      request_id: requestId(project.env), status_code: 200,
+      member_session: views.memberSession(project, s), session_token: s.token, session_jwt: jwt,
+      member: views.memberObject(s), organization: views.organizationObject(project.orgs.get(s.organization_id)),
+      member_id: s.subject, organization_id: s.organization_id,
+      member_device: null,
+    };
+  }
+  return {
+    request_id: requestId(project.env), status_code: 200,
+    session: views.consumerSession(s), session_token: s.token, session_jwt: jwt,
+    user: views.userObject(s), user_id: s.subject,
+  };
+}
+
+function handleAuthenticate(st, c, b2b) {
+  const { project } = c;
+  const body = parseBody(c.raw);
+  const t = c.now;
+  const s = sessionFromArgs(st, project, body, b2b ? 'b2b' : 'consumer', t);
+
+  let duration;
+  if (given(body.session_duration_minutes)) {
+    duration = body.session_duration_minutes;
+    if (!Number.isInteger(duration) || duration < 5 || duration > 527040) {
+      throw new ApiError('invalid_session_duration_minutes');
+    }
+  }
+  const claims = body.session_custom_claims;
+  if (claims !== undefined && claims !== null && !isObj(claims)) throw new ApiError('invalid_session_custom_claims');
+  if (claims) {
+    const merged = { ...s.custom_claims };
+    store.mergeClaims(merged, claims);
+    if (Buffer.byteLength(JSON.stringify(merged)) > 4096) {
+      throw new ApiError('invalid_session_custom_claims', 'session_custom_claims exceed the 4 KB limit.');
+    }
+  }
+  let verdict;
+  if (given(body.authorization_check)) {
+    verdict = { authorized: true, granting_roles: authorize(project, s, body.authorization_check) };
+  }
+
+  // Nothing changes until every check has passed: a denial does not extend.
+  if (duration !== undefined) { s.expires_at = t + duration * 60000; s.version++; }
+  if (claims) { store.mergeClaims(s.custom_claims, claims); s.version++; }
+  s.last_accessed_at = t;
+  store.stateChanged(st);
+
+  const out = authenticateAnswer(st, project, s, t);
+  if (verdict) out.verdict = verdict;
+  sendJson(c.res, 200, out);
+}
+
+function handleRevoke(st, c, b2b) {
+  const { project } = c;
+  const body = parseBody(c.raw);
+  const idField = b2b ? 'member_session_id' : 'session_id';
+  const args = [idField, 'session_token', 'session_jwt'].filter((k) => given(body[k]));
+  if (args.length === 0) throw new ApiError('no_session_arguments', `Request must include one of ${idField}, session_token or session_jwt.`);
+  if (args.length > 1) throw new ApiError('too_many_session_arguments', `Request must include only one of ${idField}, session_token or session_jwt.`);
+  let sid;
+  if (args[0] === idField) sid = body[idField];
+  else if (args[0] === 'session_token') sid = project.tokens.get(body.session_token);
+  else sid = tokens.verifySessionJwt(project, body.session_jwt, issuersOf(st, project))[tokens.SESSION_CLAIM].id;
+  const s = liveSession(project, typeof sid === 'string' ? sid : undefined, b2b ? 'b2b' : 'consumer', c.now);
+  store.revokeSession(st, project, s);
+  sendJson(c.res, 200, { request_id: requestId(project.env), status_code: 200 });
+}
+
+function handleJwks(st, c) {
+  const { project } = c;
+  send(c.res, 200, project.keySet.jwksHead + requestId(project.env) + '"}', { 'Cache-Control': 'public, max-age=900' });
+}
+
+function handlePolicy(st, c, b2b) {
+  const { project } = c;
+  send(c.res, 200, `{"request_id":"${requestId(project.env)}","status_code":200,"policy":${project.policyJson[b2b ? 'b2b' : 'consumer']}}`);
+}
+
+function handleOrgPolicy(st, c) {
+  const { project } = c;
+  const orgId = c.params[0];
+  const p = project.orgPolicies.get(orgId) || { roles: [] };
+  sendJson(c.res, 200, { request_id: requestId(project.env), status_code: 200,
+    org_policy: { organization_id: orgId, roles: p.roles || [] } });
+}
+
+// ---------------------------------------------------------------- routes
+
+// endpoint: the name counters, recordings and faults use; b2b: counted as
+// b2b_<endpoint> too; auth: how the project is found (Basic credentials,
+// or the project_id in the path).
+const EXACT = {
+  '/v1/sessions/authenticate': { endpoint: 'authenticate', b2b: false, method: 'POST', auth: 'basic',
+    handler: (st, c) => handleAuthenticate(st, c, false) },
+  '/v1/b2b/sessions/authenticate': { endpoint: 'authenticate', b2b: true, method: 'POST', auth: 'basic',
+    handler: (st, c) => handleAuthenticate(st, c, true) },
+  '/v1/sessions/revoke': { endpoint: 'revoke', b2b: false, method: 'POST', auth: 'basic',
+    handler: (st, c) => handleRevoke(st, c, false) },
+  '/v1/b2b/sessions/revoke': { endpoint: 'revoke', b2b: true, method: 'POST', auth: 'basic',
+    handler: (st, c) => handleRevoke(st, c, true) },
+  '/v1/rbac/policy': { endpoint: 'policy', b2b: false, method: 'GET', auth: 'basic',
+    handler: (st, c) => handlePolicy(st, c, false) },
+  '/v1/b2b/rbac/policy': { endpoint: 'policy', b2b: true, method: 'GET', auth: 'basic',
+    handler: (st, c) => handlePolicy(st, c, true) },
+};
+
+const PATTERNS = [
+  { re: /^\/v1\/sessions\/jwks\/([^/]+)$/, endpoint: 'jwks', b2b: false, method: 'GET', auth: 'path',
+    handler: handleJwks },
+  { re: /^\/v1\/b2b\/sessions\/jwks\/([^/]+)$/, endpoint: 'jwks', b2b: true, method: 'GET', auth: 'path',
+    handler: handleJwks },
+  { re: /^\/v1\/b2b\/rbac\/organizations\/([^/]+)$/, endpoint: 'org_policy', b2b: true, method: 'GET',
+    auth: 'basic', handler: handleOrgPolicy },
+];
+
+// -> {route, params} or null
+function classify(pathname) {
+  const route = EXACT[pathname];
+  if (route) return { route, params: [] };
+  for (const r of PATTERNS) {
+    const m = r.re.exec(pathname);
+    if (m) return { route: r, params: m.slice(1).map(decodeURIComponent) };
+  }
+  return null;
+}
+
+// The project a request is for, or the API's refusal.
+function resolveProject(st, route, req, params) {
+  if (route.auth === 'path') {
+    const p = st.projects.get(params[0]);
+    if (!p) throw new ApiError('invalid_project_id');
+    return p;
+  }
+  return projectByAuth(st, req);
+}
+
+module.exports = { classify, resolveProject };

@@ -1,0 +1,188 @@
+'use strict';
+// The control API under /emulator/ that tests drive: sessions, hand-made
+// JWTs, policies, keys, faults, counters, recorded requests, reset, and
+// refusing connections for a while.  Plain JSON, no auth; never counted,
+// recorded or faulted.  Control errors are 400/404 {error: "..."}.
+
+const { newId, iso, isObj, sendJson } = require('./util.js');
+const store = require('./store.js');
+const tokens = require('./tokens.js');
+const traffic = require('./traffic.js');
+const views = require('./views.js');
+
+const controlError = (res, status, message) => sendJson(res, status, { error: message });
+
+function validRoles(roles) {
+  return Array.isArray(roles) && roles.every((r) => isObj(r) && typeof r.role_id === 'string' &&
+    (r.permissions === undefined || Array.isArray(r.permissions)));
+}
+
+function sessionAnswer(st, project, s, now) {
+  const out = { session_id: s.session_id, session_token: s.token, session_jwt: tokens.sessionJwt(project, s, now) };
+  if (s.type === 'b2b') {
+    out.member_id = s.subject;
+    out.organization_id = s.organization_id;
+    out.organization_slug = project.orgs.get(s.organization_id).slug;
+    out.session = views.memberSession(project, s);
+    out.member_session = out.session;
+  } else {
+    out.user_id = s.subject;
+    out.session = views.consumerSession(s);
+  }
+  return out;
+}
+
+function mintJwt(st, project, b, now) {
+  const iat = b.iat !== undefined ? Number(b.iat) : Math.floor(now / 1000);
+  const lifetime = b.lifetime !== undefined ? Number(b.lifetime) : 300;
+  if (!Number.isFinite(iat) || !Number.isFinite(lifetime)) throw new Error('iat and lifetime must be numbers');
+  let s;
+  if (b.session_id !== undefined) {
+    s = project.sessions.get(b.session_id);
+    if (!s) throw new Error(`unknown session_id ${b.session_id}`);
+  } else {
+    // A subject whose session the emulator does not know.
+    const env = project.env;
+    const b2b = b.type === 'b2b';
+    s = {
+      type: b2b ? 'b2b' : 'consumer', session_id: newId(env, 'session'),
+      subject: newId(env, b2b ? 'member' : 'user'), email: 'dummy@example.com', email_id: newId(env, 'email'),
+      roles: [b2b ? 'stytch_member' : 'stytch_user'], omit_roles: false, custom_claims: {},
+      started_at: now, last_accessed_at: now, expires_at: now + 3600000,
+      attributes: { ip_address: '203.0.113.1', user_agent: 'stytch-emulator' },
+      organization_id: b2b ? newId(env, 'organization') : null,
+    };
+    if (b2b) store.getOrg(project, s.organization_id, undefined, now);
+  }
+  return tokens.handMadeJwt(st, project, tokens.sessionPayload(project, s, iat, lifetime), b);
+}
+
+function listRequests(st, query) {
+  let ep = query.get('endpoint') || 'authenticate';
+  let b2bOnly = false;
+  if (ep.startsWith('b2b_')) { b2bOnly = true; ep = ep.slice(4); }
+  if (!store.ENDPOINTS.includes(ep)) return null;
+  let list = traffic.recordedList(st, ep);
+  if (b2bOnly) list = list.filter((r) => r.path.startsWith('/v1/b2b/'));
+  const limit = query.has('limit') ? Number(query.get('limit')) : traffic.RING;
+  if (Number.isInteger(limit) && limit >= 0) list = limit === 0 ? [] : list.slice(-limit);
+  return list.map((r) => {
+    let parsed = r.raw;
+    try { parsed = r.raw ? JSON.parse(r.raw) : null; } catch { /* keep raw */ }
+    return { method: r.method, path: r.path, headers: r.headers, body: parsed };
+  });
+}
+
+// Each route: [method, pattern, handler(st, c)] where c = {req, res, body,
+// query, params, now}; a handler returns the JSON to answer with, or
+// undefined when it answered itself.
+const ROUTES = [
+  ['GET', /^\/health$/, () => ({ ok: true })],
+  ['POST', /^\/sessions$/, (st, c) => {
+    const project = store.defaultProject(st);
+    return sessionAnswer(st, project, store.createSession(st, project, c.body, c.now), c.now);
+  }],
+  ['POST', /^\/sessions\/([^/]+)\/expire$/, (st, c) => {
+    const s = store.defaultProject(st).sessions.get(c.params[0]);
+    if (!s) return controlError(c.res, 404, 'unknown session');
+    s.expires_at = c.now;
+    s.version++;
+    store.stateChanged(st);
+    return { ok: true, session_id: s.session_id, expires_at: iso(s.expires_at) };
+  }],
+  ['GET', /^\/sessions\/([^/]+)$/, (st, c) => {
+    const project = store.defaultProject(st);
+    const s = project.sessions.get(c.params[0]);
+    if (!s) return controlError(c.res, 404, 'unknown session');
+    return { session: views.sessionView(project, s), type: s.type, revoked: s.revoked,
+      expired: c.now >= s.expires_at, session_token: s.token };
+  }],
+  ['GET', /^\/state$/, (st) => store.serialiseState(st)],
+  ['POST', /^\/jwt$/, (st, c) => ({ jwt: mintJwt(st, store.defaultProject(st), c.body, c.now) })],
+  ['POST', /^\/policy$/, (st, c) => {
+    const p = c.body.policy;
+    if (!isObj(p) || !validRoles(p.roles)) {
+      return controlError(c.res, 400, 'policy must be {roles:[{role_id, permissions}], resources, scopes}');
+    }
+    store.setPolicy(store.defaultProject(st), c.body.b2b ? 'b2b' : 'consumer',
+      { roles: p.roles, resources: p.resources || [], scopes: p.scopes || [] });
+    store.stateChanged(st);
+    return { ok: true };
+  }],
+  ['POST', /^\/org-policy$/, (st, c) => {
+    const b = c.body;
+    if (typeof b.organization_id !== 'string' || !isObj(b.org_policy) || !validRoles(b.org_policy.roles)) {
+      return controlError(c.res, 400, 'body must be {organization_id, org_policy:{roles:[...]}}');
+    }
+    store.defaultProject(st).orgPolicies.set(b.organization_id, { roles: b.org_policy.roles });
+    store.stateChanged(st);
+    return { ok: true };
+  }],
+  ['GET', /^\/keys$/, (st) => tokens.keysInfo(store.defaultProject(st).keySet)],
+  ['POST', /^\/keys\/rotate$/, (st) => {
+    const project = store.defaultProject(st);
+    const r = tokens.rotateKeys(project.keySet, project.env);
+    store.stateChanged(st);
+    return r;
+  }],
+  ['POST', /^\/keys\/retire$/, (st, c) => {
+    const ks = store.defaultProject(st).keySet;
+    try { tokens.retireKey(ks, c.body.kid); } catch (e) { return controlError(c.res, e.httpStatus || 400, e.message); }
+    store.stateChanged(st);
+    return { ok: true, ...tokens.keysInfo(ks) };
+  }],
+  ['POST', /^\/faults$/, (st, c) => {
+    const ep = c.body.endpoint;
+    if (ep !== '*' && !store.ENDPOINTS.includes(ep)) {
+      return controlError(c.res, 400, `endpoint must be one of ${store.ENDPOINTS.join(', ')}, *`);
+    }
+    const f = traffic.parseFault(c.body);
+    st.faults.set(ep, f);
+    return { ok: true, endpoint: ep, fault: f };
+  }],
+  ['DELETE', /^\/faults$/, (st) => { st.faults.clear(); return { ok: true }; }],
+  ['GET', /^\/faults$/, (st) => ({ faults: Object.fromEntries(st.faults) })],
+  ['POST', /^\/refuse$/, (st, c) => {
+    const ms = Number(c.body.ms);
+    if (!Number.isFinite(ms) || ms < 0) return controlError(c.res, 400, 'ms must be a non-negative number');
+    c.res.writeHead(200, { 'Content-Type': 'application/json', Connection: 'close' });
+    c.res.end(JSON.stringify({ ok: true, ms }), () => c.refuse(ms));
+    return undefined;
+  }],
+  ['GET', /^\/counters$/, (st) => st.counters],
+  ['GET', /^\/requests$/, (st, c) => {
+    const list = listRequests(st, c.query);
+    if (!list) return controlError(c.res, 400, 'unknown endpoint');
+    return { requests: list };
+  }],
+  ['POST', /^\/reset$/, (st, c) => {
+    store.resetTraffic(st);
+    if (c.body.all) { store.resetWorld(st); store.stateChanged(st); }
+    return { ok: true, all: !!c.body.all };
+  }],
+];
+
+function handleControl(st, req, res, pathname, query, raw, extra) {
+  let body = {};
+  if (raw && raw.length) {
+    try { body = JSON.parse(raw); } catch { return controlError(res, 400, 'body is not JSON'); }
+    if (!isObj(body)) return controlError(res, 400, 'body must be a JSON object');
+  }
+  const route = pathname.slice('/emulator'.length);
+  for (const [method, re, handler] of ROUTES) {
+    if (req.method !== method) continue;
+    const m = re.exec(route);
+    if (!m) continue;
+    try {
+      const c = { req, res, body, query, params: m.slice(1).map(decodeURIComponent), now: Date.now(), ...extra };
+      const out = handler(st, c);
+      if (out !== undefined && !res.headersSent) sendJson(res, 200, out);
+    } catch (e) {
+      controlError(res, 400, e.message);
+    }
+    return undefined;
+  }
+  return controlError(res, 404, `no control route ${req.method} ${pathname}`);
+}
+
+module.exports = { handleControl };

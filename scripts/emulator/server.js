@@ -1,0 +1,102 @@
+'use strict';
+// The HTTP(S) server: reads each request, sends /emulator/ to the control
+// API and the rest through the API's routing, counting, recording and
+// faults; keeps track of connections so that they can be refused.
+
+const http = require('node:http');
+const https = require('node:https');
+const { ApiError, sendError } = require('./errors.js');
+const api = require('./api.js');
+const control = require('./control.js');
+const store = require('./store.js');
+const traffic = require('./traffic.js');
+
+const MAX_BODY = 1024 * 1024;
+
+function fail(st, res, env, e) {
+  if (e instanceof ApiError) return sendError(res, env, e);
+  process.stderr.write(`stytch-emulator: ${e.stack}\n`);
+  return sendError(res, env, new ApiError('internal_server_error'));
+}
+
+function runApi(st, route, params, req, res, raw) {
+  let env = store.defaultProject(st).env;
+  try {
+    if (req.method !== route.method) throw new ApiError('method_not_allowed');
+    const project = api.resolveProject(st, route, req, params);
+    env = project.env;
+    route.handler(st, { req, res, raw, params, project, now: Date.now() });
+  } catch (e) {
+    fail(st, res, env, e);
+  }
+}
+
+function dispatch(st, req, res, pathname, qs, raw) {
+  if (pathname.startsWith('/emulator/')) {
+    return control.handleControl(st, req, res, pathname, new URLSearchParams(qs), raw,
+      { refuse: (ms) => refuse(st, ms) });
+  }
+  const found = api.classify(pathname);
+  if (!found) throw new ApiError('route_not_found');
+  const { route, params } = found;
+  traffic.count(st, route.endpoint, route.b2b);
+  traffic.record(st, route.endpoint, req, raw);
+  const f = st.faults.size ? traffic.takeFault(st, route.endpoint) : null;
+  const run = () => runApi(st, route, params, req, res, raw);
+  if (!f) return run();
+  const env = store.defaultProject(st).env;
+  if (f.latency_ms > 0) setTimeout(() => traffic.applyFault(st, env, f, req, res, run), f.latency_ms);
+  else traffic.applyFault(st, env, f, req, res, run);
+  return undefined;
+}
+
+function onRequest(st, req, res) {
+  const url = req.url;
+  const qi = url.indexOf('?');
+  const pathname = qi < 0 ? url : url.slice(0, qi);
+  const chunks = [];
+  let size = 0;
+  let tooBig = false;
+  req.on('data', (c) => {
+    size += c.length;
+    if (size > MAX_BODY) tooBig = true;
+    else chunks.push(c);
+  });
+  req.on('end', () => {
+    const env = store.defaultProject(st).env;
+    if (tooBig) return sendError(res, env, new ApiError('request_too_large'));
+    const raw = chunks.length === 0 ? '' : (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
+    try {
+      dispatch(st, req, res, pathname, qi < 0 ? '' : url.slice(qi + 1), raw);
+    } catch (e) {
+      fail(st, res, env, e);
+    }
+    return undefined;
+  });
+}
+
+// Stops listening (open connections destroyed) and listens again on the
+// same port after ms.
+function refuse(st, ms) {
+  const net = st.net;
+  net.server.close();
+  for (const s of net.sockets) s.destroy();
+  net.sockets.clear();
+  setTimeout(() => net.server.listen(net.boundPort, st.opts.host), ms);
+}
+
+function createServer(st, tlsOptions) {
+  const handler = (req, res) => onRequest(st, req, res);
+  const server = tlsOptions ? https.createServer(tlsOptions, handler) : http.createServer(handler);
+  server.keepAliveTimeout = 65000;
+  server.headersTimeout = 66000;
+  server.requestTimeout = 0;
+  server.on('connection', (s) => {
+    st.net.sockets.add(s);
+    s.on('close', () => st.net.sockets.delete(s));
+  });
+  st.net.server = server;
+  return server;
+}
+
+module.exports = { createServer };

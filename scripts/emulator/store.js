@@ -1,0 +1,275 @@
+'use strict';
+// The emulator's state: one object made by createState() and passed to
+// every module.  It holds the projects (each with its key set, policies,
+// organizations and sessions), the traffic bookkeeping (counters, recorded
+// requests, faults) and the server's own settings; this file also loads and
+// saves it for --state.
+
+const fs = require('node:fs');
+const { envOf, newId, isObj, secretToken } = require('./util.js');
+const tokens = require('./tokens.js');
+
+// ---------------------------------------------------------------- policies
+
+function docRoles() {
+  return [
+    { role_id: 'editor', description: 'Can read and write documents',
+      permissions: [{ resource_id: 'documents', actions: ['read', 'write'] }] },
+    { role_id: 'admin', description: 'Can do anything with documents',
+      permissions: [{ resource_id: 'documents', actions: ['*'] }] },
+  ];
+}
+const docResource = () => ({ resource_id: 'documents', description: 'Documents',
+  actions: ['create', 'read', 'write', 'delete'] });
+
+function defaultConsumerPolicy() {
+  return {
+    roles: [{ role_id: 'stytch_user', description: 'Granted to all Users.', permissions: [] }, ...docRoles()],
+    resources: [docResource()],
+    scopes: [],
+  };
+}
+
+// Stytch's default B2B resources and roles
+// (https://www.stytch.com/docs/b2b/guides/rbac/stytch-default).
+function defaultB2BPolicy() {
+  const stytchResources = [
+    { resource_id: 'stytch.self', description: 'The authenticated Member',
+      actions: ['update.info.name', 'update.info.untrusted-metadata', 'update.info.mfa-phone',
+        'update.info.delete.mfa-phone', 'update.info.delete.password', 'update.settings.mfa-enrolled',
+        'update.settings.default-mfa-method', 'revoke-sessions', 'delete'] },
+    { resource_id: 'stytch.organization', description: 'The Organization',
+      actions: ['update.info.name', 'update.info.slug', 'update.info.logo-url',
+        'update.settings.allowed-auth-methods', 'update.settings.email-jit-provisioning', 'delete'] },
+    { resource_id: 'stytch.member', description: 'Members of the Organization',
+      actions: ['create', 'update.info.name', 'update.info.email', 'update.settings.roles',
+        'search', 'revoke-sessions', 'delete'] },
+    { resource_id: 'stytch.sso', description: 'SSO connections', actions: ['create', 'update', 'delete'] },
+    { resource_id: 'stytch.scim', description: 'SCIM connections', actions: ['create', 'update', 'delete'] },
+  ];
+  return {
+    roles: [
+      { role_id: 'stytch_member', description: 'Granted to all Members upon creation.',
+        permissions: [{ resource_id: 'stytch.self', actions: ['*'] },
+          { resource_id: 'stytch.member', actions: ['search'] }] },
+      { role_id: 'stytch_admin', description: 'Granted to the Member who created the Organization.',
+        permissions: stytchResources.map((r) => ({ resource_id: r.resource_id, actions: ['*'] })) },
+      ...docRoles(),
+    ],
+    resources: [...stytchResources, docResource()],
+    scopes: [],
+  };
+}
+
+function setPolicy(project, kind, p) {
+  project.policy[kind] = p;
+  project.policyJson[kind] = JSON.stringify(p);
+}
+
+// ---------------------------------------------------------------- projects
+
+// A project's world: everything --state saves and reset {all} renews.
+function resetProjectWorld(project) {
+  project.keySet = tokens.createKeySet(project.env);
+  project.sessions = new Map(); // session_id -> session
+  project.tokens = new Map(); // session_token -> session_id
+  project.orgs = new Map(); // organization_id -> {organization_id, slug, name, created_at}
+  project.orgPolicies = new Map(); // organization_id -> {roles}
+  project.policy = { consumer: null, b2b: null };
+  project.policyJson = { consumer: '', b2b: '' };
+  setPolicy(project, 'consumer', defaultConsumerPolicy());
+  setPolicy(project, 'b2b', defaultB2BPolicy());
+}
+
+function makeProject(spec) {
+  const project = {
+    project_id: spec.project_id,
+    secret: spec.secret,
+    env: envOf(spec.project_id),
+    issuer: `stytch.com/${spec.project_id}`,
+    verticals: new Set(spec.verticals),
+  };
+  project.basicAuth = 'Basic ' + Buffer.from(`${project.project_id}:${project.secret}`).toString('base64');
+  resetProjectWorld(project);
+  return project;
+}
+
+function addProject(st, spec) {
+  const project = makeProject(spec);
+  st.projects.set(project.project_id, project);
+  return project;
+}
+
+const defaultProject = (st) => st.projects.get(st.defaultProjectId);
+
+// ---------------------------------------------------------------- traffic
+
+const ENDPOINTS = ['jwks', 'authenticate', 'revoke', 'policy', 'org_policy'];
+
+function resetTraffic(st) {
+  st.counters = { jwks: 0, authenticate: 0, revoke: 0, policy: 0, org_policy: 0,
+    b2b_jwks: 0, b2b_authenticate: 0, b2b_revoke: 0, b2b_policy: 0 };
+  st.recorded = {};
+  for (const e of ENDPOINTS) st.recorded[e] = { items: [], next: 0 };
+  st.faults.clear();
+}
+
+// ---------------------------------------------------------------- state
+
+function createState(opts) {
+  const st = {
+    opts: { host: opts.host, tls: !!opts.tls, stateFile: opts.state || null },
+    projects: new Map(), // project_id -> project
+    defaultProjectId: opts.projectId,
+    baseUrl: null, // set once listening; also accepted as a JWT issuer
+    rogueKey: null, // signs JWTs for negative tests; no key set serves it
+    counters: null,
+    recorded: null,
+    faults: new Map(), // endpoint or '*' -> fault
+    cache: { oversized: null },
+    net: { server: null, boundPort: null, sockets: new Set(), tmpTlsDir: null },
+    saveTimer: null,
+  };
+  resetTraffic(st);
+  addProject(st, { project_id: opts.projectId, secret: opts.secret, verticals: ['consumer', 'b2b'] });
+  return st;
+}
+
+function resetWorld(st) {
+  for (const p of st.projects.values()) resetProjectWorld(p);
+}
+
+// ---------------------------------------------------------------- sessions
+
+const RESERVED_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti']);
+function mergeClaims(target, claims) {
+  for (const [k, v] of Object.entries(claims)) {
+    if (RESERVED_CLAIMS.has(k) || k.startsWith('https://stytch.com/')) continue;
+    if (v === null) delete target[k];
+    else target[k] = v;
+  }
+}
+
+function getOrg(project, orgId, slug, now) {
+  let o = project.orgs.get(orgId);
+  if (!o) {
+    const s = slug || `org-${orgId.replace(/^organization-(test|live)-/, '').slice(0, 8)}`;
+    o = { organization_id: orgId, slug: s, name: s, created_at: now };
+    project.orgs.set(orgId, o);
+  } else if (slug && slug !== o.slug) {
+    o.slug = slug;
+  }
+  return o;
+}
+
+// A session made by the control API: body fields as POST /emulator/sessions.
+function createSession(st, project, b, now) {
+  const type = b.type === undefined ? 'consumer' : b.type;
+  if (type !== 'consumer' && type !== 'b2b') throw new Error('type must be consumer or b2b');
+  const duration = b.duration_minutes === undefined ? 60 : Number(b.duration_minutes);
+  if (!Number.isFinite(duration)) throw new Error('duration_minutes must be a number');
+  if (b.roles !== undefined && (!Array.isArray(b.roles) || b.roles.some((r) => typeof r !== 'string'))) {
+    throw new Error('roles must be a list of strings');
+  }
+  if (b.custom_claims !== undefined && !isObj(b.custom_claims)) throw new Error('custom_claims must be an object');
+  const b2b = type === 'b2b';
+  const env = project.env;
+  const s = {
+    type,
+    session_id: newId(env, 'session'),
+    token: secretToken(),
+    subject: b2b ? (b.member_id || newId(env, 'member')) : (b.user_id || newId(env, 'user')),
+    organization_id: null,
+    email: b.email || (b2b ? 'member@example.com' : 'user@example.com'),
+    email_id: newId(env, 'email'),
+    roles: b.roles ? [...b.roles] : [b2b ? 'stytch_member' : 'stytch_user'],
+    omit_roles: !!b.omit_roles,
+    custom_claims: {},
+    started_at: now,
+    last_accessed_at: now,
+    expires_at: now + duration * 60000,
+    created_at: now,
+    revoked: false,
+    attributes: { ip_address: b.ip_address || '203.0.113.1', user_agent: b.user_agent || 'stytch-emulator' },
+    version: 0,
+    jwtCache: null,
+  };
+  if (b.custom_claims) mergeClaims(s.custom_claims, b.custom_claims);
+  if (b2b) {
+    s.organization_id = b.organization_id || newId(env, 'organization');
+    getOrg(project, s.organization_id, b.organization_slug, now);
+  }
+  project.sessions.set(s.session_id, s);
+  project.tokens.set(s.token, s.session_id);
+  stateChanged(st);
+  return s;
+}
+
+function revokeSession(st, project, s) {
+  s.revoked = true;
+  s.version++;
+  project.tokens.delete(s.token);
+  stateChanged(st);
+}
+
+// ---------------------------------------------------------------- --state
+
+function serialiseProject(p) {
+  return {
+    project_id: p.project_id,
+    signing: p.keySet.signingKid,
+    keys: tokens.saveKeySet(p.keySet),
+    sessions: [...p.sessions.values()].map((s) => {
+      const { jwtCache, ...rest } = s; // eslint-disable-line no-unused-vars
+      return rest;
+    }),
+    organizations: [...p.orgs.values()],
+    policy: p.policy.consumer,
+    b2b_policy: p.policy.b2b,
+    org_policies: Object.fromEntries(p.orgPolicies),
+  };
+}
+
+function serialiseState(st) {
+  return { version: 1, ...serialiseProject(defaultProject(st)) };
+}
+
+function loadProject(p, saved) {
+  p.keySet = tokens.loadKeySet(p.env, saved.keys, saved.signing);
+  for (const s of saved.sessions || []) {
+    s.jwtCache = null;
+    s.version = s.version || 0;
+    p.sessions.set(s.session_id, s);
+    if (!s.revoked) p.tokens.set(s.token, s.session_id);
+  }
+  for (const o of saved.organizations || []) p.orgs.set(o.organization_id, o);
+  setPolicy(p, 'consumer', saved.policy || defaultConsumerPolicy());
+  setPolicy(p, 'b2b', saved.b2b_policy || defaultB2BPolicy());
+  p.orgPolicies = new Map(Object.entries(saved.org_policies || {}));
+}
+
+function loadState(st, file) {
+  loadProject(defaultProject(st), JSON.parse(fs.readFileSync(file, 'utf8')));
+}
+
+function saveState(st) {
+  const file = st.opts.stateFile;
+  if (!file) return;
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(serialiseState(st), null, 1));
+  fs.renameSync(tmp, file);
+}
+
+// Saves are debounced: a burst of changes costs one write.
+function stateChanged(st) {
+  if (!st.opts.stateFile || st.saveTimer) return;
+  st.saveTimer = setTimeout(() => {
+    st.saveTimer = null;
+    try { saveState(st); } catch (e) { process.stderr.write(`stytch-emulator: saving state: ${e.message}\n`); }
+  }, 200);
+}
+
+module.exports = {
+  ENDPOINTS, createState, defaultProject, resetTraffic, resetWorld, setPolicy,
+  createSession, revokeSession, mergeClaims, getOrg, serialiseState, loadState, saveState, stateChanged,
+};

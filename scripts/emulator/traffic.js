@@ -1,0 +1,91 @@
+'use strict';
+// What happens to API traffic besides its answer: counting and recording
+// requests for tests, and the faults tests inject (latency, a status or
+// body of their choosing, a dropped connection).
+
+const { ERRORS, STATUS_ERROR_TYPE, errorBody } = require('./errors.js');
+
+const RING = 200;
+
+function count(st, endpoint, b2b) {
+  st.counters[endpoint]++;
+  if (b2b && st.counters['b2b_' + endpoint] !== undefined) st.counters['b2b_' + endpoint]++;
+}
+
+function record(st, endpoint, req, raw) {
+  const r = st.recorded[endpoint];
+  const item = { method: req.method, path: req.url, headers: req.headers, raw };
+  if (r.items.length < RING) r.items.push(item);
+  else r.items[r.next] = item;
+  r.next = (r.next + 1) % RING;
+}
+
+function recordedList(st, endpoint) {
+  const r = st.recorded[endpoint];
+  if (r.items.length < RING) return r.items.slice();
+  return [...r.items.slice(r.next), ...r.items.slice(0, r.next)];
+}
+
+// A fault definition from POST /emulator/faults, checked.
+function parseFault(b) {
+  const f = {};
+  if (b.latency_ms !== undefined) f.latency_ms = Number(b.latency_ms);
+  if (b.status !== undefined) {
+    f.status = Number(b.status);
+    if (!Number.isInteger(f.status) || f.status < 100 || f.status > 599) throw new Error('bad status');
+  }
+  if (b.body !== undefined) {
+    if (typeof b.body !== 'string') throw new Error('body must be a string');
+    f.body = b.body;
+  }
+  if (b.drop) f.drop = true;
+  if (b.count !== undefined) {
+    f.count = Number(b.count);
+    if (!Number.isInteger(f.count) || f.count < 1) throw new Error('count must be a positive integer');
+  }
+  return f;
+}
+
+// The fault for this endpoint, if any; a specific one wins over "*".
+function takeFault(st, endpoint) {
+  let key = endpoint;
+  let f = st.faults.get(endpoint);
+  if (!f) { f = st.faults.get('*'); key = '*'; }
+  if (!f) return null;
+  if (f.count !== undefined) {
+    f.count--;
+    if (f.count <= 0) st.faults.delete(key);
+  }
+  return f;
+}
+
+// Valid JSON of 10 MB, made once.
+function oversizedBody(st, status) {
+  if (!st.cache.oversized) {
+    const pad = '"' + 'x'.repeat(1022) + '",';
+    st.cache.oversized = Buffer.from(pad.repeat(10 * 1024) + '"end"]}');
+  }
+  return Buffer.concat([Buffer.from(`{"request_id":"request-id-test-oversized","status_code":${status},"padding":[`),
+    st.cache.oversized]);
+}
+
+// Answers as the fault says, or calls run() when the fault only delays.
+function applyFault(st, env, f, req, res, run) {
+  if (f.drop) { req.socket.destroy(); return; }
+  if (f.status === undefined && f.body === undefined) { run(); return; }
+  const status = f.status !== undefined ? f.status : 200;
+  let body;
+  if (f.body === 'malformed') body = `{"request_id":"request-id-test-malformed","status_code":${status},"session":{"session_id":`;
+  else if (f.body === 'oversized') body = oversizedBody(st, status);
+  else if (typeof f.body === 'string') body = f.body;
+  else {
+    const type = STATUS_ERROR_TYPE[status] || 'emulated_error';
+    const known = ERRORS[type];
+    body = errorBody(env, status, type, known ? known[1] : `Emulated HTTP ${status} error.`);
+  }
+  if (res.destroyed) return;
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+module.exports = { RING, count, record, recordedList, parseFault, takeFault, applyFault };
