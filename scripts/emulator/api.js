@@ -241,4 +241,4 @@ function resolveProject(st, route, req, params) {
   return projectByAuth(st, req);
 }
 
-module.exports = { classify, resolveProject };
+module.exports = { classify, resolveProject, issuersOf };

@@ -1,10 +1,11 @@
 'use strict';
-// The control API under /emulator/ that tests drive: sessions, hand-made
-// JWTs, policies, keys, faults, counters, recorded requests, reset, and
-// refusing connections for a while.  Plain JSON, no auth; never counted,
-// recorded or faulted.  Control errors are 400/404 {error: "..."}.
+// The control API under /emulator/ that tests drive: projects, sessions,
+// hand-made JWTs, policies, keys, faults, counters, recorded requests,
+// reset, and refusing connections for a while.  Plain JSON, no auth; never
+// counted, recorded or faulted.  Control errors are 400/404 {error: "..."}.
 
 const { newId, iso, isObj, sendJson } = require('./util.js');
+const api = require('./api.js');
 const store = require('./store.js');
 const tokens = require('./tokens.js');
 const traffic = require('./traffic.js');
@@ -17,8 +18,30 @@ function validRoles(roles) {
     (r.permissions === undefined || Array.isArray(r.permissions)));
 }
 
+function projectView(st, p) {
+  return {
+    project_id: p.project_id, secret: p.secret, vertical: p.vertical, default: p.project_id === st.defaultProjectId,
+    issuers: api.issuersOf(st, p),
+  };
+}
+
+// The project a call names in its body or query (project_id), or the
+// default one.
+function projectOf(st, c) {
+  const id = c.body.project_id !== undefined ? c.body.project_id : (c.query.get('project_id') || undefined);
+  return store.projectById(st, id);
+}
+
+function sessionOf(st, c) {
+  const id = c.body.project_id !== undefined ? c.body.project_id : (c.query.get('project_id') || undefined);
+  const found = store.findSession(st, c.params[0], id);
+  if (!found) throw Object.assign(new Error('unknown session'), { httpStatus: 404 });
+  return found;
+}
+
 function sessionAnswer(st, project, s, now) {
-  const out = { session_id: s.session_id, session_token: s.token, session_jwt: tokens.sessionJwt(project, s, now) };
+  const out = { session_id: s.session_id, session_token: s.token, session_jwt: tokens.sessionJwt(project, s, now),
+    project_id: project.project_id };
   if (s.type === 'b2b') {
     out.member_id = s.subject;
     out.organization_id = s.organization_id;
@@ -38,8 +61,9 @@ function mintJwt(st, project, b, now) {
   if (!Number.isFinite(iat) || !Number.isFinite(lifetime)) throw new Error('iat and lifetime must be numbers');
   let s;
   if (b.session_id !== undefined) {
-    s = project.sessions.get(b.session_id);
-    if (!s) throw new Error(`unknown session_id ${b.session_id}`);
+    const found = store.findSession(st, b.session_id, b.project_id);
+    if (!found) throw new Error(`unknown session_id ${b.session_id}`);
+    ({ project, s } = found);
   } else {
     // A subject whose session the emulator does not know.
     const env = project.env;
@@ -78,33 +102,37 @@ function listRequests(st, query) {
 // undefined when it answered itself.
 const ROUTES = [
   ['GET', /^\/health$/, () => ({ ok: true })],
+  ['POST', /^\/projects$/, (st, c) => projectView(st, store.createProject(st, c.body))],
+  ['GET', /^\/projects$/, (st) => ({ projects: [...st.projects.values()].map((p) => projectView(st, p)) })],
+  ['GET', /^\/projects\/([^/]+)$/, (st, c) => projectView(st, store.projectById(st, c.params[0]))],
+  ['DELETE', /^\/projects\/([^/]+)$/, (st, c) => {
+    store.deleteProject(st, store.projectById(st, c.params[0]));
+    return { ok: true };
+  }],
   ['POST', /^\/sessions$/, (st, c) => {
-    const project = store.defaultProject(st);
+    const project = projectOf(st, c);
     return sessionAnswer(st, project, store.createSession(st, project, c.body, c.now), c.now);
   }],
   ['POST', /^\/sessions\/([^/]+)\/expire$/, (st, c) => {
-    const s = store.defaultProject(st).sessions.get(c.params[0]);
-    if (!s) return controlError(c.res, 404, 'unknown session');
+    const { s } = sessionOf(st, c);
     s.expires_at = c.now;
     s.version++;
     store.stateChanged(st);
     return { ok: true, session_id: s.session_id, expires_at: iso(s.expires_at) };
   }],
   ['GET', /^\/sessions\/([^/]+)$/, (st, c) => {
-    const project = store.defaultProject(st);
-    const s = project.sessions.get(c.params[0]);
-    if (!s) return controlError(c.res, 404, 'unknown session');
+    const { project, s } = sessionOf(st, c);
     return { session: views.sessionView(project, s), type: s.type, revoked: s.revoked,
-      expired: c.now >= s.expires_at, session_token: s.token };
+      expired: c.now >= s.expires_at, session_token: s.token, project_id: project.project_id };
   }],
   ['GET', /^\/state$/, (st) => store.serialiseState(st)],
-  ['POST', /^\/jwt$/, (st, c) => ({ jwt: mintJwt(st, store.defaultProject(st), c.body, c.now) })],
+  ['POST', /^\/jwt$/, (st, c) => ({ jwt: mintJwt(st, projectOf(st, c), c.body, c.now) })],
   ['POST', /^\/policy$/, (st, c) => {
     const p = c.body.policy;
     if (!isObj(p) || !validRoles(p.roles)) {
       return controlError(c.res, 400, 'policy must be {roles:[{role_id, permissions}], resources, scopes}');
     }
-    store.setPolicy(store.defaultProject(st), c.body.b2b ? 'b2b' : 'consumer',
+    store.setPolicy(projectOf(st, c), c.body.b2b ? 'b2b' : 'consumer',
       { roles: p.roles, resources: p.resources || [], scopes: p.scopes || [] });
     store.stateChanged(st);
     return { ok: true };
@@ -114,20 +142,20 @@ const ROUTES = [
     if (typeof b.organization_id !== 'string' || !isObj(b.org_policy) || !validRoles(b.org_policy.roles)) {
       return controlError(c.res, 400, 'body must be {organization_id, org_policy:{roles:[...]}}');
     }
-    store.defaultProject(st).orgPolicies.set(b.organization_id, { roles: b.org_policy.roles });
+    projectOf(st, c).orgPolicies.set(b.organization_id, { roles: b.org_policy.roles });
     store.stateChanged(st);
     return { ok: true };
   }],
-  ['GET', /^\/keys$/, (st) => tokens.keysInfo(store.defaultProject(st).keySet)],
-  ['POST', /^\/keys\/rotate$/, (st) => {
-    const project = store.defaultProject(st);
+  ['GET', /^\/keys$/, (st, c) => tokens.keysInfo(projectOf(st, c).keySet)],
+  ['POST', /^\/keys\/rotate$/, (st, c) => {
+    const project = projectOf(st, c);
     const r = tokens.rotateKeys(project.keySet, project.env);
     store.stateChanged(st);
     return r;
   }],
   ['POST', /^\/keys\/retire$/, (st, c) => {
-    const ks = store.defaultProject(st).keySet;
-    try { tokens.retireKey(ks, c.body.kid); } catch (e) { return controlError(c.res, e.httpStatus || 400, e.message); }
+    const ks = projectOf(st, c).keySet;
+    tokens.retireKey(ks, c.body.kid);
     store.stateChanged(st);
     return { ok: true, ...tokens.keysInfo(ks) };
   }],
@@ -178,7 +206,7 @@ function handleControl(st, req, res, pathname, query, raw, extra) {
       const out = handler(st, c);
       if (out !== undefined && !res.headersSent) sendJson(res, 200, out);
     } catch (e) {
-      controlError(res, 400, e.message);
+      controlError(res, e.httpStatus || 400, e.message);
     }
     return undefined;
   }

@@ -81,13 +81,16 @@ function resetProjectWorld(project) {
   setPolicy(project, 'b2b', defaultB2BPolicy());
 }
 
+// spec: {project_id, secret, vertical: "consumer"|"b2b"|"both", builtin?}.
+// "both" is the default project's until projects are one vertical each.
 function makeProject(spec) {
   const project = {
     project_id: spec.project_id,
     secret: spec.secret,
     env: envOf(spec.project_id),
     issuer: `stytch.com/${spec.project_id}`,
-    verticals: new Set(spec.verticals),
+    vertical: spec.vertical,
+    builtin: !!spec.builtin,
   };
   project.basicAuth = 'Basic ' + Buffer.from(`${project.project_id}:${project.secret}`).toString('base64');
   resetProjectWorld(project);
@@ -100,7 +103,51 @@ function addProject(st, spec) {
   return project;
 }
 
+const PROJECT_ID_RE = /^project-(test|live)-[A-Za-z0-9-]{1,64}$/;
+
+// A project made by POST /emulator/projects: body {vertical, project_id?,
+// secret?}.
+function createProject(st, b) {
+  if (b.vertical !== 'consumer' && b.vertical !== 'b2b') throw new Error('vertical must be consumer or b2b');
+  const projectId = b.project_id === undefined ? newId('test', 'project') : b.project_id;
+  if (typeof projectId !== 'string' || !PROJECT_ID_RE.test(projectId)) {
+    throw new Error('project_id must look like project-test-<uuid> or project-live-<uuid>');
+  }
+  if (st.projects.has(projectId)) throw new Error(`project ${projectId} exists`);
+  const secret = b.secret === undefined ? `secret-${envOf(projectId)}-${secretToken()}` : b.secret;
+  if (typeof secret !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(secret) || secret.includes(':')) {
+    throw new Error('secret must be printable ASCII without spaces or ":"');
+  }
+  const project = addProject(st, { project_id: projectId, secret, vertical: b.vertical });
+  stateChanged(st);
+  return project;
+}
+
+function deleteProject(st, project) {
+  if (project.builtin) throw new Error('a built-in project cannot be deleted');
+  st.projects.delete(project.project_id);
+  stateChanged(st);
+}
+
 const defaultProject = (st) => st.projects.get(st.defaultProjectId);
+
+// The project a control call names (project_id), or the default one.
+function projectById(st, projectId) {
+  if (projectId === undefined || projectId === null) return defaultProject(st);
+  const p = st.projects.get(projectId);
+  if (!p) throw Object.assign(new Error(`unknown project ${projectId}`), { httpStatus: 404 });
+  return p;
+}
+
+// A session of any project, or of the one named.
+function findSession(st, sessionId, projectId) {
+  const list = projectId === undefined || projectId === null ? [...st.projects.values()] : [projectById(st, projectId)];
+  for (const project of list) {
+    const s = project.sessions.get(sessionId);
+    if (s) return { project, s };
+  }
+  return null;
+}
 
 // ---------------------------------------------------------------- traffic
 
@@ -131,12 +178,16 @@ function createState(opts) {
     saveTimer: null,
   };
   resetTraffic(st);
-  addProject(st, { project_id: opts.projectId, secret: opts.secret, verticals: ['consumer', 'b2b'] });
+  addProject(st, { project_id: opts.projectId, secret: opts.secret, vertical: 'both', builtin: true });
   return st;
 }
 
+// Projects made by tests go; the built-in ones start afresh.
 function resetWorld(st) {
-  for (const p of st.projects.values()) resetProjectWorld(p);
+  for (const p of [...st.projects.values()]) {
+    if (p.builtin) resetProjectWorld(p);
+    else st.projects.delete(p.project_id);
+  }
 }
 
 // ---------------------------------------------------------------- sessions
@@ -164,8 +215,11 @@ function getOrg(project, orgId, slug, now) {
 
 // A session made by the control API: body fields as POST /emulator/sessions.
 function createSession(st, project, b, now) {
-  const type = b.type === undefined ? 'consumer' : b.type;
+  const type = b.type === undefined ? (project.vertical === 'b2b' ? 'b2b' : 'consumer') : b.type;
   if (type !== 'consumer' && type !== 'b2b') throw new Error('type must be consumer or b2b');
+  if (project.vertical !== 'both' && type !== project.vertical) {
+    throw new Error(`project ${project.project_id} is a ${project.vertical} project`);
+  }
   const duration = b.duration_minutes === undefined ? 60 : Number(b.duration_minutes);
   if (!Number.isFinite(duration)) throw new Error('duration_minutes must be a number');
   if (b.roles !== undefined && (!Array.isArray(b.roles) || b.roles.some((r) => typeof r !== 'string'))) {
@@ -217,6 +271,9 @@ function revokeSession(st, project, s) {
 function serialiseProject(p) {
   return {
     project_id: p.project_id,
+    secret: p.secret,
+    vertical: p.vertical,
+    builtin: p.builtin,
     signing: p.keySet.signingKid,
     keys: tokens.saveKeySet(p.keySet),
     sessions: [...p.sessions.values()].map((s) => {
@@ -231,7 +288,8 @@ function serialiseProject(p) {
 }
 
 function serialiseState(st) {
-  return { version: 1, ...serialiseProject(defaultProject(st)) };
+  return { version: 2, default_project_id: st.defaultProjectId,
+    projects: [...st.projects.values()].map(serialiseProject) };
 }
 
 function loadProject(p, saved) {
@@ -248,8 +306,18 @@ function loadProject(p, saved) {
   p.orgPolicies = new Map(Object.entries(saved.org_policies || {}));
 }
 
+// Version 1 files hold the default project only.  Built-in projects keep
+// the ids and secrets of the command line.
 function loadState(st, file) {
-  loadProject(defaultProject(st), JSON.parse(fs.readFileSync(file, 'utf8')));
+  const saved = JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (saved.version !== 2) { loadProject(defaultProject(st), saved); return; }
+  for (const sp of saved.projects || []) {
+    let p = st.projects.get(sp.project_id);
+    if (sp.builtin && !p && sp.project_id === saved.default_project_id) p = defaultProject(st);
+    if (sp.builtin && !p) continue;
+    if (!p) p = addProject(st, { project_id: sp.project_id, secret: sp.secret, vertical: sp.vertical });
+    loadProject(p, sp);
+  }
 }
 
 function saveState(st) {
@@ -270,6 +338,7 @@ function stateChanged(st) {
 }
 
 module.exports = {
-  ENDPOINTS, createState, defaultProject, resetTraffic, resetWorld, setPolicy,
+  ENDPOINTS, createState, createProject, deleteProject, defaultProject, projectById, findSession,
+  resetTraffic, resetWorld, setPolicy,
   createSession, revokeSession, mergeClaims, getOrg, serialiseState, loadState, saveState, stateChanged,
 };

@@ -141,7 +141,8 @@ describe('command line', () => {
       await request(emu, 'POST', '/v1/sessions/revoke', { session_id: v.session_id });
       assert.equal((await emu.stop()).code, 0);
       const st = JSON.parse(fs.readFileSync(file, 'utf8'));
-      assert.equal(st.keys.length, 2);
+      assert.equal(st.version, 2);
+      assert.equal(st.projects.find((p) => p.project_id === emu.projectId).keys.length, 2);
 
       emu = await startEmulator(['--state', file]);
       try {
@@ -160,6 +161,46 @@ describe('command line', () => {
         const op = await request(emu, 'GET', `/v1/b2b/rbac/organizations/${b.organization_id}`);
         assert.deepEqual(op.body.org_policy.roles.map((x) => x.role_id), ['r']);
         assert.equal((await request(emu, 'POST', '/v1/sessions/authenticate', { session_token: v.session_token })).status, 404);
+      } finally { await emu.stop(); }
+    } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  it('--state keeps the projects tests made, with their keys and sessions', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emu-state-'));
+    const file = path.join(dir, 'state.json');
+    try {
+      let emu = await startEmulator(['--state', file]);
+      const p = await ctl(emu, 'POST', '/projects', { vertical: 'b2b', secret: 'kept-secret' });
+      const s = await ctl(emu, 'POST', '/sessions', { project_id: p.project_id, organization_slug: 'kept' });
+      const kid = (await ctl(emu, 'GET', `/keys?project_id=${p.project_id}`)).signing;
+      assert.equal((await emu.stop()).code, 0);
+      emu = await startEmulator(['--state', file]);
+      try {
+        const again = await ctl(emu, 'GET', `/projects/${p.project_id}`);
+        assert.equal(again.secret, 'kept-secret');
+        assert.equal(again.vertical, 'b2b');
+        assert.equal((await ctl(emu, 'GET', `/keys?project_id=${p.project_id}`)).signing, kid);
+        const r = await request(emu, 'POST', '/v1/b2b/sessions/authenticate', { session_jwt: s.session_jwt },
+          { auth: 'Basic ' + Buffer.from(`${p.project_id}:kept-secret`).toString('base64') });
+        assert.equal(r.status, 200, r.raw);
+        assert.equal(r.body.organization.organization_slug, 'kept');
+      } finally { await emu.stop(); }
+    } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  it('--state still reads a version 1 file (the default project alone)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emu-state-'));
+    const file = path.join(dir, 'state.json');
+    try {
+      let emu = await startEmulator(['--state', file]);
+      const s = await ctl(emu, 'POST', '/sessions', {});
+      assert.equal((await emu.stop()).code, 0);
+      const v2 = JSON.parse(fs.readFileSync(file, 'utf8'));
+      const { secret, vertical, builtin, ...v1 } = v2.projects[0]; // eslint-disable-line no-unused-vars
+      fs.writeFileSync(file, JSON.stringify({ version: 1, ...v1 }));
+      emu = await startEmulator(['--state', file]);
+      try {
+        assert.equal((await request(emu, 'POST', '/v1/sessions/authenticate', { session_jwt: s.session_jwt })).status, 200);
       } finally { await emu.stop(); }
     } finally { fs.rmSync(dir, { recursive: true, force: true }); }
   });

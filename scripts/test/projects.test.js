@@ -1,0 +1,139 @@
+'use strict';
+// Several projects: each with its own id, secret, key set, sessions and
+// policies; control calls that take a project_id.
+const { describe, it, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { startEmulator, request, ctl, decodeJwt, verifyWithJwks } = require('../emulator/testlib.js');
+
+const AUTH = '/v1/sessions/authenticate';
+const basicOf = (p) => 'Basic ' + Buffer.from(`${p.project_id}:${p.secret}`).toString('base64');
+
+describe('projects', () => {
+  let emu;
+  before(async () => { emu = await startEmulator(); });
+  after(async () => { await emu.stop(); });
+
+  it('POST /emulator/projects makes a project with its own id, secret and key set', async () => {
+    const p = await ctl(emu, 'POST', '/projects', { vertical: 'consumer' });
+    assert.match(p.project_id, /^project-test-[0-9a-f-]{36}$/);
+    assert.match(p.secret, /^secret-test-/);
+    assert.equal(p.vertical, 'consumer');
+    assert.equal(p.default, false);
+    const own = (await request(emu, 'GET', `/v1/sessions/jwks/${p.project_id}`, undefined, { auth: false })).body;
+    const def = (await request(emu, 'GET', `/v1/sessions/jwks/${emu.projectId}`, undefined, { auth: false })).body;
+    assert.equal(own.keys.length, 1);
+    assert.notEqual(own.keys[0].kid, def.keys[0].kid);
+    assert.notEqual(own.keys[0].n, def.keys[0].n);
+
+    const s = await ctl(emu, 'POST', '/sessions', { project_id: p.project_id });
+    assert.equal(s.project_id, p.project_id);
+    const { payload } = verifyWithJwks(s.session_jwt, own);
+    assert.equal(payload.iss, `stytch.com/${p.project_id}`);
+    assert.deepEqual(payload.aud, [p.project_id]);
+    const r = await request(emu, 'POST', AUTH, { session_token: s.session_token }, { auth: basicOf(p) });
+    assert.equal(r.status, 200, r.raw);
+    assert.equal(r.body.session.session_id, s.session_id);
+  });
+
+  it('a project sees only its own sessions; its secret only opens its door', async () => {
+    const a = await ctl(emu, 'POST', '/projects', { vertical: 'consumer' });
+    const sa = await ctl(emu, 'POST', '/sessions', { project_id: a.project_id });
+    const sd = await ctl(emu, 'POST', '/sessions', {});
+    // the default project does not know a's session, by token or by JWT
+    assert.equal((await request(emu, 'POST', AUTH, { session_token: sa.session_token })).status, 404);
+    const byJwt = await request(emu, 'POST', AUTH, { session_jwt: sa.session_jwt });
+    assert.ok(byJwt.status >= 400 && byJwt.status < 500, byJwt.raw);
+    // nor does a know the default project's
+    assert.equal((await request(emu, 'POST', AUTH, { session_token: sd.session_token },
+      { auth: basicOf(a) })).status, 404);
+    // a's id with the default project's secret is refused
+    const wrong = 'Basic ' + Buffer.from(`${a.project_id}:${emu.secret}`).toString('base64');
+    const r = await request(emu, 'POST', AUTH, { session_token: sa.session_token }, { auth: wrong });
+    assert.equal(r.status, 401);
+    assert.equal(r.body.error_type, 'unauthorized_credentials');
+  });
+
+  it('project_id and secret may be chosen; a live id makes live identifiers', async () => {
+    const id = 'project-live-12345678-aaaa-bbbb-cccc-1234567890ab';
+    const p = await ctl(emu, 'POST', '/projects', { vertical: 'consumer', project_id: id, secret: 'my-secret' });
+    assert.equal(p.project_id, id);
+    assert.equal(p.secret, 'my-secret');
+    const s = await ctl(emu, 'POST', '/sessions', { project_id: id });
+    assert.match(s.session_id, /^session-live-/);
+    assert.match(s.user_id, /^user-live-/);
+    assert.match(decodeJwt(s.session_jwt).header.kid, /^jwk-live-/);
+    const again = await request(emu, 'POST', '/emulator/projects', { vertical: 'consumer', project_id: id }, { auth: false });
+    assert.equal(again.status, 400, 'the id is taken');
+  });
+
+  it('rejects a bad vertical, project id or secret', async () => {
+    for (const b of [{}, { vertical: 'enterprise' }, { vertical: 'b2b', project_id: 'proj-1' },
+      { vertical: 'b2b', project_id: 'project-test-a/b' }, { vertical: 'b2b', secret: 'a:b' },
+      { vertical: 'b2b', secret: 'with space' }]) {
+      const r = await request(emu, 'POST', '/emulator/projects', b, { auth: false });
+      assert.equal(r.status, 400, JSON.stringify(b));
+    }
+  });
+
+  it('GET lists the projects; GET/DELETE one; the default cannot be deleted', async () => {
+    const p = await ctl(emu, 'POST', '/projects', { vertical: 'b2b' });
+    const list = (await ctl(emu, 'GET', '/projects')).projects;
+    assert.ok(list.some((x) => x.project_id === emu.projectId && x.default));
+    assert.ok(list.some((x) => x.project_id === p.project_id && x.vertical === 'b2b'));
+    assert.equal((await ctl(emu, 'GET', `/projects/${p.project_id}`)).secret, p.secret);
+    await ctl(emu, 'DELETE', `/projects/${p.project_id}`);
+    assert.equal((await request(emu, 'GET', `/emulator/projects/${p.project_id}`, undefined, { auth: false })).status, 404);
+    assert.equal((await request(emu, 'GET', `/v1/b2b/sessions/jwks/${p.project_id}`, undefined, { auth: false })).status, 400);
+    assert.equal((await request(emu, 'DELETE', `/emulator/projects/${emu.projectId}`, undefined, { auth: false })).status, 400);
+  });
+
+  it('a B2B project makes member sessions by default and refuses consumer ones', async () => {
+    const p = await ctl(emu, 'POST', '/projects', { vertical: 'b2b' });
+    const s = await ctl(emu, 'POST', '/sessions', { project_id: p.project_id });
+    assert.match(s.member_id, /^member-test-/);
+    const r = await request(emu, 'POST', '/v1/b2b/sessions/authenticate', { session_jwt: s.session_jwt }, { auth: basicOf(p) });
+    assert.equal(r.status, 200, r.raw);
+    const bad = await request(emu, 'POST', '/emulator/sessions', { project_id: p.project_id, type: 'consumer' }, { auth: false });
+    assert.equal(bad.status, 400);
+  });
+
+  it('control calls take project_id: jwt, keys, policy, org-policy, session lookups', async () => {
+    const p = await ctl(emu, 'POST', '/projects', { vertical: 'consumer' });
+    const q = `?project_id=${p.project_id}`;
+    const k0 = await ctl(emu, 'GET', `/keys${q}`);
+    const rot = await ctl(emu, 'POST', '/keys/rotate', { project_id: p.project_id });
+    assert.equal(rot.previous, k0.signing);
+    assert.notEqual((await ctl(emu, 'GET', '/keys')).signing, rot.kid, 'the default project keeps its key');
+    const { jwt } = await ctl(emu, 'POST', '/jwt', { project_id: p.project_id });
+    assert.equal(decodeJwt(jwt).header.kid, rot.kid);
+    assert.deepEqual(decodeJwt(jwt).payload.aud, [p.project_id]);
+    await ctl(emu, 'POST', '/keys/retire', { project_id: p.project_id, kid: k0.signing });
+    assert.deepEqual((await ctl(emu, 'GET', `/keys${q}`)).retired, [k0.signing]);
+
+    await ctl(emu, 'POST', '/policy', { project_id: p.project_id, policy: { roles: [{ role_id: 'only-here', permissions: [] }] } });
+    const pol = await request(emu, 'GET', '/v1/rbac/policy', undefined, { auth: basicOf(p) });
+    assert.deepEqual(pol.body.policy.roles.map((r) => r.role_id), ['only-here']);
+    const def = await request(emu, 'GET', '/v1/rbac/policy');
+    assert.ok(def.body.policy.roles.some((r) => r.role_id === 'stytch_user'), 'the default policy is untouched');
+
+    const s = await ctl(emu, 'POST', '/sessions', { project_id: p.project_id });
+    // a session id is found in whichever project holds it
+    assert.equal((await ctl(emu, 'GET', `/sessions/${s.session_id}`)).project_id, p.project_id);
+    const j = (await ctl(emu, 'POST', '/jwt', { session_id: s.session_id })).jwt;
+    assert.deepEqual(decodeJwt(j).payload.aud, [p.project_id]);
+    await ctl(emu, 'POST', `/sessions/${s.session_id}/expire`, {});
+    assert.equal((await request(emu, 'POST', AUTH, { session_token: s.session_token }, { auth: basicOf(p) })).status, 404);
+    for (const [m, path, b] of [['POST', '/emulator/sessions', { project_id: 'project-test-nope' }],
+      ['GET', '/emulator/keys?project_id=project-test-nope'], ['POST', '/emulator/jwt', { project_id: 'project-test-nope' }]]) {
+      assert.equal((await request(emu, m, path, b, { auth: false })).status, 404, path);
+    }
+  });
+
+  it('reset {all:true} removes the projects tests made and keeps the default', async () => {
+    const p = await ctl(emu, 'POST', '/projects', { vertical: 'consumer' });
+    await ctl(emu, 'POST', '/reset', { all: true });
+    const list = (await ctl(emu, 'GET', '/projects')).projects;
+    assert.deepEqual(list.map((x) => x.project_id), [emu.projectId]);
+    assert.equal((await request(emu, 'GET', `/v1/sessions/jwks/${p.project_id}`, undefined, { auth: false })).status, 400);
+  });
+});
