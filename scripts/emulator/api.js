@@ -35,8 +35,15 @@ function parseBody(raw) {
   } catch { throw new ApiError('invalid_request_body'); }
 }
 
-// Issuers a session JWT of the project may carry.
-const issuersOf = (st, project) => [project.issuer, st.baseUrl];
+// Issuers a JWT of the project may carry: stytch.com/<project_id>, the
+// project's custom domain, and the emulator's own URL (the base URL an SDK
+// is given; stytch-node lib/b2c/client.ts accepts both).
+function issuersOf(st, project) {
+  const list = [project.issuer];
+  if (project.custom_domain) list.push(project.custom_domain);
+  if (st.baseUrl) list.push(st.baseUrl);
+  return list;
+}
 
 // ---------------------------------------------------------------- sessions
 

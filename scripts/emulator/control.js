@@ -21,7 +21,7 @@ function validRoles(roles) {
 function projectView(st, p) {
   return {
     project_id: p.project_id, secret: p.secret, vertical: p.vertical, default: p.project_id === st.defaultProjectId,
-    issuers: api.issuersOf(st, p),
+    custom_domain: p.custom_domain, issuer: tokens.mintIssuer(p), issuers: api.issuersOf(st, p),
   };
 }
 
@@ -105,6 +105,11 @@ const ROUTES = [
   ['POST', /^\/projects$/, (st, c) => projectView(st, store.createProject(st, c.body))],
   ['GET', /^\/projects$/, (st) => ({ projects: [...st.projects.values()].map((p) => projectView(st, p)) })],
   ['GET', /^\/projects\/([^/]+)$/, (st, c) => projectView(st, store.projectById(st, c.params[0]))],
+  ['POST', /^\/projects\/([^/]+)\/settings$/, (st, c) => {
+    const p = store.projectById(st, c.params[0]);
+    store.applySettings(st, p, c.body);
+    return projectView(st, p);
+  }],
   ['DELETE', /^\/projects\/([^/]+)$/, (st, c) => {
     store.deleteProject(st, store.projectById(st, c.params[0]));
     return { ok: true };

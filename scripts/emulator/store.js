@@ -70,6 +70,7 @@ function setPolicy(project, kind, p) {
 
 // A project's world: everything --state saves and reset {all} renews.
 function resetProjectWorld(project) {
+  project.custom_domain = null;
   project.keySet = tokens.createKeySet(project.env);
   project.sessions = new Map(); // session_id -> session
   project.tokens = new Map(); // session_token -> session_id
@@ -105,8 +106,33 @@ function addProject(st, spec) {
 
 const PROJECT_ID_RE = /^project-(test|live)-[A-Za-z0-9-]{1,64}$/;
 
+// A custom domain as Stytch's frontend SDK on a CNAME uses it for the JWT
+// issuer: an origin, without a trailing slash.
+function parseCustomDomain(v) {
+  if (v === null) return null;
+  if (typeof v !== 'string' || !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/*$/.test(v)) {
+    throw new Error('custom_domain must be an origin such as https://login.example.test, or null');
+  }
+  return v.replace(/\/+$/, '');
+}
+
+// Settings a project may change at any time: {custom_domain?}.  All are
+// checked before any is changed.
+function checkSettings(b) {
+  const next = {};
+  if (b.custom_domain !== undefined) next.custom_domain = parseCustomDomain(b.custom_domain);
+  return next;
+}
+
+function applySettings(st, project, b) {
+  Object.assign(project, checkSettings(b));
+  // JWTs verified against the old issuers must be looked at again.
+  project.keySet.verified.clear();
+  stateChanged(st);
+}
+
 // A project made by POST /emulator/projects: body {vertical, project_id?,
-// secret?}.
+// secret?, and the settings of applySettings}.
 function createProject(st, b) {
   if (b.vertical !== 'consumer' && b.vertical !== 'b2b') throw new Error('vertical must be consumer or b2b');
   const projectId = b.project_id === undefined ? newId('test', 'project') : b.project_id;
@@ -118,7 +144,9 @@ function createProject(st, b) {
   if (typeof secret !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(secret) || secret.includes(':')) {
     throw new Error('secret must be printable ASCII without spaces or ":"');
   }
+  const settings = checkSettings(b);
   const project = addProject(st, { project_id: projectId, secret, vertical: b.vertical });
+  Object.assign(project, settings);
   stateChanged(st);
   return project;
 }
@@ -274,6 +302,7 @@ function serialiseProject(p) {
     secret: p.secret,
     vertical: p.vertical,
     builtin: p.builtin,
+    custom_domain: p.custom_domain,
     signing: p.keySet.signingKid,
     keys: tokens.saveKeySet(p.keySet),
     sessions: [...p.sessions.values()].map((s) => {
@@ -294,6 +323,7 @@ function serialiseState(st) {
 
 function loadProject(p, saved) {
   p.keySet = tokens.loadKeySet(p.env, saved.keys, saved.signing);
+  p.custom_domain = saved.custom_domain || null;
   for (const s of saved.sessions || []) {
     s.jwtCache = null;
     s.version = s.version || 0;
@@ -338,7 +368,8 @@ function stateChanged(st) {
 }
 
 module.exports = {
-  ENDPOINTS, createState, createProject, deleteProject, defaultProject, projectById, findSession,
+  ENDPOINTS, createState, createProject, applySettings, deleteProject, defaultProject,
+  projectById, findSession,
   resetTraffic, resetWorld, setPolicy,
   createSession, revokeSession, mergeClaims, getOrg, serialiseState, loadState, saveState, stateChanged,
 };

@@ -101,6 +101,11 @@ function signJwt(header, payload, key, noSignature) {
   return input + '.' + crypto.sign('sha256', Buffer.from(input), key.privateKey).toString('base64url');
 }
 
+// The issuer a project's JWTs carry: its custom domain when it has one, as
+// Stytch's frontend SDK on a custom domain (CNAME) mints them (stytch-node
+// lib/shared/sessions.ts: the CNAME issuer follows the OIDC form).
+const mintIssuer = (project) => project.custom_domain || project.issuer;
+
 // Claims in the order of a real Stytch JWT: custom claims, then the
 // registered ones and Stytch's.
 function sessionPayload(project, s, iat, lifetime) {
@@ -113,7 +118,7 @@ function sessionPayload(project, s, iat, lifetime) {
     p[ORG_CLAIM] = { organization_id: s.organization_id, slug: o ? o.slug : '' };
   }
   p.iat = iat;
-  p.iss = project.issuer;
+  p.iss = mintIssuer(project);
   p.nbf = iat;
   p.sub = s.subject;
   return p;
@@ -124,11 +129,12 @@ function sessionPayload(project, s, iat, lifetime) {
 function sessionJwt(project, s, nowMs) {
   const sec = Math.floor(nowMs / 1000);
   const ks = project.keySet;
+  const iss = mintIssuer(project);
   const c = s.jwtCache;
-  if (c && c.sec === sec && c.version === s.version && c.kid === ks.signingKid) return c.jwt;
+  if (c && c.sec === sec && c.version === s.version && c.kid === ks.signingKid && c.iss === iss) return c.jwt;
   const key = ks.keys.get(ks.signingKid);
   const jwt = signJwt({ alg: 'RS256', kid: key.kid, typ: 'JWT' }, sessionPayload(project, s, sec, 300), key);
-  s.jwtCache = { sec, version: s.version, kid: ks.signingKid, jwt };
+  s.jwtCache = { sec, version: s.version, kid: ks.signingKid, iss, jwt };
   return jwt;
 }
 
@@ -208,6 +214,6 @@ function handMadeJwt(st, project, payload, b) {
 }
 
 module.exports = {
-  SESSION_CLAIM, ORG_CLAIM, createKeySet, loadKeySet, saveKeySet, rotateKeys, retireKey, keysInfo,
+  SESSION_CLAIM, ORG_CLAIM, mintIssuer, createKeySet, loadKeySet, saveKeySet, rotateKeys, retireKey, keysInfo,
   signJwt, sessionPayload, sessionJwt, verifySessionJwt, handMadeJwt,
 };

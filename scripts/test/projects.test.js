@@ -129,6 +129,55 @@ describe('projects', () => {
     }
   });
 
+  describe('custom domains', () => {
+    const DOMAIN = 'https://login.example.test';
+
+    it('a project with a custom domain mints JWTs with iss = that URL; both issuers authenticate', async () => {
+      const p = await ctl(emu, 'POST', '/projects', { vertical: 'consumer', custom_domain: `${DOMAIN}/` });
+      assert.equal(p.custom_domain, DOMAIN, 'trailing slash trimmed');
+      assert.equal(p.issuer, DOMAIN);
+      assert.ok(p.issuers.includes(`stytch.com/${p.project_id}`) && p.issuers.includes(DOMAIN));
+      const s = await ctl(emu, 'POST', '/sessions', { project_id: p.project_id });
+      assert.equal(decodeJwt(s.session_jwt).payload.iss, DOMAIN);
+      const auth = { auth: basicOf(p) };
+      const r = await request(emu, 'POST', AUTH, { session_jwt: s.session_jwt }, auth);
+      assert.equal(r.status, 200, r.raw);
+      assert.equal(decodeJwt(r.body.session_jwt).payload.iss, DOMAIN, 'the refreshed JWT too');
+      const classic = (await ctl(emu, 'POST', '/jwt', { session_id: s.session_id,
+        claims: { iss: `stytch.com/${p.project_id}` } })).jwt;
+      assert.equal((await request(emu, 'POST', AUTH, { session_jwt: classic }, auth)).status, 200);
+      const other = (await ctl(emu, 'POST', '/jwt', { session_id: s.session_id,
+        claims: { iss: 'https://login.other.test' } })).jwt;
+      const bad = await request(emu, 'POST', AUTH, { session_jwt: other }, auth);
+      assert.ok(bad.status >= 400 && bad.status < 500, bad.raw);
+    });
+
+    it('set and cleared by POST /emulator/projects/{id}/settings, on the default project too', async () => {
+      const set = await ctl(emu, 'POST', `/projects/${emu.projectId}/settings`, { custom_domain: DOMAIN });
+      assert.equal(set.issuer, DOMAIN);
+      const s = await ctl(emu, 'POST', '/sessions', {});
+      assert.equal(decodeJwt(s.session_jwt).payload.iss, DOMAIN);
+      assert.equal((await request(emu, 'POST', AUTH, { session_jwt: s.session_jwt })).status, 200);
+      const cleared = await ctl(emu, 'POST', `/projects/${emu.projectId}/settings`, { custom_domain: null });
+      assert.equal(cleared.custom_domain, null);
+      assert.equal(cleared.issuer, `stytch.com/${emu.projectId}`);
+      const r = await request(emu, 'POST', AUTH, { session_token: s.session_token });
+      assert.equal(decodeJwt(r.body.session_jwt).payload.iss, `stytch.com/${emu.projectId}`);
+      const stale = await request(emu, 'POST', AUTH, { session_jwt: s.session_jwt });
+      assert.ok(stale.status >= 400 && stale.status < 500, 'the custom issuer is no longer accepted');
+    });
+
+    it('rejects what is not an origin, and changes nothing then', async () => {
+      for (const v of ['login.example.test', 'https://login.example.test/path', 'ftp://x.test', 42, '']) {
+        const r = await request(emu, 'POST', `/emulator/projects/${emu.projectId}/settings`, { custom_domain: v }, { auth: false });
+        assert.equal(r.status, 400, JSON.stringify(v));
+        const r2 = await request(emu, 'POST', '/emulator/projects', { vertical: 'b2b', custom_domain: v }, { auth: false });
+        assert.equal(r2.status, 400, JSON.stringify(v));
+      }
+      assert.equal((await ctl(emu, 'GET', `/projects/${emu.projectId}`)).custom_domain, null);
+    });
+  });
+
   it('reset {all:true} removes the projects tests made and keeps the default', async () => {
     const p = await ctl(emu, 'POST', '/projects', { vertical: 'consumer' });
     await ctl(emu, 'POST', '/reset', { all: true });
