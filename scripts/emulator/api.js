@@ -55,14 +55,18 @@ function liveSession(project, sid, type, t) {
 
 const given = (v) => v !== undefined && v !== null && v !== '';
 
+// Session tokens are base64url; anything else cannot be one.
+const TOKEN_RE = /^[A-Za-z0-9_-]+$/;
+
 function sessionFromArgs(st, project, body, type, t) {
   const hasToken = given(body.session_token);
   const hasJwt = given(body.session_jwt);
   if (hasToken && hasJwt) throw new ApiError('too_many_session_arguments');
   if (!hasToken && !hasJwt) throw new ApiError('no_session_arguments');
   if (hasToken) {
-    if (typeof body.session_token !== 'string') throw new ApiError('session_not_found');
-    return liveSession(project, project.tokens.get(body.session_token), type, t);
+    const tok = body.session_token;
+    if (typeof tok !== 'string' || tok.length > 1024 || !TOKEN_RE.test(tok)) throw new ApiError('invalid_session_token');
+    return liveSession(project, project.tokens.get(tok), type, t);
   }
   const payload = tokens.verifySessionJwt(project, body.session_jwt, issuersOf(st, project));
   const s = liveSession(project, payload[tokens.SESSION_CLAIM].id, type, t);
@@ -173,7 +177,10 @@ function handleRevoke(st, c, b2b) {
   if (args.length > 1) throw new ApiError('too_many_session_arguments', `Request must include only one of ${idField}, session_token or session_jwt.`);
   let sid;
   if (args[0] === idField) sid = body[idField];
-  else if (args[0] === 'session_token') sid = project.tokens.get(body.session_token);
+  else if (args[0] === 'session_token') {
+    if (typeof body.session_token !== 'string' || !TOKEN_RE.test(body.session_token)) throw new ApiError('invalid_session_token');
+    sid = project.tokens.get(body.session_token);
+  }
   else sid = tokens.verifySessionJwt(project, body.session_jwt, issuersOf(st, project))[tokens.SESSION_CLAIM].id;
   const s = liveSession(project, typeof sid === 'string' ? sid : undefined, b2b ? 'b2b' : 'consumer', c.now);
   store.revokeSession(st, project, s);

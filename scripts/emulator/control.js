@@ -22,6 +22,7 @@ function projectView(st, p) {
   return {
     project_id: p.project_id, secret: p.secret, vertical: p.vertical, default: p.project_id === st.defaultProjectId,
     custom_domain: p.custom_domain, issuer: tokens.mintIssuer(p), issuers: api.issuersOf(st, p),
+    rate_limit: p.rate_limit,
   };
 }
 

@@ -25,7 +25,12 @@ function runApi(st, route, params, req, res, raw) {
     if (req.method !== route.method) throw new ApiError('method_not_allowed');
     const project = api.resolveProject(st, route, req, params);
     env = project.env;
-    route.handler(st, { req, res, raw, params, project, now: Date.now() });
+    const now = Date.now();
+    if (traffic.overRateLimit(project, route.endpoint, now)) {
+      st.counters.rate_limited++;
+      throw new ApiError('too_many_requests');
+    }
+    route.handler(st, { req, res, raw, params, project, now });
   } catch (e) {
     fail(st, res, env, e);
   }

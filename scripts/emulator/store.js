@@ -8,6 +8,7 @@
 const fs = require('node:fs');
 const { envOf, newId, isObj, secretToken } = require('./util.js');
 const tokens = require('./tokens.js');
+const traffic = require('./traffic.js');
 
 // ---------------------------------------------------------------- policies
 
@@ -71,6 +72,8 @@ function setPolicy(project, kind, p) {
 // A project's world: everything --state saves and reset {all} renews.
 function resetProjectWorld(project) {
   project.custom_domain = null;
+  project.rate_limit = {};
+  project.rateWindows = { all: [], authenticate: [] };
   project.keySet = tokens.createKeySet(project.env);
   project.sessions = new Map(); // session_id -> session
   project.tokens = new Map(); // session_token -> session_id
@@ -116,16 +119,20 @@ function parseCustomDomain(v) {
   return v.replace(/\/+$/, '');
 }
 
-// Settings a project may change at any time: {custom_domain?}.  All are
-// checked before any is changed.
-function checkSettings(b) {
+// Settings a project may change at any time: {custom_domain?,
+// rate_limit?}.  All are checked before any is changed.
+function checkSettings(b, project) {
   const next = {};
   if (b.custom_domain !== undefined) next.custom_domain = parseCustomDomain(b.custom_domain);
+  if (b.rate_limit !== undefined) next.rate_limit = traffic.parseRateLimit(b.rate_limit, project ? project.rate_limit : {});
   return next;
 }
 
 function applySettings(st, project, b) {
-  Object.assign(project, checkSettings(b));
+  const next = checkSettings(b, project);
+  Object.assign(project, next);
+  // New limits count from now.
+  if (next.rate_limit) project.rateWindows = { all: [], authenticate: [] };
   // JWTs verified against the old issuers must be looked at again.
   project.keySet.verified.clear();
   stateChanged(st);
@@ -183,10 +190,11 @@ const ENDPOINTS = ['jwks', 'authenticate', 'revoke', 'policy', 'org_policy'];
 
 function resetTraffic(st) {
   st.counters = { jwks: 0, authenticate: 0, revoke: 0, policy: 0, org_policy: 0,
-    b2b_jwks: 0, b2b_authenticate: 0, b2b_revoke: 0, b2b_policy: 0 };
+    b2b_jwks: 0, b2b_authenticate: 0, b2b_revoke: 0, b2b_policy: 0, rate_limited: 0 };
   st.recorded = {};
   for (const e of ENDPOINTS) st.recorded[e] = { items: [], next: 0 };
   st.faults.clear();
+  for (const p of st.projects.values()) p.rateWindows = { all: [], authenticate: [] };
 }
 
 // ---------------------------------------------------------------- state
@@ -303,6 +311,7 @@ function serialiseProject(p) {
     vertical: p.vertical,
     builtin: p.builtin,
     custom_domain: p.custom_domain,
+    rate_limit: p.rate_limit,
     signing: p.keySet.signingKid,
     keys: tokens.saveKeySet(p.keySet),
     sessions: [...p.sessions.values()].map((s) => {
@@ -324,6 +333,7 @@ function serialiseState(st) {
 function loadProject(p, saved) {
   p.keySet = tokens.loadKeySet(p.env, saved.keys, saved.signing);
   p.custom_domain = saved.custom_domain || null;
+  p.rate_limit = saved.rate_limit || {};
   for (const s of saved.sessions || []) {
     s.jwtCache = null;
     s.version = s.version || 0;

@@ -150,32 +150,34 @@ function decodeSegment(seg) {
 
 // The payload of a session JWT signed by a served key of the project with
 // an accepted issuer and the project as audience.  exp is deliberately not
-// checked: Stytch refreshes expired JWTs of live sessions.
+// checked: Stytch refreshes expired JWTs of live sessions.  What cannot be
+// read or verified is unable_to_parse_session_jwt; a verified JWT with the
+// wrong iss, aud or session claim is jwt_invalid_issuer, _audience or
+// _claims.
 function verifySessionJwt(project, jwt, issuers) {
   const ks = project.keySet;
   const hit = ks.verified.get(jwt);
   if (hit) return hit;
-  if (typeof jwt !== 'string' || jwt.length > 65536) throw new ApiError('unable_to_parse_session_jwt');
+  const unparsable = (why) => new ApiError('unable_to_parse_session_jwt', why);
+  if (typeof jwt !== 'string' || jwt.length > 65536) throw unparsable();
   const parts = jwt.split('.');
-  if (parts.length !== 3 || !B64URL.test(parts[2])) throw new ApiError('unable_to_parse_session_jwt');
+  if (parts.length !== 3 || !B64URL.test(parts[2])) throw unparsable();
   const header = decodeSegment(parts[0]);
   const payload = decodeSegment(parts[1]);
-  if (!header || !payload) throw new ApiError('unable_to_parse_session_jwt');
-  if (header.alg !== 'RS256') throw new ApiError('invalid_session_jwt', 'JWT alg must be RS256.');
+  if (!header || !payload) throw unparsable();
+  if (header.alg !== 'RS256') throw unparsable('The session_jwt must be signed with RS256.');
   const key = typeof header.kid === 'string' ? ks.keys.get(header.kid) : undefined;
-  if (!key || !key.served) throw new ApiError('invalid_session_jwt', 'JWT kid is not in the JWKS.');
+  if (!key || !key.served) throw unparsable('The session_jwt was not signed by a key of this project.');
   const ok = parts[2].length > 0 && crypto.verify('sha256', Buffer.from(parts[0] + '.' + parts[1]),
     key.publicKey, Buffer.from(parts[2], 'base64url'));
-  if (!ok) throw new ApiError('invalid_session_jwt', 'JWT signature is invalid.');
-  if (!issuers.includes(payload.iss)) throw new ApiError('invalid_session_jwt', 'JWT issuer is invalid.');
+  if (!ok) throw unparsable('The signature of the session_jwt could not be verified.');
+  if (!issuers.includes(payload.iss)) throw new ApiError('jwt_invalid_issuer');
   const aud = payload.aud;
   const pid = project.project_id;
-  if (!(aud === pid || (Array.isArray(aud) && aud.includes(pid)))) {
-    throw new ApiError('invalid_session_jwt', 'JWT audience is invalid.');
-  }
+  if (!(aud === pid || (Array.isArray(aud) && aud.includes(pid)))) throw new ApiError('jwt_invalid_audience');
   const claim = payload[SESSION_CLAIM];
-  if (!isObj(claim) || typeof claim.id !== 'string') {
-    throw new ApiError('invalid_session_jwt', 'JWT has no https://stytch.com/session claim.');
+  if (!isObj(claim) || typeof claim.id !== 'string' || typeof payload.sub !== 'string') {
+    throw new ApiError('jwt_invalid_claims', 'The JWT has no https://stytch.com/session claim with an id, or no sub.');
   }
   if (ks.verified.size >= 50000) ks.verified.clear();
   ks.verified.set(jwt, payload);

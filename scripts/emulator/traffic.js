@@ -1,9 +1,10 @@
 'use strict';
 // What happens to API traffic besides its answer: counting and recording
-// requests for tests, and the faults tests inject (latency, a status or
-// body of their choosing, a dropped connection).
+// requests for tests, the faults tests inject (latency, a named Stytch
+// error, a status or body of their choosing, a CDN's HTML page, a dropped
+// connection) and each project's rate limits.
 
-const { ERRORS, STATUS_ERROR_TYPE, errorBody } = require('./errors.js');
+const { ERRORS, STATUS_ERROR_TYPE, errorBody, htmlErrorPage } = require('./errors.js');
 
 const RING = 200;
 
@@ -37,6 +38,19 @@ function parseFault(b) {
   if (b.body !== undefined) {
     if (typeof b.body !== 'string') throw new Error('body must be a string');
     f.body = b.body;
+  }
+  if (b.error !== undefined) {
+    if (typeof b.error !== 'string' || !ERRORS[b.error]) {
+      throw new Error(`error must be one of ${Object.keys(ERRORS).join(', ')}`);
+    }
+    f.error = b.error;
+  }
+  if (b.html !== undefined && b.html !== false) {
+    if (b.html !== true && typeof b.html !== 'string') throw new Error('html must be true or a string');
+    f.html = b.html;
+  }
+  if ([f.body, f.error, f.html].filter((x) => x !== undefined).length > 1) {
+    throw new Error('give one of body, error and html');
   }
   if (b.drop) f.drop = true;
   if (b.count !== undefined) {
@@ -72,6 +86,17 @@ function oversizedBody(st, status) {
 // Answers as the fault says, or calls run() when the fault only delays.
 function applyFault(st, env, f, req, res, run) {
   if (f.drop) { req.socket.destroy(); return; }
+  if (f.error !== undefined) {
+    const [known, message] = ERRORS[f.error];
+    const status = f.status !== undefined ? f.status : known;
+    answer(res, status, 'application/json', errorBody(env, status, f.error, message));
+    return;
+  }
+  if (f.html !== undefined) {
+    const status = f.status !== undefined ? f.status : 502;
+    answer(res, status, 'text/html; charset=UTF-8', f.html === true ? htmlErrorPage(status) : f.html);
+    return;
+  }
   if (f.status === undefined && f.body === undefined) { run(); return; }
   const status = f.status !== undefined ? f.status : 200;
   let body;
@@ -83,9 +108,50 @@ function applyFault(st, env, f, req, res, run) {
     const known = ERRORS[type];
     body = errorBody(env, status, type, known ? known[1] : `Emulated HTTP ${status} error.`);
   }
+  answer(res, status, 'application/json', body);
+}
+
+function answer(res, status, type, body) {
   if (res.destroyed) return;
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 
-module.exports = { RING, count, record, recordedList, parseFault, takeFault, applyFault };
+// ---------------------------------------------------------------- rate limits
+
+// A project's rate_limit setting: {authenticate?, all?}, requests a second
+// (a positive integer, or null for none).
+function parseRateLimit(v, current) {
+  if (v === null) return {};
+  const bad = () => new Error('rate_limit must be null or {authenticate?, all?} with positive integers or null');
+  if (typeof v !== 'object' || Array.isArray(v)) throw bad();
+  const next = { ...current };
+  for (const [k, n] of Object.entries(v)) {
+    if (k !== 'authenticate' && k !== 'all') throw bad();
+    if (n === null) delete next[k];
+    else if (Number.isInteger(n) && n > 0) next[k] = n;
+    else throw bad();
+  }
+  return next;
+}
+
+// Whether a request of the project is over its limits.  Each limit counts
+// the requests it let through in the last second (a sliding window), so
+// that a burst is refused wherever the second boundary falls.
+function overRateLimit(project, endpoint, now) {
+  const limits = project.rate_limit;
+  const windows = [];
+  if (limits.all) windows.push(['all', limits.all]);
+  if (limits.authenticate && endpoint === 'authenticate') windows.push(['authenticate', limits.authenticate]);
+  for (const [name, limit] of windows) {
+    const w = project.rateWindows[name];
+    while (w.length && now - w[0] >= 1000) w.shift();
+    if (w.length >= limit) return true;
+  }
+  for (const [name] of windows) project.rateWindows[name].push(now);
+  return false;
+}
+
+module.exports = {
+  RING, count, record, recordedList, parseFault, takeFault, applyFault, parseRateLimit, overRateLimit,
+};

@@ -179,30 +179,43 @@ describe('sessions/authenticate', () => {
       }
     });
 
-    it('401 invalid_session_jwt: rogue key, tampered payload, no signature, wrong iss/aud/alg, no kid', async () => {
+    it('unable_to_parse_session_jwt when the JWT cannot be verified: rogue key, no signature, alg, kid, tampered', async () => {
       const cases = [
         { key: 'rogue' },
+        { session_id: s.session_id, key: 'rogue' },
         { session_id: s.session_id, signature: 'none' },
-        { session_id: s.session_id, claims: { iss: 'stytch.com/project-test-other' } },
-        { session_id: s.session_id, claims: { aud: ['project-test-other'] } },
         { session_id: s.session_id, header: { alg: 'HS256' } },
         { session_id: s.session_id, header: { kid: null } },
         { session_id: s.session_id, header: { kid: 'jwk-test-unknown' } },
-        { session_id: s.session_id, claims: { 'https://stytch.com/session': null } },
       ];
       for (const c of cases) {
         const jwt = (await ctl(emu, 'POST', '/jwt', c)).jwt;
-        assertError(await request(emu, 'POST', AUTH, { session_jwt: jwt }), 401, 'invalid_session_jwt');
+        assertError(await request(emu, 'POST', AUTH, { session_jwt: jwt }), 400, 'unable_to_parse_session_jwt');
       }
-      // A rogue-key JWT for a real session must fail too.
-      const rogue = (await ctl(emu, 'POST', '/jwt', { session_id: s.session_id, key: 'rogue' })).jwt;
-      assertError(await request(emu, 'POST', AUTH, { session_jwt: rogue }), 401, 'invalid_session_jwt');
       // Tamper with a valid JWT's payload.
       const [h, , sig] = s.session_jwt.split('.');
       const p = decodeJwt(s.session_jwt).payload;
       p['https://stytch.com/session'].roles = ['admin'];
       const forged = `${h}.${Buffer.from(JSON.stringify(p)).toString('base64url')}.${sig}`;
-      assertError(await request(emu, 'POST', AUTH, { session_jwt: forged }), 401, 'invalid_session_jwt');
+      assertError(await request(emu, 'POST', AUTH, { session_jwt: forged }), 400, 'unable_to_parse_session_jwt');
+    });
+
+    it('a verified JWT with the wrong iss, aud or session claim: jwt_invalid_issuer, _audience, _claims', async () => {
+      const mint = async (claims) => (await ctl(emu, 'POST', '/jwt', { session_id: s.session_id, claims })).jwt;
+      assertError(await request(emu, 'POST', AUTH, { session_jwt: await mint({ iss: 'stytch.com/project-test-other' }) }),
+        401, 'jwt_invalid_issuer');
+      assertError(await request(emu, 'POST', AUTH, { session_jwt: await mint({ iss: null }) }), 401, 'jwt_invalid_issuer');
+      assertError(await request(emu, 'POST', AUTH, { session_jwt: await mint({ aud: ['project-test-other'] }) }),
+        401, 'jwt_invalid_audience');
+      assertError(await request(emu, 'POST', AUTH, { session_jwt: await mint({ 'https://stytch.com/session': null }) }),
+        401, 'jwt_invalid_claims');
+      assertError(await request(emu, 'POST', AUTH, { session_jwt: await mint({ sub: null }) }), 401, 'jwt_invalid_claims');
+    });
+
+    it('invalid_session_token for what cannot be a session token', async () => {
+      for (const tok of [42, ['x'], 'has space', 'semi;colon', 'x'.repeat(2000)]) {
+        assertError(await request(emu, 'POST', AUTH, { session_token: tok }), 400, 'invalid_session_token');
+      }
     });
 
     it('an aud given as a plain string is accepted', async () => {
@@ -326,7 +339,9 @@ describe('sessions/authenticate', () => {
       assertError(await request(emu, 'POST', B2B, { session_token: m.session_token }, { auth: false }), 401, 'unauthorized_credentials');
       assertError(await request(emu, 'POST', B2B, { session_jwt: 'x.y' }), 400, 'unable_to_parse_session_jwt');
       const rogue = (await ctl(emu, 'POST', '/jwt', { session_id: m.session_id, key: 'rogue' })).jwt;
-      assertError(await request(emu, 'POST', B2B, { session_jwt: rogue }), 401, 'invalid_session_jwt');
+      assertError(await request(emu, 'POST', B2B, { session_jwt: rogue }), 400, 'unable_to_parse_session_jwt');
+      const wrongIss = (await ctl(emu, 'POST', '/jwt', { session_id: m.session_id, claims: { iss: 'x' } })).jwt;
+      assertError(await request(emu, 'POST', B2B, { session_jwt: wrongIss }), 401, 'jwt_invalid_issuer');
       assertError(await request(emu, 'POST', B2B, { session_token: 'nope' }), 404, 'session_not_found');
       const c = await ctl(emu, 'POST', '/sessions', {});
       assertError(await request(emu, 'POST', B2B, { session_token: c.session_token }), 404, 'session_not_found');

@@ -58,7 +58,7 @@ describe('control API', () => {
       verifyWithJwks(r.body.session_jwt, set);
     });
 
-    it('retire: the key leaves the JWKS and its JWTs fail with 401; the signing key cannot be retired', async () => {
+    it('retire: the key leaves the JWKS and its JWTs fail; the signing key cannot be retired', async () => {
       const s = await ctl(emu, 'POST', '/sessions', {});
       const oldKid = decodeJwt(s.session_jwt).header.kid;
       const rot = await ctl(emu, 'POST', '/keys/rotate');
@@ -74,12 +74,12 @@ describe('control API', () => {
       assert.ok(k.retired.includes(oldKid));
       assert.ok(!(await jwks()).keys.some((x) => x.kid === oldKid));
       const r = await request(emu, 'POST', AUTH, { session_jwt: s.session_jwt });
-      assert.equal(r.status, 401);
-      assert.equal(r.body.error_type, 'invalid_session_jwt');
+      assert.equal(r.status, 400);
+      assert.equal(r.body.error_type, 'unable_to_parse_session_jwt');
       // A JWT can still be minted with the retired kid (to test clients).
       const j = (await ctl(emu, 'POST', '/jwt', { session_id: s.session_id, key: oldKid })).jwt;
       assert.equal(decodeJwt(j).header.kid, oldKid);
-      assert.equal((await request(emu, 'POST', AUTH, { session_jwt: j })).status, 401);
+      assert.equal((await request(emu, 'POST', AUTH, { session_jwt: j })).status, 400);
       // The token path is unaffected.
       assert.equal((await request(emu, 'POST', AUTH, { session_token: s.session_token })).status, 200);
     });
@@ -149,7 +149,7 @@ describe('control API', () => {
     it('counts each endpoint, consumer and B2B together plus b2b_* separately', async () => {
       const c0 = await ctl(emu, 'GET', '/counters');
       assert.deepEqual(c0, { jwks: 0, authenticate: 0, revoke: 0, policy: 0, org_policy: 0,
-        b2b_jwks: 0, b2b_authenticate: 0, b2b_revoke: 0, b2b_policy: 0 });
+        b2b_jwks: 0, b2b_authenticate: 0, b2b_revoke: 0, b2b_policy: 0, rate_limited: 0 });
       const s = await ctl(emu, 'POST', '/sessions', {});
       await request(emu, 'GET', jwksPath, undefined, { auth: false });
       await request(emu, 'GET', `/v1/b2b/sessions/jwks/${emu.projectId}`, undefined, { auth: false });
@@ -162,7 +162,7 @@ describe('control API', () => {
       await request(emu, 'POST', '/v1/sessions/revoke', { session_id: s.session_id });
       const c = await ctl(emu, 'GET', '/counters');
       assert.deepEqual(c, { jwks: 2, authenticate: 3, revoke: 1, policy: 2, org_policy: 1,
-        b2b_jwks: 1, b2b_authenticate: 1, b2b_revoke: 0, b2b_policy: 1 });
+        b2b_jwks: 1, b2b_authenticate: 1, b2b_revoke: 0, b2b_policy: 1, rate_limited: 0 });
     });
 
     it('GET /emulator/requests shows method, path, lowercased headers and body; limit; ring bound', async () => {
@@ -223,7 +223,7 @@ describe('control API', () => {
         const r = await request(emu, 'GET', jwksPath, undefined, { auth: false });
         assert.equal(r.status, 503);
         assert.equal(r.body.status_code, 503);
-        assert.equal(r.body.error_type, 'service_unavailable');
+        assert.equal(r.body.error_type, 'server_unavailable');
         assert.ok(r.body.request_id && r.body.error_message);
       }
       // other endpoints unaffected

@@ -43,7 +43,8 @@ describe('sessions/revoke', () => {
       assertError(await request(emu, 'POST', REVOKE, { [idField]: 'session-test-unknown' }), 404, 'session_not_found');
       assertError(await request(emu, 'POST', REVOKE, { session_jwt: 'garbage' }), 400, 'unable_to_parse_session_jwt');
       const rogue = (await ctl(emu, 'POST', '/jwt', { session_id: s.session_id, key: 'rogue' })).jwt;
-      assertError(await request(emu, 'POST', REVOKE, { session_jwt: rogue }), 401, 'invalid_session_jwt');
+      assertError(await request(emu, 'POST', REVOKE, { session_jwt: rogue }), 400, 'unable_to_parse_session_jwt');
+      assertError(await request(emu, 'POST', REVOKE, { session_token: 'not a token' }), 400, 'invalid_session_token');
       // None of these revoked it.
       assert.equal((await request(emu, 'POST', AUTH, { session_token: s.session_token })).status, 200);
     });
