@@ -11,7 +11,7 @@ const store = require('./store.js');
 const server = require('./server.js');
 
 const USAGE = 'usage: stytch-emulator --port PORT [--host 127.0.0.1] [--tls] ' +
-  '[--tls-cert F --tls-key F] [--project-id ID] [--secret S] [--state FILE]\n';
+  '[--tls-cert F --tls-key F] [--project-id ID] [--secret S] [--state FILE] [--idle-timeout MS]\n';
 
 function usage(msg) {
   if (msg) process.stderr.write(`stytch-emulator: ${msg}\n`);
@@ -23,10 +23,11 @@ function parseArgs(argv) {
   const o = {
     host: '127.0.0.1', port: null, tls: false, tlsCert: null, tlsKey: null,
     projectId: 'project-test-00000000-0000-0000-0000-000000000000',
-    secret: 'secret-test-emulator', state: null,
+    secret: 'secret-test-emulator', state: null, idleTimeout: 65000,
   };
   const withValue = { '--port': 'port', '--host': 'host', '--tls-cert': 'tlsCert',
-    '--tls-key': 'tlsKey', '--project-id': 'projectId', '--secret': 'secret', '--state': 'state' };
+    '--tls-key': 'tlsKey', '--project-id': 'projectId', '--secret': 'secret', '--state': 'state',
+    '--idle-timeout': 'idleTimeout' };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i];
     let v;
@@ -42,6 +43,8 @@ function parseArgs(argv) {
   if (o.port === null) usage('--port is required');
   o.port = Number(o.port);
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) usage('bad --port');
+  o.idleTimeout = Number(o.idleTimeout);
+  if (!Number.isInteger(o.idleTimeout) || o.idleTimeout < 0) usage('bad --idle-timeout');
   if ((o.tlsCert && !o.tlsKey) || (!o.tlsCert && o.tlsKey)) usage('--tls-cert and --tls-key go together');
   if (o.tlsCert) o.tls = true;
   return o;

@@ -184,6 +184,14 @@ const ROUTES = [
     return undefined;
   }],
   ['GET', /^\/counters$/, (st) => st.counters],
+  ['POST', /^\/idle-timeout$/, (st, c) => {
+    const ms = c.body.ms;
+    if (!Number.isInteger(ms) || ms < 0) return controlError(c.res, 400, 'ms must be a non-negative integer (0: never)');
+    st.net.idleTimeoutMs = ms;
+    return { ok: true, idle_timeout_ms: ms };
+  }],
+  ['GET', /^\/connections$/, (st) => ({ idle_timeout_ms: st.net.idleTimeoutMs, open: st.net.sockets.size,
+    accepted: st.counters.connections_accepted, closed_idle: st.counters.connections_closed_idle })],
   ['GET', /^\/requests$/, (st, c) => {
     const list = listRequests(st, c.query);
     if (!list) return controlError(c.res, 400, 'unknown endpoint');

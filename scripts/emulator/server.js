@@ -1,7 +1,9 @@
 'use strict';
 // The HTTP(S) server: reads each request, sends /emulator/ to the control
 // API and the rest through the API's routing, counting, recording and
-// faults; keeps track of connections so that they can be refused.
+// faults; keeps track of connections so that they can be refused, and
+// closes keep-alive connections that stay idle too long, as Stytch's edge
+// does.
 
 const http = require('node:http');
 const https = require('node:https');
@@ -90,15 +92,45 @@ function refuse(st, ms) {
   setTimeout(() => net.server.listen(net.boundPort, st.opts.host), ms);
 }
 
+// An edge closes a keep-alive connection that has been idle for its
+// timeout by itself: no Connection: close, no Keep-Alive header announcing
+// it.  Node's own keepAliveTimeout would announce it, so the emulator keeps
+// the time itself.  A connection is idle from its accept or the end of its
+// last answer until its next request.
+function armIdle(st, socket) {
+  clearTimeout(socket.idleTimer);
+  const ms = st.net.idleTimeoutMs;
+  if (!ms || socket.destroyed) return;
+  socket.idleTimer = setTimeout(() => {
+    if (socket.destroyed) return;
+    st.counters.connections_closed_idle++;
+    socket.destroy();
+  }, ms);
+}
+
 function createServer(st, tlsOptions) {
-  const handler = (req, res) => onRequest(st, req, res);
+  const handler = (req, res) => {
+    const socket = req.socket;
+    clearTimeout(socket.idleTimer);
+    res.on('finish', () => armIdle(st, socket));
+    onRequest(st, req, res);
+  };
   const server = tlsOptions ? https.createServer(tlsOptions, handler) : http.createServer(handler);
-  server.keepAliveTimeout = 65000;
+  server.keepAliveTimeout = 0;
   server.headersTimeout = 66000;
   server.requestTimeout = 0;
   server.on('connection', (s) => {
+    st.counters.connections_accepted++;
     st.net.sockets.add(s);
-    s.on('close', () => st.net.sockets.delete(s));
+    s.on('close', () => { clearTimeout(s.idleTimer); st.net.sockets.delete(s); });
+    armIdle(st, s);
+  });
+  // Over TLS the requests come on the TLS socket: the idle time moves to it
+  // from its TCP socket (_parent) once the handshake is done.
+  server.on('secureConnection', (s) => {
+    if (s._parent) clearTimeout(s._parent.idleTimer);
+    s.on('close', () => clearTimeout(s.idleTimer));
+    armIdle(st, s);
   });
   st.net.server = server;
   return server;

@@ -190,7 +190,8 @@ const ENDPOINTS = ['jwks', 'authenticate', 'revoke', 'policy', 'org_policy'];
 
 function resetTraffic(st) {
   st.counters = { jwks: 0, authenticate: 0, revoke: 0, policy: 0, org_policy: 0,
-    b2b_jwks: 0, b2b_authenticate: 0, b2b_revoke: 0, b2b_policy: 0, rate_limited: 0 };
+    b2b_jwks: 0, b2b_authenticate: 0, b2b_revoke: 0, b2b_policy: 0, rate_limited: 0,
+    connections_accepted: 0, connections_closed_idle: 0 };
   st.recorded = {};
   for (const e of ENDPOINTS) st.recorded[e] = { items: [], next: 0 };
   st.faults.clear();
@@ -210,7 +211,8 @@ function createState(opts) {
     recorded: null,
     faults: new Map(), // endpoint or '*' -> fault
     cache: { oversized: null },
-    net: { server: null, boundPort: null, sockets: new Set(), tmpTlsDir: null },
+    net: { server: null, boundPort: null, sockets: new Set(), tmpTlsDir: null,
+      idleTimeoutMs: opts.idleTimeout === undefined ? 65000 : opts.idleTimeout },
     saveTimer: null,
   };
   resetTraffic(st);
