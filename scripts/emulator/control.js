@@ -6,6 +6,7 @@
 
 const { newId, iso, isObj, sendJson } = require('./util.js');
 const api = require('./api.js');
+const factors = require('./factors.js');
 const store = require('./store.js');
 const tokens = require('./tokens.js');
 const traffic = require('./traffic.js');
@@ -77,6 +78,7 @@ function mintJwt(st, project, b, now) {
       attributes: { ip_address: '203.0.113.1', user_agent: 'stytch-emulator' },
       organization_id: b2b ? newId(env, 'organization') : null,
     };
+    s.factors = factors.defaultFactors(env, s, now);
     if (b2b) store.getOrg(project, s.organization_id, undefined, now);
   }
   return tokens.handMadeJwt(st, project, tokens.sessionPayload(project, s, iat, lifetime), b);

@@ -9,6 +9,7 @@ const fs = require('node:fs');
 const { envOf, newId, isObj, secretToken } = require('./util.js');
 const tokens = require('./tokens.js');
 const traffic = require('./traffic.js');
+const factors = require('./factors.js');
 
 // ---------------------------------------------------------------- policies
 
@@ -264,6 +265,14 @@ function createSession(st, project, b, now) {
     throw new Error('roles must be a list of strings');
   }
   if (b.custom_claims !== undefined && !isObj(b.custom_claims)) throw new Error('custom_claims must be an object');
+  const attributes = { ip_address: b.ip_address || '203.0.113.1', user_agent: b.user_agent || 'stytch-emulator' };
+  if (b.attributes !== undefined) {
+    if (!isObj(b.attributes) || Object.entries(b.attributes).some(([k, v]) =>
+      !['ip_address', 'user_agent'].includes(k) || typeof v !== 'string')) {
+      throw new Error('attributes must be {ip_address?, user_agent?} strings');
+    }
+    Object.assign(attributes, b.attributes);
+  }
   const b2b = type === 'b2b';
   const env = project.env;
   const s = {
@@ -282,10 +291,12 @@ function createSession(st, project, b, now) {
     expires_at: now + duration * 60000,
     created_at: now,
     revoked: false,
-    attributes: { ip_address: b.ip_address || '203.0.113.1', user_agent: b.user_agent || 'stytch-emulator' },
+    attributes,
+    factors: null,
     version: 0,
     jwtCache: null,
   };
+  s.factors = factors.factorsFrom(env, s, b.factors, now);
   if (b.custom_claims) mergeClaims(s.custom_claims, b.custom_claims);
   if (b2b) {
     s.organization_id = b.organization_id || newId(env, 'organization');
@@ -339,6 +350,7 @@ function loadProject(p, saved) {
   for (const s of saved.sessions || []) {
     s.jwtCache = null;
     s.version = s.version || 0;
+    if (!Array.isArray(s.factors)) s.factors = factors.defaultFactors(p.env, s, s.started_at);
     p.sessions.set(s.session_id, s);
     if (!s.revoked) p.tokens.set(s.token, s.session_id);
   }

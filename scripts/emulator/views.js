@@ -1,21 +1,15 @@
 'use strict';
 // The JSON shapes Stytch answers with, built from the store's records: the
-// session claim of a JWT, consumer Session and User, B2B MemberSession,
+// session claim of a JWT (its factors without created_at and updated_at, as
+// in a real Stytch session JWT), consumer Session and User, B2B MemberSession,
 // Member and Organization (field names from stytch-node lib/b2c/sessions.ts,
 // lib/b2c/users.ts, lib/b2b/sessions.ts, lib/b2b/organizations.ts; the
 // fields stytch-python's pydantic models require are all present).
 
 const { iso } = require('./util.js');
+const { factorView } = require('./factors.js');
 
-function factors(s) {
-  const at = iso(s.started_at);
-  return [{
-    type: s.type === 'b2b' ? 'magic_link' : 'otp',
-    delivery_method: 'email',
-    last_authenticated_at: at, created_at: at, updated_at: at,
-    email_factor: { email_id: s.email_id, email_address: s.email },
-  }];
-}
+const factors = (s, inJwt) => s.factors.map((f) => factorView(f, inJwt));
 
 function sessionClaim(s) {
   const c = {
@@ -24,8 +18,9 @@ function sessionClaim(s) {
     last_accessed_at: iso(s.last_accessed_at),
     expires_at: iso(s.expires_at),
   };
+  // The B2B MemberSession has no attributes (stytch-node lib/b2b/sessions.ts).
   if (s.type === 'consumer') c.attributes = { ...s.attributes };
-  c.authentication_factors = factors(s);
+  c.authentication_factors = factors(s, true);
   if (!s.omit_roles) c.roles = [...s.roles];
   return c;
 }
