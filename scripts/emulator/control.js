@@ -23,7 +23,7 @@ function projectView(st, p) {
   return {
     project_id: p.project_id, secret: p.secret, vertical: p.vertical, default: p.project_id === st.defaultProjectId,
     custom_domain: p.custom_domain, issuer: tokens.mintIssuer(p), issuers: api.issuersOf(st, p),
-    rate_limit: p.rate_limit,
+    jwt_lifetime: p.jwt_lifetime, rate_limit: p.rate_limit,
   };
 }
 
@@ -58,9 +58,6 @@ function sessionAnswer(st, project, s, now) {
 }
 
 function mintJwt(st, project, b, now) {
-  const iat = b.iat !== undefined ? Number(b.iat) : Math.floor(now / 1000);
-  const lifetime = b.lifetime !== undefined ? Number(b.lifetime) : 300;
-  if (!Number.isFinite(iat) || !Number.isFinite(lifetime)) throw new Error('iat and lifetime must be numbers');
   let s;
   if (b.session_id !== undefined) {
     const found = store.findSession(st, b.session_id, b.project_id);
@@ -81,6 +78,9 @@ function mintJwt(st, project, b, now) {
     s.factors = factors.defaultFactors(env, s, now);
     if (b2b) store.getOrg(project, s.organization_id, undefined, now);
   }
+  const iat = b.iat !== undefined ? Number(b.iat) : Math.floor(now / 1000);
+  const lifetime = b.lifetime !== undefined ? Number(b.lifetime) : project.jwt_lifetime;
+  if (!Number.isFinite(iat) || !Number.isFinite(lifetime)) throw new Error('iat and lifetime must be numbers');
   return tokens.handMadeJwt(st, project, tokens.sessionPayload(project, s, iat, lifetime), b);
 }
 

@@ -73,6 +73,7 @@ function setPolicy(project, kind, p) {
 // A project's world: everything --state saves and reset {all} renews.
 function resetProjectWorld(project) {
   project.custom_domain = null;
+  project.jwt_lifetime = 300;
   project.rate_limit = {};
   project.rateWindows = { all: [], authenticate: [] };
   project.keySet = tokens.createKeySet(project.env);
@@ -120,11 +121,19 @@ function parseCustomDomain(v) {
   return v.replace(/\/+$/, '');
 }
 
+// Seconds a minted session JWT lives: Stytch's are 300; tests may want a
+// few seconds.
+function parseJwtLifetime(v) {
+  if (!Number.isInteger(v) || v < 1 || v > 86400) throw new Error('jwt_lifetime must be an integer of seconds in 1..86400');
+  return v;
+}
+
 // Settings a project may change at any time: {custom_domain?,
-// rate_limit?}.  All are checked before any is changed.
+// jwt_lifetime?, rate_limit?}.  All are checked before any is changed.
 function checkSettings(b, project) {
   const next = {};
   if (b.custom_domain !== undefined) next.custom_domain = parseCustomDomain(b.custom_domain);
+  if (b.jwt_lifetime !== undefined) next.jwt_lifetime = parseJwtLifetime(b.jwt_lifetime);
   if (b.rate_limit !== undefined) next.rate_limit = traffic.parseRateLimit(b.rate_limit, project ? project.rate_limit : {});
   return next;
 }
@@ -324,6 +333,7 @@ function serialiseProject(p) {
     vertical: p.vertical,
     builtin: p.builtin,
     custom_domain: p.custom_domain,
+    jwt_lifetime: p.jwt_lifetime,
     rate_limit: p.rate_limit,
     signing: p.keySet.signingKid,
     keys: tokens.saveKeySet(p.keySet),
@@ -347,6 +357,7 @@ function loadProject(p, saved) {
   p.keySet = tokens.loadKeySet(p.env, saved.keys, saved.signing);
   p.custom_domain = saved.custom_domain || null;
   p.rate_limit = saved.rate_limit || {};
+  p.jwt_lifetime = saved.jwt_lifetime || 300;
   for (const s of saved.sessions || []) {
     s.jwtCache = null;
     s.version = s.version || 0;

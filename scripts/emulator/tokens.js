@@ -124,17 +124,21 @@ function sessionPayload(project, s, iat, lifetime) {
   return p;
 }
 
-// The JWT for a session, reused while minted in the current second with the
-// current key and the session unchanged (RSA signing costs about 1 ms).
+// The JWT for a session, living the project's jwt_lifetime (Stytch's is
+// 300 s), reused while minted in the current second with the current key
+// and settings and the session unchanged (RSA signing costs about 1 ms).
 function sessionJwt(project, s, nowMs) {
   const sec = Math.floor(nowMs / 1000);
   const ks = project.keySet;
   const iss = mintIssuer(project);
+  const life = project.jwt_lifetime;
   const c = s.jwtCache;
-  if (c && c.sec === sec && c.version === s.version && c.kid === ks.signingKid && c.iss === iss) return c.jwt;
+  if (c && c.sec === sec && c.version === s.version && c.kid === ks.signingKid && c.iss === iss && c.life === life) {
+    return c.jwt;
+  }
   const key = ks.keys.get(ks.signingKid);
-  const jwt = signJwt({ alg: 'RS256', kid: key.kid, typ: 'JWT' }, sessionPayload(project, s, sec, 300), key);
-  s.jwtCache = { sec, version: s.version, kid: ks.signingKid, iss, jwt };
+  const jwt = signJwt({ alg: 'RS256', kid: key.kid, typ: 'JWT' }, sessionPayload(project, s, sec, life), key);
+  s.jwtCache = { sec, version: s.version, kid: ks.signingKid, iss, life, jwt };
   return jwt;
 }
 

@@ -186,3 +186,45 @@ describe('projects', () => {
     assert.equal((await request(emu, 'GET', `/v1/sessions/jwks/${p.project_id}`, undefined, { auth: false })).status, 400);
   });
 });
+
+describe('short-lived JWTs: jwt_lifetime', () => {
+  let emu;
+  before(async () => { emu = await startEmulator(); });
+  after(async () => { await emu.stop(); });
+  const life = (jwt) => { const p = decodeJwt(jwt).payload; return p.exp - p.iat; };
+
+  it('set at creation: every mint of the project uses it (sessions, authenticate, /emulator/jwt)', async () => {
+    const p = await ctl(emu, 'POST', '/projects', { vertical: 'consumer', jwt_lifetime: 7 });
+    assert.equal(p.jwt_lifetime, 7);
+    const s = await ctl(emu, 'POST', '/sessions', { project_id: p.project_id });
+    assert.equal(life(s.session_jwt), 7);
+    const r = await request(emu, 'POST', AUTH, { session_token: s.session_token }, { auth: basicOf(p) });
+    assert.equal(life(r.body.session_jwt), 7);
+    assert.equal(life((await ctl(emu, 'POST', '/jwt', { project_id: p.project_id })).jwt), 7);
+    assert.equal(life((await ctl(emu, 'POST', '/jwt', { session_id: s.session_id })).jwt), 7);
+    assert.equal(life((await ctl(emu, 'POST', '/jwt', { session_id: s.session_id, lifetime: 60 })).jwt), 60, 'lifetime still wins');
+    assert.equal(life((await ctl(emu, 'POST', '/sessions', {})).session_jwt), 300, 'the default project keeps 300');
+  });
+
+  it('settable on the default project; an expired short JWT is refreshed by the API', async () => {
+    const v = await ctl(emu, 'POST', `/projects/${emu.projectId}/settings`, { jwt_lifetime: 1 });
+    assert.equal(v.jwt_lifetime, 1);
+    const s = await ctl(emu, 'POST', '/sessions', {});
+    assert.equal(life(s.session_jwt), 1);
+    await new Promise((r) => setTimeout(r, 2100));
+    assert.ok(decodeJwt(s.session_jwt).payload.exp < Date.now() / 1000, 'expired');
+    const r = await request(emu, 'POST', AUTH, { session_jwt: s.session_jwt });
+    assert.equal(r.status, 200, r.raw);
+    assert.ok(decodeJwt(r.body.session_jwt).payload.exp >= Date.now() / 1000);
+    await ctl(emu, 'POST', `/projects/${emu.projectId}/settings`, { jwt_lifetime: 300 });
+    const again = await request(emu, 'POST', AUTH, { session_token: s.session_token });
+    assert.equal(life(again.body.session_jwt), 300, 'a new setting is used at once, even within the same second');
+  });
+
+  it('rejects what is not 1..86400 seconds', async () => {
+    for (const v of [0, -5, 1.5, '10', 86401, null]) {
+      const r = await request(emu, 'POST', `/emulator/projects/${emu.projectId}/settings`, { jwt_lifetime: v }, { auth: false });
+      assert.equal(r.status, 400, JSON.stringify(v));
+    }
+  });
+});
