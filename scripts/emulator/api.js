@@ -1,7 +1,8 @@
 'use strict';
-// The Stytch API routes the emulator serves and their handlers: sessions
-// (authenticate, revoke, JWKS) and RBAC policies, consumer and B2B, as
-// stytch-node's lib/b2c and lib/b2b call them.
+// The sessions and RBAC part of the Stytch API, consumer and B2B, as
+// stytch-node's lib/b2c and lib/b2b call it: authenticate, revoke, JWKS,
+// policies; and the helpers the other API modules share (credentials,
+// bodies, session arguments).
 
 const { requestId, isObj, send, sendJson } = require('./util.js');
 const { ApiError } = require('./errors.js');
@@ -112,6 +113,28 @@ function authorize(project, s, check) {
 
 // ---------------------------------------------------------------- handlers
 
+// session_duration_minutes, if given: 5..527040.
+function checkDuration(body) {
+  if (!given(body.session_duration_minutes)) return undefined;
+  const d = body.session_duration_minutes;
+  if (!Number.isInteger(d) || d < 5 || d > 527040) throw new ApiError('invalid_session_duration_minutes');
+  return d;
+}
+
+// session_custom_claims, if given: an object that keeps the session's
+// claims within 4 KB once merged.
+function checkCustomClaims(body, current) {
+  const claims = body.session_custom_claims;
+  if (claims === undefined || claims === null) return undefined;
+  if (!isObj(claims)) throw new ApiError('invalid_session_custom_claims');
+  const merged = { ...current };
+  store.mergeClaims(merged, claims);
+  if (Buffer.byteLength(JSON.stringify(merged)) > 4096) {
+    throw new ApiError('invalid_session_custom_claims', 'session_custom_claims exceed the 4 KB limit.');
+  }
+  return claims;
+}
+
 function authenticateAnswer(st, project, s, t) {
   const jwt = tokens.sessionJwt(project, s, t);
   if (s.type === 'b2b') {
@@ -126,7 +149,7 @@ function authenticateAnswer(st, project, s, t) {
   return {
     request_id: requestId(project.env), status_code: 200,
     session: views.consumerSession(s), session_token: s.token, session_jwt: jwt,
-    user: views.userObject(s), user_id: s.subject,
+    user: views.userObject(project, s), user_id: s.subject,
   };
 }
 
@@ -136,22 +159,8 @@ function handleAuthenticate(st, c, b2b) {
   const t = c.now;
   const s = sessionFromArgs(st, project, body, b2b ? 'b2b' : 'consumer', t);
 
-  let duration;
-  if (given(body.session_duration_minutes)) {
-    duration = body.session_duration_minutes;
-    if (!Number.isInteger(duration) || duration < 5 || duration > 527040) {
-      throw new ApiError('invalid_session_duration_minutes');
-    }
-  }
-  const claims = body.session_custom_claims;
-  if (claims !== undefined && claims !== null && !isObj(claims)) throw new ApiError('invalid_session_custom_claims');
-  if (claims) {
-    const merged = { ...s.custom_claims };
-    store.mergeClaims(merged, claims);
-    if (Buffer.byteLength(JSON.stringify(merged)) > 4096) {
-      throw new ApiError('invalid_session_custom_claims', 'session_custom_claims exceed the 4 KB limit.');
-    }
-  }
+  const duration = checkDuration(body);
+  const claims = checkCustomClaims(body, s.custom_claims);
   let verdict;
   if (given(body.authorization_check)) {
     verdict = { authorized: true, granting_roles: authorize(project, s, body.authorization_check) };
@@ -209,23 +218,20 @@ function handleOrgPolicy(st, c) {
 
 // endpoint: the name counters, recordings and faults use; b2b: counted as
 // b2b_<endpoint> too; auth: how the project is found (Basic credentials,
-// or the project_id in the path).
-const EXACT = {
-  '/v1/sessions/authenticate': { endpoint: 'authenticate', b2b: false, method: 'POST', auth: 'basic',
+// or the project_id in the path: the first group of re).
+const ROUTES = [
+  { path: '/v1/sessions/authenticate', endpoint: 'authenticate', b2b: false, method: 'POST', auth: 'basic',
     handler: (st, c) => handleAuthenticate(st, c, false) },
-  '/v1/b2b/sessions/authenticate': { endpoint: 'authenticate', b2b: true, method: 'POST', auth: 'basic',
+  { path: '/v1/b2b/sessions/authenticate', endpoint: 'authenticate', b2b: true, method: 'POST', auth: 'basic',
     handler: (st, c) => handleAuthenticate(st, c, true) },
-  '/v1/sessions/revoke': { endpoint: 'revoke', b2b: false, method: 'POST', auth: 'basic',
+  { path: '/v1/sessions/revoke', endpoint: 'revoke', b2b: false, method: 'POST', auth: 'basic',
     handler: (st, c) => handleRevoke(st, c, false) },
-  '/v1/b2b/sessions/revoke': { endpoint: 'revoke', b2b: true, method: 'POST', auth: 'basic',
+  { path: '/v1/b2b/sessions/revoke', endpoint: 'revoke', b2b: true, method: 'POST', auth: 'basic',
     handler: (st, c) => handleRevoke(st, c, true) },
-  '/v1/rbac/policy': { endpoint: 'policy', b2b: false, method: 'GET', auth: 'basic',
+  { path: '/v1/rbac/policy', endpoint: 'policy', b2b: false, method: 'GET', auth: 'basic',
     handler: (st, c) => handlePolicy(st, c, false) },
-  '/v1/b2b/rbac/policy': { endpoint: 'policy', b2b: true, method: 'GET', auth: 'basic',
+  { path: '/v1/b2b/rbac/policy', endpoint: 'policy', b2b: true, method: 'GET', auth: 'basic',
     handler: (st, c) => handlePolicy(st, c, true) },
-};
-
-const PATTERNS = [
   { re: /^\/v1\/sessions\/jwks\/([^/]+)$/, endpoint: 'jwks', b2b: false, method: 'GET', auth: 'path',
     handler: handleJwks },
   { re: /^\/v1\/b2b\/sessions\/jwks\/([^/]+)$/, endpoint: 'jwks', b2b: true, method: 'GET', auth: 'path',
@@ -234,25 +240,7 @@ const PATTERNS = [
     auth: 'basic', handler: handleOrgPolicy },
 ];
 
-// -> {route, params} or null
-function classify(pathname) {
-  const route = EXACT[pathname];
-  if (route) return { route, params: [] };
-  for (const r of PATTERNS) {
-    const m = r.re.exec(pathname);
-    if (m) return { route: r, params: m.slice(1).map(decodeURIComponent) };
-  }
-  return null;
-}
-
-// The project a request is for, or the API's refusal.
-function resolveProject(st, route, req, params) {
-  if (route.auth === 'path') {
-    const p = st.projects.get(params[0]);
-    if (!p) throw new ApiError('invalid_project_id');
-    return p;
-  }
-  return projectByAuth(st, req);
-}
-
-module.exports = { classify, resolveProject, issuersOf };
+module.exports = {
+  ROUTES, projectByAuth, parseBody, given, issuersOf, liveSession, sessionFromArgs, authenticateAnswer,
+  checkDuration, checkCustomClaims,
+};

@@ -7,6 +7,7 @@
 const { newId, iso, isObj, sendJson } = require('./util.js');
 const api = require('./api.js');
 const factors = require('./factors.js');
+const signin = require('./signin.js');
 const store = require('./store.js');
 const tokens = require('./tokens.js');
 const traffic = require('./traffic.js');
@@ -23,7 +24,7 @@ function projectView(st, p) {
   return {
     project_id: p.project_id, secret: p.secret, vertical: p.vertical, default: p.project_id === st.defaultProjectId,
     custom_domain: p.custom_domain, issuer: tokens.mintIssuer(p), issuers: api.issuersOf(st, p),
-    jwt_lifetime: p.jwt_lifetime, rate_limit: p.rate_limit,
+    jwt_lifetime: p.jwt_lifetime, redirect_url: p.redirect_url, rate_limit: p.rate_limit,
   };
 }
 
@@ -88,7 +89,7 @@ function listRequests(st, query) {
   let ep = query.get('endpoint') || 'authenticate';
   let b2bOnly = false;
   if (ep.startsWith('b2b_')) { b2bOnly = true; ep = ep.slice(4); }
-  if (!store.ENDPOINTS.includes(ep)) return null;
+  if (!traffic.ENDPOINTS.includes(ep)) return null;
   let list = traffic.recordedList(st, ep);
   if (b2bOnly) list = list.filter((r) => r.path.startsWith('/v1/b2b/'));
   const limit = query.has('limit') ? Number(query.get('limit')) : traffic.RING;
@@ -169,8 +170,8 @@ const ROUTES = [
   }],
   ['POST', /^\/faults$/, (st, c) => {
     const ep = c.body.endpoint;
-    if (ep !== '*' && !store.ENDPOINTS.includes(ep)) {
-      return controlError(c.res, 400, `endpoint must be one of ${store.ENDPOINTS.join(', ')}, *`);
+    if (ep !== '*' && !traffic.ENDPOINTS.includes(ep)) {
+      return controlError(c.res, 400, `endpoint must be one of ${traffic.ENDPOINTS.join(', ')}, *`);
     }
     const f = traffic.parseFault(c.body);
     st.faults.set(ep, f);
@@ -184,6 +185,14 @@ const ROUTES = [
     c.res.writeHead(200, { 'Content-Type': 'application/json', Connection: 'close' });
     c.res.end(JSON.stringify({ ok: true, ms }), () => c.refuse(ms));
     return undefined;
+  }],
+  ['GET', /^\/outbox$/, (st, c) => ({ messages: signin.outbox(st, {
+    email: c.query.get('email'), project_id: c.query.get('project_id'), type: c.query.get('type') }) })],
+  ['DELETE', /^\/outbox$/, (st) => { st.outbox = []; return { ok: true }; }],
+  ['POST', /^\/outbox\/expire$/, (st, c) => {
+    const n = signin.expire(st, c.body);
+    if (!n) return controlError(c.res, 404, 'no such message: give token, code (and method_id) or email');
+    return { ok: true, expired: n };
   }],
   ['GET', /^\/counters$/, (st) => st.counters],
   ['POST', /^\/idle-timeout$/, (st, c) => {
@@ -200,7 +209,7 @@ const ROUTES = [
     return { requests: list };
   }],
   ['POST', /^\/reset$/, (st, c) => {
-    store.resetTraffic(st);
+    traffic.resetTraffic(st);
     if (c.body.all) { store.resetWorld(st); store.stateChanged(st); }
     return { ok: true, all: !!c.body.all };
   }],

@@ -39,6 +39,15 @@ const ERRORS = {
   consumer_session_authorization_error: [403, 'User does not have permission to perform the requested action.'], // chosen
   session_authorization_error: [403, 'Member does not have permission to perform the requested action.'], // stytch-go stytcherror.go
   session_authorization_tenancy_error: [403, 'Member belongs to a different organization.'], // stytch-go stytcherror.go
+  // sign-in: magic links and one-time passcodes
+  invalid_email: [400, 'Email format is invalid.'], // ios
+  email_not_found: [404, 'Email could not be found.'], // ios; docs (react-native, 404)
+  magic_link_not_found: [404, 'The magic link could not be authenticated, try sending another magic link to the user.'], // node
+  unable_to_auth_magic_link: [401, 'The magic link could not be authenticated because it was either already used or expired. Send another magic link to this user.'], // node
+  invalid_method_id: [400, 'method_id format is invalid.'], // ios; status chosen
+  invalid_code: [400, 'Code format is invalid.'], // ios; status chosen
+  otp_code_not_found: [404, 'The passcode was incorrect and could not be authenticated, encourage the user to try inputting the passcode again or send another passcode.'], // ios; status chosen
+  unable_to_auth_otp_code: [401, 'The passcode could not be authenticated because it was either already used or expired. Send another passcode to this user.'], // ios; status chosen
   // requests
   bad_request: [400, 'The submitted request is invalid.'], // docs
   invalid_request_body: [400, 'The request body is not valid JSON.'], // chosen

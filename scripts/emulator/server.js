@@ -8,7 +8,7 @@
 const http = require('node:http');
 const https = require('node:https');
 const { ApiError, sendError } = require('./errors.js');
-const api = require('./api.js');
+const routes = require('./routes.js');
 const control = require('./control.js');
 const store = require('./store.js');
 const traffic = require('./traffic.js');
@@ -25,7 +25,7 @@ function runApi(st, route, params, req, res, raw) {
   let env = store.defaultProject(st).env;
   try {
     if (req.method !== route.method) throw new ApiError('method_not_allowed');
-    const project = api.resolveProject(st, route, req, params);
+    const project = routes.resolveProject(st, route, req, params);
     env = project.env;
     const now = Date.now();
     if (traffic.overRateLimit(project, route.endpoint, now)) {
@@ -43,7 +43,7 @@ function dispatch(st, req, res, pathname, qs, raw) {
     return control.handleControl(st, req, res, pathname, new URLSearchParams(qs), raw,
       { refuse: (ms) => refuse(st, ms) });
   }
-  const found = api.classify(pathname);
+  const found = routes.classify(pathname);
   if (!found) throw new ApiError('route_not_found');
   const { route, params } = found;
   traffic.count(st, route.endpoint, route.b2b);

@@ -74,10 +74,15 @@ function setPolicy(project, kind, p) {
 function resetProjectWorld(project) {
   project.custom_domain = null;
   project.jwt_lifetime = 300;
+  project.redirect_url = 'http://localhost:3000/authenticate';
   project.rate_limit = {};
   project.rateWindows = { all: [], authenticate: [] };
   project.keySet = tokens.createKeySet(project.env);
   project.sessions = new Map(); // session_id -> session
+  project.users = new Map(); // user_id -> consumer user
+  project.usersByEmail = new Map(); // lower-case email -> user_id
+  project.magicLinks = new Map(); // token -> magic link
+  project.otps = new Map(); // email_id -> passcodes sent to it
   project.tokens = new Map(); // session_token -> session_id
   project.orgs = new Map(); // organization_id -> {organization_id, slug, name, created_at}
   project.orgPolicies = new Map(); // organization_id -> {roles}
@@ -123,17 +128,29 @@ function parseCustomDomain(v) {
 
 // Seconds a minted session JWT lives: Stytch's are 300; tests may want a
 // few seconds.
+// Where magic links lead when a request names no URL: Stytch takes the
+// project's default redirect URL from its dashboard.
+function parseRedirectUrl(v) {
+  let u;
+  try { u = new URL(v); } catch { u = null; }
+  if (typeof v !== 'string' || !u || (u.protocol !== 'https:' && u.protocol !== 'http:')) {
+    throw new Error('redirect_url must be an absolute http(s) URL');
+  }
+  return v;
+}
+
 function parseJwtLifetime(v) {
   if (!Number.isInteger(v) || v < 1 || v > 86400) throw new Error('jwt_lifetime must be an integer of seconds in 1..86400');
   return v;
 }
 
 // Settings a project may change at any time: {custom_domain?,
-// jwt_lifetime?, rate_limit?}.  All are checked before any is changed.
+// jwt_lifetime?, redirect_url?, rate_limit?}.  All are checked before any is changed.
 function checkSettings(b, project) {
   const next = {};
   if (b.custom_domain !== undefined) next.custom_domain = parseCustomDomain(b.custom_domain);
   if (b.jwt_lifetime !== undefined) next.jwt_lifetime = parseJwtLifetime(b.jwt_lifetime);
+  if (b.redirect_url !== undefined) next.redirect_url = parseRedirectUrl(b.redirect_url);
   if (b.rate_limit !== undefined) next.rate_limit = traffic.parseRateLimit(b.rate_limit, project ? project.rate_limit : {});
   return next;
 }
@@ -194,20 +211,6 @@ function findSession(st, sessionId, projectId) {
   return null;
 }
 
-// ---------------------------------------------------------------- traffic
-
-const ENDPOINTS = ['jwks', 'authenticate', 'revoke', 'policy', 'org_policy'];
-
-function resetTraffic(st) {
-  st.counters = { jwks: 0, authenticate: 0, revoke: 0, policy: 0, org_policy: 0,
-    b2b_jwks: 0, b2b_authenticate: 0, b2b_revoke: 0, b2b_policy: 0, rate_limited: 0,
-    connections_accepted: 0, connections_closed_idle: 0 };
-  st.recorded = {};
-  for (const e of ENDPOINTS) st.recorded[e] = { items: [], next: 0 };
-  st.faults.clear();
-  for (const p of st.projects.values()) p.rateWindows = { all: [], authenticate: [] };
-}
-
 // ---------------------------------------------------------------- state
 
 function createState(opts) {
@@ -220,18 +223,20 @@ function createState(opts) {
     counters: null,
     recorded: null,
     faults: new Map(), // endpoint or '*' -> fault
+    outbox: [], // what Stytch would have emailed, oldest first
     cache: { oversized: null },
     net: { server: null, boundPort: null, sockets: new Set(), tmpTlsDir: null,
       idleTimeoutMs: opts.idleTimeout === undefined ? 65000 : opts.idleTimeout },
     saveTimer: null,
   };
-  resetTraffic(st);
+  traffic.resetTraffic(st);
   addProject(st, { project_id: opts.projectId, secret: opts.secret, vertical: 'both', builtin: true });
   return st;
 }
 
 // Projects made by tests go; the built-in ones start afresh.
 function resetWorld(st) {
+  st.outbox = [];
   for (const p of [...st.projects.values()]) {
     if (p.builtin) resetProjectWorld(p);
     else st.projects.delete(p.project_id);
@@ -261,6 +266,67 @@ function getOrg(project, orgId, slug, now) {
   return o;
 }
 
+// ---------------------------------------------------------------- users
+
+// A consumer user: {user_id, email, email_id, verified, created_at}.  The
+// email index finds the first user with an address, as sign-ins do.
+function addUser(st, project, userId, email, verified, now) {
+  const u = { user_id: userId, email, email_id: newId(project.env, 'email'), verified, created_at: now };
+  project.users.set(userId, u);
+  const key = email.toLowerCase();
+  if (!project.usersByEmail.has(key)) project.usersByEmail.set(key, userId);
+  stateChanged(st);
+  return u;
+}
+
+function userByEmail(project, email) {
+  const id = project.usersByEmail.get(email.toLowerCase());
+  return id === undefined ? undefined : project.users.get(id);
+}
+
+// ---------------------------------------------------------------- sessions
+
+// A live session record.  f: {type, subject, email, email_id, roles,
+// omit_roles?, organization_id?, custom_claims?, attributes, factors (specs
+// for factors.js, or undefined for the default), duration_ms}.
+function newSession(st, project, f, now) {
+  const env = project.env;
+  const s = {
+    type: f.type,
+    session_id: newId(env, 'session'),
+    token: secretToken(),
+    subject: f.subject,
+    organization_id: f.organization_id || null,
+    email: f.email,
+    email_id: f.email_id,
+    roles: [...f.roles],
+    omit_roles: !!f.omit_roles,
+    custom_claims: {},
+    started_at: now,
+    last_accessed_at: now,
+    expires_at: now + f.duration_ms,
+    created_at: now,
+    revoked: false,
+    attributes: { ...f.attributes },
+    factors: null,
+    version: 0,
+    jwtCache: null,
+  };
+  s.factors = factors.factorsFrom(env, s, f.factors, now);
+  if (f.custom_claims) mergeClaims(s.custom_claims, f.custom_claims);
+  project.sessions.set(s.session_id, s);
+  project.tokens.set(s.token, s.session_id);
+  stateChanged(st);
+  return s;
+}
+
+function checkAttributes(a) {
+  if (!isObj(a) || Object.entries(a).some(([k, v]) => !['ip_address', 'user_agent'].includes(k) || typeof v !== 'string')) {
+    throw new Error('attributes must be {ip_address?, user_agent?} strings');
+  }
+  return a;
+}
+
 // A session made by the control API: body fields as POST /emulator/sessions.
 function createSession(st, project, b, now) {
   const type = b.type === undefined ? (project.vertical === 'b2b' ? 'b2b' : 'consumer') : b.type;
@@ -275,46 +341,27 @@ function createSession(st, project, b, now) {
   }
   if (b.custom_claims !== undefined && !isObj(b.custom_claims)) throw new Error('custom_claims must be an object');
   const attributes = { ip_address: b.ip_address || '203.0.113.1', user_agent: b.user_agent || 'stytch-emulator' };
-  if (b.attributes !== undefined) {
-    if (!isObj(b.attributes) || Object.entries(b.attributes).some(([k, v]) =>
-      !['ip_address', 'user_agent'].includes(k) || typeof v !== 'string')) {
-      throw new Error('attributes must be {ip_address?, user_agent?} strings');
-    }
-    Object.assign(attributes, b.attributes);
-  }
-  const b2b = type === 'b2b';
+  if (b.attributes !== undefined) Object.assign(attributes, checkAttributes(b.attributes));
+  if (b.email !== undefined && (typeof b.email !== 'string' || !b.email.includes('@'))) throw new Error('email must be an address');
   const env = project.env;
-  const s = {
-    type,
-    session_id: newId(env, 'session'),
-    token: secretToken(),
-    subject: b2b ? (b.member_id || newId(env, 'member')) : (b.user_id || newId(env, 'user')),
-    organization_id: null,
-    email: b.email || (b2b ? 'member@example.com' : 'user@example.com'),
-    email_id: newId(env, 'email'),
-    roles: b.roles ? [...b.roles] : [b2b ? 'stytch_member' : 'stytch_user'],
-    omit_roles: !!b.omit_roles,
-    custom_claims: {},
-    started_at: now,
-    last_accessed_at: now,
-    expires_at: now + duration * 60000,
-    created_at: now,
-    revoked: false,
-    attributes,
-    factors: null,
-    version: 0,
-    jwtCache: null,
+  const f = {
+    type, roles: b.roles || [type === 'b2b' ? 'stytch_member' : 'stytch_user'], omit_roles: b.omit_roles,
+    custom_claims: b.custom_claims, attributes, factors: b.factors, duration_ms: duration * 60000,
   };
-  s.factors = factors.factorsFrom(env, s, b.factors, now);
-  if (b.custom_claims) mergeClaims(s.custom_claims, b.custom_claims);
-  if (b2b) {
-    s.organization_id = b.organization_id || newId(env, 'organization');
-    getOrg(project, s.organization_id, b.organization_slug, now);
+  if (type === 'b2b') {
+    f.subject = b.member_id || newId(env, 'member');
+    f.email = b.email || 'member@example.com';
+    f.email_id = newId(env, 'email');
+    f.organization_id = b.organization_id || newId(env, 'organization');
+    getOrg(project, f.organization_id, b.organization_slug, now);
+  } else {
+    const userId = b.user_id || newId(env, 'user');
+    const u = project.users.get(userId) || addUser(st, project, userId, b.email || 'user@example.com', true, now);
+    f.subject = userId;
+    f.email = b.email || u.email;
+    f.email_id = f.email === u.email ? u.email_id : newId(env, 'email');
   }
-  project.sessions.set(s.session_id, s);
-  project.tokens.set(s.token, s.session_id);
-  stateChanged(st);
-  return s;
+  return newSession(st, project, f, now);
 }
 
 function revokeSession(st, project, s) {
@@ -334,6 +381,7 @@ function serialiseProject(p) {
     builtin: p.builtin,
     custom_domain: p.custom_domain,
     jwt_lifetime: p.jwt_lifetime,
+    redirect_url: p.redirect_url,
     rate_limit: p.rate_limit,
     signing: p.keySet.signingKid,
     keys: tokens.saveKeySet(p.keySet),
@@ -342,6 +390,7 @@ function serialiseProject(p) {
       return rest;
     }),
     organizations: [...p.orgs.values()],
+    users: [...p.users.values()],
     policy: p.policy.consumer,
     b2b_policy: p.policy.b2b,
     org_policies: Object.fromEntries(p.orgPolicies),
@@ -358,6 +407,7 @@ function loadProject(p, saved) {
   p.custom_domain = saved.custom_domain || null;
   p.rate_limit = saved.rate_limit || {};
   p.jwt_lifetime = saved.jwt_lifetime || 300;
+  if (saved.redirect_url) p.redirect_url = saved.redirect_url;
   for (const s of saved.sessions || []) {
     s.jwtCache = null;
     s.version = s.version || 0;
@@ -366,6 +416,10 @@ function loadProject(p, saved) {
     if (!s.revoked) p.tokens.set(s.token, s.session_id);
   }
   for (const o of saved.organizations || []) p.orgs.set(o.organization_id, o);
+  for (const u of saved.users || []) {
+    p.users.set(u.user_id, u);
+    if (!p.usersByEmail.has(u.email.toLowerCase())) p.usersByEmail.set(u.email.toLowerCase(), u.user_id);
+  }
   setPolicy(p, 'consumer', saved.policy || defaultConsumerPolicy());
   setPolicy(p, 'b2b', saved.b2b_policy || defaultB2BPolicy());
   p.orgPolicies = new Map(Object.entries(saved.org_policies || {}));
@@ -403,8 +457,8 @@ function stateChanged(st) {
 }
 
 module.exports = {
-  ENDPOINTS, createState, createProject, applySettings, deleteProject, defaultProject,
+  createState, createProject, applySettings, deleteProject, defaultProject,
   projectById, findSession,
-  resetTraffic, resetWorld, setPolicy,
-  createSession, revokeSession, mergeClaims, getOrg, serialiseState, loadState, saveState, stateChanged,
+  resetWorld, setPolicy,
+  createSession, newSession, checkAttributes, addUser, userByEmail, revokeSession, mergeClaims, getOrg, serialiseState, loadState, saveState, stateChanged,
 };

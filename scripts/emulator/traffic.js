@@ -8,6 +8,22 @@ const { ERRORS, STATUS_ERROR_TYPE, errorBody, htmlErrorPage } = require('./error
 
 const RING = 200;
 
+// The names API endpoints are counted, recorded and faulted by; each
+// route in routes.js names one.
+const ENDPOINTS = ['jwks', 'authenticate', 'revoke', 'policy', 'org_policy',
+  'magic_links_send', 'magic_links_authenticate', 'otps_send', 'otps_authenticate'];
+
+function resetTraffic(st) {
+  st.counters = { jwks: 0, authenticate: 0, revoke: 0, policy: 0, org_policy: 0,
+    b2b_jwks: 0, b2b_authenticate: 0, b2b_revoke: 0, b2b_policy: 0 };
+  for (const e of ENDPOINTS) if (st.counters[e] === undefined) st.counters[e] = 0;
+  Object.assign(st.counters, { rate_limited: 0, connections_accepted: 0, connections_closed_idle: 0 });
+  st.recorded = {};
+  for (const e of ENDPOINTS) st.recorded[e] = { items: [], next: 0 };
+  st.faults.clear();
+  for (const p of st.projects.values()) p.rateWindows = { all: [], authenticate: [] };
+}
+
 function count(st, endpoint, b2b) {
   st.counters[endpoint]++;
   if (b2b && st.counters['b2b_' + endpoint] !== undefined) st.counters['b2b_' + endpoint]++;
@@ -153,5 +169,5 @@ function overRateLimit(project, endpoint, now) {
 }
 
 module.exports = {
-  RING, count, record, recordedList, parseFault, takeFault, applyFault, parseRateLimit, overRateLimit,
+  RING, ENDPOINTS, resetTraffic, count, record, recordedList, parseFault, takeFault, applyFault, parseRateLimit, overRateLimit,
 };

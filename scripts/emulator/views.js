@@ -57,17 +57,21 @@ function memberSession(project, s) {
 
 const sessionView = (project, s) => (s.type === 'b2b' ? memberSession(project, s) : consumerSession(s));
 
-function userObject(s) {
-  const at = iso(s.created_at);
+// A consumer User: its record when the project has one (sign-ins, control
+// sessions), else what the session knows; roles are the session's.
+function userObject(project, s, u) {
+  const user = u || project.users.get(s.subject) ||
+    { user_id: s.subject, email: s.email, email_id: s.email_id, verified: true, created_at: s.created_at };
+  const at = iso(user.created_at);
   return {
-    user_id: s.subject,
-    emails: [{ email_id: s.email_id, email: s.email, verified: true }],
+    user_id: user.user_id,
+    emails: [{ email_id: user.email_id, email: user.email, verified: user.verified }],
     name: { first_name: '', middle_name: '', last_name: '' },
     status: 'active',
     phone_numbers: [], webauthn_registrations: [], providers: [], totps: [],
     crypto_wallets: [], biometric_registrations: [],
     is_locked: false,
-    roles: [...s.roles],
+    roles: s ? [...s.roles] : ['stytch_user'],
     password: null,
     trusted_metadata: {}, untrusted_metadata: {},
     external_id: '',

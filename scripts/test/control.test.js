@@ -9,6 +9,7 @@ const { startEmulator, request, ctl, decodeJwt, verifyWithJwks } = require('../e
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const AUTH = '/v1/sessions/authenticate';
+const SIGNIN0 = { magic_links_send: 0, magic_links_authenticate: 0, otps_send: 0, otps_authenticate: 0 };
 
 describe('control API', () => {
   let emu;
@@ -153,7 +154,7 @@ describe('control API', () => {
       };
       const c0 = requestsOnly(await ctl(emu, 'GET', '/counters'));
       assert.deepEqual(c0, { jwks: 0, authenticate: 0, revoke: 0, policy: 0, org_policy: 0,
-        b2b_jwks: 0, b2b_authenticate: 0, b2b_revoke: 0, b2b_policy: 0, rate_limited: 0 });
+        b2b_jwks: 0, b2b_authenticate: 0, b2b_revoke: 0, b2b_policy: 0, ...SIGNIN0, rate_limited: 0 });
       const s = await ctl(emu, 'POST', '/sessions', {});
       await request(emu, 'GET', jwksPath, undefined, { auth: false });
       await request(emu, 'GET', `/v1/b2b/sessions/jwks/${emu.projectId}`, undefined, { auth: false });
@@ -166,7 +167,7 @@ describe('control API', () => {
       await request(emu, 'POST', '/v1/sessions/revoke', { session_id: s.session_id });
       const c = requestsOnly(await ctl(emu, 'GET', '/counters'));
       assert.deepEqual(c, { jwks: 2, authenticate: 3, revoke: 1, policy: 2, org_policy: 1,
-        b2b_jwks: 1, b2b_authenticate: 1, b2b_revoke: 0, b2b_policy: 1, rate_limited: 0 });
+        b2b_jwks: 1, b2b_authenticate: 1, b2b_revoke: 0, b2b_policy: 1, ...SIGNIN0, rate_limited: 0 });
     });
 
     it('GET /emulator/requests shows method, path, lowercased headers and body; limit; ring bound', async () => {
