@@ -217,30 +217,27 @@ function handleOrgPolicy(st, c) {
 // ---------------------------------------------------------------- routes
 
 // endpoint: the name counters, recordings and faults use; b2b: counted as
-// b2b_<endpoint> too; auth: how the project is found (Basic credentials,
-// or the project_id in the path: the first group of re).
+// b2b_<endpoint> too; vertical: the only kind of project it serves; auth:
+// how the project is found (Basic credentials, or the project_id in the
+// path: the first group of re).
+function route(where, endpoint, vertical, method, auth, handler) {
+  return { [typeof where === 'string' ? 'path' : 're']: where, endpoint, b2b: vertical === 'b2b', vertical,
+    method, auth, handler };
+}
+
 const ROUTES = [
-  { path: '/v1/sessions/authenticate', endpoint: 'authenticate', b2b: false, method: 'POST', auth: 'basic',
-    handler: (st, c) => handleAuthenticate(st, c, false) },
-  { path: '/v1/b2b/sessions/authenticate', endpoint: 'authenticate', b2b: true, method: 'POST', auth: 'basic',
-    handler: (st, c) => handleAuthenticate(st, c, true) },
-  { path: '/v1/sessions/revoke', endpoint: 'revoke', b2b: false, method: 'POST', auth: 'basic',
-    handler: (st, c) => handleRevoke(st, c, false) },
-  { path: '/v1/b2b/sessions/revoke', endpoint: 'revoke', b2b: true, method: 'POST', auth: 'basic',
-    handler: (st, c) => handleRevoke(st, c, true) },
-  { path: '/v1/rbac/policy', endpoint: 'policy', b2b: false, method: 'GET', auth: 'basic',
-    handler: (st, c) => handlePolicy(st, c, false) },
-  { path: '/v1/b2b/rbac/policy', endpoint: 'policy', b2b: true, method: 'GET', auth: 'basic',
-    handler: (st, c) => handlePolicy(st, c, true) },
-  { re: /^\/v1\/sessions\/jwks\/([^/]+)$/, endpoint: 'jwks', b2b: false, method: 'GET', auth: 'path',
-    handler: handleJwks },
-  { re: /^\/v1\/b2b\/sessions\/jwks\/([^/]+)$/, endpoint: 'jwks', b2b: true, method: 'GET', auth: 'path',
-    handler: handleJwks },
-  { re: /^\/v1\/b2b\/rbac\/organizations\/([^/]+)$/, endpoint: 'org_policy', b2b: true, method: 'GET',
-    auth: 'basic', handler: handleOrgPolicy },
+  route('/v1/sessions/authenticate', 'authenticate', 'consumer', 'POST', 'basic', (st, c) => handleAuthenticate(st, c, false)),
+  route('/v1/b2b/sessions/authenticate', 'authenticate', 'b2b', 'POST', 'basic', (st, c) => handleAuthenticate(st, c, true)),
+  route('/v1/sessions/revoke', 'revoke', 'consumer', 'POST', 'basic', (st, c) => handleRevoke(st, c, false)),
+  route('/v1/b2b/sessions/revoke', 'revoke', 'b2b', 'POST', 'basic', (st, c) => handleRevoke(st, c, true)),
+  route('/v1/rbac/policy', 'policy', 'consumer', 'GET', 'basic', (st, c) => handlePolicy(st, c, false)),
+  route('/v1/b2b/rbac/policy', 'policy', 'b2b', 'GET', 'basic', (st, c) => handlePolicy(st, c, true)),
+  route(/^\/v1\/sessions\/jwks\/([^/]+)$/, 'jwks', 'consumer', 'GET', 'path', handleJwks),
+  route(/^\/v1\/b2b\/sessions\/jwks\/([^/]+)$/, 'jwks', 'b2b', 'GET', 'path', handleJwks),
+  route(/^\/v1\/b2b\/rbac\/organizations\/([^/]+)$/, 'org_policy', 'b2b', 'GET', 'basic', handleOrgPolicy),
 ];
 
 module.exports = {
-  ROUTES, projectByAuth, parseBody, given, issuersOf, liveSession, sessionFromArgs, authenticateAnswer,
+  ROUTES, route, projectByAuth, parseBody, given, issuersOf, liveSession, sessionFromArgs, authenticateAnswer,
   checkDuration, checkCustomClaims,
 };

@@ -11,7 +11,8 @@ const store = require('./store.js');
 const server = require('./server.js');
 
 const USAGE = 'usage: stytch-emulator --port PORT [--host 127.0.0.1] [--tls] ' +
-  '[--tls-cert F --tls-key F] [--project-id ID] [--secret S] [--state FILE] [--idle-timeout MS]\n';
+  '[--tls-cert F --tls-key F] [--project-id ID] [--secret S] [--b2b-project-id ID] [--b2b-secret S]\n' +
+  '       [--state FILE] [--idle-timeout MS]\n';
 
 function usage(msg) {
   if (msg) process.stderr.write(`stytch-emulator: ${msg}\n`);
@@ -23,11 +24,14 @@ function parseArgs(argv) {
   const o = {
     host: '127.0.0.1', port: null, tls: false, tlsCert: null, tlsKey: null,
     projectId: 'project-test-00000000-0000-0000-0000-000000000000',
-    secret: 'secret-test-emulator', state: null, idleTimeout: 65000,
+    secret: 'secret-test-emulator',
+    b2bProjectId: 'project-test-11111111-1111-1111-1111-111111111111',
+    b2bSecret: 'secret-test-emulator-b2b',
+    state: null, idleTimeout: 65000,
   };
   const withValue = { '--port': 'port', '--host': 'host', '--tls-cert': 'tlsCert',
     '--tls-key': 'tlsKey', '--project-id': 'projectId', '--secret': 'secret', '--state': 'state',
-    '--idle-timeout': 'idleTimeout' };
+    '--idle-timeout': 'idleTimeout', '--b2b-project-id': 'b2bProjectId', '--b2b-secret': 'b2bSecret' };
   for (let i = 0; i < argv.length; i++) {
     let a = argv[i];
     let v;
@@ -46,6 +50,13 @@ function parseArgs(argv) {
   o.idleTimeout = Number(o.idleTimeout);
   if (!Number.isInteger(o.idleTimeout) || o.idleTimeout < 0) usage('bad --idle-timeout');
   if ((o.tlsCert && !o.tlsKey) || (!o.tlsCert && o.tlsKey)) usage('--tls-cert and --tls-key go together');
+  if (o.projectId === o.b2bProjectId) usage('--project-id and --b2b-project-id must differ');
+  for (const [flag, v] of [['--project-id', o.projectId], ['--b2b-project-id', o.b2bProjectId]]) {
+    if (!/^[A-Za-z0-9_-]+$/.test(v)) usage(`bad ${flag}`);
+  }
+  for (const [flag, v] of [['--secret', o.secret], ['--b2b-secret', o.b2bSecret]]) {
+    if (!/^[\x21-\x7e]+$/.test(v)) usage(`bad ${flag}`);
+  }
   if (o.tlsCert) o.tls = true;
   return o;
 }
@@ -70,9 +81,12 @@ function tlsOptions(st, o) {
   return { cert, key };
 }
 
+// Today's fields first, so that older parsers keep working.
 function readyLine(st) {
   const p = store.defaultProject(st);
-  return `stytch-emulator listening on ${st.baseUrl} project_id=${p.project_id} secret=${p.secret}\n`;
+  const b = store.b2bProject(st);
+  return `stytch-emulator listening on ${st.baseUrl} project_id=${p.project_id} secret=${p.secret}` +
+    ` b2b_project_id=${b.project_id} b2b_secret=${b.secret}\n`;
 }
 
 function main(argv) {

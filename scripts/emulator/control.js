@@ -22,17 +22,29 @@ function validRoles(roles) {
 
 function projectView(st, p) {
   return {
-    project_id: p.project_id, secret: p.secret, vertical: p.vertical, default: p.project_id === st.defaultProjectId,
+    project_id: p.project_id, secret: p.secret, vertical: p.vertical, default: p.builtin,
     custom_domain: p.custom_domain, issuer: tokens.mintIssuer(p), issuers: api.issuersOf(st, p),
     jwt_lifetime: p.jwt_lifetime, redirect_url: p.redirect_url, rate_limit: p.rate_limit,
   };
 }
 
 // The project a call names in its body or query (project_id), or the
-// default one.
-function projectOf(st, c) {
+// built-in project of the vertical it asks for (b2b), consumer by default.
+// A project of the other vertical is refused.
+function projectOf(st, c, b2b) {
   const id = c.body.project_id !== undefined ? c.body.project_id : (c.query.get('project_id') || undefined);
-  return store.projectById(st, id);
+  const p = store.projectById(st, id, b2b);
+  if (b2b !== undefined && p.vertical !== (b2b ? 'b2b' : 'consumer')) {
+    throw new Error(`project ${p.project_id} is a ${p.vertical} project`);
+  }
+  return p;
+}
+
+// What a call asks for: b2b when its type (or b2b flag) says so, consumer
+// when it says the other, undefined when it says nothing.
+function wantsB2b(v) {
+  if (v === undefined || v === null) return undefined;
+  return v === 'b2b' || v === true;
 }
 
 function sessionOf(st, c) {
@@ -67,7 +79,7 @@ function mintJwt(st, project, b, now) {
   } else {
     // A subject whose session the emulator does not know.
     const env = project.env;
-    const b2b = b.type === 'b2b';
+    const b2b = project.vertical === 'b2b';
     s = {
       type: b2b ? 'b2b' : 'consumer', session_id: newId(env, 'session'),
       subject: newId(env, b2b ? 'member' : 'user'), email: 'dummy@example.com', email_id: newId(env, 'email'),
@@ -119,7 +131,7 @@ const ROUTES = [
     return { ok: true };
   }],
   ['POST', /^\/sessions$/, (st, c) => {
-    const project = projectOf(st, c);
+    const project = projectOf(st, c, wantsB2b(c.body.type));
     return sessionAnswer(st, project, store.createSession(st, project, c.body, c.now), c.now);
   }],
   ['POST', /^\/sessions\/([^/]+)\/expire$/, (st, c) => {
@@ -135,13 +147,15 @@ const ROUTES = [
       expired: c.now >= s.expires_at, session_token: s.token, project_id: project.project_id };
   }],
   ['GET', /^\/state$/, (st) => store.serialiseState(st)],
-  ['POST', /^\/jwt$/, (st, c) => ({ jwt: mintJwt(st, projectOf(st, c), c.body, c.now) })],
+  ['POST', /^\/jwt$/, (st, c) => ({ jwt: mintJwt(st, c.body.session_id === undefined
+    ? projectOf(st, c, wantsB2b(c.body.type)) : projectOf(st, c), c.body, c.now) })],
   ['POST', /^\/policy$/, (st, c) => {
     const p = c.body.policy;
     if (!isObj(p) || !validRoles(p.roles)) {
       return controlError(c.res, 400, 'policy must be {roles:[{role_id, permissions}], resources, scopes}');
     }
-    store.setPolicy(projectOf(st, c), c.body.b2b ? 'b2b' : 'consumer',
+    const project = projectOf(st, c, wantsB2b(c.body.b2b));
+    store.setPolicy(project, project.vertical,
       { roles: p.roles, resources: p.resources || [], scopes: p.scopes || [] });
     store.stateChanged(st);
     return { ok: true };
@@ -151,7 +165,7 @@ const ROUTES = [
     if (typeof b.organization_id !== 'string' || !isObj(b.org_policy) || !validRoles(b.org_policy.roles)) {
       return controlError(c.res, 400, 'body must be {organization_id, org_policy:{roles:[...]}}');
     }
-    projectOf(st, c).orgPolicies.set(b.organization_id, { roles: b.org_policy.roles });
+    projectOf(st, c, true).orgPolicies.set(b.organization_id, { roles: b.org_policy.roles });
     store.stateChanged(st);
     return { ok: true };
   }],

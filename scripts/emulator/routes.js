@@ -28,14 +28,23 @@ function classify(pathname) {
   return null;
 }
 
-// The project a request is for, or the API's refusal.
+// The project a request is for, or the API's refusal.  A project is one
+// vertical: a consumer project's id on a B2B endpoint is
+// invalid_b2b_endpoint and the reverse invalid_consumer_endpoint, for the
+// JWKS endpoints too (Stytch's SDKs had to learn to call the JWKS of their
+// vertical: stytch-node #197, stytch-python #153, stytch-java #5).
 function resolveProject(st, route, req, params) {
+  let p;
   if (route.auth === 'path') {
-    const p = st.projects.get(params[0]);
+    p = st.projects.get(params[0]);
     if (!p) throw new ApiError('invalid_project_id');
-    return p;
+  } else {
+    p = api.projectByAuth(st, req);
   }
-  return api.projectByAuth(st, req);
+  if (route.vertical && p.vertical !== route.vertical) {
+    throw new ApiError(route.vertical === 'b2b' ? 'invalid_b2b_endpoint' : 'invalid_consumer_endpoint');
+  }
+  return p;
 }
 
 module.exports = { classify, resolveProject };

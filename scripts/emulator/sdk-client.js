@@ -2,7 +2,8 @@
 // Child process of scripts/test/sdk.test.js: drives the official Stytch Node
 // SDK (installed by the test into a scratch directory, STYTCH_SDK_DIR)
 // against the emulator and prints one JSON report per step on stdout.
-// Input: argv[2] = JSON {base_url, project_id, secret, consumer:{...}, b2b:{...}}.
+// Input: argv[2] = JSON {base_url, project_id, secret, consumer:{...},
+// b2b:{project_id, secret, ...}}.
 // NODE_EXTRA_CA_CERTS must point at the emulator's certificate.
 
 const path = require('node:path');
@@ -71,7 +72,7 @@ async function main() {
   });
 
   const b = input.b2b;
-  const b2b = new stytch.B2BClient(cfg);
+  const b2b = new stytch.B2BClient({ project_id: b.project_id, secret: b.secret, custom_base_url: input.base_url });
   await step('b2b.authenticate', async () => {
     const r = await b2b.sessions.authenticate({ session_token: b.session_token });
     return { status_code: r.status_code, member_session_id: r.member_session.member_session_id,
@@ -81,6 +82,7 @@ async function main() {
     const r = await b2b.sessions.authenticateJwt({ session_jwt: b.session_jwt });
     return { member_session_id: r.member_session.member_session_id, organization_id: r.member_session.organization_id,
       organization_slug: r.member_session.organization_slug, roles: r.member_session.roles,
+      authentication_factors: r.member_session.authentication_factors,
       session_jwt: r.session_jwt, status_code: r.status_code };
   });
   await step('b2b.authenticateJwt.expired', async () => {
@@ -98,8 +100,13 @@ async function main() {
     return { status_code: r.status_code };
   });
   await step('b2b.getJWKS', async () => {
-    const r = await b2b.sessions.getJWKS({ project_id: input.project_id });
+    const r = await b2b.sessions.getJWKS({ project_id: b.project_id });
     return { status_code: r.status_code, kids: r.keys.map((k) => k.kid) };
+  });
+  await step('b2b.wrong_vertical', async () => {
+    const wrong = new stytch.B2BClient(cfg);
+    const r = await wrong.sessions.authenticate({ session_token: b.session_token });
+    return { status_code: r.status_code };
   });
   await step('b2b.revoke', async () => {
     const r = await b2b.sessions.revoke({ member_session_id: b.revoke_session_id });

@@ -216,18 +216,14 @@ function expire(st, b) {
 }
 
 const ROUTES = [
-  { path: '/v1/magic_links/email/login_or_create', endpoint: 'magic_links_send', vertical: 'consumer',
-    method: 'POST', auth: 'basic', handler: (st, c) => sendMagicLink(st, c, true) },
-  { path: '/v1/magic_links/email/send', endpoint: 'magic_links_send', vertical: 'consumer',
-    method: 'POST', auth: 'basic', handler: (st, c) => sendMagicLink(st, c, false) },
-  { path: '/v1/magic_links/authenticate', endpoint: 'magic_links_authenticate', vertical: 'consumer',
-    method: 'POST', auth: 'basic', handler: authenticateMagicLink },
-  { path: '/v1/otps/email/login_or_create', endpoint: 'otps_send', vertical: 'consumer',
-    method: 'POST', auth: 'basic', handler: (st, c) => sendOtp(st, c, true) },
-  { path: '/v1/otps/email/send', endpoint: 'otps_send', vertical: 'consumer',
-    method: 'POST', auth: 'basic', handler: (st, c) => sendOtp(st, c, false) },
-  { path: '/v1/otps/authenticate', endpoint: 'otps_authenticate', vertical: 'consumer',
-    method: 'POST', auth: 'basic', handler: authenticateOtp },
+  api.route('/v1/magic_links/email/login_or_create', 'magic_links_send', 'consumer', 'POST', 'basic',
+    (st, c) => sendMagicLink(st, c, true)),
+  api.route('/v1/magic_links/email/send', 'magic_links_send', 'consumer', 'POST', 'basic',
+    (st, c) => sendMagicLink(st, c, false)),
+  api.route('/v1/magic_links/authenticate', 'magic_links_authenticate', 'consumer', 'POST', 'basic', authenticateMagicLink),
+  api.route('/v1/otps/email/login_or_create', 'otps_send', 'consumer', 'POST', 'basic', (st, c) => sendOtp(st, c, true)),
+  api.route('/v1/otps/email/send', 'otps_send', 'consumer', 'POST', 'basic', (st, c) => sendOtp(st, c, false)),
+  api.route('/v1/otps/authenticate', 'otps_authenticate', 'consumer', 'POST', 'basic', authenticateOtp),
 ];
 
 module.exports = { ROUTES, outbox, expire };

@@ -92,8 +92,8 @@ function resetProjectWorld(project) {
   setPolicy(project, 'b2b', defaultB2BPolicy());
 }
 
-// spec: {project_id, secret, vertical: "consumer"|"b2b"|"both", builtin?}.
-// "both" is the default project's until projects are one vertical each.
+// spec: {project_id, secret, vertical: "consumer"|"b2b", builtin?}.  A
+// project is one vertical, as a real Stytch project is.
 function makeProject(spec) {
   const project = {
     project_id: spec.project_id,
@@ -192,10 +192,12 @@ function deleteProject(st, project) {
 }
 
 const defaultProject = (st) => st.projects.get(st.defaultProjectId);
+const b2bProject = (st) => st.projects.get(st.b2bProjectId);
 
-// The project a control call names (project_id), or the default one.
-function projectById(st, projectId) {
-  if (projectId === undefined || projectId === null) return defaultProject(st);
+// The project a control call names (project_id), or the built-in one of
+// the vertical it asks for (the default, consumer one without b2b).
+function projectById(st, projectId, b2b) {
+  if (projectId === undefined || projectId === null) return b2b ? b2bProject(st) : defaultProject(st);
   const p = st.projects.get(projectId);
   if (!p) throw Object.assign(new Error(`unknown project ${projectId}`), { httpStatus: 404 });
   return p;
@@ -217,7 +219,8 @@ function createState(opts) {
   const st = {
     opts: { host: opts.host, tls: !!opts.tls, stateFile: opts.state || null },
     projects: new Map(), // project_id -> project
-    defaultProjectId: opts.projectId,
+    defaultProjectId: opts.projectId, // the consumer project of the command line
+    b2bProjectId: opts.b2bProjectId, // and its B2B project
     baseUrl: null, // set once listening; also accepted as a JWT issuer
     rogueKey: null, // signs JWTs for negative tests; no key set serves it
     counters: null,
@@ -230,7 +233,8 @@ function createState(opts) {
     saveTimer: null,
   };
   traffic.resetTraffic(st);
-  addProject(st, { project_id: opts.projectId, secret: opts.secret, vertical: 'both', builtin: true });
+  addProject(st, { project_id: opts.projectId, secret: opts.secret, vertical: 'consumer', builtin: true });
+  addProject(st, { project_id: opts.b2bProjectId, secret: opts.b2bSecret, vertical: 'b2b', builtin: true });
   return st;
 }
 
@@ -331,7 +335,7 @@ function checkAttributes(a) {
 function createSession(st, project, b, now) {
   const type = b.type === undefined ? (project.vertical === 'b2b' ? 'b2b' : 'consumer') : b.type;
   if (type !== 'consumer' && type !== 'b2b') throw new Error('type must be consumer or b2b');
-  if (project.vertical !== 'both' && type !== project.vertical) {
+  if (type !== project.vertical) {
     throw new Error(`project ${project.project_id} is a ${project.vertical} project`);
   }
   const duration = b.duration_minutes === undefined ? 60 : Number(b.duration_minutes);
@@ -398,7 +402,7 @@ function serialiseProject(p) {
 }
 
 function serialiseState(st) {
-  return { version: 2, default_project_id: st.defaultProjectId,
+  return { version: 2, default_project_id: st.defaultProjectId, b2b_project_id: st.b2bProjectId,
     projects: [...st.projects.values()].map(serialiseProject) };
 }
 
@@ -433,7 +437,9 @@ function loadState(st, file) {
   for (const sp of saved.projects || []) {
     let p = st.projects.get(sp.project_id);
     if (sp.builtin && !p && sp.project_id === saved.default_project_id) p = defaultProject(st);
+    if (sp.builtin && !p && sp.project_id === saved.b2b_project_id) p = b2bProject(st);
     if (sp.builtin && !p) continue;
+    if (p && p.vertical !== sp.vertical) continue;
     if (!p) p = addProject(st, { project_id: sp.project_id, secret: sp.secret, vertical: sp.vertical });
     loadProject(p, sp);
   }
@@ -457,7 +463,7 @@ function stateChanged(st) {
 }
 
 module.exports = {
-  createState, createProject, applySettings, deleteProject, defaultProject,
+  createState, createProject, applySettings, deleteProject, defaultProject, b2bProject,
   projectById, findSession,
   resetWorld, setPolicy,
   createSession, newSession, checkAttributes, addUser, userByEmail, revokeSession, mergeClaims, getOrg, serialiseState, loadState, saveState, stateChanged,

@@ -15,9 +15,14 @@ describe('command line', () => {
     const emu = await startEmulator();
     try {
       assert.equal(emu.lines.length, 1);
-      assert.match(emu.lines[0], /^stytch-emulator listening on http:\/\/127\.0\.0\.1:\d+ project_id=\S+ secret=\S+$/);
+      assert.match(emu.lines[0],
+        /^stytch-emulator listening on http:\/\/127\.0\.0\.1:\d+ project_id=\S+ secret=\S+ b2b_project_id=\S+ b2b_secret=\S+$/);
       assert.equal(emu.projectId, 'project-test-00000000-0000-0000-0000-000000000000');
       assert.equal(emu.secret, 'secret-test-emulator');
+      assert.equal(emu.b2bProjectId, 'project-test-11111111-1111-1111-1111-111111111111');
+      assert.equal(emu.b2bSecret, 'secret-test-emulator-b2b');
+      // the parsers of the older line (t/lib/StytchTest.pm, scripts/demo) still find today's fields first
+      assert.match(emu.lines[0], / project_id=project-test-0{8}-0{4}-0{4}-0{4}-0{12} secret=secret-test-emulator /);
       assert.ok(emu.port > 0);
       assert.deepEqual(await ctl(emu, 'GET', '/health'), { ok: true });
     } finally {
@@ -53,8 +58,23 @@ describe('command line', () => {
     } finally { await emu.stop(); }
   });
 
+  it('--b2b-project-id and --b2b-secret name the B2B project', async () => {
+    const emu = await startEmulator(['--b2b-project-id', 'project-test-22222222-2222-2222-2222-222222222222',
+      '--b2b-secret=b2b-s3cret']);
+    try {
+      assert.equal(emu.b2bProjectId, 'project-test-22222222-2222-2222-2222-222222222222');
+      assert.equal(emu.b2bSecret, 'b2b-s3cret');
+      const s = await ctl(emu, 'POST', '/sessions', { type: 'b2b' });
+      assert.equal(s.project_id, emu.b2bProjectId);
+      const r = await request(emu, 'POST', '/v1/b2b/sessions/authenticate', { session_token: s.session_token }, { auth: 'b2b' });
+      assert.equal(r.status, 200, r.raw);
+    } finally { await emu.stop(); }
+  });
+
   it('bad arguments exit 2 with usage', () => {
-    for (const args of [[], ['--port'], ['--port', 'x'], ['--port', '0', '--bogus'], ['--port', '0', '--tls-cert', 'a']]) {
+    for (const args of [[], ['--port'], ['--port', 'x'], ['--port', '0', '--bogus'], ['--port', '0', '--tls-cert', 'a'],
+      ['--port', '0', '--idle-timeout', '-1'], ['--port', '0', '--b2b-project-id', 'project-test-00000000-0000-0000-0000-000000000000'],
+      ['--port', '0', '--secret', 'with space']]) {
       const r = spawnSync(process.execPath, [EMULATOR, ...args], { encoding: 'utf8' });
       assert.equal(r.status, 2, args.join(' '));
       assert.match(r.stderr, /usage/);
@@ -155,10 +175,11 @@ describe('command line', () => {
         assert.deepEqual(r.body.session.custom_claims, { x: 1 });
         const jwks = (await request(emu, 'GET', `/v1/sessions/jwks/${emu.projectId}`)).body;
         assert.equal(verifyWithJwks(r.body.session_jwt, jwks).header.kid, rot.kid);
-        const rb = await request(emu, 'POST', '/v1/b2b/sessions/authenticate', { session_token: b.session_token });
+        const rb = await request(emu, 'POST', '/v1/b2b/sessions/authenticate', { session_token: b.session_token },
+          { auth: 'b2b' });
         assert.equal(rb.status, 200);
         assert.equal(rb.body.organization.organization_slug, 'acme');
-        const op = await request(emu, 'GET', `/v1/b2b/rbac/organizations/${b.organization_id}`);
+        const op = await request(emu, 'GET', `/v1/b2b/rbac/organizations/${b.organization_id}`, undefined, { auth: 'b2b' });
         assert.deepEqual(op.body.org_policy.roles.map((x) => x.role_id), ['r']);
         assert.equal((await request(emu, 'POST', '/v1/sessions/authenticate', { session_token: v.session_token })).status, 404);
       } finally { await emu.stop(); }

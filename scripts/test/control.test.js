@@ -157,13 +157,13 @@ describe('control API', () => {
         b2b_jwks: 0, b2b_authenticate: 0, b2b_revoke: 0, b2b_policy: 0, ...SIGNIN0, rate_limited: 0 });
       const s = await ctl(emu, 'POST', '/sessions', {});
       await request(emu, 'GET', jwksPath, undefined, { auth: false });
-      await request(emu, 'GET', `/v1/b2b/sessions/jwks/${emu.projectId}`, undefined, { auth: false });
+      await request(emu, 'GET', `/v1/b2b/sessions/jwks/${emu.b2bProjectId}`, undefined, { auth: false });
       await request(emu, 'POST', AUTH, { session_token: s.session_token });
       await request(emu, 'POST', AUTH, {}); // errors count too
-      await request(emu, 'POST', '/v1/b2b/sessions/authenticate', {});
+      await request(emu, 'POST', '/v1/b2b/sessions/authenticate', {}, { auth: 'b2b' });
       await request(emu, 'GET', '/v1/rbac/policy');
-      await request(emu, 'GET', '/v1/b2b/rbac/policy');
-      await request(emu, 'GET', '/v1/b2b/rbac/organizations/o1');
+      await request(emu, 'GET', '/v1/b2b/rbac/policy', undefined, { auth: 'b2b' });
+      await request(emu, 'GET', '/v1/b2b/rbac/organizations/o1', undefined, { auth: 'b2b' });
       await request(emu, 'POST', '/v1/sessions/revoke', { session_id: s.session_id });
       const c = requestsOnly(await ctl(emu, 'GET', '/counters'));
       assert.deepEqual(c, { jwks: 2, authenticate: 3, revoke: 1, policy: 2, org_policy: 1,
@@ -172,7 +172,7 @@ describe('control API', () => {
 
     it('GET /emulator/requests shows method, path, lowercased headers and body; limit; ring bound', async () => {
       await request(emu, 'POST', AUTH, { session_token: 't1' }, { headers: { 'X-Custom-Thing': 'abc' } });
-      await request(emu, 'POST', '/v1/b2b/sessions/authenticate', { session_token: 't2' });
+      await request(emu, 'POST', '/v1/b2b/sessions/authenticate', { session_token: 't2' }, { auth: 'b2b' });
       await request(emu, 'POST', AUTH, 'not json');
       const all = (await ctl(emu, 'GET', '/requests?endpoint=authenticate')).requests;
       assert.equal(all.length, 3);
@@ -250,19 +250,19 @@ describe('control API', () => {
     it('latency_ms delays the answer, then answers normally', async () => {
       await ctl(emu, 'POST', '/faults', { endpoint: 'policy', latency_ms: 300, count: 1 });
       let t = Date.now();
-      const r = await request(emu, 'GET', '/v1/b2b/rbac/policy');
+      const r = await request(emu, 'GET', '/v1/b2b/rbac/policy', undefined, { auth: 'b2b' });
       assert.ok(Date.now() - t >= 290, `took ${Date.now() - t}`);
       assert.equal(r.status, 200);
       assert.ok(r.body.policy);
       t = Date.now();
-      await request(emu, 'GET', '/v1/b2b/rbac/policy');
+      await request(emu, 'GET', '/v1/b2b/rbac/policy', undefined, { auth: 'b2b' });
       assert.ok(Date.now() - t < 250);
     });
 
     it('latency with status', async () => {
       await ctl(emu, 'POST', '/faults', { endpoint: 'org_policy', latency_ms: 200, status: 429 });
       const t = Date.now();
-      const r = await request(emu, 'GET', '/v1/b2b/rbac/organizations/o');
+      const r = await request(emu, 'GET', '/v1/b2b/rbac/organizations/o', undefined, { auth: 'b2b' });
       assert.ok(Date.now() - t >= 190);
       assert.equal(r.status, 429);
       assert.equal(r.body.error_type, 'too_many_requests');
@@ -297,7 +297,7 @@ describe('control API', () => {
       await ctl(emu, 'POST', '/faults', { endpoint: 'jwks', status: 502 });
       await ctl(emu, 'POST', '/faults', { endpoint: 'jwks', status: 504 });
       assert.equal((await request(emu, 'GET', '/v1/rbac/policy')).status, 500);
-      assert.equal((await request(emu, 'POST', '/v1/b2b/sessions/authenticate', {})).status, 500);
+      assert.equal((await request(emu, 'POST', '/v1/b2b/sessions/authenticate', {}, { auth: 'b2b' })).status, 500);
       assert.equal((await request(emu, 'GET', jwksPath, undefined, { auth: false })).status, 504);
       assert.equal((await ctl(emu, 'GET', '/health')).ok, true, 'control API never faulted');
       const list = await ctl(emu, 'GET', '/faults');

@@ -178,11 +178,12 @@ describe('projects', () => {
     });
   });
 
-  it('reset {all:true} removes the projects tests made and keeps the default', async () => {
+  it('reset {all:true} removes the projects tests made and keeps the two built-in ones', async () => {
     const p = await ctl(emu, 'POST', '/projects', { vertical: 'consumer' });
     await ctl(emu, 'POST', '/reset', { all: true });
     const list = (await ctl(emu, 'GET', '/projects')).projects;
-    assert.deepEqual(list.map((x) => x.project_id), [emu.projectId]);
+    assert.deepEqual(list.map((x) => [x.project_id, x.vertical, x.default]),
+      [[emu.projectId, 'consumer', true], [emu.b2bProjectId, 'b2b', true]]);
     assert.equal((await request(emu, 'GET', `/v1/sessions/jwks/${p.project_id}`, undefined, { auth: false })).status, 400);
   });
 });
@@ -225,6 +226,64 @@ describe('short-lived JWTs: jwt_lifetime', () => {
     for (const v of [0, -5, 1.5, '10', 86401, null]) {
       const r = await request(emu, 'POST', `/emulator/projects/${emu.projectId}/settings`, { jwt_lifetime: v }, { auth: false });
       assert.equal(r.status, 400, JSON.stringify(v));
+    }
+  });
+});
+
+describe('one vertical per project', () => {
+  let emu;
+  before(async () => { emu = await startEmulator(); });
+  after(async () => { await emu.stop(); });
+
+  const CONSUMER_ONLY = [['POST', '/v1/sessions/authenticate'], ['POST', '/v1/sessions/revoke'], ['GET', '/v1/rbac/policy'],
+    ['POST', '/v1/magic_links/email/login_or_create'], ['POST', '/v1/magic_links/authenticate'],
+    ['POST', '/v1/otps/email/login_or_create'], ['POST', '/v1/otps/authenticate']];
+  const B2B_ONLY = [['POST', '/v1/b2b/sessions/authenticate'], ['POST', '/v1/b2b/sessions/revoke'],
+    ['GET', '/v1/b2b/rbac/policy'], ['GET', '/v1/b2b/rbac/organizations/organization-test-x']];
+
+  it("a consumer project's credentials on B2B endpoints: 400 invalid_b2b_endpoint", async () => {
+    for (const [m, path] of B2B_ONLY) {
+      const r = await request(emu, m, path, m === 'POST' ? {} : undefined);
+      assert.equal(r.status, 400, `${path}: ${r.raw}`);
+      assert.equal(r.body.error_type, 'invalid_b2b_endpoint');
+      assert.equal(r.body.error_message, 'This endpoint is only enabled for B2B projects.');
+    }
+  });
+
+  it("a B2B project's credentials on consumer endpoints: 400 invalid_consumer_endpoint", async () => {
+    for (const [m, path] of CONSUMER_ONLY) {
+      const r = await request(emu, m, path, m === 'POST' ? {} : undefined, { auth: 'b2b' });
+      assert.equal(r.status, 400, `${path}: ${r.raw}`);
+      assert.equal(r.body.error_type, 'invalid_consumer_endpoint');
+    }
+  });
+
+  it('credentials are checked before the vertical', async () => {
+    const r = await request(emu, 'POST', '/v1/b2b/sessions/authenticate', {}, { auth: basicOf({ project_id: emu.projectId, secret: 'x' }) });
+    assert.equal(r.body.error_type, 'unauthorized_credentials');
+  });
+
+  it('control: B2B sessions, dummy JWTs, policies and org policies go to the B2B project unless project_id says', async () => {
+    const s = await ctl(emu, 'POST', '/sessions', { type: 'b2b' });
+    assert.equal(s.project_id, emu.b2bProjectId);
+    const { jwt } = await ctl(emu, 'POST', '/jwt', { type: 'b2b' });
+    assert.deepEqual(decodeJwt(jwt).payload.aud, [emu.b2bProjectId]);
+    assert.match(decodeJwt(jwt).payload.sub, /^member-test-/);
+    const j2 = (await ctl(emu, 'POST', '/jwt', { session_id: s.session_id })).jwt;
+    assert.deepEqual(decodeJwt(j2).payload.aud, [emu.b2bProjectId]);
+    await ctl(emu, 'POST', '/policy', { b2b: true, policy: { roles: [{ role_id: 'b2b-only', permissions: [] }] } });
+    const pol = await request(emu, 'GET', '/v1/b2b/rbac/policy', undefined, { auth: 'b2b' });
+    assert.deepEqual(pol.body.policy.roles.map((r) => r.role_id), ['b2b-only']);
+    await ctl(emu, 'POST', '/org-policy', { organization_id: 'organization-test-o', org_policy: { roles: [{ role_id: 'o' }] } });
+    const op = await request(emu, 'GET', '/v1/b2b/rbac/organizations/organization-test-o', undefined, { auth: 'b2b' });
+    assert.deepEqual(op.body.org_policy.roles.map((r) => r.role_id), ['o']);
+    // a consumer project cannot hold B2B things, nor the reverse
+    for (const [path, body] of [['/emulator/sessions', { type: 'b2b', project_id: emu.projectId }],
+      ['/emulator/sessions', { type: 'consumer', project_id: emu.b2bProjectId }],
+      ['/emulator/jwt', { type: 'b2b', project_id: emu.projectId }],
+      ['/emulator/policy', { b2b: true, project_id: emu.projectId, policy: { roles: [] } }],
+      ['/emulator/org-policy', { project_id: emu.projectId, organization_id: 'o', org_policy: { roles: [] } }]]) {
+      assert.equal((await request(emu, 'POST', path, body, { auth: false })).status, 400, JSON.stringify(body));
     }
   });
 });

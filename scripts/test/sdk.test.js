@@ -61,7 +61,8 @@ it('official Stytch Node SDK works against the emulator (TLS)', { timeout: 30000
     const past = Math.floor(Date.now() / 1000) - 3600;
     const cs = await ctl(emu, 'POST', '/sessions', { roles: ['stytch_user', 'editor'], custom_claims: { tier: 'gold' } });
     const cr = await ctl(emu, 'POST', '/sessions', {});
-    const bs = await ctl(emu, 'POST', '/sessions', { type: 'b2b', organization_slug: 'acme', roles: ['stytch_member', 'editor'] });
+    const bs = await ctl(emu, 'POST', '/sessions', { type: 'b2b', organization_slug: 'acme', roles: ['stytch_member', 'editor'],
+      factors: [{ type: 'sso', protocol: 'saml', connection_id: 'saml-connection-test-51a2b3c4-0000-4000-8000-000000000001' }] });
     const br = await ctl(emu, 'POST', '/sessions', { type: 'b2b' });
     const input = {
       base_url: `https://127.0.0.1:${emu.port}`, project_id: emu.projectId, secret: emu.secret,
@@ -72,6 +73,7 @@ it('official Stytch Node SDK works against the emulator (TLS)', { timeout: 30000
         revoke_expired_jwt: (await ctl(emu, 'POST', '/jwt', { session_id: cr.session_id, iat: past })).jwt,
       },
       b2b: {
+        project_id: emu.b2bProjectId, secret: emu.b2bSecret,
         session_token: bs.session_token, session_jwt: bs.session_jwt, organization_id: bs.organization_id,
         expired_jwt: (await ctl(emu, 'POST', '/jwt', { session_id: bs.session_id, iat: past })).jwt,
         revoke_session_id: br.session_id, revoke_session_token: br.session_token,
@@ -132,6 +134,7 @@ it('official Stytch Node SDK works against the emulator (TLS)', { timeout: 30000
     assert.equal(v.organization_id, bs.organization_id);
     assert.equal(v.organization_slug, 'acme');
     assert.deepEqual(v.roles, ['stytch_member', 'editor']);
+    assert.equal(v.authentication_factors[0].saml_sso_factor.provider_id, 'saml-connection-test-51a2b3c4-0000-4000-8000-000000000001');
     v = ok('b2b.authenticateJwt.expired');
     assert.equal(v.status_code, 200);
     assert.equal(v.member_session_id, bs.session_id);
@@ -141,6 +144,7 @@ it('official Stytch Node SDK works against the emulator (TLS)', { timeout: 30000
     v = ok('b2b.getJWKS');
     assert.equal(v.status_code, 200);
     assert.equal(v.kids.length, 1);
+    fails('b2b.wrong_vertical', 400, 'invalid_b2b_endpoint');
     assert.equal(ok('b2b.revoke').status_code, 200);
     fails('b2b.authenticate.revoked', 404, 'session_not_found');
 
@@ -149,10 +153,14 @@ it('official Stytch Node SDK works against the emulator (TLS)', { timeout: 30000
     assert.ok(c.jwks >= 2, `JWKS fetched by the SDK (consumer and B2B): ${JSON.stringify(c)}`);
     assert.ok(c.b2b_jwks >= 1);
     assert.ok(c.policy >= 1 && c.b2b_policy >= 1, 'RBAC policies fetched');
-    const reqs = (await ctl(emu, 'GET', '/requests?endpoint=authenticate&limit=1')).requests;
-    assert.match(reqs[0].headers['user-agent'], /^Stytch Node v/);
-    assert.equal(reqs[0].headers.authorization,
+    const reqs = (await ctl(emu, 'GET', '/requests?endpoint=authenticate')).requests;
+    const consumer = reqs.filter((r) => r.path === '/v1/sessions/authenticate').pop();
+    const b2bReq = reqs.filter((r) => r.path === '/v1/b2b/sessions/authenticate').pop();
+    assert.match(consumer.headers['user-agent'], /^Stytch Node v/);
+    assert.equal(consumer.headers.authorization,
       'Basic ' + Buffer.from(`${emu.projectId}:${emu.secret}`).toString('base64'));
+    assert.equal(b2bReq.headers.authorization,
+      'Basic ' + Buffer.from(`${emu.b2bProjectId}:${emu.b2bSecret}`).toString('base64'));
   } finally {
     await emu.stop();
   }

@@ -37,7 +37,7 @@ describe('session details', () => {
     assert.equal(f2.oidc_sso_factor.external_id, 'ann@acme.test', 'external id defaults to the email');
     assert.equal(f2.last_authenticated_at, new Date(1767322000 * 1000).toISOString().replace('.000', ''));
     // the API's member_session has the same factors, with created_at/updated_at
-    const r = await request(emu, 'POST', B2B, { session_token: s.session_token });
+    const r = await request(emu, 'POST', B2B, { session_token: s.session_token }, { auth: 'b2b' });
     assert.equal(r.status, 200, r.raw);
     const api = r.body.member_session.authentication_factors;
     assert.equal(api.length, 2);
@@ -129,8 +129,8 @@ describe('session details', () => {
     assert.equal(later.status, 200, 'alive past the first expiry');
     assert.equal(later.body.session.expires_at, r.body.session.expires_at);
     const b = await ctl(emu, 'POST', '/sessions', { type: 'b2b', duration_minutes: 2 / 60 });
-    assert.equal((await request(emu, 'POST', B2B, { session_jwt: b.session_jwt, session_duration_minutes: 5 })).status, 200);
+    assert.equal((await request(emu, 'POST', B2B, { session_jwt: b.session_jwt, session_duration_minutes: 5 }, { auth: 'b2b' })).status, 200);
     await sleep(2200);
-    assert.equal((await request(emu, 'POST', B2B, { session_token: b.session_token })).status, 200);
+    assert.equal((await request(emu, 'POST', B2B, { session_token: b.session_token }, { auth: 'b2b' })).status, 200);
   });
 });
