@@ -8,6 +8,7 @@ const { newId, iso, isObj, sendJson } = require('./util.js');
 const api = require('./api.js');
 const factors = require('./factors.js');
 const signin = require('./signin.js');
+const m2m = require('./m2m.js');
 const store = require('./store.js');
 const tokens = require('./tokens.js');
 const traffic = require('./traffic.js');
@@ -24,7 +25,8 @@ function projectView(st, p) {
   return {
     project_id: p.project_id, secret: p.secret, vertical: p.vertical, default: p.builtin,
     custom_domain: p.custom_domain, issuer: tokens.mintIssuer(p), issuers: api.issuersOf(st, p),
-    jwt_lifetime: p.jwt_lifetime, redirect_url: p.redirect_url, rate_limit: p.rate_limit,
+    jwt_lifetime: p.jwt_lifetime, m2m_lifetime: p.m2m_lifetime, redirect_url: p.redirect_url,
+    rate_limit: p.rate_limit,
   };
 }
 
@@ -97,6 +99,47 @@ function mintJwt(st, project, b, now) {
   return tokens.handMadeJwt(st, project, tokens.sessionPayload(project, s, iat, lifetime), b);
 }
 
+// An M2M client of the named project, or of whichever project has it.
+function m2mClientOf(st, c, clientId) {
+  const id = c.body.project_id !== undefined ? c.body.project_id : (c.query.get('project_id') || undefined);
+  const list = id === undefined ? [...st.projects.values()] : [store.projectById(st, id)];
+  for (const project of list) {
+    const client = project.m2mClients.get(clientId);
+    if (client) return { project, client };
+  }
+  throw Object.assign(new Error(`unknown M2M client ${clientId}`), { httpStatus: 404 });
+}
+
+// A hand-made M2M access token: b as POST /emulator/m2m/token.
+function mintM2m(st, c) {
+  const b = c.body;
+  let project;
+  let clientId;
+  let scopes;
+  let claims = {};
+  if (b.client_id !== undefined) {
+    const found = m2mClientOf(st, c, b.client_id);
+    ({ project } = found);
+    clientId = found.client.client_id;
+    scopes = found.client.scopes;
+    claims = found.client.custom_claims;
+  } else {
+    project = projectOf(st, c);
+    clientId = newId(project.env, 'm2m-client');
+    scopes = [];
+  }
+  if (b.scopes !== undefined) {
+    if (typeof b.scopes === 'string') scopes = b.scopes.split(' ').filter(Boolean);
+    else if (Array.isArray(b.scopes) && b.scopes.every((x) => typeof x === 'string')) scopes = b.scopes;
+    else throw new Error('scopes must be a list of strings or a space-separated string');
+  }
+  const iat = b.iat !== undefined ? Number(b.iat) : Math.floor(c.now / 1000);
+  const lifetime = b.lifetime !== undefined ? Number(b.lifetime) : project.m2m_lifetime;
+  if (!Number.isFinite(iat) || !Number.isFinite(lifetime)) throw new Error('iat and lifetime must be numbers');
+  const payload = tokens.m2mPayload(project, clientId, scopes, claims, iat, lifetime);
+  return { access_token: tokens.handMadeJwt(st, project, payload, b), client_id: clientId, project_id: project.project_id };
+}
+
 function listRequests(st, query) {
   let ep = query.get('endpoint') || 'authenticate';
   let b2bOnly = false;
@@ -147,6 +190,24 @@ const ROUTES = [
       expired: c.now >= s.expires_at, session_token: s.token, project_id: project.project_id };
   }],
   ['GET', /^\/state$/, (st) => store.serialiseState(st)],
+  ['POST', /^\/m2m\/clients$/, (st, c) => {
+    const { custom_claims: claims, project_id: projectId, ...apiBody } = c.body; // eslint-disable-line no-unused-vars
+    if (claims !== undefined && !isObj(claims)) throw new Error('custom_claims must be an object');
+    const project = projectOf(st, c);
+    const client = m2m.createClient(st, project, apiBody, claims);
+    return { ...m2m.clientView(client, 'secret'), custom_claims: client.custom_claims, project_id: project.project_id };
+  }],
+  ['POST', /^\/m2m\/clients\/([^/]+)\/claims$/, (st, c) => {
+    const { client } = m2mClientOf(st, c, c.params[0]);
+    if (!isObj(c.body.custom_claims)) throw new Error('custom_claims must be an object (a null value removes a claim)');
+    for (const [k, v] of Object.entries(c.body.custom_claims)) {
+      if (v === null) delete client.custom_claims[k];
+      else client.custom_claims[k] = v;
+    }
+    store.stateChanged(st);
+    return { client_id: client.client_id, custom_claims: client.custom_claims };
+  }],
+  ['POST', /^\/m2m\/token$/, (st, c) => mintM2m(st, c)],
   ['POST', /^\/jwt$/, (st, c) => ({ jwt: mintJwt(st, c.body.session_id === undefined
     ? projectOf(st, c, wantsB2b(c.body.type)) : projectOf(st, c), c.body, c.now) })],
   ['POST', /^\/policy$/, (st, c) => {

@@ -48,6 +48,12 @@ const ERRORS = {
   invalid_code: [400, 'Code format is invalid.'], // ios; status chosen
   otp_code_not_found: [404, 'The passcode was incorrect and could not be authenticated, encourage the user to try inputting the passcode again or send another passcode.'], // ios; status chosen
   unable_to_auth_otp_code: [401, 'The passcode could not be authenticated because it was either already used or expired. Send another passcode to this user.'], // ios; status chosen
+  // M2M clients (the token endpoint answers RFC 6749 errors: m2m.js)
+  invalid_client_id: [400, 'client_id is invalid.'], // chosen
+  invalid_client_secret: [400, 'client_secret must be at least 8 characters long and pass entropy requirements.'], // chosen
+  duplicate_client_id: [400, 'A client with the specified client_id already exists for this project.'], // chosen
+  m2m_client_not_found: [404, 'M2M client could not be found.'], // chosen
+  next_client_secret_not_found: [404, 'The client has no next_client_secret: start a secret rotation first.'], // chosen
   // requests
   bad_request: [400, 'The submitted request is invalid.'], // docs
   invalid_request_body: [400, 'The request body is not valid JSON.'], // chosen

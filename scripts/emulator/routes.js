@@ -6,26 +6,37 @@ const { ApiError } = require('./errors.js');
 const api = require('./api.js');
 const signin = require('./signin.js');
 
-const MODULES = [api, signin];
+const m2m = require('./m2m.js');
 
+const MODULES = [api, signin, m2m];
+
+// path -> routes (one a method); patterns in order, exact paths first.
 const EXACT = new Map();
 const PATTERNS = [];
 for (const m of MODULES) {
   for (const r of m.ROUTES) {
-    if (r.path) EXACT.set(r.path, r);
+    if (r.path) EXACT.set(r.path, [...(EXACT.get(r.path) || []), r]);
     else PATTERNS.push(r);
   }
 }
 
-// -> {route, params} or null
-function classify(pathname) {
-  const route = EXACT.get(pathname);
-  if (route) return { route, params: [] };
-  for (const r of PATTERNS) {
-    const m = r.re.exec(pathname);
-    if (m) return { route: r, params: m.slice(1).map(decodeURIComponent) };
+// -> {route, params} or null.  The route of the request's method, or of
+// the path's first method (which then refuses the method).
+function classify(pathname, method) {
+  let list = EXACT.get(pathname);
+  let params = [];
+  if (!list) {
+    list = [];
+    for (const r of PATTERNS) {
+      const m = r.re.exec(pathname);
+      if (!m) continue;
+      if (!list.length) params = m.slice(1).map(decodeURIComponent);
+      else if (r.re.source !== list[0].re.source) continue;
+      list.push(r);
+    }
+    if (!list.length) return null;
   }
-  return null;
+  return { route: list.find((r) => r.method === method) || list[0], params };
 }
 
 // The project a request is for, or the API's refusal.  A project is one

@@ -43,7 +43,7 @@ function dispatch(st, req, res, pathname, qs, raw) {
     return control.handleControl(st, req, res, pathname, new URLSearchParams(qs), raw,
       { refuse: (ms) => refuse(st, ms) });
   }
-  const found = routes.classify(pathname);
+  const found = routes.classify(pathname, req.method);
   if (!found) throw new ApiError('route_not_found');
   const { route, params } = found;
   traffic.count(st, route.endpoint, route.b2b);

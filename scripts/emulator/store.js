@@ -74,6 +74,7 @@ function setPolicy(project, kind, p) {
 function resetProjectWorld(project) {
   project.custom_domain = null;
   project.jwt_lifetime = 300;
+  project.m2m_lifetime = 3600;
   project.redirect_url = 'http://localhost:3000/authenticate';
   project.rate_limit = {};
   project.rateWindows = { all: [], authenticate: [] };
@@ -83,6 +84,7 @@ function resetProjectWorld(project) {
   project.usersByEmail = new Map(); // lower-case email -> user_id
   project.magicLinks = new Map(); // token -> magic link
   project.otps = new Map(); // email_id -> passcodes sent to it
+  project.m2mClients = new Map(); // client_id -> M2M client
   project.tokens = new Map(); // session_token -> session_id
   project.orgs = new Map(); // organization_id -> {organization_id, slug, name, created_at}
   project.orgPolicies = new Map(); // organization_id -> {roles}
@@ -139,17 +141,19 @@ function parseRedirectUrl(v) {
   return v;
 }
 
-function parseJwtLifetime(v) {
-  if (!Number.isInteger(v) || v < 1 || v > 86400) throw new Error('jwt_lifetime must be an integer of seconds in 1..86400');
+function parseLifetime(v, name) {
+  if (!Number.isInteger(v) || v < 1 || v > 86400) throw new Error(`${name} must be an integer of seconds in 1..86400`);
   return v;
 }
 
 // Settings a project may change at any time: {custom_domain?,
-// jwt_lifetime?, redirect_url?, rate_limit?}.  All are checked before any is changed.
+// jwt_lifetime?, m2m_lifetime?, redirect_url?, rate_limit?}.  All are checked before any is changed.
 function checkSettings(b, project) {
   const next = {};
   if (b.custom_domain !== undefined) next.custom_domain = parseCustomDomain(b.custom_domain);
-  if (b.jwt_lifetime !== undefined) next.jwt_lifetime = parseJwtLifetime(b.jwt_lifetime);
+  if (b.jwt_lifetime !== undefined) next.jwt_lifetime = parseLifetime(b.jwt_lifetime, 'jwt_lifetime');
+  // M2M access tokens live an hour at Stytch.
+  if (b.m2m_lifetime !== undefined) next.m2m_lifetime = parseLifetime(b.m2m_lifetime, 'm2m_lifetime');
   if (b.redirect_url !== undefined) next.redirect_url = parseRedirectUrl(b.redirect_url);
   if (b.rate_limit !== undefined) next.rate_limit = traffic.parseRateLimit(b.rate_limit, project ? project.rate_limit : {});
   return next;
@@ -385,7 +389,9 @@ function serialiseProject(p) {
     builtin: p.builtin,
     custom_domain: p.custom_domain,
     jwt_lifetime: p.jwt_lifetime,
+    m2m_lifetime: p.m2m_lifetime,
     redirect_url: p.redirect_url,
+    m2m_clients: [...p.m2mClients.values()],
     rate_limit: p.rate_limit,
     signing: p.keySet.signingKid,
     keys: tokens.saveKeySet(p.keySet),
@@ -411,6 +417,8 @@ function loadProject(p, saved) {
   p.custom_domain = saved.custom_domain || null;
   p.rate_limit = saved.rate_limit || {};
   p.jwt_lifetime = saved.jwt_lifetime || 300;
+  p.m2m_lifetime = saved.m2m_lifetime || 3600;
+  for (const c of saved.m2m_clients || []) p.m2mClients.set(c.client_id, c);
   if (saved.redirect_url) p.redirect_url = saved.redirect_url;
   for (const s of saved.sessions || []) {
     s.jwtCache = null;

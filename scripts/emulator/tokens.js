@@ -124,6 +124,30 @@ function sessionPayload(project, s, iat, lifetime) {
   return p;
 }
 
+// An M2M access token's claims (Stytch's M2M docs and stytch-node
+// lib/b2c/m2m.ts): the client's custom claims at the top level, then sub =
+// the client id, iss and aud as session JWTs, scope space-separated; no
+// session claim.
+const M2M_RESERVED = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'scope']);
+function m2mPayload(project, clientId, scopes, customClaims, iat, lifetime) {
+  const p = {};
+  for (const [k, v] of Object.entries(customClaims || {})) if (!M2M_RESERVED.has(k)) p[k] = v;
+  p.sub = clientId;
+  p.iss = mintIssuer(project);
+  p.aud = [project.project_id];
+  p.scope = scopes.join(' ');
+  p.iat = iat;
+  p.nbf = iat;
+  p.exp = iat + lifetime;
+  return p;
+}
+
+function m2mAccessToken(project, clientId, scopes, customClaims, iat, lifetime) {
+  const key = project.keySet.keys.get(project.keySet.signingKid);
+  return signJwt({ alg: 'RS256', kid: key.kid, typ: 'JWT' },
+    m2mPayload(project, clientId, scopes, customClaims, iat, lifetime), key);
+}
+
 // The JWT for a session, living the project's jwt_lifetime (Stytch's is
 // 300 s), reused while minted in the current second with the current key
 // and settings and the session unchanged (RSA signing costs about 1 ms).
@@ -221,5 +245,5 @@ function handMadeJwt(st, project, payload, b) {
 
 module.exports = {
   SESSION_CLAIM, ORG_CLAIM, mintIssuer, createKeySet, loadKeySet, saveKeySet, rotateKeys, retireKey, keysInfo,
-  signJwt, sessionPayload, sessionJwt, verifySessionJwt, handMadeJwt,
+  signJwt, sessionPayload, sessionJwt, verifySessionJwt, handMadeJwt, m2mPayload, m2mAccessToken,
 };

@@ -9,7 +9,8 @@ const { startEmulator, request, ctl, decodeJwt, verifyWithJwks } = require('../e
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const AUTH = '/v1/sessions/authenticate';
-const SIGNIN0 = { magic_links_send: 0, magic_links_authenticate: 0, otps_send: 0, otps_authenticate: 0 };
+const SIGNIN0 = { magic_links_send: 0, magic_links_authenticate: 0, otps_send: 0, otps_authenticate: 0,
+  m2m_clients: 0, m2m_token: 0 };
 
 describe('control API', () => {
   let emu;

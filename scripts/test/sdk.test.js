@@ -79,6 +79,11 @@ it('official Stytch Node SDK works against the emulator (TLS)', { timeout: 30000
         revoke_session_id: br.session_id, revoke_session_token: br.session_token,
       },
     };
+    input.m2m = {
+      wildcard_token: (await ctl(emu, 'POST', '/m2m/token', { scopes: ['read:*'] })).access_token,
+      rogue_token: (await ctl(emu, 'POST', '/m2m/token', { scopes: ['read:users'], key: 'rogue' })).access_token,
+      expired_token: (await ctl(emu, 'POST', '/m2m/token', { iat: past })).access_token,
+    };
     await ctl(emu, 'POST', '/reset');
     const out = await runClient(emu, input);
     const R = out.results;
@@ -147,6 +152,38 @@ it('official Stytch Node SDK works against the emulator (TLS)', { timeout: 30000
     fails('b2b.wrong_vertical', 400, 'invalid_b2b_endpoint');
     assert.equal(ok('b2b.revoke').status_code, 200);
     fails('b2b.authenticate.revoked', 404, 'session_not_found');
+
+    // M2M
+    v = ok('m2m.clients.create');
+    assert.equal(v.status_code, 201);
+    assert.match(v.client_id, /^m2m-client-test-/);
+    v = ok('m2m.token');
+    assert.equal(v.token_type, 'bearer');
+    assert.equal(v.expires_in, 3600);
+    v = ok('m2m.authenticateToken');
+    assert.equal(v.client_id, R['m2m.clients.create'].value.client_id);
+    assert.deepEqual(v.scopes, ['read:users', 'write:users', 'pet:cats']);
+    assert.deepEqual(v.custom_claims, {});
+    ok('m2m.authenticateToken.required_ok');
+    const clientError = (name, code) => {
+      assert.equal(R[name].ok, false, `${name} should fail: ${JSON.stringify(R[name].value)}`);
+      assert.equal(R[name].error.name, 'ClientError', JSON.stringify(R[name].error));
+      assert.equal(R[name].error.code, code, JSON.stringify(R[name].error));
+    };
+    clientError('m2m.authenticateToken.required_missing', 'missing_scopes');
+    assert.deepEqual(ok('m2m.authenticateToken.narrowed_ok').scopes, ['read:users']);
+    clientError('m2m.authenticateToken.narrowed_missing', 'missing_scopes');
+    fails('m2m.token.wrong_secret', 401, 'invalid_client');
+    ok('m2m.authenticateToken.wildcard');
+    clientError('m2m.authenticateToken.rogue', 'jwt_invalid');
+    clientError('m2m.authenticateToken.expired', 'jwt_invalid');
+    ok('m2m.rotateStart');
+    ok('m2m.token.next_secret');
+    ok('m2m.rotate');
+    fails('m2m.token.old_secret', 401, 'invalid_client');
+    v = ok('b2b.m2m');
+    assert.equal(v.authenticated, v.client_id);
+    assert.deepEqual(v.scopes, ['read:reports']);
 
     // What reached the emulator: the SDK's own JWKS and policy fetches.
     const c = await ctl(emu, 'GET', '/counters');
