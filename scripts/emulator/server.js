@@ -95,42 +95,52 @@ function refuse(st, ms) {
 // An edge closes a keep-alive connection that has been idle for its
 // timeout by itself: no Connection: close, no Keep-Alive header announcing
 // it.  Node's own keepAliveTimeout would announce it, so the emulator keeps
-// the time itself.  A connection is idle from its accept or the end of its
-// last answer until its next request.
-function armIdle(st, socket) {
-  clearTimeout(socket.idleTimer);
-  const ms = st.net.idleTimeoutMs;
-  if (!ms || socket.destroyed) return;
-  socket.idleTimer = setTimeout(() => {
-    if (socket.destroyed) return;
+// the time itself, with the socket's timeout (re-armed by any traffic, at
+// no cost per request): a connection is idle while nothing moves on it and
+// no request is being answered.
+function watchIdle(st, socket) {
+  socket.inFlight = 0;
+  socket.idleMs = st.net.idleTimeoutMs;
+  socket.setTimeout(socket.idleMs);
+  socket.on('timeout', () => {
+    if (socket.inFlight > 0 || socket.destroyed) return;
     st.counters.connections_closed_idle++;
     socket.destroy();
-  }, ms);
+  });
 }
 
 function createServer(st, tlsOptions) {
   const handler = (req, res) => {
     const socket = req.socket;
-    clearTimeout(socket.idleTimer);
-    res.on('finish', () => armIdle(st, socket));
+    socket.inFlight++;
+    res.once('close', () => {
+      socket.inFlight--;
+      // A new idle timeout holds from the connection's next idle time.
+      if (socket.idleMs !== st.net.idleTimeoutMs) {
+        socket.idleMs = st.net.idleTimeoutMs;
+        socket.setTimeout(socket.idleMs);
+      }
+    });
     onRequest(st, req, res);
   };
   const server = tlsOptions ? https.createServer(tlsOptions, handler) : http.createServer(handler);
   server.keepAliveTimeout = 0;
   server.headersTimeout = 66000;
   server.requestTimeout = 0;
+  // Without a listener Node's HTTP server destroys a socket whose timeout
+  // fires, even mid-answer; watchIdle decides instead.
+  server.on('timeout', () => {});
   server.on('connection', (s) => {
     st.counters.connections_accepted++;
     st.net.sockets.add(s);
-    s.on('close', () => { clearTimeout(s.idleTimer); st.net.sockets.delete(s); });
-    armIdle(st, s);
+    s.on('close', () => st.net.sockets.delete(s));
+    watchIdle(st, s);
   });
   // Over TLS the requests come on the TLS socket: the idle time moves to it
   // from its TCP socket (_parent) once the handshake is done.
   server.on('secureConnection', (s) => {
-    if (s._parent) clearTimeout(s._parent.idleTimer);
-    s.on('close', () => clearTimeout(s.idleTimer));
-    armIdle(st, s);
+    if (s._parent) s._parent.setTimeout(0);
+    watchIdle(st, s);
   });
   st.net.server = server;
   return server;
