@@ -51,9 +51,11 @@ static ngx_int_t ngx_http_stytch_add_project(ngx_conf_t *cf,
     ngx_http_stytch_loc_conf_t *slcf);
 static ngx_int_t ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
     ngx_http_stytch_project_t *project);
-static ngx_int_t ngx_http_stytch_add_api_use(ngx_conf_t *cf,
-    ngx_http_stytch_loc_conf_t *slcf);
+static ngx_int_t ngx_http_stytch_add_use(ngx_conf_t *cf, ngx_array_t *uses,
+    ngx_str_t *uri);
 static ngx_int_t ngx_http_stytch_check_api_uses(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf);
+static ngx_int_t ngx_http_stytch_check_auth_requests(ngx_conf_t *cf,
     ngx_http_stytch_main_conf_t *smcf);
 static ngx_int_t ngx_http_stytch_find_location(
     ngx_http_core_loc_conf_t **clcfp, ngx_str_t *uri);
@@ -367,6 +369,9 @@ ngx_module_t  ngx_http_stytch_module = {
 
 static ngx_str_t  ngx_http_stytch_default_zone = ngx_string("stytch");
 
+/* the loc conf index of auth_request, when NGINX has that module */
+static ngx_int_t  ngx_http_stytch_auth_request_index = -1;
+
 
 static void *
 ngx_http_stytch_create_main_conf(ngx_conf_t *cf)
@@ -396,6 +401,13 @@ ngx_http_stytch_create_main_conf(ngx_conf_t *cf)
     }
 
     if (ngx_array_init(&smcf->api_uses, cf->pool, 4,
+                       sizeof(ngx_http_stytch_api_use_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&smcf->auth_requests, cf->pool, 4,
                        sizeof(ngx_http_stytch_api_use_t))
         != NGX_OK)
     {
@@ -470,6 +482,11 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_stytch_loc_conf_t *prev = parent;
     ngx_http_stytch_loc_conf_t *conf = child;
 
+    ngx_str_t                    *uri;
+    ngx_http_stytch_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_stytch_module);
+
     ngx_conf_merge_uint_value(conf->auth, prev->auth,
                               NGX_HTTP_STYTCH_AUTH_OFF);
     ngx_conf_merge_str_value(conf->project_id, prev->project_id, "");
@@ -537,6 +554,19 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_stytch_auth_request_index >= 0) {
+        /* ngx_http_auth_request_conf_t starts with the subrequest's URI */
+        uri = ((ngx_http_conf_ctx_t *) cf->ctx)
+                  ->loc_conf[ngx_http_stytch_auth_request_index];
+
+        if (uri->len
+            && ngx_http_stytch_add_use(cf, &smcf->auth_requests, uri)
+               != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if (conf->auth == NGX_HTTP_STYTCH_AUTH_OFF) {
         return NGX_CONF_OK;
     }
@@ -600,7 +630,10 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->fallback && ngx_http_stytch_add_api_use(cf, conf) != NGX_OK) {
+    if (conf->fallback
+        && ngx_http_stytch_add_use(cf, &smcf->api_uses, &conf->api_location)
+           != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -853,41 +886,39 @@ ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
 
 
 /*
- * The locations that ask the API, by server: their API location is found
- * once every location is known, in postconfiguration.
+ * A URI that the merged location's server will make subrequests to: its
+ * API location, or the URI of its auth_request.  Those are found once
+ * every location is known, in postconfiguration.
  */
 
 static ngx_int_t
-ngx_http_stytch_add_api_use(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf)
+ngx_http_stytch_add_use(ngx_conf_t *cf, ngx_array_t *uses, ngx_str_t *uri)
 {
-    ngx_uint_t                    i;
-    ngx_http_core_srv_conf_t     *cscf;
-    ngx_http_stytch_api_use_t    *use;
-    ngx_http_stytch_main_conf_t  *smcf;
+    ngx_uint_t                  i;
+    ngx_http_core_srv_conf_t   *cscf;
+    ngx_http_stytch_api_use_t  *use;
 
-    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_stytch_module);
     cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
 
-    use = smcf->api_uses.elts;
+    use = uses->elts;
 
-    for (i = 0; i < smcf->api_uses.nelts; i++) {
+    for (i = 0; i < uses->nelts; i++) {
         if (use[i].server == cscf
-            && use[i].api_location.len == slcf->api_location.len
-            && ngx_strncmp(use[i].api_location.data, slcf->api_location.data,
-                           slcf->api_location.len)
+            && use[i].api_location.len == uri->len
+            && ngx_strncmp(use[i].api_location.data, uri->data, uri->len)
                == 0)
         {
             return NGX_OK;
         }
     }
 
-    use = ngx_array_push(&smcf->api_uses);
+    use = ngx_array_push(uses);
     if (use == NULL) {
         return NGX_ERROR;
     }
 
     use->server = cscf;
-    use->api_location = slcf->api_location;
+    use->api_location = *uri;
 
     return NGX_OK;
 }
@@ -963,6 +994,50 @@ ngx_http_stytch_check_api_uses(ngx_conf_t *cf,
         }
 
         clcf->error_pages = NULL;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The access phase does not run for subrequests: a location that an
+ * auth_request reaches is not protected by its own stytch_auth.
+ */
+
+static ngx_int_t
+ngx_http_stytch_check_auth_requests(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf)
+{
+    ngx_uint_t                   i;
+    ngx_http_core_loc_conf_t    *clcf, *server;
+    ngx_http_stytch_api_use_t   *use;
+    ngx_http_stytch_loc_conf_t  *slcf;
+
+    use = smcf->auth_requests.elts;
+
+    for (i = 0; i < smcf->auth_requests.nelts; i++) {
+
+        server = use[i].server->ctx->loc_conf[ngx_http_core_module.ctx_index];
+        clcf = server;
+
+        if (ngx_http_stytch_find_location(&clcf, &use[i].api_location)
+            == NGX_ERROR)
+        {
+            return NGX_ERROR;
+        }
+
+        slcf = clcf->loc_conf[ngx_http_stytch_module.ctx_index];
+
+        if (slcf->auth != NGX_HTTP_STYTCH_AUTH_OFF) {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "\"stytch_auth\" of location \"%V\" in server "
+                          "\"%V\" does not protect it from the "
+                          "\"auth_request\" subrequest to \"%V\": the "
+                          "access phase does not run for subrequests",
+                          &clcf->name, &use[i].server->server_name,
+                          &use[i].api_location);
+        }
     }
 
     return NGX_OK;
@@ -1096,6 +1171,23 @@ ngx_http_stytch_find_static_location(ngx_http_location_tree_node_t *node,
 static ngx_int_t
 ngx_http_stytch_preconfiguration(ngx_conf_t *cf)
 {
+    ngx_uint_t  i;
+
+    /* by name: a build without auth_request has no such symbol */
+
+    ngx_http_stytch_auth_request_index = -1;
+
+    for (i = 0; cf->cycle->modules[i]; i++) {
+        if (cf->cycle->modules[i]->type == NGX_HTTP_MODULE
+            && ngx_strcmp(cf->cycle->modules[i]->name,
+                          "ngx_http_auth_request_module")
+               == 0)
+        {
+            ngx_http_stytch_auth_request_index =
+                                          cf->cycle->modules[i]->ctx_index;
+        }
+    }
+
     return ngx_http_stytch_add_variables(cf);
 }
 
@@ -1137,6 +1229,10 @@ ngx_http_stytch_postconfiguration(ngx_conf_t *cf)
     *h = ngx_http_stytch_handler;
 
     if (ngx_http_stytch_check_api_uses(cf, smcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_stytch_check_auth_requests(cf, smcf) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -195,6 +195,7 @@ typedef struct {
     ngx_shm_zone_t             *shm_zone;
     ngx_array_t                 projects;    /* ngx_http_stytch_project_t */
     ngx_array_t                 api_uses;    /* ngx_http_stytch_api_use_t */
+    ngx_array_t                 auth_requests;
     ngx_flag_t                  zone_set;
 } ngx_http_stytch_main_conf_t;
 

@@ -573,3 +573,36 @@ X-Error: api_response_invalid
 the API's answer is over 262144 bytes: the call is ended
 --- no_error_log
 [alert]
+
+
+
+=== TEST 11: a location that an auth_request reaches is not protected by its stytch_auth: nginx says so at start
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
+--- config
+    location /check/ {
+        stytch_auth on;
+        root html;
+    }
+
+    location /p/ {
+        auth_request /check/ok.txt;
+        root html;
+    }
+--- user_files
+>>> check/ok.txt
+ok
+>>> p/index.html
+content behind auth_request
+--- request
+GET /p/index.html
+--- error_code: 200
+--- response_body
+content behind auth_request
+--- error_log eval
+qr/\[warn\] .*"stytch_auth" of location "\/check\/" in server "localhost" does not protect it from the "auth_request" subrequest to "\/check\/ok.txt"/
+--- no_error_log
+[error]
