@@ -5,6 +5,7 @@
 #include <openssl/param_build.h>
 
 #include <set>
+#include <string>
 #include <vector>
 
 #include "base64url.h"
@@ -56,11 +57,11 @@ const char* CheckJwkMembers(const json_t* jwk) {
   return nullptr;
 }
 
-void Refuse(const Logger& log, std::string_view kid, const char* why) {
+void Refuse(const Logger& log, std::string_view kid, std::string_view why) {
   std::string msg = "stytch: JWKS key \"";
   msg.append(kid.substr(0, kMaxKidLengthForLog));
   msg += "\" refused: ";
-  msg += why;
+  msg.append(why);
   log(STYTCH_LOG_WARN, msg);
 }
 
@@ -157,18 +158,21 @@ Status ParseJwks(std::string_view json, const Logger& log,
     if (!bn_n || !bn_e) throw std::bad_alloc();
     const int bits = BN_num_bits(bn_n.get());
     if (bits < kMinRsaBits || bits > kMaxRsaBits) {
-      Refuse(log, *kid, "modulus size outside 2048..16384 bits");
+      Refuse(log, *kid,
+             "modulus size of " + std::to_string(bits) +
+                 " bits is outside " + std::to_string(kMinRsaBits) + ".." +
+                 std::to_string(kMaxRsaBits));
       continue;
     }
     if (!BN_is_odd(bn_n.get())) {
       Refuse(log, *kid, "modulus is even");
       continue;
     }
-    // OpenSSL refuses exponents above 64 bits for most moduli anyway; a
-    // huge e is only a way to make verification slow.
-    if (BN_num_bits(bn_e.get()) > 64 || !BN_is_odd(bn_e.get()) ||
-        BN_is_one(bn_e.get())) {
-      Refuse(log, *kid, "exponent is not an odd number in 3..2^64");
+    // A large e is only a way to make verification slow; an even one or 1
+    // is no RSA key.
+    if (BN_num_bits(bn_e.get()) > kMaxRsaExponentBits ||
+        !BN_is_odd(bn_e.get()) || BN_is_one(bn_e.get())) {
+      Refuse(log, *kid, "exponent is not an odd number in 3..2^32-1");
       continue;
     }
     EVP_PKEY* pkey = RsaPublicKeyFromParts(n, e);
