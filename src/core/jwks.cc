@@ -58,8 +58,11 @@ const char* CheckJwkMembers(const json_t* jwk) {
 }
 
 void Refuse(const Logger& log, std::string_view kid, std::string_view why) {
-  std::string msg = "stytch: JWKS key \"";
-  msg.append(kid.substr(0, kMaxKidLengthForLog));
+  std::string msg = "JWKS key \"";
+  // The kid is the document's text: control bytes could forge log lines.
+  for (unsigned char c : kid.substr(0, kMaxKidLengthForLog)) {
+    msg += c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c);
+  }
   msg += "\" refused: ";
   msg.append(why);
   log(STYTCH_LOG_WARN, msg);
@@ -99,14 +102,14 @@ EVP_PKEY* RsaPublicKeyFromParts(std::string_view n, std::string_view e) {
 Status ParseJwks(std::string_view json, const Logger& log,
                  std::shared_ptr<const KeySet>* out) {
   if (json.size() > STYTCH_MAX_JWKS_SIZE) {
-    log(STYTCH_LOG_ERR, "stytch: JWKS document too large");
+    log(STYTCH_LOG_ERR, "JWKS document too large");
     return Status::kJwksInvalid;
   }
   JsonError jerr;
   JsonPtr root = JsonParse(json, STYTCH_MAX_JWKS_SIZE, &jerr);
   const json_t* keys = root ? JsonGetArray(root.get(), "keys") : nullptr;
   if (!json_is_object(root.get()) || keys == nullptr) {
-    log(STYTCH_LOG_ERR, "stytch: JWKS document is not a JSON key set");
+    log(STYTCH_LOG_ERR, "JWKS document is not a JSON key set");
     return Status::kJwksInvalid;
   }
 
@@ -125,7 +128,7 @@ Status ParseJwks(std::string_view json, const Logger& log,
   std::string n, e;
   json_array_foreach(keys, i, jwk) {
     if (i >= kMaxJwksKeys) {
-      log(STYTCH_LOG_WARN, "stytch: JWKS has too many keys, rest ignored");
+      log(STYTCH_LOG_WARN, "JWKS has too many keys, rest ignored");
       break;
     }
     if (!json_is_object(jwk)) {
@@ -196,7 +199,7 @@ Status ParseJwks(std::string_view json, const Logger& log,
   }
 
   if (set->size() == 0) {
-    log(STYTCH_LOG_ERR, "stytch: JWKS holds no usable key");
+    log(STYTCH_LOG_ERR, "JWKS holds no usable key");
     return Status::kJwksNoUsableKey;
   }
   *out = std::move(set);

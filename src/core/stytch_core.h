@@ -91,7 +91,10 @@ const char *stytch_status_name(stytch_status_t status);
 stytch_action_t stytch_status_action(stytch_status_t status);
 
 
-/* Log levels of the callback; the glue maps them onto NGINX's. */
+/*
+ * Log levels of the callback; the glue maps them onto NGINX's.  Messages
+ * carry no prefix (the caller adds its own) and no control byte.
+ */
 enum {
     STYTCH_LOG_ERR = 0,
     STYTCH_LOG_WARN,

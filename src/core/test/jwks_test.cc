@@ -170,6 +170,35 @@ TEST_F(JwksTest, TooManyKeysStopsAtTheCap) {
   EXPECT_EQ(ParseJwks(doc, Logger(), &set_), Status::kJwksNoUsableKey);
 }
 
+// The glue prefixes each line with "stytch: " itself.
+TEST_F(JwksTest, LogLinesCarryNoPrefix) {
+  for (const char* name : {"mixed", "dup_kid", "only_1024", "garbage", "empty",
+                           "costly_mixed", "e_huge"}) {
+    Parse(name);
+  }
+  ParseJwks(std::string(STYTCH_MAX_JWKS_SIZE + 1, ' '),
+            Logger(&Captured::Log, &log_), &set_);
+  ASSERT_GE(log_.lines.size(), 10u);
+  for (const auto& line : log_.lines) {
+    EXPECT_NE(line.rfind("stytch:", 0), 0u) << line;
+    EXPECT_FALSE(line.empty());
+  }
+}
+
+// A kid is the document's text: it must not be able to forge log lines.
+TEST_F(JwksTest, KidInLogIsPrintable) {
+  EXPECT_EQ(ParseJwks(R"({"keys":[{"kty":"EC","kid":"a\nb\r\u001b[31m\u007f"}]})",
+                      Logger(&Captured::Log, &log_), &set_),
+            Status::kJwksNoUsableKey);
+  ASSERT_FALSE(log_.lines.empty());
+  EXPECT_TRUE(log_.Mentions("\"a?b??[31m?\""));
+  for (const auto& line : log_.lines) {
+    for (unsigned char c : line) {
+      EXPECT_TRUE(c >= 0x20 && c != 0x7f) << line;
+    }
+  }
+}
+
 TEST(RsaPublicKeyTest, FromParts) {
   EXPECT_EQ(RsaPublicKeyFromParts("", ""), nullptr);
   EXPECT_EQ(ERR_peek_error(), 0u);
