@@ -142,6 +142,14 @@ stytch_verifier_t* stytch_verifier_create(const stytch_verifier_conf_t* conf) {
     stytch::VerifierConfig c;
     c.project_id = std::string(View(conf->project_id, conf->project_id_len));
     c.api_url = std::string(View(conf->api_url, conf->api_url_len));
+    if (conf->nissuers > 0) {
+      if (conf->issuers == nullptr) return nullptr;
+      c.issuers.emplace();
+      for (size_t i = 0; i < conf->nissuers; ++i) {
+        c.issuers->emplace_back(
+            View(conf->issuers[i].data, conf->issuers[i].len));
+      }
+    }
     c.cache_size = conf->cache_size;
     c.log = stytch::Logger(conf->log, conf->log_ctx);
     return new stytch_verifier_s(std::move(c));

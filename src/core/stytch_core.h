@@ -178,16 +178,32 @@ int stytch_session_is_b2b(const stytch_session_t *session);
 
 typedef struct stytch_verifier_s  stytch_verifier_t;
 
+/* Bytes and their length; need not be NUL-terminated. */
+typedef struct {
+    const char  *data;
+    size_t       len;
+} stytch_str_t;
+
 typedef struct {
     const char  *project_id;
     size_t       project_id_len;
-    /* the API base URL; without trailing slash it is a second valid iss */
+    /* the API base URL; without trailing slash it is a second valid iss
+     * unless issuers are given */
     const char  *api_url;
     size_t       api_url_len;
     size_t       cache_size;      /* entries, rounded up to whole sets;
                                      0 disables the cache */
     stytch_log_pt  log;           /* may be NULL */
     void        *log_ctx;
+    /*
+     * The accepted iss values, copied by stytch_verifier_create.  With
+     * nissuers 0: "stytch.com/<project_id>" and api_url without trailing
+     * slashes, compared with the token's iss as Stytch's SDKs do.
+     * Otherwise exactly these, with trailing slashes trimmed on both sides
+     * (entries that trim to nothing accept nothing).
+     */
+    const stytch_str_t  *issuers;
+    size_t       nissuers;
 } stytch_verifier_conf_t;
 
 typedef struct {

@@ -25,8 +25,8 @@ size_t LastDot(std::string_view token) {
 
 Verifier::Verifier(VerifierConfig conf)
     : project_id_(std::move(conf.project_id)),
-      project_issuer_("stytch.com/" + project_id_),
-      base_issuer_(TrimTrailingSlashes(conf.api_url)),
+      issuers_(conf.issuers ? Issuers::Explicit(*conf.issuers)
+                            : Issuers::Default(project_id_, conf.api_url)),
       log_(conf.log),
       cache_(conf.cache_size) {}
 
@@ -97,7 +97,7 @@ Status Verifier::VerifyUncached(std::string_view token,
   std::unique_ptr<JwtPayload> payload;
   if ((st = ParseJwtPayloadJson(std::move(payload_text), &payload)) !=
           Status::kOk ||
-      (st = CheckIssuer(payload->doc, project_issuer_, base_issuer_)) !=
+      (st = CheckIssuer(payload->doc, issuers_)) !=
           Status::kOk ||
       (st = CheckAudience(payload->doc, project_id_)) != Status::kOk ||
       (st = ReadTimeClaims(payload->doc, times)) != Status::kOk ||

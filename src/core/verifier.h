@@ -5,8 +5,10 @@
 #define STYTCH_CORE_VERIFIER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "claims.h"
 #include "jwks.h"
@@ -22,6 +24,9 @@ namespace stytch {
 struct VerifierConfig {
   std::string project_id;
   std::string api_url;  // may be empty; trailing slashes do not matter
+  // When set, exactly these issuers are accepted (Issuers::Explicit);
+  // otherwise Stytch's pair (Issuers::Default).
+  std::optional<std::vector<std::string>> issuers;
   size_t cache_size = 0;
   Logger log;
 };
@@ -61,8 +66,7 @@ class Verifier {
   const RsaPublicKey* KeyFor(std::string_view header_b64, Status* status);
 
   std::string project_id_;
-  std::string project_issuer_;
-  std::string base_issuer_;
+  Issuers issuers_;
   Logger log_;
   std::shared_ptr<const KeySet> keys_;
   TokenCache cache_;

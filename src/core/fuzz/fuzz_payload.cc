@@ -24,7 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (j == nullptr) __builtin_trap();  // the reader accepted more than jansson
   json_decref(j);
 
-  stytch::CheckIssuer(payload->doc, "stytch.com/p", "https://x");
+  stytch::CheckIssuer(payload->doc,
+                      stytch::Issuers::Default("p", "https://x/"));
+  stytch::CheckIssuer(payload->doc,
+                      stytch::Issuers::Explicit({"https://x/", "", "/"}));
   stytch::CheckAudience(payload->doc, "p");
   stytch::TimeClaims t;
   if (stytch::ReadTimeClaims(payload->doc, &t) == stytch::Status::kOk) {

@@ -121,6 +121,45 @@ TEST_F(FacadeTest, VerifyAndReadSession) {
   stytch_session_release(s);
 }
 
+TEST(FacadeIssuersTest, ExplicitList) {
+  const std::string jwks = Jwks("good");
+  const std::string custom = "https://auth.example.com/";
+  // Not NUL-terminated where the length ends.
+  const std::string padded = std::string("stytch.com/") + kProject + "XYZ";
+  const stytch_str_t issuers[] = {{custom.data(), custom.size()},
+                                  {padded.data(), padded.size() - 3}};
+  for (size_t n : {0, 1, 2}) {
+    stytch_verifier_conf_t conf = {};
+    conf.project_id = kProject;
+    conf.project_id_len = strlen(kProject);
+    conf.issuers = n ? issuers : nullptr;
+    conf.nissuers = n;
+    stytch_verifier_t* v = stytch_verifier_create(&conf);
+    ASSERT_NE(v, nullptr);
+    ASSERT_EQ(stytch_verifier_set_jwks(v, jwks.data(), jwks.size(), nullptr),
+              STYTCH_OK);
+    auto verify = [&](const char* name) {
+      const std::string t = Token(name);
+      stytch_verify_params_t p = {};
+      p.now = kIat + 10;
+      p.max_token_age = -1;
+      stytch_session_t* s = nullptr;
+      const stytch_status_t st =
+          stytch_verifier_verify(v, t.data(), t.size(), &p, &s, nullptr);
+      stytch_session_release(s);
+      return st;
+    };
+    // 0: today's pair (no api_url here: only stytch.com/<project_id>).
+    EXPECT_EQ(verify("consumer"),
+              n == 1 ? STYTCH_CLAIM_ISSUER_MISMATCH : STYTCH_OK)
+        << n;
+    EXPECT_EQ(verify("custom_domain_iss"),
+              n == 0 ? STYTCH_CLAIM_ISSUER_MISMATCH : STYTCH_OK)
+        << n;
+    stytch_verifier_free(v);
+  }
+}
+
 TEST_F(FacadeTest, FailuresGiveNoSessionExceptExpired) {
   const std::string jwks = Jwks("good");
   ASSERT_EQ(stytch_verifier_set_jwks(v_, jwks.data(), jwks.size(), nullptr),

@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 
 #include <string>
+#include <vector>
 
 #include "test_util.h"
 
@@ -250,6 +251,34 @@ TEST_F(VerifierTest, CustomDomainIssuer) {
             Status::kOk);
   EXPECT_EQ(v.Verify(Token("consumer"), At(), &s, &cached), Status::kOk);
   EXPECT_EQ(v.Verify(Token("wrong_iss"), At(), &s, &cached),
+            Status::kClaimIssuerMismatch);
+}
+
+TEST_F(VerifierTest, ExplicitIssuersAreExactlyTheList) {
+  VerifierConfig c = Config();
+  c.issuers = std::vector<std::string>{"https://auth.example.com"};
+  Verifier v(c);
+  ASSERT_EQ(v.SetJwks(Jwks("good"), nullptr), Status::kOk);
+  Ref<Session> s;
+  bool cached;
+  EXPECT_EQ(v.Verify(Token("custom_domain_iss"), At(), &s, &cached),
+            Status::kOk);
+  EXPECT_EQ(v.Verify(Token("custom_domain_iss_slash"), At(), &s, &cached),
+            Status::kOk);
+  EXPECT_EQ(v.Verify(Token("consumer"), At(), &s, &cached),
+            Status::kClaimIssuerMismatch);
+  // The default pair does not trim the token's iss.
+  EXPECT_EQ(VerifyFixture("custom_domain_iss_slash"),
+            Status::kClaimIssuerMismatch);
+
+  c.issuers = std::vector<std::string>{"https://auth.example.com/",
+                                       std::string("stytch.com/") + kProject};
+  Verifier both(c);
+  ASSERT_EQ(both.SetJwks(Jwks("good"), nullptr), Status::kOk);
+  EXPECT_EQ(both.Verify(Token("consumer"), At(), &s, &cached), Status::kOk);
+  EXPECT_EQ(both.Verify(Token("custom_domain_iss"), At(), &s, &cached),
+            Status::kOk);
+  EXPECT_EQ(both.Verify(Token("wrong_iss"), At(), &s, &cached),
             Status::kClaimIssuerMismatch);
 }
 
