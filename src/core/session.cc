@@ -60,15 +60,13 @@ bool ReadRoles(const InsituJson& doc, const JNode* roles,
   return true;
 }
 
-Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
-                             Ref<Session>* out) {
-  Session::Parts p;
-  const InsituJson& doc = payload->doc;
-  const JNode* root = doc.root();
+namespace {
 
+Status ReadJwtParts(const InsituJson& doc, int64_t exp, Session::Parts* p) {
+  const JNode* root = doc.root();
   const auto sub = doc.GetString(root, "sub");
   if (!sub || sub->empty()) return Status::kClaimInvalid;
-  p.subject = *sub;
+  p->subject = *sub;
 
   const JNode* claim = doc.Get(root, kSessionClaim);
   if (claim == nullptr || claim->type != JType::kObject) {
@@ -76,18 +74,18 @@ Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
   }
   const auto id = doc.GetString(claim, "id");
   if (!id || id->empty()) return Status::kSessionClaimInvalid;
-  p.session_id = *id;
-  if (!ReadTimestamp(doc, claim, "started_at", &p.started_at) ||
-      !ReadTimestamp(doc, claim, "last_accessed_at", &p.last_accessed_at) ||
-      !ReadTimestamp(doc, claim, "expires_at", &p.expires_at,
-                     &p.expires_at_epoch) ||
-      !ReadRoles(doc, doc.Get(claim, "roles"), &p.roles)) {
+  p->session_id = *id;
+  if (!ReadTimestamp(doc, claim, "started_at", &p->started_at) ||
+      !ReadTimestamp(doc, claim, "last_accessed_at", &p->last_accessed_at) ||
+      !ReadTimestamp(doc, claim, "expires_at", &p->expires_at,
+                     &p->expires_at_epoch) ||
+      !ReadRoles(doc, doc.Get(claim, "roles"), &p->roles)) {
     return Status::kSessionClaimInvalid;
   }
-  if (p.expires_at.empty()) {
+  if (p->expires_at.empty() && exp > 0) {
     // Older tokens lack expires_at; the SDKs show exp in its place.
-    p.expires_at_from_exp = FormatRfc3339(exp);
-    p.expires_at_epoch = exp;
+    p->expires_at_from_exp = FormatRfc3339(exp);
+    p->expires_at_epoch = exp;
   }
 
   if (const JNode* org = doc.Get(root, kOrganizationClaim)) {
@@ -100,18 +98,39 @@ Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
         slug->type != JType::kNull) {
       return Status::kSessionClaimInvalid;
     }
-    p.organization_id = *org_id;
+    p->organization_id = *org_id;
     if (slug != nullptr && slug->type == JType::kString) {
-      p.organization_slug = slug->Str();
+      p->organization_slug = slug->Str();
     }
-    p.b2b = true;
+    p->b2b = true;
   }
+  return Status::kOk;
+}
 
-  p.claims_at_top_level = true;
+}  // namespace
+
+Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
+                             Ref<Session>* out) {
+  const InsituJson& doc = payload->doc;
+  const JNode* root = doc.root();
+  Session::Parts p;
+  const Status st = ReadJwtParts(doc, exp, &p);
+  if (st != Status::kOk) {
+    // Only what the payload plainly says, nothing half-read.
+    p = Session::Parts();
+    p.subject = doc.GetString(root, "sub").value_or(std::string_view());
+    const JNode* claim = doc.Get(root, kSessionClaim);
+    if (claim != nullptr) {
+      p.session_id = doc.GetString(claim, "id").value_or(std::string_view());
+    }
+  } else {
+    p.claims_at_top_level = true;
+  }
+  p.issuer = doc.GetString(root, "iss").value_or(std::string_view());
   p.jwt_exp = exp;
   p.jwt = std::move(payload);
   *out = MakeRef<Session>(std::move(p));
-  return Status::kOk;
+  return st;
 }
 
 std::string_view Session::Field(stytch_field_t field) const {
@@ -162,6 +181,8 @@ std::string_view Session::Field(stytch_field_t field) const {
       return p_.session_jwt;
     case STYTCH_FIELD_SESSION_TOKEN:
       return p_.session_token;
+    case STYTCH_FIELD_ISSUER:
+      return p_.issuer;
     default:
       return std::string_view();
   }

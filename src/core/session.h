@@ -38,6 +38,7 @@ class Session : public RefCounted {
     std::string_view organization_slug;
     std::string_view session_jwt;
     std::string_view session_token;
+    std::string_view issuer;
     std::vector<std::string_view> roles;
     // JWT: custom claims are the non-reserved top-level members of the
     // payload.  API: they are the members of this object (may be null).
@@ -83,12 +84,17 @@ class Session : public RefCounted {
 // Stytch's Go SDK, every "https://stytch.com/" claim, present or future.
 bool IsReservedClaim(std::string_view name);
 
-// Builds a session from a verified payload with valid time claims: the
-// "https://stytch.com/session" claim must be an object with a non-empty
-// string id; its timestamps, when present, RFC 3339 strings; roles absent,
-// null or an array of strings.  The B2B "https://stytch.com/organization"
-// claim, when present, must hold a non-empty organization_id.  sub must be
-// a non-empty string (kClaimInvalid otherwise).
+// Builds a session from a verified payload: the "https://stytch.com/session"
+// claim must be an object with a non-empty string id; its timestamps, when
+// present, RFC 3339 strings; roles absent, null or an array of strings.
+// The B2B "https://stytch.com/organization" claim, when present, must hold
+// a non-empty organization_id.  sub must be a non-empty string
+// (kClaimInvalid otherwise).  `exp` (0: unknown) stands in for a missing
+// expires_at.
+//
+// *out is set on failure too, to a session of what the payload plainly
+// says (sub, iss, the session id): the token is Stytch's, and the caller
+// logs who it was.  It must not be trusted.
 Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
                              Ref<Session>* out);
 

@@ -35,6 +35,7 @@ std::string Serialize(const Session& s) {
             s.Field(STYTCH_FIELD_ORGANIZATION_ID));
   SetString(obj.get(), "organization_slug",
             s.Field(STYTCH_FIELD_ORGANIZATION_SLUG));
+  SetString(obj.get(), "iss", s.Field(STYTCH_FIELD_ISSUER));
 
   JsonPtr roles(json_array());
   if (!roles) throw std::bad_alloc();
@@ -74,6 +75,7 @@ Status Deserialize(std::string_view text, Ref<Session>* out) {
   p.expires_at = str("expires_at");
   p.organization_id = str("organization_id");
   p.organization_slug = str("organization_slug");
+  p.issuer = str("iss");
   if (!ReadRoles(json_object_get(root.get(), "roles"), &p.roles)) {
     return Status::kInternalError;
   }

@@ -28,14 +28,16 @@ constexpr StatusInfo kTable[] = {
     {Status::kJwtPayloadInvalid, "jwt_payload_invalid", Action::kUnauthorized},
     {Status::kJwtSignatureInvalid, "jwt_signature_invalid",
      Action::kUnauthorized},
-    {Status::kClaimIssuerMismatch, "claim_issuer_mismatch",
-     Action::kUnauthorized},
+    // The signature verified with the project's key: the token is Stytch's
+    // own, so asking the API (as Stytch's SDKs do on any local failure)
+    // cannot let a forgery reach Stytch.  An issuer we were not told of,
+    // clock skew, or a claim shape we do not know, is Stytch's to judge.
+    {Status::kClaimIssuerMismatch, "claim_issuer_mismatch", Action::kFallback},
     {Status::kClaimAudienceMismatch, "claim_audience_mismatch",
-     Action::kUnauthorized},
-    {Status::kClaimInvalid, "claim_invalid", Action::kUnauthorized},
-    {Status::kClaimNotYetValid, "claim_not_yet_valid", Action::kUnauthorized},
-    {Status::kSessionClaimInvalid, "session_claim_invalid",
-     Action::kUnauthorized},
+     Action::kFallback},
+    {Status::kClaimInvalid, "claim_invalid", Action::kFallback},
+    {Status::kClaimNotYetValid, "claim_not_yet_valid", Action::kFallback},
+    {Status::kSessionClaimInvalid, "session_claim_invalid", Action::kFallback},
     // Only the API can tell whether these sessions are still alive.
     {Status::kJwtExpired, "jwt_expired", Action::kFallback},
     {Status::kJwtTooOld, "jwt_too_old", Action::kFallback},

@@ -131,6 +131,7 @@ typedef enum {
     STYTCH_FIELD_CUSTOM_CLAIMS,    /* JSON object text, "{}" when none */
     STYTCH_FIELD_SESSION_JWT,      /* API answers only: the new JWT */
     STYTCH_FIELD_SESSION_TOKEN,    /* API answers only */
+    STYTCH_FIELD_ISSUER,           /* JWTs only: iss, as the token wrote it */
     STYTCH_FIELD_MAX
 } stytch_field_t;
 
@@ -228,9 +229,16 @@ int stytch_verifier_has_keys(const stytch_verifier_t *verifier);
 /*
  * Verifies a compact JWS.  On STYTCH_OK, *session gets a new reference that
  * the caller releases, and *cached (may be NULL) says whether the token was
- * found in the cache.  Also on STYTCH_JWT_EXPIRED and STYTCH_JWT_TOO_OLD
- * with a valid signature, *session is set so that the caller can log who it
- * was; it must not be trusted.
+ * found in the cache.
+ *
+ * Failures before and at the signature (size, segments, header, alg, kid,
+ * signature, payload not a JSON object) are UNAUTHORIZED, or FALLBACK for
+ * an unknown kid and no keys: nobody's token, never worth an API call.
+ * Every failure after it (iss, aud, time claims, nbf or iat in the future,
+ * session claim, exp, maximum age) is of a token Stytch signed and falls
+ * back to the API as Stytch's SDKs do; *session is then set too, with what
+ * the payload holds (STYTCH_FIELD_ISSUER names an unaccepted issuer), so
+ * that the caller can log who it was.  It must not be trusted.
  */
 stytch_status_t stytch_verifier_verify(stytch_verifier_t *verifier,
     const char *token, size_t len, const stytch_verify_params_t *params,

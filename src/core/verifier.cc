@@ -95,25 +95,23 @@ Status Verifier::VerifyUncached(std::string_view token,
   }
 
   std::unique_ptr<JwtPayload> payload;
-  if ((st = ParseJwtPayloadJson(std::move(payload_text), &payload)) !=
-          Status::kOk ||
-      (st = CheckIssuer(payload->doc, issuers_)) !=
-          Status::kOk ||
-      (st = CheckAudience(payload->doc, project_id_)) != Status::kOk ||
-      (st = ReadTimeClaims(payload->doc, times)) != Status::kOk ||
-      (st = CheckNotBefore(*times, params)) != Status::kOk) {
-    return st;
-  }
-
-  Ref<Session> built;
-  st = SessionFromJwtPayload(std::move(payload), times->exp, &built);
+  st = ParseJwtPayloadJson(std::move(payload_text), &payload);
   if (st != Status::kOk) return st;
 
-  st = CheckFreshness(*times, params);
-  if (st == Status::kOk || st == Status::kJwtExpired ||
-      st == Status::kJwtTooOld) {
-    *session = std::move(built);
+  // From here on the token is Stytch's own: each failure falls back to the
+  // API, and the session goes with it so that the caller can log who it
+  // was.  The first failure, in the documented order, is the answer.
+  if ((st = CheckIssuer(payload->doc, issuers_)) == Status::kOk &&
+      (st = CheckAudience(payload->doc, project_id_)) == Status::kOk &&
+      (st = ReadTimeClaims(payload->doc, times)) == Status::kOk) {
+    st = CheckNotBefore(*times, params);
   }
+  Ref<Session> built;
+  const Status session_st =
+      SessionFromJwtPayload(std::move(payload), times->exp, &built);
+  if (st == Status::kOk) st = session_st;
+  if (st == Status::kOk) st = CheckFreshness(*times, params);
+  *session = std::move(built);
   return st;
 }
 
@@ -134,14 +132,9 @@ Status Verifier::Verify(std::string_view token, const VerifyParams& params,
   if (use_cache) {
     if (const TokenCache::Entry* hit = cache_.Find(digest)) {
       *cached = true;
-      Status st = CheckNotBefore(hit->times, params);
-      if (st != Status::kOk) return st;
-      st = CheckFreshness(hit->times, params);
-      if (st == Status::kOk || st == Status::kJwtExpired ||
-          st == Status::kJwtTooOld) {
-        *session = hit->session;
-      }
-      return st;
+      *session = hit->session;
+      const Status st = CheckNotBefore(hit->times, params);
+      return st != Status::kOk ? st : CheckFreshness(hit->times, params);
     }
   }
 

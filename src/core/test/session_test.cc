@@ -141,6 +141,35 @@ TEST(SessionTest, InvalidOrganizationClaim) {
   EXPECT_EQ(F(*s, STYTCH_FIELD_ORGANIZATION_SLUG), "");
 }
 
+// A payload that is no valid session still says, for logs, what it could.
+TEST(SessionTest, InvalidPayloadGivesWhatItCould) {
+  Ref<Session> s;
+  EXPECT_EQ(
+      BuildText(R"({"sub":"u","iss":"i","https://stytch.com/session":)"
+                R"({"id":"s","roles":[1],"started_at":"2025-10-09T08:53:20Z"},)"
+                R"("https://stytch.com/organization":{"organization_id":"o"}})",
+                &s),
+      Status::kSessionClaimInvalid);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SUBJECT), "u");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_ISSUER), "i");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SESSION_ID), "s");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_STARTED_AT), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_ORGANIZATION_ID), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_CUSTOM_CLAIMS), "{}");
+  EXPECT_TRUE(s->roles().empty());
+  EXPECT_EQ(s->jwt_exp(), kExp);
+
+  s = Ref<Session>();
+  EXPECT_EQ(BuildText(R"({"sub":7,"iss":[1],"https://stytch.com/session":5})",
+                      &s),
+            Status::kClaimInvalid);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SUBJECT), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_ISSUER), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SESSION_ID), "");
+}
+
 TEST(SessionTest, SubjectRequired) {
   Ref<Session> s;
   EXPECT_EQ(BuildText(R"({"https://stytch.com/session":{"id":"s"}})", &s),

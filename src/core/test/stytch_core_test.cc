@@ -160,7 +160,7 @@ TEST(FacadeIssuersTest, ExplicitList) {
   }
 }
 
-TEST_F(FacadeTest, FailuresGiveNoSessionExceptExpired) {
+TEST_F(FacadeTest, SessionOnlyAfterTheSignature) {
   const std::string jwks = Jwks("good");
   ASSERT_EQ(stytch_verifier_set_jwks(v_, jwks.data(), jwks.size(), nullptr),
             STYTCH_OK);
@@ -168,8 +168,18 @@ TEST_F(FacadeTest, FailuresGiveNoSessionExceptExpired) {
   EXPECT_EQ(Verify(Token("rogue_signed"), kIat + 10, &s),
             STYTCH_JWT_SIGNATURE_INVALID);
   EXPECT_EQ(s, nullptr);
+  EXPECT_EQ(stytch_status_action(STYTCH_JWT_SIGNATURE_INVALID),
+            STYTCH_ACTION_UNAUTHORIZED);
   EXPECT_EQ(Verify(Token("consumer"), kExp, &s), STYTCH_JWT_EXPIRED);
   EXPECT_NE(s, nullptr);
+  stytch_session_release(s);
+  s = nullptr;
+  EXPECT_EQ(Verify(Token("wrong_iss"), kIat + 10, &s),
+            STYTCH_CLAIM_ISSUER_MISMATCH);
+  EXPECT_EQ(stytch_status_action(STYTCH_CLAIM_ISSUER_MISMATCH),
+            STYTCH_ACTION_FALLBACK);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(Field(s, STYTCH_FIELD_ISSUER), "stytch.com/project-test-other");
   stytch_session_release(s);
 }
 

@@ -112,10 +112,61 @@ TEST_F(VerifierTest, Rejections) {
   };
   for (const auto& c : cases) {
     EXPECT_EQ(VerifyFixture(c.name), c.want) << c.name;
-    if (c.want != Status::kJwtExpired) {
-      EXPECT_FALSE(session_) << c.name;
-    }
+    // A session (untrusted, for logs) once the signature verified and the
+    // payload parsed; never before.
+    const bool signed_payload = StatusAction(c.want) == Action::kFallback &&
+                                c.want != Status::kJwksUnknownKid;
+    EXPECT_EQ(static_cast<bool>(session_), signed_payload) << c.name;
   }
+}
+
+// Stytch's SDKs ask the API on any local failure.  Once the project's key
+// verified the signature the token is Stytch's own, so asking cannot let a
+// forgery reach Stytch: every later failure falls back, with who it was.
+TEST_F(VerifierTest, FailuresAfterTheSignatureFallBackWithTheSession) {
+  struct {
+    const char* name;
+    Status want;
+    const char* iss;
+  } const cases[] = {
+      {"wrong_iss", Status::kClaimIssuerMismatch,
+       "stytch.com/project-test-other"},
+      {"custom_domain_iss", Status::kClaimIssuerMismatch,
+       "https://auth.example.com"},
+      {"wrong_aud", Status::kClaimAudienceMismatch, nullptr},
+      {"nbf_future", Status::kClaimNotYetValid, nullptr},
+      {"iat_future", Status::kClaimNotYetValid, nullptr},
+      {"exp_string", Status::kClaimInvalid, nullptr},
+      {"exp_missing", Status::kClaimInvalid, nullptr},
+      {"sub_missing", Status::kClaimInvalid, nullptr},
+      {"session_missing", Status::kSessionClaimInvalid, nullptr},
+      {"session_no_id", Status::kSessionClaimInvalid, nullptr},
+      {"roles_not_strings", Status::kSessionClaimInvalid, nullptr},
+      {"expired", Status::kJwtExpired, nullptr},
+  };
+  const std::string issuer = std::string("stytch.com/") + kProject;
+  for (const auto& c : cases) {
+    EXPECT_EQ(VerifyFixture(c.name), c.want) << c.name;
+    EXPECT_EQ(StatusAction(c.want), Action::kFallback) << c.name;
+    ASSERT_TRUE(session_) << c.name;
+    EXPECT_EQ(session_->Field(STYTCH_FIELD_ISSUER), c.iss ? c.iss : issuer)
+        << c.name;
+    EXPECT_EQ(session_->Field(STYTCH_FIELD_SUBJECT),
+              std::string(c.name) == "sub_missing"
+                  ? ""
+                  : "user-test-828132d7-efc0-4951-87ec-8d9328ea1c2e")
+        << c.name;
+  }
+  // A session claim without an id still names the session it could.
+  ASSERT_EQ(VerifyFixture("roles_not_strings"), Status::kSessionClaimInvalid);
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_SESSION_ID), "session-test-1");
+  EXPECT_TRUE(session_->roles().empty());
+}
+
+TEST_F(VerifierTest, IssuerFieldOnSuccess) {
+  ASSERT_EQ(VerifyFixture("consumer"), Status::kOk);
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_ISSUER),
+            std::string("stytch.com/") + kProject);
 }
 
 TEST_F(VerifierTest, ExpMaxIsValidNotWrapped) {
@@ -349,7 +400,8 @@ TEST_F(CachedVerifierTest, HitRechecksExpNbfAndAge) {
   EXPECT_EQ(Verify(t, At(kIat + 100, 0, 60)), Status::kJwtTooOld);
   EXPECT_TRUE(cached_);
   EXPECT_EQ(Verify(t, At(kIat - 1)), Status::kClaimNotYetValid);
-  EXPECT_FALSE(session_);
+  EXPECT_TRUE(cached_);
+  EXPECT_TRUE(session_);
   // Still valid for a caller with other settings.
   EXPECT_EQ(Verify(t, At(kIat + 10)), Status::kOk);
   EXPECT_TRUE(cached_);
