@@ -18,6 +18,7 @@ struct VerifyParams {
   int64_t now = 0;
   int64_t leeway = 0;          // negative is treated as 0
   int64_t max_token_age = -1;  // < 0: no limit; 0: every token is too old
+  unsigned kinds = 0;          // STYTCH_KIND_* bits; 0: sessions only
 };
 
 struct TimeClaims {

@@ -60,13 +60,32 @@ bool ReadRoles(const InsituJson& doc, const JNode* roles,
   return true;
 }
 
+bool IsM2mPayload(const InsituJson& doc) {
+  return doc.Get(doc.root(), kSessionClaim) == nullptr &&
+         doc.GetString(doc.root(), "scope").has_value();
+}
+
 namespace {
+
+void ExpiresAtFromExp(int64_t exp, Session::Parts* p) {
+  if (p->expires_at.empty() && exp > 0) {
+    p->expires_at_from_exp = FormatRfc3339(exp);
+    p->expires_at_epoch = exp;
+  }
+}
 
 Status ReadJwtParts(const InsituJson& doc, int64_t exp, Session::Parts* p) {
   const JNode* root = doc.root();
   const auto sub = doc.GetString(root, "sub");
   if (!sub || sub->empty()) return Status::kClaimInvalid;
   p->subject = *sub;
+
+  if (p->m2m) {
+    // The token lives as long as exp says; there is no session behind it.
+    p->scopes = *doc.GetString(root, "scope");
+    ExpiresAtFromExp(exp, p);
+    return Status::kOk;
+  }
 
   const JNode* claim = doc.Get(root, kSessionClaim);
   if (claim == nullptr || claim->type != JType::kObject) {
@@ -82,11 +101,8 @@ Status ReadJwtParts(const InsituJson& doc, int64_t exp, Session::Parts* p) {
       !ReadRoles(doc, doc.Get(claim, "roles"), &p->roles)) {
     return Status::kSessionClaimInvalid;
   }
-  if (p->expires_at.empty() && exp > 0) {
-    // Older tokens lack expires_at; the SDKs show exp in its place.
-    p->expires_at_from_exp = FormatRfc3339(exp);
-    p->expires_at_epoch = exp;
-  }
+  // Older tokens lack expires_at; the SDKs show exp in its place.
+  ExpiresAtFromExp(exp, p);
 
   if (const JNode* org = doc.Get(root, kOrganizationClaim)) {
     const auto org_id = doc.GetString(org, "organization_id");
@@ -114,10 +130,13 @@ Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
   const InsituJson& doc = payload->doc;
   const JNode* root = doc.root();
   Session::Parts p;
+  const bool m2m = IsM2mPayload(doc);
+  p.m2m = m2m;
   const Status st = ReadJwtParts(doc, exp, &p);
   if (st != Status::kOk) {
     // Only what the payload plainly says, nothing half-read.
     p = Session::Parts();
+    p.m2m = m2m;
     p.subject = doc.GetString(root, "sub").value_or(std::string_view());
     const JNode* claim = doc.Get(root, kSessionClaim);
     if (claim != nullptr) {
@@ -169,7 +188,7 @@ std::string_view Session::Field(stytch_field_t field) const {
         json_t* claims = const_cast<json_t*>(ClaimsObject());
         if (p_.claims_at_top_level && claims != nullptr) {
           json_object_foreach(claims, key, value) {
-            if (!IsReservedClaim(key)) json_object_set(obj.get(), key, value);
+            if (!IsHiddenClaim(key)) json_object_set(obj.get(), key, value);
           }
         } else if (claims != nullptr) {
           json_object_update(obj.get(), claims);
@@ -183,13 +202,17 @@ std::string_view Session::Field(stytch_field_t field) const {
       return p_.session_token;
     case STYTCH_FIELD_ISSUER:
       return p_.issuer;
+    case STYTCH_FIELD_CLIENT_ID:
+      return p_.m2m ? p_.subject : std::string_view();
+    case STYTCH_FIELD_SCOPES:
+      return p_.scopes;
     default:
       return std::string_view();
   }
 }
 
 std::optional<std::string_view> Session::Claim(std::string_view name) const {
-  if (p_.claims_at_top_level && IsReservedClaim(name)) return std::nullopt;
+  if (p_.claims_at_top_level && IsHiddenClaim(name)) return std::nullopt;
   const json_t* claims = ClaimsObject();
   if (claims == nullptr) return std::nullopt;
   const json_t* v = json_object_getn(claims, name.data(), name.size());
@@ -201,6 +224,10 @@ std::optional<std::string_view> Session::Claim(std::string_view name) const {
     it = claim_text_.emplace(std::string(name), JsonDumpCompact(v)).first;
   }
   return std::string_view(it->second);
+}
+
+bool Session::IsHiddenClaim(std::string_view name) const {
+  return IsReservedClaim(name) || (p_.m2m && name == "scope");
 }
 
 const json_t* Session::ClaimsObject() const {

@@ -39,6 +39,7 @@ class Session : public RefCounted {
     std::string_view session_jwt;
     std::string_view session_token;
     std::string_view issuer;
+    std::string_view scopes;  // M2M: the scope claim as written
     std::vector<std::string_view> roles;
     // JWT: custom claims are the non-reserved top-level members of the
     // payload.  API: they are the members of this object (may be null).
@@ -47,6 +48,7 @@ class Session : public RefCounted {
     int64_t expires_at_epoch = 0;
     int64_t jwt_exp = 0;
     bool b2b = false;
+    bool m2m = false;
   };
 
   explicit Session(Parts parts) : p_(std::move(parts)) {}
@@ -65,8 +67,12 @@ class Session : public RefCounted {
   int64_t expires_at() const { return p_.expires_at_epoch; }
   int64_t jwt_exp() const { return p_.jwt_exp; }
   bool is_b2b() const { return p_.b2b; }
+  bool is_m2m() const { return p_.m2m; }
+  std::string_view scopes() const { return p_.scopes; }
 
  private:
+  // Not a custom claim: reserved (IsReservedClaim), or an M2M token's scope.
+  bool IsHiddenClaim(std::string_view name) const;
   // The object whose members are the claims: for a JWT the whole payload,
   // parsed by jansson on first use; nullptr when there is none.
   const json_t* ClaimsObject() const;
@@ -84,7 +90,14 @@ class Session : public RefCounted {
 // Stytch's Go SDK, every "https://stytch.com/" claim, present or future.
 bool IsReservedClaim(std::string_view name);
 
-// Builds a session from a verified payload: the "https://stytch.com/session"
+// An M2M access token: no "https://stytch.com/session" claim and a string
+// "scope" claim (stytch-node's authenticateM2MJwtLocal reads exactly
+// these).  Anything else is a session token, valid or not.
+bool IsM2mPayload(const InsituJson& doc);
+
+// Builds a session from a verified payload.  An M2M token needs a
+// non-empty string sub (kClaimInvalid otherwise) and has no session.  For
+// a session token, the "https://stytch.com/session"
 // claim must be an object with a non-empty string id; its timestamps, when
 // present, RFC 3339 strings; roles absent, null or an array of strings.
 // The B2B "https://stytch.com/organization" claim, when present, must hold

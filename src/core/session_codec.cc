@@ -36,6 +36,7 @@ std::string Serialize(const Session& s) {
   SetString(obj.get(), "organization_slug",
             s.Field(STYTCH_FIELD_ORGANIZATION_SLUG));
   SetString(obj.get(), "iss", s.Field(STYTCH_FIELD_ISSUER));
+  SetString(obj.get(), "scope", s.scopes());
 
   JsonPtr roles(json_array());
   if (!roles) throw std::bad_alloc();
@@ -56,6 +57,7 @@ std::string Serialize(const Session& s) {
                       json_integer(s.expires_at()));
   json_object_set_new(obj.get(), "jwt_exp", json_integer(s.jwt_exp()));
   json_object_set_new(obj.get(), "b2b", json_boolean(s.is_b2b()));
+  json_object_set_new(obj.get(), "m2m", json_boolean(s.is_m2m()));
 
   return JsonDumpCompact(obj.get());
 }
@@ -76,6 +78,7 @@ Status Deserialize(std::string_view text, Ref<Session>* out) {
   p.organization_id = str("organization_id");
   p.organization_slug = str("organization_slug");
   p.issuer = str("iss");
+  p.scopes = str("scope");
   if (!ReadRoles(json_object_get(root.get(), "roles"), &p.roles)) {
     return Status::kInternalError;
   }
@@ -85,6 +88,7 @@ Status Deserialize(std::string_view text, Ref<Session>* out) {
       json_integer_value(json_object_get(root.get(), "expires_at_epoch"));
   p.jwt_exp = json_integer_value(json_object_get(root.get(), "jwt_exp"));
   p.b2b = json_is_true(json_object_get(root.get(), "b2b"));
+  p.m2m = json_is_true(json_object_get(root.get(), "m2m"));
   p.root = std::move(root);
 
   *out = MakeRef<Session>(std::move(p));

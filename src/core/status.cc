@@ -59,6 +59,10 @@ constexpr StatusInfo kTable[] = {
     {Status::kTenancyMismatch, "tenancy_mismatch", Action::kForbidden},
     {Status::kNoMemory, "no_memory", Action::kError},
     {Status::kInternalError, "internal_error", Action::kError},
+    // The API can make neither kind of token into the other.
+    {Status::kTokenKindNotAllowed, "token_kind_not_allowed",
+     Action::kUnauthorized},
+    {Status::kScopeMissing, "scope_missing", Action::kForbidden},
 };
 
 static_assert(std::size(kTable) == static_cast<size_t>(kStatusCount),

@@ -43,6 +43,8 @@ enum class Status : int {
   kTenancyMismatch = STYTCH_TENANCY_MISMATCH,
   kNoMemory = STYTCH_NO_MEMORY,
   kInternalError = STYTCH_INTERNAL_ERROR,
+  kTokenKindNotAllowed = STYTCH_TOKEN_KIND_NOT_ALLOWED,
+  kScopeMissing = STYTCH_SCOPE_MISSING,
 };
 
 enum class Action : int {

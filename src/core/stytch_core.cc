@@ -16,6 +16,7 @@
 
 #include "api.h"
 #include "rbac.h"
+#include "scopes.h"
 #include "session.h"
 #include "status.h"
 #include "verifier.h"
@@ -136,6 +137,17 @@ int stytch_session_is_b2b(const stytch_session_t* session) {
   return session != nullptr && FromC(session)->is_b2b() ? 1 : 0;
 }
 
+int stytch_session_is_m2m(const stytch_session_t* session) {
+  return session != nullptr && FromC(session)->is_m2m() ? 1 : 0;
+}
+
+stytch_status_t stytch_scopes_check(const stytch_session_t* session,
+                                    const char* required, size_t len) {
+  if (session == nullptr) return STYTCH_INTERNAL_ERROR;
+  return Guard(
+      [&] { return stytch::CheckScopes(*FromC(session), View(required, len)); });
+}
+
 stytch_verifier_t* stytch_verifier_create(const stytch_verifier_conf_t* conf) {
   if (conf == nullptr) return nullptr;
   try {
@@ -190,6 +202,7 @@ stytch_status_t stytch_verifier_verify(stytch_verifier_t* verifier,
     p.now = params->now;
     p.leeway = params->leeway;
     p.max_token_age = params->max_token_age;
+    p.kinds = params->kinds;
     Ref<Session> s;
     bool hit = false;
     const Status st =

@@ -71,6 +71,14 @@ typedef enum {
     STYTCH_NO_MEMORY,
     STYTCH_INTERNAL_ERROR,
 
+    /*
+     * Added later, here so that the values above keep their numbers (the
+     * shared API-result cache stores them).
+     */
+    STYTCH_TOKEN_KIND_NOT_ALLOWED,    /* M2M token where sessions are taken,
+                                         or the reverse: 401 */
+    STYTCH_SCOPE_MISSING,             /* M2M token lacks a required scope */
+
     STYTCH_STATUS_MAX
 } stytch_status_t;
 
@@ -132,6 +140,8 @@ typedef enum {
     STYTCH_FIELD_SESSION_JWT,      /* API answers only: the new JWT */
     STYTCH_FIELD_SESSION_TOKEN,    /* API answers only */
     STYTCH_FIELD_ISSUER,           /* JWTs only: iss, as the token wrote it */
+    STYTCH_FIELD_CLIENT_ID,        /* M2M tokens: sub; else empty */
+    STYTCH_FIELD_SCOPES,           /* M2M tokens: scope, space-separated */
     STYTCH_FIELD_MAX
 } stytch_field_t;
 
@@ -170,6 +180,24 @@ int64_t stytch_session_expires_at(const stytch_session_t *session);
 int64_t stytch_session_jwt_exp(const stytch_session_t *session);
 int stytch_session_is_b2b(const stytch_session_t *session);
 
+/*
+ * 1 for an M2M access token (client-credentials grant): no
+ * https://stytch.com/session claim and a string scope claim.  Its subject
+ * and client id are sub, its custom claims the top-level claims other than
+ * the registered ones and scope.
+ */
+int stytch_session_is_m2m(const stytch_session_t *session);
+
+/*
+ * Whether the session's scopes meet every scope of `required` (space-
+ * separated; empty means none), as Stytch's SDKs match them: a scope is
+ * "action" or "action:resource", and a required "action:resource" is met
+ * by that action with that resource or with "*".  STYTCH_OK or
+ * STYTCH_SCOPE_MISSING; a session token has no scopes.
+ */
+stytch_status_t stytch_scopes_check(const stytch_session_t *session,
+    const char *required, size_t len);
+
 
 /* ------------------------------------------------------------------------ */
 /* The verifier: one per Stytch project in each worker.  It holds the parsed
@@ -207,10 +235,20 @@ typedef struct {
     size_t       nissuers;
 } stytch_verifier_conf_t;
 
+/* Kinds of token, for stytch_verify_params_t.kinds. */
+enum {
+    STYTCH_KIND_SESSION = 1,      /* session JWTs */
+    STYTCH_KIND_M2M = 2           /* M2M access tokens */
+};
+
 typedef struct {
     int64_t      now;             /* seconds since the epoch */
     int64_t      leeway;          /* seconds, >= 0 */
     int64_t      max_token_age;   /* seconds; < 0 means no limit */
+    /* STYTCH_KIND_* bits the caller takes; 0 means STYTCH_KIND_SESSION,
+     * other bits are ignored.  Another kind is
+     * STYTCH_TOKEN_KIND_NOT_ALLOWED, checked right after the signature. */
+    unsigned     kinds;
 } stytch_verify_params_t;
 
 stytch_verifier_t *stytch_verifier_create(const stytch_verifier_conf_t *conf);

@@ -21,6 +21,13 @@ size_t LastDot(std::string_view token) {
 #endif
 }
 
+// Whether a caller that takes `kinds` takes this session's kind.
+bool KindAllowed(unsigned kinds, bool m2m) {
+  kinds &= STYTCH_KIND_SESSION | STYTCH_KIND_M2M;
+  if (kinds == 0) kinds = STYTCH_KIND_SESSION;
+  return (kinds & (m2m ? STYTCH_KIND_M2M : STYTCH_KIND_SESSION)) != 0;
+}
+
 }  // namespace
 
 Verifier::Verifier(VerifierConfig conf)
@@ -101,7 +108,11 @@ Status Verifier::VerifyUncached(std::string_view token,
   // From here on the token is Stytch's own: each failure falls back to the
   // API, and the session goes with it so that the caller can log who it
   // was.  The first failure, in the documented order, is the answer.
-  if ((st = CheckIssuer(payload->doc, issuers_)) == Status::kOk &&
+  // The kind comes first: the API can make neither kind into the other,
+  // so a token the caller does not take is refused without asking.
+  if (!KindAllowed(params.kinds, IsM2mPayload(payload->doc))) {
+    st = Status::kTokenKindNotAllowed;
+  } else if ((st = CheckIssuer(payload->doc, issuers_)) == Status::kOk &&
       (st = CheckAudience(payload->doc, project_id_)) == Status::kOk &&
       (st = ReadTimeClaims(payload->doc, times)) == Status::kOk) {
     st = CheckNotBefore(*times, params);
@@ -133,6 +144,9 @@ Status Verifier::Verify(std::string_view token, const VerifyParams& params,
     if (const TokenCache::Entry* hit = cache_.Find(digest)) {
       *cached = true;
       *session = hit->session;
+      if (!KindAllowed(params.kinds, hit->session->is_m2m())) {
+        return Status::kTokenKindNotAllowed;
+      }
       const Status st = CheckNotBefore(hit->times, params);
       return st != Status::kOk ? st : CheckFreshness(hit->times, params);
     }

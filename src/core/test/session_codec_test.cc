@@ -41,7 +41,7 @@ stytch_session_t* FromJwt(const std::string& name) {
   EXPECT_EQ(stytch_verifier_set_jwks(v, jwks.data(), jwks.size(), nullptr),
             STYTCH_OK);
   const std::string token = Token(name);
-  stytch_verify_params_t p = {kIat + 1, 0, -1};
+  stytch_verify_params_t p = {kIat + 1, 0, -1, 0};
   stytch_session_t* s = nullptr;
   EXPECT_EQ(
       stytch_verifier_verify(v, token.data(), token.size(), &p, &s, nullptr),

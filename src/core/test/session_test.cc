@@ -179,6 +179,45 @@ TEST(SessionTest, SubjectRequired) {
       Status::kClaimInvalid);
 }
 
+TEST(SessionTest, M2m) {
+  Ref<Session> s;
+  ASSERT_EQ(Build(PayloadOf("m2m"), &s), Status::kOk);
+  EXPECT_TRUE(s->is_m2m());
+  EXPECT_FALSE(s->is_b2b());
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SUBJECT),
+            "m2m-client-test-00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_CLIENT_ID), F(*s, STYTCH_FIELD_SUBJECT));
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SCOPES), "read:users read:books write:penguins");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SESSION_ID), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_ROLES), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_EXPIRES_AT), "2025-10-09T08:58:20Z");
+  EXPECT_EQ(s->expires_at(), kExp);
+  // As stytch-node's authenticateToken: the custom claims are the others,
+  // without the registered claims and scope.
+  EXPECT_EQ(F(*s, STYTCH_FIELD_CUSTOM_CLAIMS),
+            R"({"custom key":"custom value"})");
+  EXPECT_EQ(s->Claim("custom key").value(), "custom value");
+  EXPECT_FALSE(s->Claim("scope"));
+  EXPECT_FALSE(s->Claim("sub"));
+}
+
+TEST(SessionTest, SessionTokensHaveNoClientId) {
+  Ref<Session> s;
+  ASSERT_EQ(Build(PayloadOf("consumer"), &s), Status::kOk);
+  EXPECT_FALSE(s->is_m2m());
+  EXPECT_EQ(F(*s, STYTCH_FIELD_CLIENT_ID), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SCOPES), "");
+}
+
+TEST(SessionTest, M2mNeedsASubject) {
+  Ref<Session> s;
+  EXPECT_EQ(BuildText(R"({"scope":"a"})", &s), Status::kClaimInvalid);
+  EXPECT_TRUE(s->is_m2m());
+  EXPECT_EQ(BuildText(R"({"sub":"","scope":"a"})", &s), Status::kClaimInvalid);
+  EXPECT_EQ(BuildText(R"({"sub":"c","scope":"a"})", &s), Status::kOk);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_EXPIRES_AT), "2025-10-09T08:58:20Z");
+}
+
 TEST(SessionTest, ReferenceCounting) {
   Ref<Session> s;
   ASSERT_EQ(Build(PayloadOf("consumer"), &s), Status::kOk);

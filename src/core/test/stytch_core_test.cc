@@ -45,7 +45,7 @@ class FacadeTest : public ::testing::Test {
   stytch_status_t Verify(const std::string& token, int64_t now = kIat + 10,
                          stytch_session_t** s = nullptr,
                          int* cached = nullptr) {
-    stytch_verify_params_t p = {now, 0, -1};
+    stytch_verify_params_t p = {now, 0, -1, 0};
     stytch_session_t* tmp = nullptr;
     const stytch_status_t st = stytch_verifier_verify(
         v_, token.data(), token.size(), &p, s ? s : &tmp, cached);
@@ -184,7 +184,7 @@ TEST_F(FacadeTest, SessionOnlyAfterTheSignature) {
 }
 
 TEST_F(FacadeTest, NullArguments) {
-  stytch_verify_params_t p = {kIat, 0, -1};
+  stytch_verify_params_t p = {kIat, 0, -1, 0};
   stytch_session_t* s = nullptr;
   EXPECT_EQ(stytch_verifier_verify(v_, nullptr, 0, &p, &s, nullptr),
             STYTCH_TOKEN_MISSING);
@@ -209,6 +209,65 @@ TEST_F(FacadeTest, NullArguments) {
   EXPECT_EQ(stytch_session_expires_at(nullptr), 0);
   EXPECT_EQ(stytch_policy_parse(nullptr, 0, nullptr), nullptr);
   stytch_policy_free(nullptr);
+}
+
+TEST_F(FacadeTest, M2mTokensAndScopes) {
+  const std::string jwks = Jwks("good");
+  ASSERT_EQ(stytch_verifier_set_jwks(v_, jwks.data(), jwks.size(), nullptr),
+            STYTCH_OK);
+  const std::string token = Token("m2m");
+  stytch_verify_params_t p = {};
+  p.now = kIat + 10;
+  p.max_token_age = -1;
+  stytch_session_t* s = nullptr;
+  // A zeroed kinds is today's: session tokens only.
+  EXPECT_EQ(
+      stytch_verifier_verify(v_, token.data(), token.size(), &p, &s, nullptr),
+      STYTCH_TOKEN_KIND_NOT_ALLOWED);
+  EXPECT_EQ(stytch_status_action(STYTCH_TOKEN_KIND_NOT_ALLOWED),
+            STYTCH_ACTION_UNAUTHORIZED);
+  EXPECT_STREQ(stytch_status_name(STYTCH_TOKEN_KIND_NOT_ALLOWED),
+               "token_kind_not_allowed");
+  stytch_session_release(s);
+
+  p.kinds = STYTCH_KIND_M2M;
+  ASSERT_EQ(
+      stytch_verifier_verify(v_, token.data(), token.size(), &p, &s, nullptr),
+      STYTCH_OK);
+  EXPECT_EQ(stytch_session_is_m2m(s), 1);
+  EXPECT_EQ(stytch_session_is_b2b(s), 0);
+  EXPECT_EQ(Field(s, STYTCH_FIELD_CLIENT_ID),
+            "m2m-client-test-00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SCOPES),
+            "read:users read:books write:penguins");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_CUSTOM_CLAIMS),
+            R"({"custom key":"custom value"})");
+  size_t len = 0;
+  EXPECT_EQ(stytch_session_claim(s, "scope", 5, &len), nullptr);
+  EXPECT_EQ(stytch_scopes_check(s, "write:penguins", 14), STYTCH_OK);
+  EXPECT_EQ(stytch_scopes_check(s, "read:users write:penguins", 25),
+            STYTCH_OK);
+  // The length counts, not a NUL.
+  EXPECT_EQ(stytch_scopes_check(s, "read:usersXYZ", 10), STYTCH_OK);
+  EXPECT_EQ(stytch_scopes_check(s, "write:giraffes", 14), STYTCH_SCOPE_MISSING);
+  EXPECT_EQ(stytch_status_action(STYTCH_SCOPE_MISSING),
+            STYTCH_ACTION_FORBIDDEN);
+  EXPECT_STREQ(stytch_status_name(STYTCH_SCOPE_MISSING), "scope_missing");
+  EXPECT_EQ(stytch_scopes_check(s, nullptr, 0), STYTCH_OK);
+  EXPECT_EQ(stytch_scopes_check(nullptr, "a", 1), STYTCH_INTERNAL_ERROR);
+  stytch_session_release(s);
+
+  const std::string user = Token("consumer");
+  s = nullptr;
+  EXPECT_EQ(
+      stytch_verifier_verify(v_, user.data(), user.size(), &p, &s, nullptr),
+      STYTCH_TOKEN_KIND_NOT_ALLOWED);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(stytch_session_is_m2m(s), 0);
+  EXPECT_EQ(Field(s, STYTCH_FIELD_CLIENT_ID), "");
+  EXPECT_EQ(stytch_scopes_check(s, "read", 4), STYTCH_SCOPE_MISSING);
+  stytch_session_release(s);
+  EXPECT_EQ(stytch_session_is_m2m(nullptr), 0);
 }
 
 TEST(FacadeApiTest, Authenticate) {
@@ -261,7 +320,7 @@ TEST(FacadePolicyTest, ParseAddCheck) {
   ASSERT_EQ(stytch_verifier_set_jwks(v, jwks.data(), jwks.size(), nullptr),
             STYTCH_OK);
   const std::string token = Token("b2b");
-  stytch_verify_params_t params = {kIat + 1, 0, -1};
+  stytch_verify_params_t params = {kIat + 1, 0, -1, 0};
   stytch_session_t* s = nullptr;
   ASSERT_EQ(stytch_verifier_verify(v, token.data(), token.size(), &params, &s,
                                    nullptr),

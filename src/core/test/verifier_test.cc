@@ -30,13 +30,16 @@ VerifierConfig Config(size_t cache_size = 0,
 }
 
 VerifyParams At(int64_t now = kIat + 10, int64_t leeway = 0,
-                int64_t max_age = -1) {
+                int64_t max_age = -1, unsigned kinds = 0) {
   VerifyParams p;
   p.now = now;
   p.leeway = leeway;
   p.max_token_age = max_age;
+  p.kinds = kinds;
   return p;
 }
+
+VerifyParams Kinds(unsigned kinds) { return At(kIat + 10, 0, -1, kinds); }
 
 class VerifierTest : public ::testing::Test {
  protected:
@@ -373,6 +376,87 @@ TEST_F(VerifierTest, Only1024BitJwksLeavesNoKeys) {
   EXPECT_EQ(v.Verify(Token("key1024"), At(), &s, &cached), Status::kJwksNoKeys);
 }
 
+TEST_F(VerifierTest, M2mTokens) {
+  ASSERT_EQ(VerifyFixture("m2m", Kinds(STYTCH_KIND_M2M)), Status::kOk);
+  EXPECT_TRUE(session_->is_m2m());
+  EXPECT_FALSE(session_->is_b2b());
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_SUBJECT),
+            "m2m-client-test-00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_CLIENT_ID),
+            "m2m-client-test-00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_SCOPES),
+            "read:users read:books write:penguins");
+  EXPECT_EQ(VerifyFixture("m2m", Kinds(STYTCH_KIND_SESSION | STYTCH_KIND_M2M)),
+            Status::kOk);
+  EXPECT_EQ(VerifyFixture("m2m_empty_scope", Kinds(STYTCH_KIND_M2M)),
+            Status::kOk);
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_SCOPES), "");
+
+  // Expired: the session goes with it, marked M2M, for the caller to
+  // refuse without asking the API.
+  EXPECT_EQ(VerifyFixture("m2m_expired", Kinds(STYTCH_KIND_M2M)),
+            Status::kJwtExpired);
+  ASSERT_TRUE(session_);
+  EXPECT_TRUE(session_->is_m2m());
+  EXPECT_EQ(VerifyFixture("m2m", At(kIat + 100, 0, 60, STYTCH_KIND_M2M)),
+            Status::kJwtTooOld);
+  EXPECT_EQ(VerifyFixture("m2m_wrong_iss", Kinds(STYTCH_KIND_M2M)),
+            Status::kClaimIssuerMismatch);
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_ISSUER), "wrong-issuer.com");
+  EXPECT_EQ(VerifyFixture("m2m_no_sub", Kinds(STYTCH_KIND_M2M)),
+            Status::kClaimInvalid);
+  ASSERT_TRUE(session_);
+  EXPECT_TRUE(session_->is_m2m());
+  // A forged M2M token is a forgery like any other.
+  const std::string m2m = Token("m2m");
+  EXPECT_EQ(Verify(m2m.substr(0, m2m.rfind('.') + 1) + "AAAA",
+                   Kinds(STYTCH_KIND_M2M)),
+            Status::kJwtSignatureInvalid);
+}
+
+// The API can make neither kind into the other: a token of a kind the
+// location does not take is refused after its signature, never asked.
+TEST_F(VerifierTest, KindsTheLocationDoesNotTake) {
+  EXPECT_EQ(StatusAction(Status::kTokenKindNotAllowed), Action::kUnauthorized);
+  for (unsigned session_only : {0u, unsigned{STYTCH_KIND_SESSION}}) {
+    EXPECT_EQ(VerifyFixture("m2m", Kinds(session_only)),
+              Status::kTokenKindNotAllowed);
+    EXPECT_TRUE(session_ && session_->is_m2m());
+    // Before its expiry or issuer is looked at.
+    EXPECT_EQ(VerifyFixture("m2m_expired", Kinds(session_only)),
+              Status::kTokenKindNotAllowed);
+    EXPECT_EQ(VerifyFixture("m2m_wrong_iss", Kinds(session_only)),
+              Status::kTokenKindNotAllowed);
+    EXPECT_EQ(VerifyFixture("consumer", Kinds(session_only)), Status::kOk);
+  }
+  EXPECT_EQ(VerifyFixture("consumer", Kinds(STYTCH_KIND_M2M)),
+            Status::kTokenKindNotAllowed);
+  EXPECT_TRUE(session_ && !session_->is_m2m());
+  EXPECT_EQ(VerifyFixture("expired", Kinds(STYTCH_KIND_M2M)),
+            Status::kTokenKindNotAllowed);
+  // Neither a session claim nor a string scope: a (broken) session token.
+  for (const char* name :
+       {"m2m_no_scope", "m2m_scope_array", "session_missing"}) {
+    EXPECT_EQ(VerifyFixture(name, Kinds(STYTCH_KIND_M2M)),
+              Status::kTokenKindNotAllowed)
+        << name;
+    EXPECT_EQ(VerifyFixture(name, Kinds(STYTCH_KIND_SESSION)),
+              Status::kSessionClaimInvalid)
+        << name;
+  }
+  // A session claim makes a session token; its "scope" is a custom claim.
+  ASSERT_EQ(VerifyFixture("session_with_scope"), Status::kOk);
+  EXPECT_FALSE(session_->is_m2m());
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_SCOPES), "");
+  EXPECT_EQ(session_->Claim("scope").value(), "read:users");
+  EXPECT_EQ(VerifyFixture("session_with_scope", Kinds(STYTCH_KIND_M2M)),
+            Status::kTokenKindNotAllowed);
+  // Bits beyond the two kinds are ignored.
+  EXPECT_EQ(VerifyFixture("m2m", Kinds(4 | STYTCH_KIND_M2M)), Status::kOk);
+  EXPECT_EQ(VerifyFixture("m2m", Kinds(4)), Status::kTokenKindNotAllowed);
+  EXPECT_EQ(VerifyFixture("consumer", Kinds(4)), Status::kOk);
+}
+
 class CachedVerifierTest : public VerifierTest {
  protected:
   CachedVerifierTest() : VerifierTest(16) {}
@@ -404,6 +488,33 @@ TEST_F(CachedVerifierTest, HitRechecksExpNbfAndAge) {
   EXPECT_TRUE(session_);
   // Still valid for a caller with other settings.
   EXPECT_EQ(Verify(t, At(kIat + 10)), Status::kOk);
+  EXPECT_TRUE(cached_);
+}
+
+// The cache is shared by locations that take different kinds: a hit is
+// checked against the caller's kinds as a miss is.
+TEST_F(CachedVerifierTest, HitRechecksTheKind) {
+  const std::string m2m = Token("m2m");
+  ASSERT_EQ(Verify(m2m, Kinds(STYTCH_KIND_M2M)), Status::kOk);
+  ASSERT_EQ(Verify(m2m, Kinds(STYTCH_KIND_M2M)), Status::kOk);
+  ASSERT_TRUE(cached_);
+  EXPECT_EQ(Verify(m2m, Kinds(0)), Status::kTokenKindNotAllowed);
+  EXPECT_TRUE(cached_);
+  EXPECT_EQ(Verify(m2m, Kinds(STYTCH_KIND_SESSION)),
+            Status::kTokenKindNotAllowed);
+  EXPECT_TRUE(cached_);
+  EXPECT_TRUE(session_ && session_->is_m2m());
+
+  const std::string user = Token("consumer");
+  ASSERT_EQ(Verify(user, Kinds(0)), Status::kOk);
+  ASSERT_EQ(Verify(user, Kinds(STYTCH_KIND_SESSION)), Status::kOk);
+  ASSERT_TRUE(cached_);
+  EXPECT_EQ(Verify(user, Kinds(STYTCH_KIND_M2M)), Status::kTokenKindNotAllowed);
+  EXPECT_TRUE(cached_);
+  EXPECT_EQ(Verify(user, Kinds(STYTCH_KIND_M2M | STYTCH_KIND_SESSION)),
+            Status::kOk);
+  EXPECT_EQ(Verify(m2m, Kinds(STYTCH_KIND_M2M | STYTCH_KIND_SESSION)),
+            Status::kOk);
   EXPECT_TRUE(cached_);
 }
 
