@@ -95,6 +95,7 @@ Status ParseSuccess(std::string_view body, Ref<Session>* out) {
     }
     p.b2b = true;
   }
+  p.session_object = consumer != nullptr ? consumer : member;
   if (!OptString(r, "session_jwt", &p.session_jwt) ||
       !OptString(r, "session_token", &p.session_token)) {
     return Status::kApiResponseInvalid;

@@ -206,6 +206,20 @@ std::string_view Session::Field(stytch_field_t field) const {
       return p_.m2m ? p_.subject : std::string_view();
     case STYTCH_FIELD_SCOPES:
       return p_.scopes;
+    case STYTCH_FIELD_FACTOR_TYPES:
+      return GetDetails().factor_types;
+    case STYTCH_FIELD_DELIVERY_METHODS:
+      return GetDetails().delivery_methods;
+    case STYTCH_FIELD_SSO_CONNECTION_IDS:
+      return GetDetails().sso_connection_ids;
+    case STYTCH_FIELD_LAST_AUTHENTICATED_AT:
+      return GetDetails().last_authenticated_at;
+    case STYTCH_FIELD_AUTH_FACTORS:
+      return GetDetails().factors_json;
+    case STYTCH_FIELD_IP_ADDRESS:
+      return GetDetails().ip_address;
+    case STYTCH_FIELD_USER_AGENT:
+      return GetDetails().user_agent;
     default:
       return std::string_view();
   }
@@ -230,17 +244,90 @@ bool Session::IsHiddenClaim(std::string_view name) const {
   return IsReservedClaim(name) || (p_.m2m && name == "scope");
 }
 
+const json_t* Session::JwtRoot() const {
+  if (!jwt_root_ && p_.jwt) {
+    // InsituJson accepted this text and accepts nothing jansson refuses,
+    // so this parse succeeds; if it ever did not, the session would just
+    // show no custom claims and no details.
+    jwt_root_ = JsonParse(p_.jwt->text, STYTCH_MAX_TOKEN_SIZE);
+  }
+  return json_is_object(jwt_root_.get()) ? jwt_root_.get() : nullptr;
+}
+
 const json_t* Session::ClaimsObject() const {
   if (!p_.claims_at_top_level) {
     return json_is_object(p_.custom_claims) ? p_.custom_claims : nullptr;
   }
-  if (!jwt_root_ && p_.jwt) {
-    // InsituJson accepted this text and accepts nothing jansson refuses,
-    // so this parse succeeds; if it ever did not, the session would just
-    // show no custom claims.
-    jwt_root_ = JsonParse(p_.jwt->text, STYTCH_MAX_TOKEN_SIZE);
+  return JwtRoot();
+}
+
+const json_t* Session::SessionObject() const {
+  // A JWT that is no valid session (claims_at_top_level unset) has no
+  // details: only what it plainly says.
+  const json_t* obj = p_.claims_at_top_level
+                          ? JsonGetObject(JwtRoot(), kSessionClaim)
+                          : p_.session_object;
+  return json_is_object(obj) ? obj : nullptr;
+}
+
+namespace {
+
+// Appends v to a comma-separated list unless it is empty or there already.
+void AddDistinct(std::string* list, std::string_view v) {
+  if (v.empty()) return;
+  std::string_view rest = *list;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    if (rest.substr(0, comma) == v) return;
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
   }
-  return json_is_object(jwt_root_.get()) ? jwt_root_.get() : nullptr;
+  if (!list->empty()) *list += ',';
+  list->append(v);
+}
+
+}  // namespace
+
+const Session::Details& Session::GetDetails() const {
+  if (details_) return *details_;
+  Details d;
+  const json_t* obj = SessionObject();
+  const json_t* factors = JsonGetArray(obj, "authentication_factors");
+  if (factors != nullptr) {
+    size_t i;
+    const json_t* f;
+    json_array_foreach(factors, i, f) {
+      if (!json_is_object(f)) continue;
+      AddDistinct(&d.factor_types,
+                  JsonGetString(f, "type").value_or(std::string_view()));
+      AddDistinct(&d.delivery_methods, JsonGetString(f, "delivery_method")
+                                           .value_or(std::string_view()));
+      // Stytch's SAMLSSOFactor and OIDCSSOFactor name the connection
+      // provider_id (their id is the member's SSO registration).
+      for (const char* sso : {"saml_sso_factor", "oidc_sso_factor"}) {
+        AddDistinct(&d.sso_connection_ids,
+                    JsonGetString(JsonGetObject(f, sso), "provider_id")
+                        .value_or(std::string_view()));
+      }
+      const auto at = JsonGetString(f, "last_authenticated_at");
+      int64_t epoch;
+      if (at && ParseRfc3339(*at, &epoch) &&
+          (d.last_authenticated_at.empty() || epoch > d.last_epoch)) {
+        d.last_epoch = epoch;
+        d.last_authenticated_at.assign(at->data(), at->size());
+      }
+    }
+    d.factors_json = JsonDumpCompact(factors);
+  } else {
+    d.factors_json = "[]";
+  }
+  const json_t* attributes = JsonGetObject(obj, "attributes");
+  d.ip_address = std::string(
+      JsonGetString(attributes, "ip_address").value_or(std::string_view()));
+  d.user_agent = std::string(
+      JsonGetString(attributes, "user_agent").value_or(std::string_view()));
+  details_ = std::move(d);
+  return *details_;
 }
 
 bool Session::HasRole(std::string_view role) const {

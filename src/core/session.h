@@ -45,6 +45,10 @@ class Session : public RefCounted {
     // payload.  API: they are the members of this object (may be null).
     bool claims_at_top_level = false;
     const json_t* custom_claims = nullptr;
+    // API answers and the cache's copies: the object whose
+    // authentication_factors and attributes members describe the session
+    // (may be null).  A JWT's is its session claim, read when asked.
+    const json_t* session_object = nullptr;
     int64_t expires_at_epoch = 0;
     int64_t jwt_exp = 0;
     bool b2b = false;
@@ -65,6 +69,10 @@ class Session : public RefCounted {
   const std::vector<std::string_view>& roles() const { return p_.roles; }
   std::string_view organization_id() const { return p_.organization_id; }
   int64_t expires_at() const { return p_.expires_at_epoch; }
+  // The latest factor's last_authenticated_at; 0 when unknown.
+  int64_t last_authenticated_at() const { return GetDetails().last_epoch; }
+  // The session claim or object that holds the factors; nullptr if none.
+  const json_t* SessionObject() const;
   int64_t jwt_exp() const { return p_.jwt_exp; }
   bool is_b2b() const { return p_.b2b; }
   bool is_m2m() const { return p_.m2m; }
@@ -73,9 +81,25 @@ class Session : public RefCounted {
  private:
   // Not a custom claim: reserved (IsReservedClaim), or an M2M token's scope.
   bool IsHiddenClaim(std::string_view name) const;
+  // What authentication_factors and attributes say, rendered together on
+  // first use: most requests never ask.
+  struct Details {
+    std::string factor_types;
+    std::string delivery_methods;
+    std::string sso_connection_ids;
+    std::string last_authenticated_at;
+    int64_t last_epoch = 0;
+    std::string factors_json;
+    std::string ip_address;
+    std::string user_agent;
+  };
+  const Details& GetDetails() const;
+
   // The object whose members are the claims: for a JWT the whole payload,
   // parsed by jansson on first use; nullptr when there is none.
   const json_t* ClaimsObject() const;
+  // A verified payload, parsed by jansson on first use.
+  const json_t* JwtRoot() const;
 
   Parts p_;
   mutable JsonPtr jwt_root_;
@@ -83,6 +107,7 @@ class Session : public RefCounted {
   // mutation behind a const reference races with nothing.
   mutable std::optional<std::string> roles_text_;
   mutable std::optional<std::string> custom_claims_text_;
+  mutable std::optional<Details> details_;
   mutable std::map<std::string, std::string, std::less<>> claim_text_;
 };
 

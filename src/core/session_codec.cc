@@ -48,10 +48,29 @@ std::string Serialize(const Session& s) {
   }
   json_object_set(obj.get(), "roles", roles.get());
 
+  // Its own text, so it parses; a size that the whole cannot keep is
+  // refused below rather than losing the claims here.
   JsonPtr claims =
-      JsonParse(s.Field(STYTCH_FIELD_CUSTOM_CLAIMS), kMaxSerializedSession);
+      JsonParse(s.Field(STYTCH_FIELD_CUSTOM_CLAIMS), STYTCH_MAX_RESPONSE_SIZE);
   if (!claims) claims.reset(json_object());
   json_object_set(obj.get(), "custom_claims", claims.get());
+
+  // The details, as the session object holds them, minus all but the two
+  // attributes the variables show.
+  const json_t* session = s.SessionObject();
+  if (const json_t* factors = JsonGetArray(session, "authentication_factors")) {
+    json_object_set(obj.get(), "authentication_factors",
+                    const_cast<json_t*>(factors));
+  }
+  JsonPtr attributes(json_object());
+  if (!attributes) throw std::bad_alloc();
+  if (s.Field(STYTCH_FIELD_IP_ADDRESS).size() > 0) {
+    SetString(attributes.get(), "ip_address", s.Field(STYTCH_FIELD_IP_ADDRESS));
+  }
+  if (s.Field(STYTCH_FIELD_USER_AGENT).size() > 0) {
+    SetString(attributes.get(), "user_agent", s.Field(STYTCH_FIELD_USER_AGENT));
+  }
+  json_object_set(obj.get(), "attributes", attributes.get());
 
   json_object_set_new(obj.get(), "expires_at_epoch",
                       json_integer(s.expires_at()));
@@ -83,6 +102,7 @@ Status Deserialize(std::string_view text, Ref<Session>* out) {
     return Status::kInternalError;
   }
   p.custom_claims = json_object_get(root.get(), "custom_claims");
+  p.session_object = root.get();
   p.claims_at_top_level = false;
   p.expires_at_epoch =
       json_integer_value(json_object_get(root.get(), "expires_at_epoch"));
@@ -106,6 +126,8 @@ size_t stytch_session_serialize(const stytch_session_t* session, char* buf,
     if (session == nullptr) return 0;
     std::string text =
         stytch::Serialize(*reinterpret_cast<const stytch::Session*>(session));
+    // What could not be read back is not written.
+    if (text.size() > stytch::kMaxSerializedSession) return 0;
     if (buf != nullptr && size >= text.size()) {
       text.copy(buf, text.size());
     }

@@ -129,6 +129,15 @@ int64_t stytch_session_expires_at(const stytch_session_t* session) {
   return session == nullptr ? 0 : FromC(session)->expires_at();
 }
 
+int64_t stytch_session_last_authenticated_at(const stytch_session_t* session) {
+  if (session == nullptr) return 0;
+  try {
+    return FromC(session)->last_authenticated_at();
+  } catch (...) {
+    return 0;
+  }
+}
+
 int64_t stytch_session_jwt_exp(const stytch_session_t* session) {
   return session == nullptr ? 0 : FromC(session)->jwt_exp();
 }

@@ -142,6 +142,14 @@ typedef enum {
     STYTCH_FIELD_ISSUER,           /* JWTs only: iss, as the token wrote it */
     STYTCH_FIELD_CLIENT_ID,        /* M2M tokens: sub; else empty */
     STYTCH_FIELD_SCOPES,           /* M2M tokens: scope, space-separated */
+    /* from authentication_factors, distinct, in order, comma-separated */
+    STYTCH_FIELD_FACTOR_TYPES,
+    STYTCH_FIELD_DELIVERY_METHODS,
+    STYTCH_FIELD_SSO_CONNECTION_IDS,    /* provider_id of SSO factors */
+    STYTCH_FIELD_LAST_AUTHENTICATED_AT, /* the latest factor's, as written */
+    STYTCH_FIELD_AUTH_FACTORS,     /* the factors as compact JSON, "[]" */
+    STYTCH_FIELD_IP_ADDRESS,       /* the session's attributes */
+    STYTCH_FIELD_USER_AGENT,
     STYTCH_FIELD_MAX
 } stytch_field_t;
 
@@ -166,7 +174,8 @@ int stytch_session_has_role(const stytch_session_t *session,
 /*
  * The identity as compact JSON, without session_jwt and session_token, for
  * the shared API-result cache: returns the length needed, and writes the
- * bytes only when size is enough.  0 on failure.
+ * bytes only when size is enough.  0 on failure, and for a session larger
+ * than stytch_session_deserialize reads (64 KB).
  */
 size_t stytch_session_serialize(const stytch_session_t *session, char *buf,
     size_t size);
@@ -177,6 +186,8 @@ stytch_status_t stytch_session_deserialize(const char *buf, size_t len,
 
 /* Seconds since the epoch; 0 when unknown. */
 int64_t stytch_session_expires_at(const stytch_session_t *session);
+int64_t stytch_session_last_authenticated_at(
+    const stytch_session_t *session);
 int64_t stytch_session_jwt_exp(const stytch_session_t *session);
 int stytch_session_is_b2b(const stytch_session_t *session);
 

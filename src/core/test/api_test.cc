@@ -75,6 +75,63 @@ TEST(ApiTest, Consumer200) {
   EXPECT_EQ(s->jwt_exp(), 0);  // "NEWJWT" is no JWT
 }
 
+TEST(ApiTest, ConsumerDetails) {
+  Ref<Session> s;
+  ASSERT_EQ(Parse(200, kConsumer, &s), Status::kOk);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_FACTOR_TYPES), "otp");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_DELIVERY_METHODS), "email");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SSO_CONNECTION_IDS), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_LAST_AUTHENTICATED_AT), "");
+  EXPECT_EQ(s->last_authenticated_at(), 0);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_AUTH_FACTORS),
+            R"([{"delivery_method":"email","type":"otp"}])");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_IP_ADDRESS), "203.0.113.7");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_USER_AGENT), "curl");
+}
+
+const char kB2bSso[] = R"({
+  "status_code": 200,
+  "member_session": {
+    "member_session_id": "member-session-test-2", "member_id": "member-test-2",
+    "organization_id": "organization-test-2",
+    "authentication_factors": [
+      {"type": "sso", "delivery_method": "sso_oidc",
+       "last_authenticated_at": "2025-10-09T08:55:00Z",
+       "oidc_sso_factor": {"id": "oidc-registration-test-1",
+                           "provider_id": "oidc-connection-test-1",
+                           "external_id": "e1"}},
+      {"type": "password", "delivery_method": "knowledge",
+       "last_authenticated_at": "2025-10-09T09:00:00Z"},
+      {"type": "sso", "delivery_method": "sso_saml",
+       "last_authenticated_at": "2025-10-09T08:40:00Z",
+       "saml_sso_factor": {"id": "saml-registration-test-1",
+                           "provider_id": "saml-connection-test-1",
+                           "external_id": "e2"}},
+      {"type": "sso", "delivery_method": "sso_oidc",
+       "last_authenticated_at": "2025-10-09T08:41:00Z",
+       "oidc_sso_factor": {"id": "oidc-registration-test-1",
+                           "provider_id": "oidc-connection-test-1",
+                           "external_id": "e1"}}
+    ],
+    "roles": ["stytch_member"]
+  },
+  "session_token": "t", "session_jwt": ""
+})";
+
+TEST(ApiTest, B2bDetails) {
+  Ref<Session> s;
+  ASSERT_EQ(Parse(200, kB2bSso, &s), Status::kOk);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_FACTOR_TYPES), "sso,password");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_DELIVERY_METHODS),
+            "sso_oidc,knowledge,sso_saml");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SSO_CONNECTION_IDS),
+            "oidc-connection-test-1,saml-connection-test-1");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_LAST_AUTHENTICATED_AT), "2025-10-09T09:00:00Z");
+  EXPECT_EQ(s->last_authenticated_at(), 1760000400);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_IP_ADDRESS), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_USER_AGENT), "");
+}
+
 TEST(ApiTest, B2b200) {
   Ref<Session> s;
   ASSERT_EQ(Parse(200, kB2b, &s), Status::kOk);

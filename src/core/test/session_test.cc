@@ -218,6 +218,79 @@ TEST(SessionTest, M2mNeedsASubject) {
   EXPECT_EQ(F(*s, STYTCH_FIELD_EXPIRES_AT), "2025-10-09T08:58:20Z");
 }
 
+TEST(SessionTest, DetailsOfAConsumerJwt) {
+  Ref<Session> s;
+  ASSERT_EQ(Build(PayloadOf("consumer"), &s), Status::kOk);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_FACTOR_TYPES), "otp");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_DELIVERY_METHODS), "email");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SSO_CONNECTION_IDS), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_LAST_AUTHENTICATED_AT), "2025-10-09T08:53:20Z");
+  EXPECT_EQ(s->last_authenticated_at(), stytch_test::kIat);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_AUTH_FACTORS),
+            R"([{"delivery_method":"email",)"
+            R"("last_authenticated_at":"2025-10-09T08:53:20Z","type":"otp"}])");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_IP_ADDRESS), "203.0.113.7");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_USER_AGENT), "curl/8.0");
+}
+
+TEST(SessionTest, DetailsOfSeveralFactors) {
+  Ref<Session> s;
+  ASSERT_EQ(Build(PayloadOf("factors"), &s), Status::kOk);
+  // Distinct, in order; entries that are no factor add nothing.
+  EXPECT_EQ(F(*s, STYTCH_FIELD_FACTOR_TYPES), "magic_link,sso");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_DELIVERY_METHODS), "email,sso_saml,sso_oidc");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SSO_CONNECTION_IDS),
+            "saml-connection-test-1,oidc-connection-test-2");
+  // The latest of the readable times, as Stytch wrote it.
+  EXPECT_EQ(F(*s, STYTCH_FIELD_LAST_AUTHENTICATED_AT), "2025-10-09T08:53:20Z");
+  EXPECT_EQ(s->last_authenticated_at(), stytch_test::kIat);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_IP_ADDRESS), "2001:db8::7");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_USER_AGENT), "Mozilla/5.0 (X11)");
+  JsonPtr factors = JsonParse(F(*s, STYTCH_FIELD_AUTH_FACTORS), 1 << 16);
+  ASSERT_TRUE(json_is_array(factors.get()));
+  EXPECT_EQ(json_array_size(factors.get()), 6u);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_AUTH_FACTORS).find("\": "), std::string::npos);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_AUTH_FACTORS).find(", "), std::string::npos);
+  EXPECT_NE(F(*s, STYTCH_FIELD_AUTH_FACTORS)
+                .find(R"("provider_id":"oidc-connection-test-2")"),
+            std::string::npos);
+}
+
+TEST(SessionTest, NoDetails) {
+  Ref<Session> s;
+  for (const char* name : {"no_roles", "m2m"}) {
+    ASSERT_EQ(Build(PayloadOf(name), &s), Status::kOk) << name;
+    for (stytch_field_t f :
+         {STYTCH_FIELD_FACTOR_TYPES, STYTCH_FIELD_DELIVERY_METHODS,
+          STYTCH_FIELD_SSO_CONNECTION_IDS, STYTCH_FIELD_LAST_AUTHENTICATED_AT,
+          STYTCH_FIELD_IP_ADDRESS, STYTCH_FIELD_USER_AGENT}) {
+      EXPECT_EQ(F(*s, f), "") << name << " " << f;
+    }
+    EXPECT_EQ(F(*s, STYTCH_FIELD_AUTH_FACTORS), "[]") << name;
+    EXPECT_EQ(s->last_authenticated_at(), 0) << name;
+  }
+  // Factors and attributes of the wrong shape are no details.
+  ASSERT_EQ(BuildText(R"({"sub":"u","https://stytch.com/session":{"id":"s",)"
+                      R"("authentication_factors":{"type":"otp"},)"
+                      R"("attributes":["1.2.3.4"]}})",
+                      &s),
+            Status::kOk);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_FACTOR_TYPES), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_AUTH_FACTORS), "[]");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_IP_ADDRESS), "");
+  ASSERT_EQ(BuildText(R"({"sub":"u","https://stytch.com/session":{"id":"s",)"
+                      R"("authentication_factors":[{"type":"otp",)"
+                      R"("saml_sso_factor":{"provider_id":7},)"
+                      R"("oidc_sso_factor":"x"}],)"
+                      R"("attributes":{"ip_address":1,"user_agent":null}}})",
+                      &s),
+            Status::kOk);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_FACTOR_TYPES), "otp");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SSO_CONNECTION_IDS), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_IP_ADDRESS), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_USER_AGENT), "");
+}
+
 TEST(SessionTest, ReferenceCounting) {
   Ref<Session> s;
   ASSERT_EQ(Build(PayloadOf("consumer"), &s), Status::kOk);
