@@ -10,9 +10,14 @@
 namespace stytch {
 namespace {
 
+// The error's text goes into logs: control bytes become '?', so that an
+// answer cannot write lines of its own.
 void CopyTruncated(char* dst, size_t cap, std::string_view src) {
   const size_t n = src.size() < cap - 1 ? src.size() : cap - 1;
-  memcpy(dst, src.data(), n);
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(src[i]);
+    dst[i] = c < 0x20 || c == 0x7f ? '?' : src[i];
+  }
   dst[n] = '\0';
 }
 

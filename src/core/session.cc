@@ -152,7 +152,19 @@ Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
   return st;
 }
 
+bool HeaderSafe(std::string_view v) {
+  for (unsigned char c : v) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
 std::string_view Session::Field(stytch_field_t field) const {
+  const std::string_view v = RawField(field);
+  return HeaderSafe(v) ? v : std::string_view();
+}
+
+std::string_view Session::RawField(stytch_field_t field) const {
   switch (field) {
     case STYTCH_FIELD_SUBJECT:
       return p_.subject;
@@ -231,7 +243,10 @@ std::optional<std::string_view> Session::Claim(std::string_view name) const {
   if (claims == nullptr) return std::nullopt;
   const json_t* v = json_object_getn(claims, name.data(), name.size());
   if (v == nullptr) return std::nullopt;
-  if (json_is_string(v)) return JsonStringView(v);
+  if (json_is_string(v)) {
+    const std::string_view text = JsonStringView(v);
+    return HeaderSafe(text) ? text : std::string_view();
+  }
 
   auto it = claim_text_.find(name);
   if (it == claim_text_.end()) {

@@ -59,10 +59,14 @@ class Session : public RefCounted {
 
   // Never fails: an absent field is empty.  Roles and custom claims are
   // rendered on first use and kept, because most requests never ask.
+  // Every value may go into a request header (proxy_set_header), so none
+  // holds a byte below 0x20 or DEL: JSON text is escaped, and a string
+  // with such a byte is given as empty.
   std::string_view Field(stytch_field_t field) const;
 
   // A custom claim: a string as its value, anything else as compact JSON.
-  // nullopt when absent or reserved.
+  // nullopt when absent or reserved; empty for a string that is not
+  // HeaderSafe.
   std::optional<std::string_view> Claim(std::string_view name) const;
 
   bool HasRole(std::string_view role) const;
@@ -81,6 +85,8 @@ class Session : public RefCounted {
  private:
   // Not a custom claim: reserved (IsReservedClaim), or an M2M token's scope.
   bool IsHiddenClaim(std::string_view name) const;
+  std::string_view RawField(stytch_field_t field) const;
+
   // What authentication_factors and attributes say, rendered together on
   // first use: most requests never ask.
   struct Details {
@@ -110,6 +116,10 @@ class Session : public RefCounted {
   mutable std::optional<Details> details_;
   mutable std::map<std::string, std::string, std::less<>> claim_text_;
 };
+
+// Whether `v` can be a header value: no byte below 0x20 (CR, LF, NUL ...)
+// and no DEL.
+bool HeaderSafe(std::string_view v);
 
 // Top-level claims that are not custom: the registered ones and, as in
 // Stytch's Go SDK, every "https://stytch.com/" claim, present or future.

@@ -156,13 +156,19 @@ typedef enum {
 stytch_session_t *stytch_session_retain(stytch_session_t *session);
 void stytch_session_release(stytch_session_t *session);
 
-/* Never NULL: an absent field is the empty string (len 0). */
+/*
+ * Never NULL: an absent field is the empty string (len 0).  No value of a
+ * field or claim holds a byte below 0x20 or DEL, so that each can go into
+ * a request header: JSON text is escaped, and a string with such a byte is
+ * given as the empty string.
+ */
 const char *stytch_session_field(const stytch_session_t *session,
     stytch_field_t field, size_t *len);
 
 /*
  * A top-level custom claim: a string claim as its value, anything else as
- * compact JSON text.  NULL when the claim is absent or reserved.
+ * compact JSON text.  NULL when the claim is absent or reserved.  (An M2M
+ * token's scope is reserved.)
  */
 const char *stytch_session_claim(const stytch_session_t *session,
     const char *name, size_t name_len, size_t *len);

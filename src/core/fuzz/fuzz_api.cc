@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "api.h"
+#include "fuzz_session.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
@@ -23,6 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       s->Field(static_cast<stytch_field_t>(f));
     }
     s->Claim("plan");
+    stytch_fuzz::CheckSession(*s);
   }
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "fuzz_session.h"
 #include "scopes.h"
 #include "verifier.h"
 
@@ -51,6 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       s->Field(static_cast<stytch_field_t>(f));
     }
     s->Claim("email");
+    stytch_fuzz::CheckSession(*s);
     stytch::CheckScopes(*s, token.substr(0, 64));
   }
   return 0;

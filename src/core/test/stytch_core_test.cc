@@ -270,6 +270,169 @@ TEST_F(FacadeTest, M2mTokensAndScopes) {
   EXPECT_EQ(stytch_session_is_m2m(nullptr), 0);
 }
 
+// No byte a header value must not hold: CR and LF would end the header
+// that proxy_set_header writes, NUL would end it early.
+bool HeaderSafe(const char* p, size_t len) {
+  for (size_t i = 0; i < len; ++i) {
+    const unsigned char c = static_cast<unsigned char>(p[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+void ExpectHeaderSafe(const stytch_session_t* s,
+                      std::initializer_list<const char*> claims) {
+  for (int f = 0; f <= STYTCH_FIELD_MAX; ++f) {
+    size_t len = 0;
+    const char* p = stytch_session_field(s, static_cast<stytch_field_t>(f),
+                                         &len);
+    EXPECT_TRUE(HeaderSafe(p, len)) << f << ": " << std::string(p, len);
+  }
+  for (const char* name : claims) {
+    size_t len = 0;
+    const char* p = stytch_session_claim(s, name, strlen(name), &len);
+    if (p != nullptr) {
+      EXPECT_TRUE(HeaderSafe(p, len)) << name << ": " << std::string(p, len);
+    }
+  }
+}
+
+TEST_F(FacadeTest, HostileJwtValuesAreSafeInHeaders) {
+  const std::string jwks = Jwks("good");
+  ASSERT_EQ(stytch_verifier_set_jwks(v_, jwks.data(), jwks.size(), nullptr),
+            STYTCH_OK);
+  stytch_session_t* s = nullptr;
+  ASSERT_EQ(Verify(Token("hostile"), kIat + 10, &s), STYTCH_OK);
+  ExpectHeaderSafe(s, {"email", "nested", "plain", "sub", "absent"});
+  // A raw string with such a byte is given as empty...
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SUBJECT), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SESSION_ID), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_ROLES), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_ORGANIZATION_ID), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_ORGANIZATION_SLUG), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_IP_ADDRESS), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_USER_AGENT), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_FACTOR_TYPES), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_DELIVERY_METHODS), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SSO_CONNECTION_IDS), "");
+  size_t len = 99;
+  const char* email = stytch_session_claim(s, "email", 5, &len);
+  ASSERT_NE(email, nullptr);  // present, but empty
+  EXPECT_EQ(len, 0u);
+  // ... the rest stays as it is ...
+  EXPECT_EQ(Field(s, STYTCH_FIELD_STARTED_AT), "2025-10-09T08:53:20Z");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_LAST_AUTHENTICATED_AT),
+            "2025-10-09T08:53:20Z");
+  const char* plain = stytch_session_claim(s, "plain", 5, &len);
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(std::string(plain, len), "fine");
+  // ... and JSON text is escaped, DEL included.
+  const char* nested = stytch_session_claim(s, "nested", 6, &len);
+  ASSERT_NE(nested, nullptr);
+  EXPECT_EQ(std::string(nested, len),
+            R"({"del":"\u007f","k":"v\r\nX-Injected: 1"})");
+  const std::string claims = Field(s, STYTCH_FIELD_CUSTOM_CLAIMS);
+  EXPECT_NE(claims.find(R"("email":"a\r\n@example.com")"), std::string::npos)
+      << claims;
+  const std::string factors = Field(s, STYTCH_FIELD_AUTH_FACTORS);
+  EXPECT_NE(factors.find(R"("delivery_method":"email\u007f")"),
+            std::string::npos)
+      << factors;
+  EXPECT_NE(factors.find(R"("email_address":"a\u007f\u007f\n@example.com")"),
+            std::string::npos)
+      << factors;
+  // RBAC still sees the roles as they are: only what leaves is guarded.
+  EXPECT_EQ(stytch_session_has_role(s, "stytch_user", 11), 1);
+  stytch_session_release(s);
+
+  s = nullptr;
+  stytch_verify_params_t p = {kIat + 10, 0, -1, STYTCH_KIND_M2M};
+  const std::string m2m = Token("hostile_m2m");
+  ASSERT_EQ(stytch_verifier_verify(v_, m2m.data(), m2m.size(), &p, &s, nullptr),
+            STYTCH_OK);
+  ExpectHeaderSafe(s, {"custom key", "scope"});
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SCOPES), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_CUSTOM_CLAIMS),
+            R"({"custom key":"x\u007fy"})");
+  stytch_session_release(s);
+
+  s = nullptr;
+  EXPECT_EQ(Verify(Token("hostile_iss"), kIat + 10, &s),
+            STYTCH_CLAIM_ISSUER_MISMATCH);
+  ASSERT_NE(s, nullptr);
+  ExpectHeaderSafe(s, {});
+  EXPECT_EQ(Field(s, STYTCH_FIELD_ISSUER), "");
+  stytch_session_release(s);
+}
+
+TEST(FacadeApiTest, HostileAnswersAreSafeInHeaders) {
+  const std::string evil = "\\r\\nSet-Cookie: a=b";
+  const std::string bodies[] = {
+      R"({"session":{"session_id":"s1)" + evil + R"(","user_id":"u1)" + evil +
+          R"(","started_at":"2025-10-09T08:53:20Z\u0001",)"
+          R"("expires_at":"2025-10-09T09:53:20Z","roles":["r\u007f"],)"
+          R"("attributes":{"ip_address":"1.2.3.4\n","user_agent":"UA)" "\x7f" R"("},)"
+          R"("authentication_factors":[{"type":"otp)" + evil + R"("}],)"
+          R"("custom_claims":{"plan":"pro)" + evil + R"(","ok":"yes",)"
+          R"("raw":")" "\x7f" R"("}},"session_jwt":"j)" + evil +
+          R"(","session_token":"t\t"})",
+      R"({"member_session":{"member_session_id":"ms\u001f",)"
+      R"("member_id":"m)" "\x7f" R"(","organization_id":"o)" + evil + R"("},)"
+          R"("organization":{"organization_slug":"acme)" + evil + R"("},)"
+          R"("session_jwt":"","session_token":""})",
+  };
+  for (const std::string& body : bodies) {
+    stytch_session_t* s = nullptr;
+    const stytch_status_t st =
+        stytch_api_parse_authenticate(200, body.data(), body.size(), &s, nullptr);
+    if (st != STYTCH_OK) {
+      // Refusing the answer is safe too, but these must parse.
+      ADD_FAILURE() << stytch_status_name(st) << " " << body;
+      continue;
+    }
+    ExpectHeaderSafe(s, {"plan", "ok", "raw"});
+    EXPECT_EQ(Field(s, STYTCH_FIELD_SUBJECT), "");
+    EXPECT_EQ(Field(s, STYTCH_FIELD_SESSION_ID), "");
+    size_t len = 0;
+    const char* ok = stytch_session_claim(s, "ok", 2, &len);
+    if (!stytch_session_is_b2b(s)) {
+      ASSERT_NE(ok, nullptr);
+      EXPECT_EQ(std::string(ok, len), "yes");
+      EXPECT_EQ(Field(s, STYTCH_FIELD_SESSION_JWT), "");
+      EXPECT_EQ(Field(s, STYTCH_FIELD_SESSION_TOKEN), "");
+      EXPECT_EQ(Field(s, STYTCH_FIELD_ROLES), "");
+      EXPECT_EQ(Field(s, STYTCH_FIELD_USER_AGENT), "");
+    } else {
+      EXPECT_EQ(Field(s, STYTCH_FIELD_ORGANIZATION_ID), "");
+      EXPECT_EQ(Field(s, STYTCH_FIELD_ORGANIZATION_SLUG), "");
+    }
+    // The cache's copy is as safe.
+    const size_t need = stytch_session_serialize(s, nullptr, 0);
+    ASSERT_GT(need, 0u);
+    std::string text(need, '\0');
+    ASSERT_EQ(stytch_session_serialize(s, text.data(), need), need);
+    stytch_session_t* back = nullptr;
+    ASSERT_EQ(stytch_session_deserialize(text.data(), text.size(), &back),
+              STYTCH_OK);
+    ExpectHeaderSafe(back, {"plan", "ok", "raw"});
+    stytch_session_release(back);
+    stytch_session_release(s);
+  }
+}
+
+TEST(FacadeApiTest, ErrorTextIsPrintable) {
+  const std::string body =
+      R"({"error_type":"session_not_found\r\nX: y",)"
+      R"("error_message":"Session\ncould not\u0001 be found)" "\x7f" R"("})";
+  stytch_session_t* s = nullptr;
+  stytch_api_error_t err;
+  stytch_api_parse_authenticate(404, body.data(), body.size(), &s, &err);
+  EXPECT_TRUE(HeaderSafe(err.error_type, strlen(err.error_type)))
+      << err.error_type;
+  EXPECT_TRUE(HeaderSafe(err.error_message, strlen(err.error_message)))
+      << err.error_message;
+}
+
 TEST(FacadeApiTest, Authenticate) {
   const std::string body =
       R"({"session":{"session_id":"s1","user_id":"u1","roles":["r"],)"
