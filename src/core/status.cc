@@ -50,8 +50,8 @@ constexpr StatusInfo kTable[] = {
     {Status::kApiResponseInvalid, "api_response_invalid", Action::kUnavailable},
     {Status::kApiSessionNotFound, "api_session_not_found",
      Action::kUnauthorized},
-    // 401 from Stytch means our project secret is wrong, not the user's
-    // session: that is a configuration error, so not a 401 to the client.
+    // unauthorized_credentials means our project secret is wrong, not the
+    // user's session: a configuration error, so not a 401 to the client.
     {Status::kApiUnauthorized, "api_unauthorized", Action::kError},
     {Status::kApiForbidden, "api_forbidden", Action::kForbidden},
     {Status::kApiUnavailable, "api_unavailable", Action::kUnavailable},
@@ -63,6 +63,10 @@ constexpr StatusInfo kTable[] = {
     {Status::kTokenKindNotAllowed, "token_kind_not_allowed",
      Action::kUnauthorized},
     {Status::kScopeMissing, "scope_missing", Action::kForbidden},
+    // Our configuration, not the user's session: the log says which
+    // directive (stytch_api_error_directive).
+    {Status::kApiMisconfigured, "api_misconfigured", Action::kError},
+    {Status::kApiRateLimited, "api_rate_limited", Action::kUnavailable},
 };
 
 static_assert(std::size(kTable) == static_cast<size_t>(kStatusCount),

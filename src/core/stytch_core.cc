@@ -11,6 +11,7 @@
 #error "the core needs C++17: use GCC 11 or later, or build with the project's Makefile"
 #endif
 
+#include <cstring>
 #include <new>
 #include <string_view>
 
@@ -237,6 +238,20 @@ stytch_status_t stytch_api_parse_authenticate(int http_status, const char* body,
     }
     return st;
   });
+}
+
+stytch_status_t stytch_api_parse_error(int http_status, const char* body,
+                                       size_t len, stytch_api_error_t* error) {
+  return Guard([&] {
+    return stytch::ParseApiError(http_status, View(body, len), error);
+  });
+}
+
+const char* stytch_api_error_directive(const stytch_api_error_t* error) {
+  if (error == nullptr) return nullptr;
+  const size_t n = strnlen(error->error_type, sizeof(error->error_type));
+  return stytch::ApiErrorDirective(error->status_code,
+                                   std::string_view(error->error_type, n));
 }
 
 stytch_policy_t* stytch_policy_parse(const char* json, size_t len,

@@ -57,12 +57,12 @@ typedef enum {
     STYTCH_JWKS_NO_USABLE_KEY,        /* a JWKS, but every key was refused */
     STYTCH_POLICY_INVALID,
 
-    /* Stytch API answers */
-    STYTCH_API_RESPONSE_INVALID,      /* malformed or oversized body */
-    STYTCH_API_SESSION_NOT_FOUND,     /* 404 and other 4xx about the session */
-    STYTCH_API_UNAUTHORIZED,          /* 401: our own credentials are bad */
+    /* Stytch API answers (see stytch_api_parse_authenticate) */
+    STYTCH_API_RESPONSE_INVALID,      /* 200 with a body that is no answer */
+    STYTCH_API_SESSION_NOT_FOUND,     /* the client's token or session */
+    STYTCH_API_UNAUTHORIZED,          /* unauthorized_credentials: ours */
     STYTCH_API_FORBIDDEN,             /* 403: authorization check denied */
-    STYTCH_API_UNAVAILABLE,           /* 429, 5xx */
+    STYTCH_API_UNAVAILABLE,           /* 5xx */
 
     /* authorization */
     STYTCH_PERMISSION_DENIED,
@@ -78,6 +78,9 @@ typedef enum {
     STYTCH_TOKEN_KIND_NOT_ALLOWED,    /* M2M token where sessions are taken,
                                          or the reverse: 401 */
     STYTCH_SCOPE_MISSING,             /* M2M token lacks a required scope */
+    STYTCH_API_MISCONFIGURED,         /* the API refused our configuration,
+                                         or something else answered: 500 */
+    STYTCH_API_RATE_LIMITED,          /* 429 */
 
     STYTCH_STATUS_MAX
 } stytch_status_t;
@@ -312,12 +315,44 @@ typedef struct {
 /*
  * Parses the body of POST /v1[/b2b]/sessions/authenticate given its HTTP
  * status.  200 gives STYTCH_OK and a session (with session_jwt and
- * session_token); other statuses map to STYTCH_API_* and fill *error
- * (may be NULL) from the error body when it parses.
+ * session_token), or STYTCH_API_RESPONSE_INVALID.  Other answers are
+ * mapped as stytch_api_parse_error maps them.
  */
 stytch_status_t stytch_api_parse_authenticate(int http_status,
     const char *body, size_t len, stytch_session_t **session,
     stytch_api_error_t *error);
+
+/*
+ * What an answer of Stytch's API other than a success means, for any
+ * endpoint (the refresh timer's key set and policies too).  *error (may be
+ * NULL) is zeroed, then gets the status and, from a Stytch error body
+ * ({"error_type", "error_message"} or the OAuth2 form {"error",
+ * "error_description"}), its type and message with control bytes replaced.
+ *   200: STYTCH_OK.
+ *   429: STYTCH_API_RATE_LIMITED; 5xx: STYTCH_API_UNAVAILABLE.
+ *   A body that is no Stytch error (a CDN's page, JSON without an
+ *   error_type, an oversized body): STYTCH_API_MISCONFIGURED.
+ *   By error_type: unauthorized_credentials STYTCH_API_UNAUTHORIZED; the
+ *   project's own misconfigurations (use_https, unauthorized_project_id_*,
+ *   invalid_b2b_endpoint, invalid_consumer_endpoint, route_not_found,
+ *   invalid_request_body, too_many_session_arguments, ...)
+ *   STYTCH_API_MISCONFIGURED; the client's token or session
+ *   (session_not_found, invalid_session_token, unable_to_parse_session_jwt,
+ *   jwt_invalid_*, ...) STYTCH_API_SESSION_NOT_FOUND; authorization denials
+ *   STYTCH_API_FORBIDDEN; too_many_requests STYTCH_API_RATE_LIMITED.
+ *   Another error_type by status: 403 STYTCH_API_FORBIDDEN, other 4xx
+ *   STYTCH_API_SESSION_NOT_FOUND, else STYTCH_API_RESPONSE_INVALID.
+ */
+stytch_status_t stytch_api_parse_error(int http_status, const char *body,
+    size_t len, stytch_api_error_t *error);
+
+/*
+ * For an error that is the project's misconfiguration (a status whose
+ * action is STYTCH_ACTION_ERROR), the module directive(s) to check, to be
+ * quoted: "stytch_b2b", or "stytch_project_id\" and \"stytch_secret";
+ * NULL otherwise.
+ */
+const char *stytch_api_error_directive(const stytch_api_error_t *error);
 
 
 /* ------------------------------------------------------------------------ */
