@@ -135,10 +135,8 @@ constexpr KnownError kKnownErrors[] = {
     {"method_not_allowed", Status::kApiMisconfigured, kUrlAndLocation},
     // ... the project: a test id on the live API or the reverse, an id
     // that is none ...
-    {"unauthorized_project_id_test", Status::kApiMisconfigured,
-     kProjectAndUrl},
-    {"unauthorized_project_id_live", Status::kApiMisconfigured,
-     kProjectAndUrl},
+    {"unauthorized_project_id_test", Status::kApiMisconfigured, kProjectAndUrl},
+    {"unauthorized_project_id_live", Status::kApiMisconfigured, kProjectAndUrl},
     {"invalid_project_id", Status::kApiMisconfigured, "stytch_project_id"},
     {"project_not_found", Status::kApiMisconfigured, "stytch_project_id"},
     // ... its vertical: a project is consumer or B2B, never both ...
@@ -187,8 +185,7 @@ const KnownError* FindKnownError(std::string_view type) {
 }
 
 // The error_type of a Stytch error body, or of its OAuth2 form.
-std::optional<std::string_view> ErrorField(const json_t* root,
-                                           const char* name,
+std::optional<std::string_view> ErrorField(const json_t* root, const char* name,
                                            const char* oauth2_name) {
   if (const auto v = JsonGetString(root, name)) return v;
   return JsonGetString(root, oauth2_name);

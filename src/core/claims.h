@@ -39,8 +39,7 @@ class Issuers {
   // The SDKs' pair: "stytch.com/<project_id>", and the API base URL
   // without trailing slashes (the custom-domain form) when it is not
   // empty.  The token's iss is compared as it is, as the SDKs do.
-  static Issuers Default(std::string_view project_id,
-                         std::string_view api_url);
+  static Issuers Default(std::string_view project_id, std::string_view api_url);
   // Exactly `list`, with trailing slashes trimmed on both sides, so that
   // "https://auth.example.com/" in a configuration accepts the issuer
   // Stytch writes without one.  Entries that trim to nothing are ignored:

@@ -162,8 +162,8 @@ Status ParseJwks(std::string_view json, const Logger& log,
     const int bits = BN_num_bits(bn_n.get());
     if (bits < kMinRsaBits || bits > kMaxRsaBits) {
       Refuse(log, *kid,
-             "modulus size of " + std::to_string(bits) +
-                 " bits is outside " + std::to_string(kMinRsaBits) + ".." +
+             "modulus size of " + std::to_string(bits) + " bits is outside " +
+                 std::to_string(kMinRsaBits) + ".." +
                  std::to_string(kMaxRsaBits));
       continue;
     }

@@ -48,8 +48,8 @@ bool ScopesGrant(std::string_view has, std::string_view required) {
 
 Status CheckScopes(const Session& session, std::string_view required) {
   if (!session.is_m2m()) {
-    const bool none = ForEachScope(required, false,
-                                   [](std::string_view) { return false; });
+    const bool none =
+        ForEachScope(required, false, [](std::string_view) { return false; });
     return none ? Status::kOk : Status::kScopeMissing;
   }
   return ScopesGrant(session.scopes(), required) ? Status::kOk

@@ -315,8 +315,9 @@ const Session::Details& Session::GetDetails() const {
       if (!json_is_object(f)) continue;
       AddDistinct(&d.factor_types,
                   JsonGetString(f, "type").value_or(std::string_view()));
-      AddDistinct(&d.delivery_methods, JsonGetString(f, "delivery_method")
-                                           .value_or(std::string_view()));
+      AddDistinct(
+          &d.delivery_methods,
+          JsonGetString(f, "delivery_method").value_or(std::string_view()));
       // Stytch's SAMLSSOFactor and OIDCSSOFactor name the connection
       // provider_id (their id is the member's SSO registration).
       for (const char* sso : {"saml_sso_factor", "oidc_sso_factor"}) {

@@ -154,8 +154,9 @@ int stytch_session_is_m2m(const stytch_session_t* session) {
 stytch_status_t stytch_scopes_check(const stytch_session_t* session,
                                     const char* required, size_t len) {
   if (session == nullptr) return STYTCH_INTERNAL_ERROR;
-  return Guard(
-      [&] { return stytch::CheckScopes(*FromC(session), View(required, len)); });
+  return Guard([&] {
+    return stytch::CheckScopes(*FromC(session), View(required, len));
+  });
 }
 
 stytch_verifier_t* stytch_verifier_create(const stytch_verifier_conf_t* conf) {

@@ -113,8 +113,8 @@ Status Verifier::VerifyUncached(std::string_view token,
   if (!KindAllowed(params.kinds, IsM2mPayload(payload->doc))) {
     st = Status::kTokenKindNotAllowed;
   } else if ((st = CheckIssuer(payload->doc, issuers_)) == Status::kOk &&
-      (st = CheckAudience(payload->doc, project_id_)) == Status::kOk &&
-      (st = ReadTimeClaims(payload->doc, times)) == Status::kOk) {
+             (st = CheckAudience(payload->doc, project_id_)) == Status::kOk &&
+             (st = ReadTimeClaims(payload->doc, times)) == Status::kOk) {
     st = CheckNotBefore(*times, params);
   }
   Ref<Session> built;

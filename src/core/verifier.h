@@ -55,9 +55,9 @@ class Verifier {
   //  6. iss, aud, time claim types, nbf and future iat, the session claim,
   //     then exp and max token age: each falls back to the API, since the
   //     token is Stytch's own, and *session is set (untrusted, for logs).
-  // A cached token skips 1-5 but the kind, and of 6 repeats nbf/iat, exp and max age
-  // with `params`, since the cache is shared by locations with different
-  // settings.
+  // A cached token skips 1-5 but the kind, and of 6 repeats nbf/iat, exp and
+  // max age with `params`, since the cache is shared by locations with
+  // different settings.
   Status Verify(std::string_view token, const VerifyParams& params,
                 Ref<Session>* session, bool* cached);
 

@@ -173,8 +173,7 @@ TEST(ApiTest, ErrorStatuses) {
     const char* directive;
   } const cases[] = {
       // The project's own configuration: an error for us, not the client.
-      {401, "unauthorized_credentials", Status::kApiUnauthorized,
-       kCredentials},
+      {401, "unauthorized_credentials", Status::kApiUnauthorized, kCredentials},
       {403, "use_https", Status::kApiMisconfigured, kApiUrl},
       {401, "unauthorized_project_id_test", Status::kApiMisconfigured,
        "stytch_project_id\" and \"stytch_api_url"},
@@ -331,7 +330,8 @@ TEST(ApiTest, GenericErrorParse) {
   EXPECT_EQ(stytch_api_parse_error(404, "<html>", 6, &err),
             STYTCH_API_MISCONFIGURED);
   EXPECT_STREQ(stytch_api_error_directive(&err), "stytch_api_url");
-  EXPECT_EQ(stytch_api_parse_error(429, "", 0, nullptr), STYTCH_API_RATE_LIMITED);
+  EXPECT_EQ(stytch_api_parse_error(429, "", 0, nullptr),
+            STYTCH_API_RATE_LIMITED);
   EXPECT_EQ(stytch_api_parse_error(503, nullptr, 0, &err),
             STYTCH_API_UNAVAILABLE);
   EXPECT_EQ(stytch_api_error_directive(&err), nullptr);

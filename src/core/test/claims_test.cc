@@ -31,7 +31,8 @@ TEST(ClaimsTest, TrimTrailingSlashes) {
 }
 
 TEST(ClaimsTest, DefaultIssuers) {
-  const Issuers accepted = Issuers::Default(kProject, "https://auth.example.com//");
+  const Issuers accepted =
+      Issuers::Default(kProject, "https://auth.example.com//");
   auto check = [&](const std::string& iss_json) {
     return CheckIssuer(Json("{\"iss\":" + iss_json + "}")->doc, accepted);
   };
@@ -48,9 +49,9 @@ TEST(ClaimsTest, DefaultIssuers) {
   EXPECT_EQ(CheckIssuer(Json("{}")->doc, accepted),
             Status::kClaimIssuerMismatch);
   // No base URL configured: an empty iss must not match it.
-  EXPECT_EQ(CheckIssuer(Json(R"({"iss":""})")->doc,
-                        Issuers::Default(kProject, "")),
-            Status::kClaimIssuerMismatch);
+  EXPECT_EQ(
+      CheckIssuer(Json(R"({"iss":""})")->doc, Issuers::Default(kProject, "")),
+      Status::kClaimIssuerMismatch);
   EXPECT_EQ(CheckIssuer(Json(R"({"iss":"/"})")->doc,
                         Issuers::Default(kProject, "///")),
             Status::kClaimIssuerMismatch);

@@ -187,9 +187,10 @@ TEST_F(JwksTest, LogLinesCarryNoPrefix) {
 
 // A kid is the document's text: it must not be able to forge log lines.
 TEST_F(JwksTest, KidInLogIsPrintable) {
-  EXPECT_EQ(ParseJwks(R"({"keys":[{"kty":"EC","kid":"a\nb\r\u001b[31m\u007f"}]})",
-                      Logger(&Captured::Log, &log_), &set_),
-            Status::kJwksNoUsableKey);
+  EXPECT_EQ(
+      ParseJwks(R"({"keys":[{"kty":"EC","kid":"a\nb\r\u001b[31m\u007f"}]})",
+                Logger(&Captured::Log, &log_), &set_),
+      Status::kJwksNoUsableKey);
   ASSERT_FALSE(log_.lines.empty());
   EXPECT_TRUE(log_.Mentions("\"a?b??[31m?\""));
   for (const auto& line : log_.lines) {

@@ -161,9 +161,9 @@ TEST(SessionTest, InvalidPayloadGivesWhatItCould) {
   EXPECT_EQ(s->jwt_exp(), kExp);
 
   s = Ref<Session>();
-  EXPECT_EQ(BuildText(R"({"sub":7,"iss":[1],"https://stytch.com/session":5})",
-                      &s),
-            Status::kClaimInvalid);
+  EXPECT_EQ(
+      BuildText(R"({"sub":7,"iss":[1],"https://stytch.com/session":5})", &s),
+      Status::kClaimInvalid);
   ASSERT_TRUE(s);
   EXPECT_EQ(F(*s, STYTCH_FIELD_SUBJECT), "");
   EXPECT_EQ(F(*s, STYTCH_FIELD_ISSUER), "");
