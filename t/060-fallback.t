@@ -272,7 +272,7 @@ StytchTest::fault(endpoint => 'authenticate', body => 'oversized');
 --- error_code eval
 [503, 503]
 --- error_log
-the API answered 200 with more than 262144 bytes
+the API's answer is over 262144 bytes
 
 
 
