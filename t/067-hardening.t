@@ -25,8 +25,8 @@ our $hostile_answer = do {
                            { session_jwt => $expired },
                            { Authorization => "Basic $auth" });
     my $a = JSON::PP->new->decode($res->{content});
-    $a->{session_jwt} = "eyJhbGciOi.x.y\r\nX-Injected: yes";
-    $a->{session_token} = "abc; Domain=evil.example";
+    $a->{session_jwt} = "eyJhbGciOi.x.y; Domain=evil.example";
+    $a->{session_token} = "abc\r\nX-Injected: yes";
     JSON::PP->new->canonical->encode($a);
 };
 
