@@ -91,6 +91,8 @@ ngx_http_stytch_verifier_conf(ngx_http_stytch_project_t *project,
     vc->project_id_len = project->project_id.len;
     vc->api_url = (char *) project->api_url.data;
     vc->api_url_len = project->api_url.len;
+    vc->issuers = project->issuers.elts;
+    vc->nissuers = project->issuers.nelts;
     vc->log = ngx_http_stytch_core_log;
     vc->log_ctx = log;
 }
