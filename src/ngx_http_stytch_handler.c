@@ -563,6 +563,8 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     ngx_http_stytch_ctx_t *ctx)
 {
     int                         cached;
+    size_t                      len;
+    const char                 *issuer;
     stytch_status_t             status;
     stytch_session_t           *session;
     stytch_verify_params_t      params;
@@ -607,6 +609,22 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
 
     if (session) {
         /* who it was, for the log only: never trusted */
+
+        if (status == STYTCH_CLAIM_ISSUER_MISMATCH && !project->issuer_logged)
+        {
+            project->issuer_logged = 1;
+
+            issuer = stytch_session_field(session, STYTCH_FIELD_ISSUER,
+                                          &len);
+
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "stytch: a JWT signed with the key of project "
+                          "\"%V\" has the issuer \"%*s\", which is not "
+                          "accepted: if it is your custom domain, add it to "
+                          "\"stytch_issuer\"; the API is asked meanwhile",
+                          &project->project_id, ngx_min(len, 256), issuer);
+        }
+
         stytch_session_release(session);
     }
 
@@ -1050,7 +1068,7 @@ ngx_http_stytch_private(ngx_http_request_t *r)
     ngx_str_t         value;
     ngx_uint_t        i;
     ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *cc;
+    ngx_table_elt_t  *h;
 
     len = sizeof("private") - 1;
 
@@ -1143,16 +1161,19 @@ ngx_http_stytch_private(ngx_http_request_t *r)
 
     value.len = p - value.data;
 
-    cc = ngx_http_stytch_add_header(r, "Cache-Control", &value);
-    if (cc == NULL) {
-        return NGX_ERROR;
-    }
-
+    /*
+     * Not known to NGINX as the Cache-Control header: "expires" rewrites
+     * that one in place, and would erase "private".  It adds its own.
+     */
 #if (nginx_version >= 1023000)
-    r->headers_out.cache_control = cc;
+    r->headers_out.cache_control = NULL;
 #else
     r->headers_out.cache_control.nelts = 0;
 #endif
+
+    if (ngx_http_stytch_add_header(r, "Cache-Control", &value) == NULL) {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }

@@ -53,6 +53,11 @@
 #define NGX_HTTP_STYTCH_ORG_ID_LEN        128
 #define NGX_HTTP_STYTCH_MAX_PERMISSIONS   32
 
+/* what the policy fetch, made with the project's credentials, said */
+#define NGX_HTTP_STYTCH_UNKNOWN           0
+#define NGX_HTTP_STYTCH_ACCEPTED          1
+#define NGX_HTTP_STYTCH_REFUSED           2
+
 
 /*
  * A document that the workers fetch and share: the JWKS, the project's
@@ -88,6 +93,8 @@ typedef struct {
 
     ngx_http_stytch_shm_doc_t   docs[NGX_HTTP_STYTCH_NDOCS];
 
+    ngx_atomic_t                credentials;  /* NGX_HTTP_STYTCH_ACCEPTED.. */
+
     /* counters */
     ngx_atomic_t                fetches;
     ngx_atomic_t                fetch_failures;
@@ -109,6 +116,8 @@ typedef struct {
     ngx_http_stytch_shm_project_t   projects[NGX_HTTP_STYTCH_MAX_PROJECTS];
 
     /* the API-result cache */
+    ngx_atomic_t                    cache_entries;
+    ngx_atomic_t                    cache_evictions;
     ngx_rbtree_t                    rbtree;
     ngx_rbtree_node_t               sentinel;
     ngx_queue_t                     queue;       /* LRU, newest first */
@@ -138,6 +147,7 @@ typedef struct {
     ngx_uint_t                  index;       /* in the zone */
     ngx_str_t                   project_id;
     ngx_str_t                   api_url;     /* no trailing slash */
+    ngx_array_t                 issuers;     /* stytch_str_t */
     ngx_str_t                   jwks_url;
     ngx_str_t                   jwks_file;
     ngx_str_t                   jwks_static;  /* the file's bytes */
@@ -166,6 +176,7 @@ typedef struct {
     ngx_atomic_uint_t           policy_generation;
     ngx_http_stytch_org_policy_t  orgs[NGX_HTTP_STYTCH_MAX_ORGS];
     ngx_queue_t                 key_waiters;  /* ctx->waiting */
+    unsigned                    issuer_logged:1;
     ngx_event_t                 refresh;      /* the refresh timer's tick */
     ngx_http_stytch_fetch_t    *fetch[NGX_HTTP_STYTCH_NDOCS];
     ngx_log_t                  *log;
@@ -195,6 +206,7 @@ typedef struct {
     ngx_shm_zone_t             *shm_zone;
     ngx_array_t                 projects;    /* ngx_http_stytch_project_t */
     ngx_array_t                 api_uses;    /* ngx_http_stytch_api_use_t */
+    ngx_array_t                 auth_requests;
     ngx_flag_t                  zone_set;
 } ngx_http_stytch_main_conf_t;
 
@@ -204,6 +216,7 @@ typedef struct {
     ngx_str_t                   project_id;
     ngx_str_t                   secret;
     ngx_str_t                   api_url;
+    ngx_array_t                *issuers;        /* ngx_str_t */
     ngx_str_t                   jwks_file;
     ngx_str_t                   ssl_trusted_certificate;
     ngx_flag_t                  ssl_verify;
