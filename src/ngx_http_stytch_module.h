@@ -334,6 +334,7 @@ typedef struct {
 
     unsigned                    authenticated:1;
     unsigned                    jwt_from_cookie:1;
+    unsigned                    token_from_cookie:1;
     unsigned                    m2m:1;        /* the JWT is an M2M token */
     unsigned                    reported:1;
     unsigned                    keys_waited:1;
