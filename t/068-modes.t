@@ -357,3 +357,58 @@ GET /status
 "stytch_api_rate" of project
 --- no_error_log
 [alert]
+
+
+
+=== TEST 8: README's limit_req recipe: only requests with a session token and no JWT are limited
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+
+    map "$cookie_stytch_session_jwt:$cookie_stytch_session" $stytch_api_key {
+        "~^:."   $binary_remote_addr;
+        default  "";
+    }
+
+    limit_req_zone $stytch_api_key zone=stytch_api:1m rate=2r/s;
+--- config
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        limit_req zone=stytch_api burst=3 nodelay;
+        limit_req_log_level warn;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+    }
+--- user_files
+>>> p/index.html
+protected content
+--- init
+main::wait_keys();
+StytchTest::reset_emulator();
+my %codes;
+for my $i (1 .. 30) {
+    my $r = main::get('/p/index.html', Cookie => "stytch_session=made-up-token-number-$i");
+    $codes{$r->{status}}++;
+}
+Test::More::cmp_ok($codes{503} // 0, '>=', 20, "most made-up tokens are stopped by limit_req");
+my $ok = 0;
+for (1 .. 30) {
+    $ok++ if main::get('/p/index.html', Cookie => "stytch_session_jwt=$main::live->{session_jwt}")->{status} == 200;
+}
+Test::More::is($ok, 30, "requests with a valid JWT are not limited");
+--- request
+GET /counters
+--- response_body_like: "authenticate":([0-9]),
+--- no_error_log
+[error]
+[alert]
