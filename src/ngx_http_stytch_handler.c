@@ -619,6 +619,13 @@ ngx_http_stytch_stricter(ngx_http_stytch_loc_conf_t *prev,
         return 1;
     }
 
+    /* a location that does not take this kind of token refuses it anew */
+    if (ctx->m2m ? slcf->auth != NGX_HTTP_STYTCH_AUTH_M2M && !slcf->accept_m2m
+                 : slcf->auth == NGX_HTTP_STYTCH_AUTH_M2M)
+    {
+        return 1;
+    }
+
     if (ctx->answered) {
         /* what the API said is younger than this location asks */
         return ngx_time() - ctx->answered > slcf->api_cache_valid;

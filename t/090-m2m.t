@@ -137,6 +137,34 @@ our $Server = <<'_EOC_';
         proxy_set_header X-Source $stytch_auth_source;
     }
 
+    # an internal redirect into a location of the other kind
+    location /m2m-to-web/ {
+        stytch_auth m2m;
+        root html;
+        log_not_found off;
+        error_page 404 = /web/index.html;
+    }
+
+    location /m2m-to-mixed/ {
+        stytch_auth m2m;
+        root html;
+        log_not_found off;
+        error_page 404 = /mixed/index.html;
+    }
+
+    location /web-to-m2m/ {
+        stytch_auth on;
+        root html;
+        log_not_found off;
+        error_page 404 = /any/index.html;
+    }
+
+    location /web-to-web/ {
+        stytch_auth on;
+        root html;
+        log_not_found off;
+        error_page 404 = /mixed/index.html;
+    }
 _EOC_
 
 for my $s (@Scoped) {
@@ -332,6 +360,16 @@ our $T_rotation = main::table(
     ['GET /both/index.html', "bearer $T{after_rotation}", 403, main::scopes_of('both')],
 );
 
+our $T_redirect = main::table(
+    ['GET /m2m-to-web/none', "bearer $T{grant}", 401,
+     "$Invalid\nX-Err: token_kind_not_allowed"],
+    ['GET /web-to-m2m/none', "cookie $session->{session_jwt}", 401,
+     "WWW-Authenticate: Bearer realm=\"stytch\"\nX-Err: token_missing"],
+    ['GET /m2m-to-mixed/none', "bearer $T{grant}", 200, undef, qr/^mixed content/],
+    ['GET /web-to-web/none', "cookie $session->{session_jwt}", 200, undef, qr/^mixed content/],
+    main::no_api_calls(),
+);
+
 # The README's example of this section, as written there, with the test's
 # project, API and application put in.  Each replacement must apply
 # exactly once, so that a change to the example that this mapping does
@@ -521,7 +559,24 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 8: the README's example configuration for machine clients, as written there
+=== TEST 8: an internal redirect into a location that does not take the token's kind authenticates again
+--- http_config eval: $::HttpConfig
+--- config eval: $::Server
+--- user_files eval: $::Files
+--- init
+StytchTest::reset_emulator();
+--- request eval: $::T_redirect->{request}
+--- more_headers eval: $::T_redirect->{more_headers}
+--- error_code eval: $::T_redirect->{error_code}
+--- response_headers eval: $::T_redirect->{response_headers}
+--- response_body_like eval: $::T_redirect->{response_body_like}
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 9: the README's example configuration for machine clients, as written there
 --- http_config eval: $::ExampleHttp
 --- config eval: $::ExampleServer
 --- init
