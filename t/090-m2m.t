@@ -165,6 +165,14 @@ our $Server = <<'_EOC_';
         log_not_found off;
         error_page 404 = /mixed/index.html;
     }
+
+    # RBAC permissions: an M2M token has no roles
+    location /perm/ {
+        stytch_auth on;
+        stytch_accept_m2m on;
+        stytch_require_permission documents read;
+        root html;
+    }
 _EOC_
 
 for my $s (@Scoped) {
@@ -175,7 +183,7 @@ for my $s (@Scoped) {
 }
 
 our $Files = join '', map { ">>> $_/index.html\n$_ content\n" }
-    (map { $_->[0] } @Scoped), qw(multi web mixed mixed-users);
+    (map { $_->[0] } @Scoped), qw(multi web mixed mixed-users perm);
 
 our $M = m2m_cases();
 our %T = map { $_->{name} => $_->{token} } @{ $M->{cases} };
@@ -257,6 +265,13 @@ our $Counters = ['GET /counters', '', 200, '', undef];
 sub main::no_api_calls {
     return [@$Counters[0 .. 3], qr/"authenticate":0,.*"m2m_token":0,/];
 }
+
+our $T_rbac = main::table(
+    ['GET /perm/index.html', "bearer $T{grant}", 403,
+     "WWW-Authenticate: Bearer error=\"insufficient_scope\"\nX-Err: permission_denied"],
+    ['GET /perm/index.html', "bearer $T{expired}", 401, "$Invalid\nX-Err: jwt_expired"],
+    main::no_api_calls(),
+);
 
 our $T_scopes = main::table(
     main::scope_rows(
@@ -438,15 +453,36 @@ our $T_example = main::table(
     [@$Counters[0 .. 3], qr/"authenticate":1,.*"m2m_token":0,/],
 );
 
+# The first block needs the project's RBAC policy to stay out of reach:
+# its fetch hangs from here until the next block clears the fault.
+reset_emulator();
+fault(endpoint => 'policy', latency_ms => 30000);
+
 run_tests();
 
 __DATA__
 
-=== TEST 1: tokens of the client-credentials grant against required scopes, matched as Stytch matches them
+=== TEST 1: an M2M token where a permission is required and no RBAC policy is loaded: 403 without asking the API
+--- http_config eval: $::HttpConfig . "    stytch_fetch_timeout 60s;\n"
+--- config eval: $::Server
+--- user_files eval: $::Files
+--- request eval: $::T_rbac->{request}
+--- more_headers eval: $::T_rbac->{more_headers}
+--- error_code eval: $::T_rbac->{error_code}
+--- response_headers eval: $::T_rbac->{response_headers}
+--- response_body_like eval: $::T_rbac->{response_body_like}
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 2: tokens of the client-credentials grant against required scopes, matched as Stytch matches them
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
 --- init
+StytchTest::clear_faults();
 StytchTest::reset_emulator();
 --- request eval: $::T_scopes->{request}
 --- more_headers eval: $::T_scopes->{more_headers}
@@ -459,7 +495,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 2: scopes given through variables: one per method, several in one value
+=== TEST 3: scopes given through variables: one per method, several in one value
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -476,7 +512,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 3: expired, not yet valid, forged, rogue-key and other projects' tokens: 401 invalid_token, nothing asked
+=== TEST 4: expired, not yet valid, forged, rogue-key and other projects' tokens: 401 invalid_token, nothing asked
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -493,7 +529,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 4: the wrong kind: session JWTs at an m2m location, M2M tokens at session locations and in cookies
+=== TEST 5: the wrong kind: session JWTs at an m2m location, M2M tokens at session locations and in cookies
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -510,7 +546,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 5: the client id, scopes and custom claims reach the upstream; the client's own headers do not
+=== TEST 6: the client id, scopes and custom claims reach the upstream; the client's own headers do not
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -527,7 +563,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 6: stytch_accept_m2m on: sessions and M2M tokens at one location; strict asks the API about sessions only
+=== TEST 7: stytch_accept_m2m on: sessions and M2M tokens at one location; strict asks the API about sessions only
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -544,7 +580,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 7: a secret rotation: tokens of the old and the next secret, and of the new one after it
+=== TEST 8: a secret rotation: tokens of the old and the next secret, and of the new one after it
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -559,7 +595,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 8: an internal redirect into a location that does not take the token's kind authenticates again
+=== TEST 9: an internal redirect into a location that does not take the token's kind authenticates again
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -576,7 +612,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 9: the README's example configuration for machine clients, as written there
+=== TEST 10: the README's example configuration for machine clients, as written there
 --- http_config eval: $::ExampleHttp
 --- config eval: $::ExampleServer
 --- init
