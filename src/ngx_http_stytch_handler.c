@@ -725,8 +725,11 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
                           "stytch: a JWT signed with the key of project "
                           "\"%V\" has the issuer \"%*s\", which is not "
                           "accepted: if it is your custom domain, add it to "
-                          "\"stytch_issuer\"; the API is asked meanwhile",
-                          &project->project_id, ngx_min(len, 256), issuer);
+                          "\"stytch_issuer\"; %s",
+                          &project->project_id, ngx_min(len, 256), issuer,
+                          ctx->m2m || !slcf->fallback
+                          ? "the token is refused"
+                          : "the API is asked meanwhile");
         }
 
         stytch_session_release(session);

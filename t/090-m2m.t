@@ -320,6 +320,12 @@ our $T_refused = main::table(
     main::no_api_calls(),
 );
 
+our $T_issuer = main::table(
+    ['GET /any/index.html', "bearer $T{wrong_issuer}", 401,
+     "$Invalid\nX-Err: claim_issuer_mismatch"],
+    main::no_api_calls(),
+);
+
 our $T_kinds = main::table(
     ['GET /any/index.html', "bearer $T{session_jwt}", 401,
      "$Invalid\nX-Err: token_kind_not_allowed"],
@@ -529,7 +535,25 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 5: the wrong kind: session JWTs at an m2m location, M2M tokens at session locations and in cookies
+=== TEST 5: an M2M token with an issuer that is not accepted is logged as refused, not as asked about
+--- http_config eval: $::HttpConfig
+--- config eval: $::Server
+--- user_files eval: $::Files
+--- init
+StytchTest::reset_emulator();
+--- request eval: $::T_issuer->{request}
+--- more_headers eval: $::T_issuer->{more_headers}
+--- error_code eval: $::T_issuer->{error_code}
+--- response_headers eval: $::T_issuer->{response_headers}
+--- response_body_like eval: $::T_issuer->{response_body_like}
+--- error_log eval
+qr/\[warn\] .*has the issuer "stytch\.com\/project-test-[^"]+", which is not accepted: if it is your custom domain, add it to "stytch_issuer"; the token is refused,/
+--- no_error_log eval
+["[error]", "[alert]", "asked meanwhile"]
+
+
+
+=== TEST 6: the wrong kind: session JWTs at an m2m location, M2M tokens at session locations and in cookies
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -546,7 +570,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 6: the client id, scopes and custom claims reach the upstream; the client's own headers do not
+=== TEST 7: the client id, scopes and custom claims reach the upstream; the client's own headers do not
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -563,7 +587,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 7: stytch_accept_m2m on: sessions and M2M tokens at one location; strict asks the API about sessions only
+=== TEST 8: stytch_accept_m2m on: sessions and M2M tokens at one location; strict asks the API about sessions only
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -580,7 +604,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 8: a secret rotation: tokens of the old and the next secret, and of the new one after it
+=== TEST 9: a secret rotation: tokens of the old and the next secret, and of the new one after it
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -595,7 +619,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 9: an internal redirect into a location that does not take the token's kind authenticates again
+=== TEST 10: an internal redirect into a location that does not take the token's kind authenticates again
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -612,7 +636,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 10: the README's example configuration for machine clients, as written there
+=== TEST 11: the README's example configuration for machine clients, as written there
 --- http_config eval: $::ExampleHttp
 --- config eval: $::ExampleServer
 --- init
