@@ -44,6 +44,10 @@ our $HttpConfig = <<'_EOC_' . $App;
     map $uri $several {
         default  "read:users  audit";
     }
+
+    map $uri $nothing {
+        default  "";
+    }
 _EOC_
 
 # what each m2m location requires: [path, directives' arguments...]
@@ -82,6 +86,13 @@ our $Server = <<'_EOC_';
     location /multi/ {
         stytch_auth m2m;
         stytch_require_scope $several;
+        root html;
+    }
+
+    # an empty value requires nothing, as an empty required_scopes
+    location /nothing/ {
+        stytch_auth m2m;
+        stytch_require_scope $nothing;
         root html;
     }
 
@@ -183,7 +194,7 @@ for my $s (@Scoped) {
 }
 
 our $Files = join '', map { ">>> $_/index.html\n$_ content\n" }
-    (map { $_->[0] } @Scoped), qw(multi web mixed mixed-users perm);
+    (map { $_->[0] } @Scoped), qw(multi nothing web mixed mixed-users perm);
 
 our $M = m2m_cases();
 our %T = map { $_->{name} => $_->{token} } @{ $M->{cases} };
@@ -296,6 +307,8 @@ our $T_vars = main::table(
      "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"read:users audit\"\nX-Err: scope_missing"],
     ['GET /multi/index.html', "bearer $T{basic_json}", 403,
      "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"read:users audit\""],
+    ['GET /nothing/index.html', "bearer $T{no_scopes}", 200],
+    ['GET /nothing/index.html', "bearer $T{expired}", 401],
     main::no_api_calls(),
 );
 
@@ -303,7 +316,7 @@ our %Reason = (
     expired_grant => 'jwt_expired', expired => 'jwt_expired',
     not_yet_valid => 'claim_not_yet_valid',
     tampered => 'jwt_signature_invalid', bad_signature => 'jwt_signature_invalid',
-    unsigned => 'jwt_signature_invalid', rogue_key => 'jwks_unknown_kid',
+    unsigned => 'jwt_signature_invalid', not_a_jwt => 'token_malformed', rogue_key => 'jwks_unknown_kid',
     rogue_our_kid => 'jwt_signature_invalid', other_project => 'jwks_unknown_kid',
     wrong_audience => 'claim_audience_mismatch',
     wrong_issuer => 'claim_issuer_mismatch',
@@ -318,6 +331,10 @@ our $T_refused = main::table(
           "$Invalid\nX-Err: $Reason{$n}"])
     } grep { $_->{kind} ne 'ok' && $_->{kind} ne 'session' } @{ $M->{cases} }),
     main::no_api_calls(),
+);
+
+our $T_nokeys = main::table(
+    ['GET /users/index.html', "bearer $T{grant}", 503, "Retry-After: 5\n!WWW-Authenticate\nX-Err: jwks_no_keys"],
 );
 
 our $T_issuer = main::table(
@@ -501,7 +518,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 3: scopes given through variables: one per method, several in one value
+=== TEST 3: scopes given through variables: one per method, several in one value, none
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -553,7 +570,26 @@ qr/\[warn\] .*has the issuer "stytch\.com\/project-test-[^"]+", which is not acc
 
 
 
-=== TEST 6: the wrong kind: session JWTs at an m2m location, M2M tokens at session locations and in cookies
+=== TEST 6: no key set can be had: 503 with Retry-After
+--- http_config eval
+my $c = $::HttpConfig;
+$c =~ s{stytch_api_url \S+;}{stytch_api_url http://127.0.0.1:1;} or die;
+$c;
+--- config eval: $::Server
+--- user_files eval: $::Files
+--- request eval: $::T_nokeys->{request}
+--- more_headers eval: $::T_nokeys->{more_headers}
+--- error_code eval: $::T_nokeys->{error_code}
+--- response_headers eval: $::T_nokeys->{response_headers}
+--- response_body_like eval: $::T_nokeys->{response_body_like}
+--- error_log
+fetching the keys of project
+--- no_error_log
+[alert]
+
+
+
+=== TEST 7: the wrong kind: session JWTs at an m2m location, M2M tokens at session locations and in cookies
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -570,7 +606,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 7: the client id, scopes and custom claims reach the upstream; the client's own headers do not
+=== TEST 8: the client id, scopes and custom claims reach the upstream; the client's own headers do not
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -587,7 +623,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 8: stytch_accept_m2m on: sessions and M2M tokens at one location; strict asks the API about sessions only
+=== TEST 9: stytch_accept_m2m on: sessions and M2M tokens at one location; strict asks the API about sessions only
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -604,7 +640,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 9: a secret rotation: tokens of the old and the next secret, and of the new one after it
+=== TEST 10: a secret rotation: tokens of the old and the next secret, and of the new one after it
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -619,7 +655,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 10: an internal redirect into a location that does not take the token's kind authenticates again
+=== TEST 11: an internal redirect into a location that does not take the token's kind authenticates again
 --- http_config eval: $::HttpConfig
 --- config eval: $::Server
 --- user_files eval: $::Files
@@ -636,7 +672,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 11: the README's example configuration for machine clients, as written there
+=== TEST 12: the README's example configuration for machine clients, as written there
 --- http_config eval: $::ExampleHttp
 --- config eval: $::ExampleServer
 --- init

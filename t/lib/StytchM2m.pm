@@ -214,6 +214,8 @@ sub m2m_cases {
            control_token(client_id => $orders->{client_id},
                          iat => int($now) + 600));
 
+    $add->('not_a_jwt', 'malformed', 'a Bearer value that is not a JWT',
+           'not-a-jwt');
     my $narrow = $cases[1]{token};
     $add->('tampered', 'forged',
            'the narrowed token with "write:users admin" added to its payload',
