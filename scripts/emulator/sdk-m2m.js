@@ -13,6 +13,7 @@
 //     https:// URL: NODE_EXTRA_CA_CERTS names the emulator's certificate);
 //     prints {sdk_version, results: [{id, ok: true, client_id, scopes} |
 //     {id, ok: false, error, code, message}]}.
+// Required as a module, it exports install(), DIR and SPEC.
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -66,4 +67,8 @@ async function main() {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
-main().catch((e) => { process.stderr.write(`${e.stack}\n`); process.exit(1); });
+if (require.main === module) {
+  main().catch((e) => { process.stderr.write(`${e.stack}\n`); process.exit(1); });
+}
+
+module.exports = { install, DIR, SPEC };
