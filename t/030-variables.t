@@ -153,6 +153,7 @@ claims={"flags":{"a":[1,"two"],"b":true},"level":3,"note":"line1\r\nX-Injected: 
 
 
 === TEST 3: B2B token: member, organization id and slug
+--- http_config eval: $::HttpConfig =~ s/TEST_NGINX_STYTCH_PROJECT/TEST_NGINX_STYTCH_B2B_PROJECT/r =~ s/TEST_NGINX_STYTCH_SECRET/TEST_NGINX_STYTCH_B2B_SECRET/r
 --- config
     location /app/ {
         stytch_auth on;
@@ -277,9 +278,9 @@ main::wait_keys('/p/index.html');
 --- request eval
 ["GET /p/index.html", "GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
-["Cookie: stytch_session_jwt=$main::B->{session_jwt}",
- "Cookie: stytch_session_jwt=$main::B->{session_jwt}",
- "Authorization: Bearer $main::B->{session_jwt}"]
+["Cookie: stytch_session_jwt=$main::S->{session_jwt}",
+ "Cookie: stytch_session_jwt=$main::S->{session_jwt}",
+ "Authorization: Bearer $main::S->{session_jwt}"]
 --- error_code eval
 [200, 200, 200]
 --- response_headers eval

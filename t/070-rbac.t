@@ -358,7 +358,7 @@ main::wait_policy();
 
 
 === TEST 9: B2B: the member's organization must be the one in the URL
---- http_config eval: $::HttpConfig . "stytch_b2b on;"
+--- http_config eval: ($::HttpConfig =~ s/TEST_NGINX_STYTCH_PROJECT/TEST_NGINX_STYTCH_B2B_PROJECT/r =~ s/TEST_NGINX_STYTCH_SECRET/TEST_NGINX_STYTCH_B2B_SECRET/r) . "stytch_b2b on;"
 --- config eval
 $::Api . q{
     location ~ ^/orgs/(?<org>[^/]+)/ {
@@ -387,7 +387,7 @@ qr/the session's organization is not "\Q$::org_b\E"/
 
 
 === TEST 10: B2B: the organization's policy adds its roles, and the RBAC check includes the tenancy check
---- http_config eval: $::HttpConfig . "stytch_b2b on;"
+--- http_config eval: ($::HttpConfig =~ s/TEST_NGINX_STYTCH_PROJECT/TEST_NGINX_STYTCH_B2B_PROJECT/r =~ s/TEST_NGINX_STYTCH_SECRET/TEST_NGINX_STYTCH_B2B_SECRET/r) . "stytch_b2b on;"
 --- config eval
 $::Api . q{
     location ~ ^/orgs/(?<org>[^/]+)/reports {

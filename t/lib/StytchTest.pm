@@ -34,6 +34,7 @@ our $Module = File::Spec->rel2abs($ENV{STYTCH_MODULE}
               || "$RepoRoot/build/ngx_http_stytch_module.so");
 
 our ($EmuPid, $EmuUrl, $EmuPort, $EmuProject, $EmuSecret, $EmuCert, $EmuDir);
+our ($EmuB2bProject, $EmuB2bSecret);
 our $StartedBy;     # pid of the process that started the emulator
 our $StartTimeout = $ENV{STYTCH_EMULATOR_START_TIMEOUT} || 15;
 my $Json = JSON::PP->new->utf8->canonical->allow_nonref;
@@ -139,6 +140,8 @@ sub start_emulator {
                 if ($line =~ m{^stytch-emulator listening on (https?://([^\s:/]+|\[[^\]]+\]):(\d+))\s+project_id=(\S+)\s+secret=(\S+)}) {
                     $ready = 1;
                     ($EmuUrl, $EmuPort, $EmuProject, $EmuSecret) = ($1, $3, $4, $5);
+                    ($EmuB2bProject, $EmuB2bSecret) = ($1, $2)
+                        if $line =~ /\sb2b_project_id=(\S+)\s+b2b_secret=(\S+)/;
                     last;
                 }
             }
@@ -163,6 +166,8 @@ sub start_emulator {
     $ENV{TEST_NGINX_STYTCH_PORT}    = $EmuPort;
     $ENV{TEST_NGINX_STYTCH_PROJECT} = $EmuProject;
     $ENV{TEST_NGINX_STYTCH_SECRET}  = $EmuSecret;
+    $ENV{TEST_NGINX_STYTCH_B2B_PROJECT} = $EmuB2bProject;
+    $ENV{TEST_NGINX_STYTCH_B2B_SECRET}  = $EmuB2bSecret;
     if (defined $cert) {
         $ENV{TEST_NGINX_STYTCH_CERT} = $cert;
     } else {
@@ -316,14 +321,15 @@ sub requests {
 
 # revoke(session_id => ...) / revoke(session_token => ...) /
 # revoke(member_session_id => ..., [b2b => 1]): the Stytch API call with
-# Basic auth.  Returns the decoded reply (it has status_code); never dies
-# on a 4xx.
+# Basic auth (the B2B project's for B2B).  Returns the decoded reply (it
+# has status_code); never dies on a 4xx.
 sub revoke {
     my %o = @_;
     my $b2b = delete $o{b2b};
     $b2b = 1 if exists $o{member_session_id};
     my $path = $b2b ? '/v1/b2b/sessions/revoke' : '/v1/sessions/revoke';
-    my $auth = encode_base64("$EmuProject:$EmuSecret", '');
+    my $auth = $b2b ? encode_base64("$EmuB2bProject:$EmuB2bSecret", '')
+                    : encode_base64("$EmuProject:$EmuSecret", '');
     my $res = emulator_raw(POST => $path, \%o,
                            { Authorization => "Basic $auth" });
     my $d = decode_body($res);
@@ -355,8 +361,10 @@ On import:
 =item * starts C<node scripts/stytch-emulator --port 0 --host 127.0.0.1>
 (C<--tls> with the C<tls> flag) once per test file, waits for its ready
 line, and sets C<TEST_NGINX_STYTCH_URL>, C<TEST_NGINX_STYTCH_PORT>,
-C<TEST_NGINX_STYTCH_PROJECT>, C<TEST_NGINX_STYTCH_SECRET> and, with
-C<tls>, C<TEST_NGINX_STYTCH_CERT>.  The emulator is stopped in C<END> and
+C<TEST_NGINX_STYTCH_PROJECT>, C<TEST_NGINX_STYTCH_SECRET> (the consumer
+project), C<TEST_NGINX_STYTCH_B2B_PROJECT>, C<TEST_NGINX_STYTCH_B2B_SECRET>
+(the B2B project) and, with C<tls>, C<TEST_NGINX_STYTCH_CERT>.  A Stytch
+project is one vertical: B2B blocks use the B2B project.  The emulator is stopped in C<END> and
 on INT/TERM/HUP.  The C<no_emulator> flag skips it.
 
 =item * adds a block preprocessor (through whichever Test::Nginx::Socket
@@ -368,7 +376,8 @@ block's C<main_config>, unless that already has a C<load_module> line.
 =back
 
 Functions (exported): C<emulator(METHOD, PATH, BODY)> (decoded JSON, dies
-unless 2xx), C<emulator_raw> (HTTP::Tiny-style response hash),
+unless 2xx; C<create_session(type =E<gt> 'b2b')>, B2B C<mint_jwt> and
+C<set_org_policy> reach the B2B project unless a C<project_id> is given), C<emulator_raw> (HTTP::Tiny-style response hash),
 C<emulator_url>, C<create_session(%opts)>, C<expire_session($id)>,
 C<mint_jwt(%opts)> (the JWT string), C<set_policy(%opts)>,
 C<set_org_policy(%opts)>, C<rotate_keys()>, C<retire_key($kid)>,
