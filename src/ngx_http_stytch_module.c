@@ -23,6 +23,14 @@ static char *ngx_http_stytch_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_stytch_api_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_stytch_issuer(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_stytch_require_scope(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_stytch_session_duration(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_stytch_api_rate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_stytch_max_token_age(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_stytch_token_source(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -49,6 +57,12 @@ static ngx_int_t ngx_http_stytch_basic_auth(ngx_conf_t *cf,
     ngx_http_stytch_loc_conf_t *slcf);
 static ngx_int_t ngx_http_stytch_add_project(ngx_conf_t *cf,
     ngx_http_stytch_loc_conf_t *slcf);
+static ngx_int_t ngx_http_stytch_add_issuers(ngx_conf_t *cf,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_project_t *project);
+static ngx_int_t ngx_http_stytch_add_issuer(ngx_conf_t *cf,
+    ngx_http_stytch_project_t *project, ngx_str_t *issuer);
+static char *ngx_http_stytch_check_trusted_certificate(ngx_conf_t *cf,
+    ngx_str_t *file);
 static ngx_int_t ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
     ngx_http_stytch_project_t *project);
 static ngx_int_t ngx_http_stytch_add_use(ngx_conf_t *cf, ngx_array_t *uses,
@@ -70,6 +84,8 @@ static ngx_conf_enum_t  ngx_http_stytch_auth_modes[] = {
     { ngx_string("off"), NGX_HTTP_STYTCH_AUTH_OFF },
     { ngx_string("on"), NGX_HTTP_STYTCH_AUTH_ON },
     { ngx_string("strict"), NGX_HTTP_STYTCH_AUTH_STRICT },
+    { ngx_string("report"), NGX_HTTP_STYTCH_AUTH_REPORT },
+    { ngx_string("m2m"), NGX_HTTP_STYTCH_AUTH_M2M },
     { ngx_null_string, 0 }
 };
 
@@ -77,6 +93,10 @@ static ngx_conf_enum_t  ngx_http_stytch_auth_modes[] = {
 static char *ngx_http_stytch_auth(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
+
+static ngx_conf_num_bounds_t  ngx_http_stytch_organizations_bounds = {
+    ngx_conf_check_num_bounds, 1, NGX_HTTP_STYTCH_MAX_ORGS
+};
 
 static ngx_conf_post_handler_pt  ngx_http_stytch_project_id_post =
     ngx_http_stytch_check_project_id;
@@ -131,6 +151,13 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       0,
       NULL },
 
+    { ngx_string("stytch_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_stytch_issuer,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("stytch_b2b"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -144,6 +171,13 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("stytch_organizations"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_stytch_main_conf_t, organizations),
+      &ngx_http_stytch_organizations_bounds },
 
     { ngx_string("stytch_jwks_refresh"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -299,6 +333,41 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       0,
       NULL },
 
+    { ngx_string("stytch_require_scope"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_stytch_require_scope,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_accept_m2m"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, accept_m2m),
+      NULL },
+
+    { ngx_string("stytch_cors_preflight"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, cors_preflight),
+      NULL },
+
+    { ngx_string("stytch_session_duration"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_stytch_session_duration,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_api_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_stytch_api_rate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("stytch_require_organization"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_set_complex_value_slot,
@@ -399,6 +468,8 @@ ngx_http_stytch_create_main_conf(ngx_conf_t *cf)
      *     smcf->zone_set = 0;
      */
 
+    smcf->organizations = NGX_CONF_UNSET_UINT;
+
     /* never grows: locations keep pointers to its elements */
 
     if (ngx_array_init(&smcf->projects, cf->pool,
@@ -430,6 +501,11 @@ ngx_http_stytch_create_main_conf(ngx_conf_t *cf)
 static char *
 ngx_http_stytch_init_main_conf(ngx_conf_t *cf, void *conf)
 {
+    ngx_http_stytch_main_conf_t *smcf = conf;
+
+    ngx_conf_init_uint_value(smcf->organizations,
+                             NGX_HTTP_STYTCH_DEFAULT_ORGS);
+
     return NGX_CONF_OK;
 }
 
@@ -477,7 +553,13 @@ ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
     slcf->api_cache_reject = NGX_CONF_UNSET;
     slcf->refresh_cookie = NGX_CONF_UNSET;
     slcf->policy_refresh = NGX_CONF_UNSET;
+    slcf->issuers = NGX_CONF_UNSET_PTR;
     slcf->permissions = NGX_CONF_UNSET_PTR;
+    slcf->scopes = NGX_CONF_UNSET_PTR;
+    slcf->accept_m2m = NGX_CONF_UNSET;
+    slcf->cors_preflight = NGX_CONF_UNSET;
+    slcf->session_duration = NGX_CONF_UNSET;
+    slcf->api_rate = NGX_CONF_UNSET_UINT;
     slcf->organization = NGX_CONF_UNSET_PTR;
     slcf->rules = NGX_CONF_UNSET_PTR;
 
@@ -547,6 +629,12 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->cookie_attributes, prev->cookie_attributes,
                              "Path=/; SameSite=Lax");
     ngx_conf_merge_sec_value(conf->policy_refresh, prev->policy_refresh, 300);
+    ngx_conf_merge_ptr_value(conf->issuers, prev->issuers, NULL);
+    ngx_conf_merge_ptr_value(conf->scopes, prev->scopes, NULL);
+    ngx_conf_merge_value(conf->accept_m2m, prev->accept_m2m, 0);
+    ngx_conf_merge_value(conf->cors_preflight, prev->cors_preflight, 0);
+    ngx_conf_merge_value(conf->session_duration, prev->session_duration, 0);
+    ngx_conf_merge_uint_value(conf->api_rate, prev->api_rate, 0);
     ngx_conf_merge_ptr_value(conf->permissions, prev->permissions, NULL);
     ngx_conf_merge_ptr_value(conf->organization, prev->organization, NULL);
     ngx_conf_merge_ptr_value(conf->rules, prev->rules, NULL);
@@ -603,6 +691,19 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
+    if (conf->auth == NGX_HTTP_STYTCH_AUTH_M2M) {
+        /* an M2M token has no session for the API to look at */
+        conf->fallback = 0;
+    }
+
+    if (conf->ssl_trusted_certificate.len
+        && ngx_http_stytch_check_trusted_certificate(cf,
+                                              &conf->ssl_trusted_certificate)
+           != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->auth == NGX_HTTP_STYTCH_AUTH_STRICT && !conf->fallback) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"stytch_auth strict\" asks the Stytch API about "
@@ -652,7 +753,24 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->permissions) {
+    if (ngx_http_stytch_add_issuers(cf, conf, conf->project) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* one bucket per project in each worker: the smallest rate wins */
+    if (conf->api_rate
+        && (conf->project->api_rate == 0
+            || conf->api_rate < conf->project->api_rate))
+    {
+        conf->project->api_rate = conf->api_rate;
+    }
+
+    if (conf->basic_auth.len) {
+        /*
+         * The policy is fetched with the project's credentials wherever
+         * they are known: it is also the start-time check of those
+         * credentials, before the first JWT expires.
+         */
         conf->project->need_policy = 1;
         conf->project->policy_refresh = ngx_min(conf->project->policy_refresh,
                                                 conf->policy_refresh);
@@ -810,6 +928,85 @@ ngx_http_stytch_add_project(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf)
     }
 
     slcf->project = project;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The issuers a project's JWTs may carry: Stytch's own, and for each of
+ * its locations those that stytch_issuer lists or, without it, the API
+ * URL (the SDKs accept their base URL, the issuer of custom-domain tokens).
+ */
+
+static ngx_int_t
+ngx_http_stytch_add_issuers(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_http_stytch_project_t *project)
+{
+    ngx_str_t   stytch, *issuer;
+    ngx_uint_t  i;
+
+    if (project->issuers.elts == NULL) {
+        if (ngx_array_init(&project->issuers, cf->pool, 4,
+                           sizeof(stytch_str_t))
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        stytch.len = sizeof("stytch.com/") - 1 + project->project_id.len;
+        stytch.data = ngx_pnalloc(cf->pool, stytch.len);
+        if (stytch.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(stytch.data, "stytch.com/%V", &project->project_id);
+
+        if (ngx_http_stytch_add_issuer(cf, project, &stytch) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (slcf->issuers == NULL) {
+        return ngx_http_stytch_add_issuer(cf, project, &slcf->api_url);
+    }
+
+    issuer = slcf->issuers->elts;
+
+    for (i = 0; i < slcf->issuers->nelts; i++) {
+        if (ngx_http_stytch_add_issuer(cf, project, &issuer[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_add_issuer(ngx_conf_t *cf, ngx_http_stytch_project_t *project,
+    ngx_str_t *issuer)
+{
+    ngx_uint_t     i;
+    stytch_str_t  *known;
+
+    known = project->issuers.elts;
+
+    for (i = 0; i < project->issuers.nelts; i++) {
+        if (known[i].len == issuer->len
+            && ngx_strncmp(known[i].data, issuer->data, issuer->len) == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    known = ngx_array_push(&project->issuers);
+    if (known == NULL) {
+        return NGX_ERROR;
+    }
+
+    known->data = (const char *) issuer->data;
+    known->len = issuer->len;
 
     return NGX_OK;
 }
@@ -1388,7 +1585,8 @@ ngx_http_stytch_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid value \"%V\" in \"%V\" directive, "
-                       "it must be \"on\", \"off\" or \"strict\"",
+                       "it must be \"on\", \"off\", \"strict\", "
+                       "\"report\" or \"m2m\"",
                        &value[1], &cmd->name);
 
     return NGX_CONF_ERROR;
@@ -1571,7 +1769,113 @@ ngx_http_stytch_api_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /*
+     * The module adds /v1/... to the URL, as Stytch's Go and Java SDKs do
+     * (a path before it is kept, for a gateway): a URL that already has
+     * the API's version in its path would ask for /v1/v1/...
+     */
+    if ((url.len >= 3
+         && ngx_strncasecmp(url.data + url.len - 3, (u_char *) "/v1", 3) == 0)
+        || ngx_strlcasestrn(url.data, url.data + url.len,
+                            (u_char *) "/v1/", 4 - 1)
+           != NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid URL \"%V\" in \"stytch_api_url\": "
+                           "it must not include the API's \"/v1\", which "
+                           "the module adds", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
     slcf->api_url = url;
+
+    return NGX_CONF_OK;
+}
+
+
+/* stytch_issuer issuer ...: the JWT issuers a custom domain brings */
+
+static char *
+ngx_http_stytch_issuer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    u_char      *c;
+    ngx_str_t   *value, *issuer;
+    ngx_uint_t   i;
+
+    if (slcf->issuers != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    slcf->issuers = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                     sizeof(ngx_str_t));
+    if (slcf->issuers == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        /* compared as the SDKs compare, without trailing slashes */
+        while (value[i].len && value[i].data[value[i].len - 1] == '/') {
+            value[i].len--;
+        }
+
+        for (c = value[i].data; c < value[i].data + value[i].len; c++) {
+            if (*c <= ' ' || *c >= 0x7f || *c == '"') {
+                break;
+            }
+        }
+
+        if (value[i].len == 0 || c != value[i].data + value[i].len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid issuer \"%V\" in \"stytch_issuer\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        issuer = ngx_array_push(slcf->issuers);
+        if (issuer == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *issuer = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The workers, not the master, read the CA file at each fetch: it must be
+ * a full path to a file they can read, which is checked where it can be,
+ * here and again in each worker at start.
+ */
+
+static char *
+ngx_http_stytch_check_trusted_certificate(ngx_conf_t *cf, ngx_str_t *file)
+{
+    ngx_file_info_t  fi;
+
+    if (ngx_conf_full_name(cf->cycle, file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_file_info(file->data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"stytch_ssl_trusted_certificate\" \"%V\" "
+                           "cannot be read", file);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!ngx_is_file(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_ssl_trusted_certificate\" \"%V\" "
+                           "is not a file", file);
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -1772,6 +2076,155 @@ ngx_http_stytch_require_permission(ngx_conf_t *cf, ngx_command_t *cmd,
 
     if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
         return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* stytch_require_scope scope ...: every scope is required */
+
+static char *
+ngx_http_stytch_require_scope(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    ngx_http_complex_value_t          *cv;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (slcf->scopes == NGX_CONF_UNSET_PTR) {
+        slcf->scopes = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                        sizeof(ngx_http_complex_value_t));
+        if (slcf->scopes == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (value[i].len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "empty scope in \"stytch_require_scope\"");
+            return NGX_CONF_ERROR;
+        }
+
+        cv = ngx_array_push(slcf->scopes);
+        if (cv == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+        ccv.cf = cf;
+        ccv.value = &value[i];
+        ccv.complex_value = cv;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* stytch_session_duration time | off: Stytch's session_duration_minutes */
+
+static char *
+ngx_http_stytch_session_duration(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    time_t      t;
+    ngx_str_t  *value;
+
+    if (slcf->session_duration != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        slcf->session_duration = 0;
+        return NGX_CONF_OK;
+    }
+
+    t = ngx_parse_time(&value[1], 1);
+
+    /* Stytch takes 5 to 527040 minutes (366 days) */
+    if (t == (time_t) NGX_ERROR || t % 60 || t < 5 * 60
+        || t > 527040 * 60)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in "
+                           "\"stytch_session_duration\": it must be whole "
+                           "minutes from 5m to 366d, or \"off\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    slcf->session_duration = t / 60;
+
+    return NGX_CONF_OK;
+}
+
+
+/* stytch_api_rate NUMBERr/s | NUMBERr/m | off, as limit_req's rate */
+
+static char *
+ngx_http_stytch_api_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    size_t      len;
+    ngx_int_t   rate, scale;
+    ngx_str_t  *value;
+
+    if (slcf->api_rate != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        slcf->api_rate = 0;
+        return NGX_CONF_OK;
+    }
+
+    len = value[1].len;
+    scale = 1;
+
+    if (len > 3 && ngx_strncmp(value[1].data + len - 3, "r/s", 3) == 0) {
+        len -= 3;
+
+    } else if (len > 3
+               && ngx_strncmp(value[1].data + len - 3, "r/m", 3) == 0)
+    {
+        len -= 3;
+        scale = 60;
+
+    } else {
+        len = 0;
+    }
+
+    rate = len ? ngx_atoi(value[1].data, len) : NGX_ERROR;
+
+    if (rate <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid rate \"%V\" in \"stytch_api_rate\": "
+                           "it must be like \"10r/s\" or \"60r/m\", or "
+                           "\"off\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    slcf->api_rate = rate * 1000 / scale;
+
+    if (slcf->api_rate == 0) {
+        slcf->api_rate = 1;
     }
 
     return NGX_CONF_OK;

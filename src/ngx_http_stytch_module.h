@@ -39,6 +39,8 @@
 #define NGX_HTTP_STYTCH_AUTH_OFF          0
 #define NGX_HTTP_STYTCH_AUTH_ON           1
 #define NGX_HTTP_STYTCH_AUTH_STRICT       2
+#define NGX_HTTP_STYTCH_AUTH_REPORT       3
+#define NGX_HTTP_STYTCH_AUTH_M2M          4
 
 #define NGX_HTTP_STYTCH_KEY_LEN           32    /* SHA-256 */
 #define NGX_HTTP_STYTCH_MAX_API_BODY      (256 * 1024)
@@ -48,11 +50,16 @@
 #define NGX_HTTP_STYTCH_DOC_JWKS          0
 #define NGX_HTTP_STYTCH_DOC_POLICY        1
 #define NGX_HTTP_STYTCH_DOC_ORG           2     /* the first organization */
-#define NGX_HTTP_STYTCH_MAX_ORGS          16
-#define NGX_HTTP_STYTCH_NDOCS             (NGX_HTTP_STYTCH_DOC_ORG          \
-                                           + NGX_HTTP_STYTCH_MAX_ORGS)
+#define NGX_HTTP_STYTCH_DEFAULT_ORGS      1024
+#define NGX_HTTP_STYTCH_MAX_ORGS          (1024 * 1024)
+#define NGX_HTTP_STYTCH_ORG_PROBES        8
 #define NGX_HTTP_STYTCH_ORG_ID_LEN        128
 #define NGX_HTTP_STYTCH_MAX_PERMISSIONS   32
+
+/* what the policy fetch, made with the project's credentials, said */
+#define NGX_HTTP_STYTCH_UNKNOWN           0
+#define NGX_HTTP_STYTCH_ACCEPTED          1
+#define NGX_HTTP_STYTCH_REFUSED           2
 
 
 /*
@@ -87,7 +94,13 @@ typedef struct {
     u_char                      key[256];  /* project id + " " + API URL */
     size_t                      key_len;
 
-    ngx_http_stytch_shm_doc_t   docs[NGX_HTTP_STYTCH_NDOCS];
+    ngx_http_stytch_shm_doc_t   docs[NGX_HTTP_STYTCH_DOC_ORG];
+
+    /* B2B: the organizations' policies, an open-addressing table */
+    ngx_http_stytch_shm_doc_t  *orgs;
+    ngx_uint_t                  norgs;
+
+    ngx_atomic_t                credentials;  /* NGX_HTTP_STYTCH_ACCEPTED.. */
 
     /* counters */
     ngx_atomic_t                fetches;
@@ -102,6 +115,8 @@ typedef struct {
     ngx_atomic_t                api_failed;
     ngx_atomic_t                api_cache_hits;
     ngx_atomic_t                api_joins;
+    ngx_atomic_t                api_limited;
+    ngx_atomic_t                reported;
 } ngx_http_stytch_shm_project_t;
 
 
@@ -141,6 +156,7 @@ typedef struct {
     ngx_uint_t                  index;       /* in the zone */
     ngx_str_t                   project_id;
     ngx_str_t                   api_url;     /* no trailing slash */
+    ngx_array_t                 issuers;     /* stytch_str_t */
     ngx_str_t                   jwks_url;
     ngx_str_t                   jwks_file;
     ngx_str_t                   jwks_static;  /* the file's bytes */
@@ -167,10 +183,17 @@ typedef struct {
     stytch_policy_t            *policy;
     ngx_str_t                   policy_bytes;
     ngx_atomic_uint_t           policy_generation;
-    ngx_http_stytch_org_policy_t  orgs[NGX_HTTP_STYTCH_MAX_ORGS];
+    ngx_http_stytch_org_policy_t  *orgs;      /* norgs, as the zone's */
+    ngx_http_stytch_fetch_t   **org_fetch;
     ngx_queue_t                 key_waiters;  /* ctx->waiting */
+    ngx_uint_t                  api_rate;     /* calls/s * 1000, 0: off */
+    ngx_uint_t                  api_tokens;   /* the bucket, * 1000 */
+    ngx_msec_t                  api_refilled;
+    time_t                      api_limited_logged;
+    time_t                      api_failed;   /* the last outage seen */
+    unsigned                    issuer_logged:1;
     ngx_event_t                 refresh;      /* the refresh timer's tick */
-    ngx_http_stytch_fetch_t    *fetch[NGX_HTTP_STYTCH_NDOCS];
+    ngx_http_stytch_fetch_t    *fetch[NGX_HTTP_STYTCH_DOC_ORG];
     ngx_log_t                  *log;
 } ngx_http_stytch_project_t;
 
@@ -196,6 +219,7 @@ typedef struct {
 
 typedef struct {
     ngx_shm_zone_t             *shm_zone;
+    ngx_uint_t                  organizations;
     ngx_array_t                 projects;    /* ngx_http_stytch_project_t */
     ngx_array_t                 api_uses;    /* ngx_http_stytch_api_use_t */
     ngx_array_t                 auth_requests;
@@ -208,6 +232,7 @@ typedef struct {
     ngx_str_t                   project_id;
     ngx_str_t                   secret;
     ngx_str_t                   api_url;
+    ngx_array_t                *issuers;        /* ngx_str_t */
     ngx_str_t                   jwks_file;
     ngx_str_t                   ssl_trusted_certificate;
     ngx_flag_t                  ssl_verify;
@@ -238,6 +263,11 @@ typedef struct {
 
     time_t                      policy_refresh;
     ngx_array_t                *permissions;    /* permission_t */
+    ngx_array_t                *scopes;         /* ngx_http_complex_value_t */
+    ngx_flag_t                  accept_m2m;
+    ngx_flag_t                  cors_preflight;
+    time_t                      session_duration;  /* minutes, 0: off */
+    ngx_uint_t                  api_rate;       /* calls/s * 1000, 0: off */
     ngx_http_complex_value_t   *organization;
     ngx_array_t                *rules;          /* rule_t */
 
@@ -292,6 +322,7 @@ typedef struct {
     ngx_str_t                   source;      /* jwt, cache, api */
     time_t                      answered;    /* when the API vouched */
     ngx_uint_t                  deny;        /* 401 or 403 of a rule */
+    ngx_str_t                   scope;       /* the scopes missing */
 
     /* the tokens the request carries */
     ngx_str_t                   jwt;
@@ -312,6 +343,9 @@ typedef struct {
 
     unsigned                    authenticated:1;
     unsigned                    jwt_from_cookie:1;
+    unsigned                    token_from_cookie:1;
+    unsigned                    m2m:1;        /* the JWT is an M2M token */
+    unsigned                    reported:1;
     unsigned                    keys_waited:1;
     unsigned                    cookies_set:1;
     unsigned                    set_cookie:1;  /* a cookie was set */
@@ -379,6 +413,10 @@ void ngx_http_stytch_core_log(void *ctx, int level, const char *msg,
     size_t len);
 
 /* ngx_http_stytch_zone.c */
+#define ngx_http_stytch_shm_doc(sp, d)                                        \
+    ((d) < NGX_HTTP_STYTCH_DOC_ORG ? &(sp)->docs[d]                           \
+                                   : &(sp)->orgs[(d) - NGX_HTTP_STYTCH_DOC_ORG])
+
 ngx_int_t ngx_http_stytch_init_zone(ngx_shm_zone_t *shm_zone, void *data);
 ngx_int_t ngx_http_stytch_zone_publish(ngx_shm_zone_t *shm_zone,
     ngx_http_stytch_shm_doc_t *doc, ngx_atomic_uint_t epoch, u_char *data,

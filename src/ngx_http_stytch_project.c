@@ -28,12 +28,36 @@ ngx_http_stytch_project_init(ngx_http_stytch_project_t *project,
     project->log = log;
     ngx_queue_init(&project->key_waiters);
 
+    /* the master could read it; a worker runs as another user */
+    if (project->ssl_trusted_certificate.len
+        && access((char *) project->ssl_trusted_certificate.data, R_OK) != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "stytch: \"stytch_ssl_trusted_certificate\" \"%V\" "
+                      "cannot be read by the worker processes: the key "
+                      "fetches of project \"%V\" will fail",
+                      &project->ssl_trusted_certificate,
+                      &project->project_id);
+    }
+
     ngx_http_stytch_verifier_conf(project, &vc, log);
     vc.cache_size = project->jwt_cache_size;
 
     project->verifier = stytch_verifier_create(&vc);
     if (project->verifier == NULL) {
         return NGX_ERROR;
+    }
+
+    if (project->shm->norgs) {
+        project->orgs = ngx_calloc(project->shm->norgs
+                                   * sizeof(ngx_http_stytch_org_policy_t),
+                                   log);
+        project->org_fetch = ngx_calloc(project->shm->norgs
+                                        * sizeof(ngx_http_stytch_fetch_t *),
+                                        log);
+        if (project->orgs == NULL || project->org_fetch == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     if (project->jwks_file.len
@@ -55,11 +79,20 @@ ngx_http_stytch_project_exit(ngx_http_stytch_project_t *project)
 {
     ngx_uint_t  i;
 
-    for (i = 0; i < NGX_HTTP_STYTCH_MAX_ORGS; i++) {
-        if (project->orgs[i].policy) {
-            stytch_policy_free(project->orgs[i].policy);
-            project->orgs[i].policy = NULL;
+    if (project->orgs) {
+        for (i = 0; i < project->shm->norgs; i++) {
+            if (project->orgs[i].policy) {
+                stytch_policy_free(project->orgs[i].policy);
+            }
         }
+
+        ngx_free(project->orgs);
+        project->orgs = NULL;
+    }
+
+    if (project->org_fetch) {
+        ngx_free(project->org_fetch);
+        project->org_fetch = NULL;
     }
 
     if (project->policy) {
@@ -91,6 +124,8 @@ ngx_http_stytch_verifier_conf(ngx_http_stytch_project_t *project,
     vc->project_id_len = project->project_id.len;
     vc->api_url = (char *) project->api_url.data;
     vc->api_url_len = project->api_url.len;
+    vc->issuers = project->issuers.elts;
+    vc->nissuers = project->issuers.nelts;
     vc->log = ngx_http_stytch_core_log;
     vc->log_ctx = log;
 }
@@ -159,7 +194,7 @@ ngx_http_stytch_project_want(ngx_http_stytch_project_t *project,
         return;
     }
 
-    project->shm->docs[doc].wanted = 1;
+    ngx_http_stytch_shm_doc(project->shm, doc)->wanted = 1;
 
     if (project->refresh.handler && !project->refresh.posted) {
         ngx_post_event(&project->refresh, &ngx_posted_events);
@@ -356,7 +391,7 @@ ngx_http_stytch_project_org_policy(ngx_http_stytch_project_t *project,
         return NULL;
     }
 
-    sd = &project->shm->docs[NGX_HTTP_STYTCH_DOC_ORG + slot];
+    sd = &project->shm->orgs[slot];
     op = &project->orgs[slot];
     epoch = sd->epoch;
 

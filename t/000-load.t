@@ -44,4 +44,4 @@ hello from a file
 --- must_die
 --- error_log
 [emerg]
-invalid value "maybe" in "stytch_auth" directive, it must be "on", "off" or "strict"
+invalid value "maybe" in "stytch_auth" directive, it must be "on", "off", "strict", "report" or "m2m"

@@ -80,7 +80,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 2: an expired JWT of a revoked session: 401, no cookie
+=== TEST 2: an expired JWT of a revoked session: 401, and the dead cookie is cleared
 --- http_config eval: $::HttpConfig
 --- config eval: $::Api . $::Protected
 --- user_files eval: $::Files
@@ -95,7 +95,7 @@ StytchTest::reset_emulator();
 --- response_body_like eval
 ["401 Authorization Required", qr/"authenticate":1,/]
 --- response_headers eval
-["WWW-Authenticate: Bearer realm=\"stytch\", error=\"invalid_token\"\nX-Result: invalid\n!Set-Cookie", ""]
+["WWW-Authenticate: Bearer realm=\"stytch\", error=\"invalid_token\"\nX-Result: invalid\nSet-Cookie: stytch_session_jwt=; Path=/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT", ""]
 --- no_error_log
 [error]
 
@@ -288,7 +288,7 @@ StytchTest::clear_faults();
 GET /p/index.html
 --- error_code: 500
 --- error_log
-the API refused the project's credentials (unauthorized_credentials): check "stytch_project_id" and "stytch_secret"
+the API refused the project's configuration (401 unauthorized_credentials): check "stytch_project_id" and "stytch_secret"
 --- no_error_log
 wrong-secret
 
