@@ -686,7 +686,7 @@ ngx_http_stytch_logout_send(ngx_http_request_t *r, ngx_http_stytch_logout_t *lo)
         }
 
         len = name->len + sizeof("=; ") - 1 + slcf->cookie_attributes.len
-              + sizeof("; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0")
+              + sizeof("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
               - 1 + sizeof("; Secure") - 1;
 
         p = ngx_pnalloc(r->pool, len);
@@ -702,9 +702,9 @@ ngx_http_stytch_logout_send(ngx_http_request_t *r, ngx_http_stytch_logout_t *lo)
             p = ngx_sprintf(p, "; %V", &slcf->cookie_attributes);
         }
 
-        p = ngx_cpymem(p, "; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0",
-                       sizeof("; Expires=Thu, 01 Jan 1970 00:00:00 GMT; "
-                              "Max-Age=0") - 1);
+        p = ngx_cpymem(p, "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+                       sizeof("; Max-Age=0; Expires=Thu, 01 Jan 1970 "
+                              "00:00:00 GMT") - 1);
 
         if (secure) {
             p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);

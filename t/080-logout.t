@@ -54,8 +54,8 @@ the secret file
 _EOC_
 
 # The cookies as they must be cleared with the default attributes.
-our $ClearJwt = qr/^Set-Cookie: stytch_session_jwt=; Path=\/; SameSite=Lax; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0\r$/m;
-our $ClearToken = qr/^Set-Cookie: stytch_session=; Path=\/; SameSite=Lax; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0\r$/m;
+our $ClearJwt = qr/^Set-Cookie: stytch_session_jwt=; Path=\/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT\r$/m;
+our $ClearToken = qr/^Set-Cookie: stytch_session=; Path=\/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT\r$/m;
 our $Cleared = qr/(?=[\s\S]*$ClearJwt)(?=[\s\S]*$ClearToken)[\s\S]*^Cache-Control: no-store\r$/m;
 
 # One request on its own connection: (status, head, body).
@@ -531,7 +531,7 @@ StytchTest::reset_emulator();
 --- error_code eval
 [303, 200]
 --- raw_response_headers_like eval
-[qr/(?=[\s\S]*^Set-Cookie: app_jwt=; Domain=example.com; Path=\/; HttpOnly; SameSite=Strict; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0\r$)^[\s\S]*Set-Cookie: app_session=; Domain=example.com; Path=\/; HttpOnly; SameSite=Strict; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0\r$/m, ""]
+[qr/(?=[\s\S]*^Set-Cookie: app_jwt=; Domain=example.com; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT\r$)^[\s\S]*Set-Cookie: app_session=; Domain=example.com; Path=\/; HttpOnly; SameSite=Strict; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT\r$/m, ""]
 --- raw_response_headers_unlike eval
 [qr/stytch_session/, qr/\A(?!)/]
 --- response_body_like eval

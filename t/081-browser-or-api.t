@@ -100,7 +100,7 @@ Location: /login?return_to=%2Fp%2Findex.html%3Fa%3D1%26b%3Dtwo%2520words
 
 
 
-=== TEST 3: a revoked session: the browser signs in again, the API client gets invalid_token
+=== TEST 3: a revoked session: the browser goes to sign in, its dead cookie cleared; the API client gets invalid_token
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- user_files eval: $::Files
@@ -114,6 +114,9 @@ Location: /login?return_to=%2Fp%2Findex.html%3Fa%3D1%26b%3Dtwo%2520words
 --- response_headers eval
 ["Location: /login?return_to=%2Fp%2Findex.html",
  "WWW-Authenticate: Bearer realm=\"stytch\", error=\"invalid_token\""]
+--- raw_response_headers_like eval
+[qr/^Set-Cookie: stytch_session_jwt=; Path=\/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT\r$/m,
+ qr/\A(?![\s\S]*Set-Cookie)/]
 
 
 

@@ -256,6 +256,8 @@ class Walk:
         self.say(f"sent to sign in {time.time() - revoked_at:.1f} s after the revocation")
         self.check(self.query().get("return_to") == ["/app/"], "return_to is /app/")
         self.check(d.find_elements(By.ID, "sign-in"), "the sign-in form")
+        left = [n for n in self.cookies() if n.startswith("stytch_")]
+        self.check(not left, "the dead session's cookies are cleared")
         self.shot("revoked-sign-in", "the revoked session: the sign-in page, /app/ kept in return_to")
 
 
