@@ -256,7 +256,6 @@ ngx_http_stytch_logout_handler(ngx_http_request_t *r)
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "stytch: signing out without a session");
 
-            lo->done = 1;
             return ngx_http_stytch_logout_send(r, lo);
         }
     }
@@ -265,7 +264,6 @@ ngx_http_stytch_logout_handler(ngx_http_request_t *r)
 
     if (rc == NGX_DECLINED) {
         /* Stytch cannot be asked about it: the cookies go all the same */
-        lo->done = 1;
         return ngx_http_stytch_logout_send(r, lo);
     }
 
@@ -658,7 +656,8 @@ ngx_http_stytch_logout_log(ngx_http_request_t *r, ngx_http_stytch_logout_t *lo)
  */
 
 static ngx_int_t
-ngx_http_stytch_logout_send(ngx_http_request_t *r, ngx_http_stytch_logout_t *lo)
+ngx_http_stytch_logout_send(ngx_http_request_t *r,
+    ngx_http_stytch_logout_t *lo)
 {
     u_char                      *p;
     size_t                       len;
