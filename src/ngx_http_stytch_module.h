@@ -53,6 +53,7 @@
 #define NGX_HTTP_STYTCH_DEFAULT_ORGS      1024
 #define NGX_HTTP_STYTCH_MAX_ORGS          (1024 * 1024)
 #define NGX_HTTP_STYTCH_ORG_PROBES        8
+#define NGX_HTTP_STYTCH_LATENCY_BUCKETS   12   /* the last one is +Inf */
 #define NGX_HTTP_STYTCH_ORG_ID_LEN        128
 #define NGX_HTTP_STYTCH_MAX_PERMISSIONS   32
 
@@ -117,6 +118,8 @@ typedef struct {
     ngx_atomic_t                api_joins;
     ngx_atomic_t                api_limited;
     ngx_atomic_t                reported;
+    ngx_atomic_t                api_latency[NGX_HTTP_STYTCH_LATENCY_BUCKETS];
+    ngx_atomic_t                api_latency_ms;
 } ngx_http_stytch_shm_project_t;
 
 
@@ -427,6 +430,9 @@ u_char *ngx_http_stytch_zone_copy(ngx_shm_zone_t *shm_zone,
 ngx_int_t ngx_http_stytch_zone_org(ngx_shm_zone_t *shm_zone,
     ngx_http_stytch_shm_project_t *sp, ngx_str_t *org_id,
     ngx_uint_t *slot);
+void ngx_http_stytch_zone_latency(ngx_http_stytch_shm_project_t *sp,
+    ngx_msec_t ms);
+extern ngx_msec_t  ngx_http_stytch_latency_bounds[];
 
 /* ngx_http_stytch_cache.c */
 void ngx_http_stytch_cache_init(ngx_http_stytch_shm_t *sh);

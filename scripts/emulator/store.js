@@ -1,9 +1,10 @@
 'use strict';
 // The emulator's state: one object made by createState() and passed to
-// every module.  It holds the projects (each with its key set, policies,
-// organizations and sessions), the traffic bookkeeping (counters, recorded
-// requests, faults) and the server's own settings; this file also loads and
-// saves it for --state.
+// every module.  It holds the projects (each with its settings, key set,
+// policies, organizations, users, sessions, magic links, passcodes and M2M
+// clients), the outbox, the traffic bookkeeping (counters, recorded
+// requests, faults) and the server's own settings; this file makes
+// projects, users and sessions, and loads and saves it all for --state.
 
 const fs = require('node:fs');
 const { envOf, newId, isObj, secretToken } = require('./util.js');

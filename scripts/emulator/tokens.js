@@ -1,7 +1,8 @@
 'use strict';
 // A project's key set (RS256 signing keys, the JWKS document, retired keys)
-// and the JWTs signed with it: session JWTs as Stytch mints them, their
-// verification for the API, and hand-made JWTs for negative tests.
+// and the JWTs signed with it: session JWTs and M2M access tokens as Stytch
+// mints them, session JWT verification for the API, and hand-made JWTs for
+// negative tests.
 
 const crypto = require('node:crypto');
 const x509 = require('./x509.js');

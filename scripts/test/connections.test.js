@@ -116,6 +116,18 @@ for (const scheme of ['http', 'https']) {
       }
     });
 
+    it('an answer slower than the idle timeout is not cut off', { timeout: 15000 }, async () => {
+      if (!emu) emu = await startEmulator(scheme === 'https' ? ['--tls'] : []);
+      await ctl(emu, 'POST', '/idle-timeout', { ms: 250 });
+      await ctl(emu, 'POST', '/faults', { endpoint: 'jwks', latency_ms: 700, count: 1 });
+      const c = await rawConnection(emu);
+      const r = await c.send(`/v1/sessions/jwks/${emu.projectId}`);
+      assert.match(r.head, /^HTTP\/1\.1 200/);
+      assert.equal(c.state.closed, false);
+      await c.closed; // and then it is idle
+      await ctl(emu, 'POST', '/idle-timeout', { ms: 65000 });
+    });
+
     it('a connection that never sends a request is closed too', async () => {
       if (!emu) emu = await startEmulator(scheme === 'https' ? ['--tls'] : []);
       await ctl(emu, 'POST', '/idle-timeout', { ms: 300 });
