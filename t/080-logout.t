@@ -46,6 +46,24 @@ our $Config = <<'_EOC_';
     }
 _EOC_
 
+# The API location, the emulator's control API and a sign-out location.
+our $Plain = <<'_EOC_';
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+_EOC_
+
 our $Files = <<'_EOC_';
 >>> p/index.html
 protected content
@@ -504,24 +522,11 @@ Location: http://localhost(:\d+)?/p/
 
 === TEST 19: the cookies' names and attributes as configured; the token from the renamed cookie
 --- http_config eval: $::HttpConfig
---- config
-    absolute_redirect off;
-    stytch_jwt_cookie app_jwt;
+--- config eval
+'    stytch_jwt_cookie app_jwt;
     stytch_session_cookie app_session;
     stytch_cookie_attributes "Domain=example.com; Path=/; HttpOnly; SameSite=Strict";
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
-    location /emu/ {
-        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
-    }
-
-    location = /logout {
-        stytch_logout;
-    }
+' . $::Plain
 --- init
 StytchTest::reset_emulator();
 --- request eval
@@ -541,22 +546,8 @@ StytchTest::reset_emulator();
 
 === TEST 20: "stytch_session_cookie off": the JWT is revoked, only its cookie is cleared
 --- http_config eval: $::HttpConfig
---- config
-    absolute_redirect off;
-    stytch_session_cookie off;
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
-    location /emu/ {
-        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
-    }
-
-    location = /logout {
-        stytch_logout;
-    }
+--- config eval
+"    stytch_session_cookie off;\n" . $::Plain
 --- init
 StytchTest::reset_emulator();
 --- request eval
