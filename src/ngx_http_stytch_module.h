@@ -8,6 +8,7 @@
  *   ngx_http_stytch_module.c     directives, configuration, life cycle
  *   ngx_http_stytch_variables.c  $stytch_* (reads the request context)
  *   ngx_http_stytch_status.c     stytch_status (reads the zone)
+ *   ngx_http_stytch_logout.c     stytch_logout, $stytch_return_to
  *   ngx_http_stytch_handler.c    the request path and its responses
  *   ngx_http_stytch_rbac.c       authorization
  *   ngx_http_stytch_api.c        asking Stytch: subrequest, single flight
@@ -273,6 +274,8 @@ typedef struct {
     ngx_http_complex_value_t   *organization;
     ngx_array_t                *rules;          /* rule_t */
 
+    ngx_str_t                   logout;         /* empty: no stytch_logout */
+
     ngx_http_stytch_project_t  *project;
 } ngx_http_stytch_loc_conf_t;
 
@@ -360,6 +363,11 @@ ngx_int_t ngx_http_stytch_add_variables(ngx_conf_t *cf);
 
 /* ngx_http_stytch_status.c */
 char *ngx_http_stytch_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* ngx_http_stytch_logout.c */
+char *ngx_http_stytch_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_stytch_logout_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_stytch_logout_add_variables(ngx_conf_t *cf);
 
 /* ngx_http_stytch_handler.c */
 ngx_int_t ngx_http_stytch_handler_init(ngx_conf_t *cf);
