@@ -8,6 +8,7 @@
  *   ngx_http_stytch_module.c     directives, configuration, life cycle
  *   ngx_http_stytch_variables.c  $stytch_* (reads the request context)
  *   ngx_http_stytch_status.c     stytch_status (reads the zone)
+ *   ngx_http_stytch_logout.c     stytch_logout, $stytch_return_to
  *   ngx_http_stytch_handler.c    the request path and its responses
  *   ngx_http_stytch_rbac.c       authorization
  *   ngx_http_stytch_api.c        asking Stytch: subrequest, single flight
@@ -273,6 +274,8 @@ typedef struct {
     ngx_http_complex_value_t   *organization;
     ngx_array_t                *rules;          /* rule_t */
 
+    ngx_str_t                   logout;         /* empty: no stytch_logout */
+
     ngx_http_stytch_project_t  *project;
 } ngx_http_stytch_loc_conf_t;
 
@@ -361,10 +364,19 @@ ngx_int_t ngx_http_stytch_add_variables(ngx_conf_t *cf);
 /* ngx_http_stytch_status.c */
 char *ngx_http_stytch_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
+/* ngx_http_stytch_logout.c */
+char *ngx_http_stytch_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_stytch_logout_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_stytch_logout_add_variables(ngx_conf_t *cf);
+
 /* ngx_http_stytch_handler.c */
 ngx_int_t ngx_http_stytch_handler_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_stytch_handler(ngx_http_request_t *r);
 ngx_http_stytch_ctx_t *ngx_http_stytch_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_stytch_clear_cookie(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *name);
+ngx_table_elt_t *ngx_http_stytch_add_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
 
 /* ngx_http_stytch_rbac.c */
 ngx_int_t ngx_http_stytch_authorize(ngx_http_request_t *r,
@@ -380,6 +392,10 @@ ngx_int_t ngx_http_stytch_api_ask(ngx_http_request_t *r,
 ngx_int_t ngx_http_stytch_api_take(ngx_http_stytch_ctx_t *ctx,
     ngx_http_stytch_answer_t *answer);
 void ngx_http_stytch_api_leave(ngx_http_stytch_ctx_t *ctx);
+ngx_int_t ngx_http_stytch_api_post(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, const char *path, ngx_buf_t *b,
+    ngx_http_post_subrequest_t *ps, ngx_uint_t flags, void *marker,
+    ngx_http_request_t **psr);
 
 /* ngx_http_stytch_refresh.c */
 ngx_int_t ngx_http_stytch_refresh_init(ngx_cycle_t *cycle,
