@@ -221,8 +221,8 @@ my $Invalid = 'WWW-Authenticate: Bearer realm="stytch", error="invalid_token"';
 # table(ROWS): the arrays of a block's sections from rows of
 # [request, credentials, status, header lines, body pattern]; credentials
 # are "bearer TOKEN", "cookie TOKEN" (the session JWT cookie), "header
-# LINE" or "".  A 403 checks the challenge with the location's scopes, a
-# 401 the invalid_token challenge unless header lines say otherwise.
+# LINE" or "".  Without header lines, a 200 checks that no challenge and
+# no error were sent, a 401 the invalid_token challenge.
 sub main::table {
     my %t = (request => [], more_headers => [], error_code => [],
              response_headers => [], response_body_like => []);
