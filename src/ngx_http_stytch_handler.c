@@ -283,7 +283,10 @@ ngx_http_stytch_start(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
         return NGX_OK;
     }
 
-    if (!ngx_http_stytch_token_is_safe(&token)) {
+    /* a session token is base64url: with a dot, it is a JWT misplaced */
+    if (!ngx_http_stytch_token_is_safe(&token)
+        || (!ctx->call.jwt && ngx_http_stytch_dots(&token)))
+    {
         ctx->status = STYTCH_TOKEN_MALFORMED;
         ctx->state = NGX_HTTP_STYTCH_DECIDED;
         return NGX_OK;
