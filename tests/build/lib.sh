@@ -22,7 +22,7 @@ die()  { printf '%s: %s\n' "$NAME" "$*" >&2; exit 1; }
 # check MESSAGE COMMAND...: pass when COMMAND succeeds.
 check() {
     local msg=$1; shift
-    if "$@"; then pass "$msg"; else fail "$msg"; fi
+    if "$@"; then pass "$msg"; else fail "$msg"; return 1; fi
 }
 
 lib_init() {
@@ -131,14 +131,19 @@ emu() {
     curl "${args[@]}" "$EMU_URL$2"
 }
 
-# nginx_start BINARY PREFIX: starts nginx with PREFIX/conf/nginx.conf
-# (which must write its pid to logs/nginx.pid); stopped on exit.
+# nginx_start BINARY PREFIX [compiled-prefix]: starts nginx with
+# PREFIX/conf/nginx.conf, which must write its pid to PREFIX/logs/nginx.pid;
+# stopped on exit.  With compiled-prefix, nginx keeps the prefix it was
+# built with (Debian's load_module snippets are relative to it), and the
+# configuration must name PREFIX's files by absolute paths.
 nginx_start() {
-    local bin=$1 prefix=$2
+    local bin=$1 prefix=$2 args=()
+    [ "${3:-}" = compiled-prefix ] || args=(-p "$prefix")
+    args+=(-c "$prefix/conf/nginx.conf" -e "$prefix/logs/error.log")
     mkdir -p "$prefix/logs"
-    "$bin" -p "$prefix" -c conf/nginx.conf -e "$prefix/logs/error.log" -t -q \
+    "$bin" "${args[@]}" -t -q \
         || { cat "$prefix/logs/error.log" >&2; return 1; }
-    "$bin" -p "$prefix" -c conf/nginx.conf -e "$prefix/logs/error.log" \
+    "$bin" "${args[@]}" \
         || { cat "$prefix/logs/error.log" >&2; return 1; }
     NGINX_PREFIXES+=("$prefix")
 }
