@@ -23,6 +23,8 @@ static char *ngx_http_stytch_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_stytch_api_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_stytch_issuer(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_stytch_max_token_age(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_stytch_token_source(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -49,8 +51,25 @@ static ngx_int_t ngx_http_stytch_basic_auth(ngx_conf_t *cf,
     ngx_http_stytch_loc_conf_t *slcf);
 static ngx_int_t ngx_http_stytch_add_project(ngx_conf_t *cf,
     ngx_http_stytch_loc_conf_t *slcf);
+static ngx_int_t ngx_http_stytch_add_issuers(ngx_conf_t *cf,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_project_t *project);
+static ngx_int_t ngx_http_stytch_add_issuer(ngx_conf_t *cf,
+    ngx_http_stytch_project_t *project, ngx_str_t *issuer);
+static char *ngx_http_stytch_check_trusted_certificate(ngx_conf_t *cf,
+    ngx_str_t *file);
 static ngx_int_t ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
     ngx_http_stytch_project_t *project);
+static ngx_int_t ngx_http_stytch_add_use(ngx_conf_t *cf, ngx_array_t *uses,
+    ngx_str_t *uri);
+static ngx_int_t ngx_http_stytch_check_api_uses(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf);
+static ngx_int_t ngx_http_stytch_check_auth_requests(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf);
+static ngx_int_t ngx_http_stytch_find_location(
+    ngx_http_core_loc_conf_t **clcfp, ngx_str_t *uri);
+static ngx_int_t ngx_http_stytch_find_static_location(
+    ngx_http_location_tree_node_t *node, ngx_str_t *uri,
+    ngx_http_core_loc_conf_t **clcfp);
 
 
 static ngx_conf_enum_t  ngx_http_stytch_auth_modes[] = {
@@ -114,6 +133,13 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
     { ngx_string("stytch_api_url"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_stytch_api_url,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_stytch_issuer,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -244,6 +270,13 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       offsetof(ngx_http_stytch_loc_conf_t, api_location),
       &ngx_http_stytch_api_location_post },
 
+    { ngx_string("stytch_api_deadline"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, api_deadline),
+      NULL },
+
     { ngx_string("stytch_api_cache"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -351,6 +384,9 @@ ngx_module_t  ngx_http_stytch_module = {
 
 static ngx_str_t  ngx_http_stytch_default_zone = ngx_string("stytch");
 
+/* the loc conf index of auth_request, when NGINX has that module */
+static ngx_int_t  ngx_http_stytch_auth_request_index = -1;
+
 
 static void *
 ngx_http_stytch_create_main_conf(ngx_conf_t *cf)
@@ -374,6 +410,20 @@ ngx_http_stytch_create_main_conf(ngx_conf_t *cf)
     if (ngx_array_init(&smcf->projects, cf->pool,
                        NGX_HTTP_STYTCH_MAX_PROJECTS,
                        sizeof(ngx_http_stytch_project_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&smcf->api_uses, cf->pool, 4,
+                       sizeof(ngx_http_stytch_api_use_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&smcf->auth_requests, cf->pool, 4,
+                       sizeof(ngx_http_stytch_api_use_t))
         != NGX_OK)
     {
         return NULL;
@@ -427,11 +477,13 @@ ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
     slcf->unavailable_status = NGX_CONF_UNSET_UINT;
     slcf->retry_after = NGX_CONF_UNSET;
     slcf->fallback = NGX_CONF_UNSET;
+    slcf->api_deadline = NGX_CONF_UNSET_MSEC;
     slcf->api_cache = NGX_CONF_UNSET;
     slcf->api_cache_valid = NGX_CONF_UNSET;
     slcf->api_cache_reject = NGX_CONF_UNSET;
     slcf->refresh_cookie = NGX_CONF_UNSET;
     slcf->policy_refresh = NGX_CONF_UNSET;
+    slcf->issuers = NGX_CONF_UNSET_PTR;
     slcf->permissions = NGX_CONF_UNSET_PTR;
     slcf->organization = NGX_CONF_UNSET_PTR;
     slcf->rules = NGX_CONF_UNSET_PTR;
@@ -445,6 +497,11 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
     ngx_http_stytch_loc_conf_t *prev = parent;
     ngx_http_stytch_loc_conf_t *conf = child;
+
+    ngx_str_t                    *uri;
+    ngx_http_stytch_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_stytch_module);
 
     ngx_conf_merge_uint_value(conf->auth, prev->auth,
                               NGX_HTTP_STYTCH_AUTH_OFF);
@@ -482,6 +539,7 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->fallback, prev->fallback, 1);
     ngx_conf_merge_str_value(conf->api_location, prev->api_location,
                              "/_stytch_api");
+    ngx_conf_merge_msec_value(conf->api_deadline, prev->api_deadline, 5000);
     ngx_conf_merge_value(conf->api_cache, prev->api_cache, 1);
 
     if (conf->api_cache_valid == NGX_CONF_UNSET) {
@@ -496,6 +554,7 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->cookie_attributes, prev->cookie_attributes,
                              "Path=/; SameSite=Lax");
     ngx_conf_merge_sec_value(conf->policy_refresh, prev->policy_refresh, 300);
+    ngx_conf_merge_ptr_value(conf->issuers, prev->issuers, NULL);
     ngx_conf_merge_ptr_value(conf->permissions, prev->permissions, NULL);
     ngx_conf_merge_ptr_value(conf->organization, prev->organization, NULL);
     ngx_conf_merge_ptr_value(conf->rules, prev->rules, NULL);
@@ -510,6 +569,19 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"stytch_jwks_refresh\" must be more than 0");
         return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_stytch_auth_request_index >= 0) {
+        /* ngx_http_auth_request_conf_t starts with the subrequest's URI */
+        uri = ((ngx_http_conf_ctx_t *) cf->ctx)
+                  ->loc_conf[ngx_http_stytch_auth_request_index];
+
+        if (uri->len
+            && ngx_http_stytch_add_use(cf, &smcf->auth_requests, uri)
+               != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (conf->auth == NGX_HTTP_STYTCH_AUTH_OFF) {
@@ -531,6 +603,14 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         } else {
             ngx_str_set(&conf->api_url, "https://test.stytch.com");
         }
+    }
+
+    if (conf->ssl_trusted_certificate.len
+        && ngx_http_stytch_check_trusted_certificate(cf,
+                                              &conf->ssl_trusted_certificate)
+           != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (conf->auth == NGX_HTTP_STYTCH_AUTH_STRICT && !conf->fallback) {
@@ -575,7 +655,23 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->permissions) {
+    if (conf->fallback
+        && ngx_http_stytch_add_use(cf, &smcf->api_uses, &conf->api_location)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_stytch_add_issuers(cf, conf, conf->project) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->basic_auth.len) {
+        /*
+         * The policy is fetched with the project's credentials wherever
+         * they are known: it is also the start-time check of those
+         * credentials, before the first JWT expires.
+         */
         conf->project->need_policy = 1;
         conf->project->policy_refresh = ngx_min(conf->project->policy_refresh,
                                                 conf->policy_refresh);
@@ -739,6 +835,85 @@ ngx_http_stytch_add_project(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf)
 
 
 /*
+ * The issuers a project's JWTs may carry: Stytch's own, and for each of
+ * its locations those that stytch_issuer lists or, without it, the API
+ * URL (the SDKs accept their base URL, the issuer of custom-domain tokens).
+ */
+
+static ngx_int_t
+ngx_http_stytch_add_issuers(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_http_stytch_project_t *project)
+{
+    ngx_str_t   stytch, *issuer;
+    ngx_uint_t  i;
+
+    if (project->issuers.elts == NULL) {
+        if (ngx_array_init(&project->issuers, cf->pool, 4,
+                           sizeof(stytch_str_t))
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        stytch.len = sizeof("stytch.com/") - 1 + project->project_id.len;
+        stytch.data = ngx_pnalloc(cf->pool, stytch.len);
+        if (stytch.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(stytch.data, "stytch.com/%V", &project->project_id);
+
+        if (ngx_http_stytch_add_issuer(cf, project, &stytch) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (slcf->issuers == NULL) {
+        return ngx_http_stytch_add_issuer(cf, project, &slcf->api_url);
+    }
+
+    issuer = slcf->issuers->elts;
+
+    for (i = 0; i < slcf->issuers->nelts; i++) {
+        if (ngx_http_stytch_add_issuer(cf, project, &issuer[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_add_issuer(ngx_conf_t *cf, ngx_http_stytch_project_t *project,
+    ngx_str_t *issuer)
+{
+    ngx_uint_t     i;
+    stytch_str_t  *known;
+
+    known = project->issuers.elts;
+
+    for (i = 0; i < project->issuers.nelts; i++) {
+        if (known[i].len == issuer->len
+            && ngx_strncmp(known[i].data, issuer->data, issuer->len) == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    known = ngx_array_push(&project->issuers);
+    if (known == NULL) {
+        return NGX_ERROR;
+    }
+
+    known->data = (const char *) issuer->data;
+    known->len = issuer->len;
+
+    return NGX_OK;
+}
+
+
+/*
  * stytch_jwks_file: static keys for air-gapped use, read and checked here
  * so that "nginx -t" refuses a file that no request could use.
  */
@@ -823,9 +998,309 @@ ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
 }
 
 
+/*
+ * A URI that the merged location's server will make subrequests to: its
+ * API location, or the URI of its auth_request.  Those are found once
+ * every location is known, in postconfiguration.
+ */
+
+static ngx_int_t
+ngx_http_stytch_add_use(ngx_conf_t *cf, ngx_array_t *uses, ngx_str_t *uri)
+{
+    ngx_uint_t                  i;
+    ngx_http_core_srv_conf_t   *cscf;
+    ngx_http_stytch_api_use_t  *use;
+
+    cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+
+    use = uses->elts;
+
+    for (i = 0; i < uses->nelts; i++) {
+        if (use[i].server == cscf
+            && use[i].api_location.len == uri->len
+            && ngx_strncmp(use[i].api_location.data, uri->data, uri->len)
+               == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    use = ngx_array_push(uses);
+    if (use == NULL) {
+        return NGX_ERROR;
+    }
+
+    use->server = cscf;
+    use->api_location = *uri;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Each server's API location must exist, be internal and proxy.  It is
+ * the module's alone: its error_page (inherited, with
+ * proxy_intercept_errors, from the server or http level) would replace
+ * Stytch's own answer, which the module must read, so it is dropped.
+ */
+
+static ngx_int_t
+ngx_http_stytch_check_api_uses(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf)
+{
+    u_char                       *p;
+    ngx_str_t                     uri;
+    ngx_uint_t                    i;
+    ngx_http_core_loc_conf_t     *clcf, *server;
+    ngx_http_stytch_api_use_t    *use;
+
+    use = smcf->api_uses.elts;
+
+    for (i = 0; i < smcf->api_uses.nelts; i++) {
+
+        uri.len = use[i].api_location.len
+                  + sizeof("/v1/sessions/authenticate") - 1;
+        uri.data = ngx_pnalloc(cf->pool, uri.len);
+        if (uri.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(uri.data, use[i].api_location.data,
+                       use[i].api_location.len);
+        ngx_memcpy(p, "/v1/sessions/authenticate",
+                   sizeof("/v1/sessions/authenticate") - 1);
+
+        server = use[i].server->ctx->loc_conf[ngx_http_core_module.ctx_index];
+        clcf = server;
+
+        if (ngx_http_stytch_find_location(&clcf, &uri) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (clcf == server) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"stytch_api_location\" \"%V\" matches no "
+                          "location in server \"%V\": declare an internal "
+                          "location with \"proxy_pass\" to the Stytch API",
+                          &use[i].api_location,
+                          &use[i].server->server_name);
+            return NGX_ERROR;
+        }
+
+        if (!clcf->internal) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"stytch_api_location\" \"%V\" matches the "
+                          "location \"%V\" in server \"%V\", which is not "
+                          "\"internal\"", &use[i].api_location, &clcf->name,
+                          &use[i].server->server_name);
+            return NGX_ERROR;
+        }
+
+        if (clcf->handler == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"stytch_api_location\" \"%V\" matches the "
+                          "location \"%V\" in server \"%V\", which has no "
+                          "\"proxy_pass\" to the Stytch API",
+                          &use[i].api_location, &clcf->name,
+                          &use[i].server->server_name);
+            return NGX_ERROR;
+        }
+
+        clcf->error_pages = NULL;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The access phase does not run for subrequests: a location that an
+ * auth_request reaches is not protected by its own stytch_auth.
+ */
+
+static ngx_int_t
+ngx_http_stytch_check_auth_requests(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf)
+{
+    ngx_uint_t                   i;
+    ngx_http_core_loc_conf_t    *clcf, *server;
+    ngx_http_stytch_api_use_t   *use;
+    ngx_http_stytch_loc_conf_t  *slcf;
+
+    use = smcf->auth_requests.elts;
+
+    for (i = 0; i < smcf->auth_requests.nelts; i++) {
+
+        server = use[i].server->ctx->loc_conf[ngx_http_core_module.ctx_index];
+        clcf = server;
+
+        if (ngx_http_stytch_find_location(&clcf, &use[i].api_location)
+            == NGX_ERROR)
+        {
+            return NGX_ERROR;
+        }
+
+        slcf = clcf->loc_conf[ngx_http_stytch_module.ctx_index];
+
+        if (slcf->auth != NGX_HTTP_STYTCH_AUTH_OFF) {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "\"stytch_auth\" of location \"%V\" in server "
+                          "\"%V\" does not protect it from the "
+                          "\"auth_request\" subrequest to \"%V\": the "
+                          "access phase does not run for subrequests",
+                          &clcf->name, &use[i].server->server_name,
+                          &use[i].api_location);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The location that a request for uri would be given, found as
+ * ngx_http_core_find_location() finds it for a request (that function
+ * needs one): the static tree, nested locations, then regular
+ * expressions.  *clcfp starts as the server's and ends as the location.
+ */
+
+static ngx_int_t
+ngx_http_stytch_find_location(ngx_http_core_loc_conf_t **clcfp, ngx_str_t *uri)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 noregex;
+    ngx_http_core_loc_conf_t  *pclcf;
+#if (NGX_PCRE)
+    ngx_int_t                  n;
+    ngx_http_core_loc_conf_t **rclcfp;
+#endif
+
+    pclcf = *clcfp;
+    noregex = 0;
+
+    rc = ngx_http_stytch_find_static_location(pclcf->static_locations, uri,
+                                              clcfp);
+
+    if (rc == NGX_AGAIN) {
+        noregex = (*clcfp)->noregex;
+
+        /* nested locations */
+        rc = ngx_http_stytch_find_location(clcfp, uri);
+    }
+
+    if (rc == NGX_OK || rc == NGX_DONE || rc == NGX_ERROR) {
+        return rc;
+    }
+
+#if (NGX_PCRE)
+
+    if (noregex == 0 && pclcf->regex_locations) {
+
+        for (rclcfp = pclcf->regex_locations; *rclcfp; rclcfp++) {
+
+            n = ngx_regex_exec((*rclcfp)->regex->regex, uri, NULL, 0);
+
+            if (n >= 0) {
+                *clcfp = *rclcfp;
+                (void) ngx_http_stytch_find_location(clcfp, uri);
+                return NGX_OK;
+            }
+
+            if (n != NGX_REGEX_NO_MATCHED) {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+#else
+    (void) noregex;
+#endif
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_find_static_location(ngx_http_location_tree_node_t *node,
+    ngx_str_t *uri, ngx_http_core_loc_conf_t **clcfp)
+{
+    u_char     *p;
+    size_t      len, n;
+    ngx_int_t   rc, rv;
+
+    len = uri->len;
+    p = uri->data;
+
+    rv = NGX_DECLINED;
+
+    for ( ;; ) {
+
+        if (node == NULL) {
+            return rv;
+        }
+
+        n = (len <= (size_t) node->len) ? len : node->len;
+
+        rc = ngx_filename_cmp(p, node->name, n);
+
+        if (rc != 0) {
+            node = (rc < 0) ? node->left : node->right;
+            continue;
+        }
+
+        if (len > (size_t) node->len) {
+
+            if (node->inclusive) {
+                *clcfp = node->inclusive;
+                rv = NGX_AGAIN;
+
+                node = node->tree;
+                p += n;
+                len -= n;
+
+                continue;
+            }
+
+            node = node->right;
+            continue;
+        }
+
+        if (len == (size_t) node->len) {
+
+            if (node->exact) {
+                *clcfp = node->exact;
+                return NGX_OK;
+            }
+
+            *clcfp = node->inclusive;
+            return NGX_AGAIN;
+        }
+
+        node = node->left;
+    }
+}
+
+
 static ngx_int_t
 ngx_http_stytch_preconfiguration(ngx_conf_t *cf)
 {
+    ngx_uint_t  i;
+
+    /* by name: a build without auth_request has no such symbol */
+
+    ngx_http_stytch_auth_request_index = -1;
+
+    for (i = 0; cf->cycle->modules[i]; i++) {
+        if (cf->cycle->modules[i]->type == NGX_HTTP_MODULE
+            && ngx_strcmp(cf->cycle->modules[i]->name,
+                          "ngx_http_auth_request_module")
+               == 0)
+        {
+            ngx_http_stytch_auth_request_index =
+                                          cf->cycle->modules[i]->ctx_index;
+        }
+    }
+
     return ngx_http_stytch_add_variables(cf);
 }
 
@@ -866,6 +1341,18 @@ ngx_http_stytch_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_stytch_handler;
 
+    if (ngx_http_stytch_check_api_uses(cf, smcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_stytch_check_auth_requests(cf, smcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_stytch_handler_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_stytch_api_init(cf);
 }
 
@@ -873,6 +1360,8 @@ ngx_http_stytch_postconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_stytch_init_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                    i;
+    ngx_http_stytch_project_t    *project;
     ngx_http_stytch_main_conf_t  *smcf;
 
     if (ngx_process != NGX_PROCESS_WORKER
@@ -887,13 +1376,27 @@ ngx_http_stytch_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_stytch_init_refresh(cycle, smcf);
+    project = smcf->projects.elts;
+
+    for (i = 0; i < smcf->projects.nelts; i++) {
+        if (ngx_http_stytch_project_init(&project[i], cycle->log) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_stytch_curl_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_stytch_refresh_init(cycle, smcf);
 }
 
 
 static void
 ngx_http_stytch_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                    i;
+    ngx_http_stytch_project_t    *project;
     ngx_http_stytch_main_conf_t  *smcf;
 
     smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_stytch_module);
@@ -902,8 +1405,15 @@ ngx_http_stytch_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
-    ngx_http_stytch_api_exit();
-    ngx_http_stytch_exit_refresh(cycle, smcf);
+    ngx_http_stytch_refresh_exit(cycle, smcf);
+    ngx_http_stytch_curl_exit(cycle);
+    ngx_http_stytch_cache_exit();
+
+    project = smcf->projects.elts;
+
+    for (i = 0; i < smcf->projects.nelts; i++) {
+        ngx_http_stytch_project_exit(&project[i]);
+    }
 }
 
 
@@ -1115,7 +1625,113 @@ ngx_http_stytch_api_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /*
+     * The module adds /v1/... to the URL, as Stytch's Go and Java SDKs do
+     * (a path before it is kept, for a gateway): a URL that already has
+     * the API's version in its path would ask for /v1/v1/...
+     */
+    if ((url.len >= 3
+         && ngx_strncasecmp(url.data + url.len - 3, (u_char *) "/v1", 3) == 0)
+        || ngx_strlcasestrn(url.data, url.data + url.len,
+                            (u_char *) "/v1/", 4 - 1)
+           != NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid URL \"%V\" in \"stytch_api_url\": "
+                           "it must not include the API's \"/v1\", which "
+                           "the module adds", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
     slcf->api_url = url;
+
+    return NGX_CONF_OK;
+}
+
+
+/* stytch_issuer issuer ...: the JWT issuers a custom domain brings */
+
+static char *
+ngx_http_stytch_issuer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    u_char      *c;
+    ngx_str_t   *value, *issuer;
+    ngx_uint_t   i;
+
+    if (slcf->issuers != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    slcf->issuers = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                     sizeof(ngx_str_t));
+    if (slcf->issuers == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        /* compared as the SDKs compare, without trailing slashes */
+        while (value[i].len && value[i].data[value[i].len - 1] == '/') {
+            value[i].len--;
+        }
+
+        for (c = value[i].data; c < value[i].data + value[i].len; c++) {
+            if (*c <= ' ' || *c >= 0x7f || *c == '"') {
+                break;
+            }
+        }
+
+        if (value[i].len == 0 || c != value[i].data + value[i].len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid issuer \"%V\" in \"stytch_issuer\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        issuer = ngx_array_push(slcf->issuers);
+        if (issuer == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *issuer = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The workers, not the master, read the CA file at each fetch: it must be
+ * a full path to a file they can read, which is checked where it can be,
+ * here and again in each worker at start.
+ */
+
+static char *
+ngx_http_stytch_check_trusted_certificate(ngx_conf_t *cf, ngx_str_t *file)
+{
+    ngx_file_info_t  fi;
+
+    if (ngx_conf_full_name(cf->cycle, file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_file_info(file->data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"stytch_ssl_trusted_certificate\" \"%V\" "
+                           "cannot be read", file);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!ngx_is_file(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_ssl_trusted_certificate\" \"%V\" "
+                           "is not a file", file);
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -48,6 +48,7 @@ our $HttpConfig = <<'_EOC_';
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
 _EOC_
 
 add_block_preprocessor(sub {
@@ -144,7 +145,7 @@ GET /app/x
 plan=pro
 level=3
 flags={"a":[1,"two"],"b":true}
-note="line1\u000d\u000aX-Injected: yes"
+note=
 missing=
 injected=
 claims={"flags":{"a":[1,"two"],"b":true},"level":3,"note":"line1\r\nX-Injected: yes","plan":"pro"}
@@ -315,6 +316,7 @@ X-Claim: []
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
     log_format stytch "stytch user=$stytch_user_id result=$stytch_auth_result source=$stytch_auth_source";
 --- config
     access_log logs/access.log stytch;

@@ -272,7 +272,7 @@ StytchTest::fault(endpoint => 'authenticate', body => 'oversized');
 --- error_code eval
 [503, 503]
 --- error_log
-the API answered 200 with more than 262144 bytes
+the API's answer is over 262144 bytes
 
 
 
@@ -288,7 +288,7 @@ StytchTest::clear_faults();
 GET /p/index.html
 --- error_code: 500
 --- error_log
-the API refused the project's credentials (unauthorized_credentials): check "stytch_project_id" and "stytch_secret"
+the API refused the project's configuration (401 unauthorized_credentials): check "stytch_project_id" and "stytch_secret"
 --- no_error_log
 wrong-secret
 
