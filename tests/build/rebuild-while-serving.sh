@@ -57,6 +57,10 @@ http {
             stytch_auth on;
             root html;
         }
+        location /_stytch_api/ {
+            internal;
+            proxy_pass $EMU_URL/;
+        }
     }
 }
 EOF

@@ -54,16 +54,34 @@ export TEST_NGINX_BINARY=${NGINX_BIN:-/usr/sbin/nginx}
 export STYTCH_MODULE=$TOP/build/ngx_http_stytch_module.so
 cd "$TOP" || exit 1
 
+# A block's "--- master_on" exists in t/lib's runner only: the real one
+# ignores it and runs the block without a master, so the workers never
+# switch user.  Files with such blocks run with TEST_NGINX_MASTER_PROCESS=on,
+# which is what they ask for.
+master_files=($(grep -l '^--- master_on' "${files[@]}"))
+plain_files=($(grep -L '^--- master_on' "${files[@]}"))
+
 if [ "$HUP" -eq 0 ]; then
-    prove -j"${JOBS:-1}" -I "$tn/lib" -I t/lib "${files[@]}" \
+    prove -j"${JOBS:-1}" -I "$tn/lib" -I t/lib "${plain_files[@]}" \
         2>&1 | tee "$WORK/prove.log" | grep -v '^WARNING: '
-    check "t/ under openresty's Test::Nginx" \
+    check "t/ under openresty's Test::Nginx (${#plain_files[@]} files)" \
         grep -q '^Result: PASS' "$WORK/prove.log"
+    if [ ${#master_files[@]} -gt 0 ]; then
+        TEST_NGINX_MASTER_PROCESS=on \
+            prove -I "$tn/lib" -I t/lib "${master_files[@]}" \
+            2>&1 | tee "$WORK/prove-master.log" | grep -v '^WARNING: '
+        check "${master_files[*]} under openresty's Test::Nginx, master on" \
+            grep -q '^Result: PASS' "$WORK/prove-master.log"
+    fi
 else
     export TEST_NGINX_USE_HUP=1
     for f in "${files[@]}"; do
         log=$WORK/hup-$(basename "$f" .t).log
-        prove -I "$tn/lib" -I t/lib "$f" >"$log" 2>&1
+        if grep -q '^--- master_on' "$f"; then
+            TEST_NGINX_MASTER_PROCESS=on prove -I "$tn/lib" -I t/lib "$f"
+        else
+            prove -I "$tn/lib" -I t/lib "$f"
+        fi >"$log" 2>&1
         if grep -q '^Result: PASS' "$log"; then
             pass "$f with TEST_NGINX_USE_HUP=1"
         else
