@@ -30,7 +30,10 @@ our @EXPORT = qw(
 
 our $RepoRoot = abs_path(File::Spec->catdir(dirname(abs_path(__FILE__)),
                                             '..', '..'));
-our $Module = File::Spec->rel2abs($ENV{STYTCH_MODULE}
+# STYTCH_MODULE=static: the nginx binary has the module compiled in
+# (--add-module), so no block gets a load_module line.
+our $Static = ($ENV{STYTCH_MODULE} || '') eq 'static';
+our $Module = $Static ? undef : File::Spec->rel2abs($ENV{STYTCH_MODULE}
               || "$RepoRoot/build/ngx_http_stytch_module.so");
 
 our ($EmuPid, $EmuUrl, $EmuPort, $EmuProject, $EmuSecret, $EmuCert, $EmuDir);
@@ -73,6 +76,7 @@ sub install_preprocessor {
     }
     $add->(sub {
         my $block = shift;
+        return if $Static;
         my $mc = $block->main_config;
         return if defined $mc && $mc =~ /^\s*load_module\b/m;
         $block->set_value('main_config',
@@ -372,6 +376,8 @@ is loaded; C<use> it before StytchTest) that prepends
 C<load_module $STYTCH_MODULE;> (default
 F<E<lt>repoE<gt>/build/ngx_http_stytch_module.so>, made absolute) to each
 block's C<main_config>, unless that already has a C<load_module> line.
+With C<STYTCH_MODULE=static> (a binary built with C<--add-module>) no
+block gets one.
 
 =back
 
