@@ -72,8 +72,6 @@ static ngx_uint_t ngx_http_stytch_dots(ngx_str_t *token);
 static ngx_uint_t ngx_http_stytch_preflight(ngx_http_request_t *r);
 static ngx_int_t ngx_http_stytch_bearer(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *token);
-static ngx_int_t ngx_http_stytch_cookie(ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *value);
 
 static ngx_int_t ngx_http_stytch_challenge(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_uint_t invalid);
@@ -969,7 +967,7 @@ ngx_http_stytch_bearer(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
  * time on every request.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_stytch_cookie(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value)
 {

@@ -315,26 +315,20 @@ ngx_http_stytch_logout_target(ngx_http_request_t *r,
 }
 
 
-/* The value of a cookie, as NGINX finds it: the first one of that name. */
+/*
+ * The value of a cookie, found as the access handler finds it (the first
+ * one of that name): NGINX's own parser splits cookies at "," as well as
+ * ";" up to 1.26 and at "," only from 1.30, where cookies have a parser of
+ * their own that older versions lack.
+ */
 
 static ngx_int_t
 ngx_http_stytch_logout_token(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value)
 {
-#if (nginx_version < 1023000)
-    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, name, value)
-        == NGX_DECLINED)
-    {
+    if (ngx_http_stytch_cookie(r, name, value) != NGX_OK) {
         return NGX_DECLINED;
     }
-#else
-    if (ngx_http_parse_multi_header_lines(r, r->headers_in.cookie, name,
-                                          value)
-        == NULL)
-    {
-        return NGX_DECLINED;
-    }
-#endif
 
     if (!ngx_http_stytch_token_is_safe(value)) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,

@@ -373,6 +373,8 @@ ngx_int_t ngx_http_stytch_logout_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_stytch_handler_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_stytch_handler(ngx_http_request_t *r);
 ngx_http_stytch_ctx_t *ngx_http_stytch_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_stytch_cookie(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value);
 ngx_int_t ngx_http_stytch_clear_cookie(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *name);
 ngx_table_elt_t *ngx_http_stytch_add_header(ngx_http_request_t *r,

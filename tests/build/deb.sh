@@ -120,8 +120,13 @@ check "every machine-specific line of the example was replaced${left:+: $left}" 
 chmod -R a+rX "$prefix/site" "$prefix/tls" "$prefix/conf"
 chmod 600 "$prefix/conf/stytch-secret" "$prefix/tls/key.pem"
 
-NODE_EXTRA_CA_CERTS=$EMU_CERT node "$TOP/scripts/demo-app" --port "$app_port" \
-    --emulator "$EMU_URL" >"$WORK/app.log" 2>&1 &
+# The application: it answers with the request headers it was sent.
+node -e '
+require("http").createServer((req, res) => {
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(JSON.stringify(req.headers, null, 2) + "\n");
+}).listen(Number(process.argv[1]), "127.0.0.1");
+' "$app_port" >"$WORK/app.log" 2>&1 &
 CLEANUPS+=("kill $! 2>/dev/null")
 
 if ! nginx_start "$NGINX_BIN" "$prefix" compiled-prefix; then
@@ -145,9 +150,9 @@ else
     check "no token: 401" grep -q '^HTTP/1.1 401' <<<"$out"
     check "no token: WWW-Authenticate: Bearer realm=..." \
         grep -qi '^WWW-Authenticate: Bearer realm=' <<<"$out"
-    check "no token, a browser: 302 to /login.html" \
+    check "no token, a browser: 302 to /login.html, brought back to /" \
         test "$("${c[@]}" -o /dev/null -w '%{http_code} %{redirect_url}' \
-                -H 'Accept: text/html' "$base/")" = "302 $base/login.html"
+                -H 'Accept: text/html' "$base/")" = "302 $base/login.html?return_to=%2F"
     check "the JWT as a Bearer token: 200" \
         test "$("${c[@]}" -o /dev/null -w '%{http_code}' \
                 -H "Authorization: Bearer $jwt" "$base/")" = 200

@@ -14,7 +14,7 @@
 #
 # ENVIRONMENT  NGINX_TARBALLS (default ../shared/nginx beside the tree);
 # JOBS (make -j, default 2); PARALLEL (t/ runs at once, default 2); SMOKE
-# (default "000 020 060 061").
+# (default "000 020 060 061 080").
 set -uo pipefail
 
 NAME=versions
@@ -24,7 +24,7 @@ lib_init
 TARBALLS=${NGINX_TARBALLS:-$(cd "$TOP/.." && pwd)/shared/nginx}
 JOBS=${JOBS:-2}
 PARALLEL=${PARALLEL:-2}
-SMOKE=${SMOKE:-000 020 060 061}
+SMOKE=${SMOKE:-000 020 060 061 080}
 UP=$TOP/build/upstream
 export TEST_NGINX_RANDOMIZE=1
 
