@@ -62,15 +62,16 @@ our @Refused = (
 table_blocks(refused => [qw( name token status error )], @Refused);
 
 # Tokens that only the API could accept, refused when stytch_fallback is
-# off.
+# off (with stytch_max_token_age 1h).
 our @Unverifiable = (
     # [name, token, status, $stytch_auth_result, $stytch_auth_error]
-    ['an expired JWT',                     mint_jwt(session_id => $S2->{session_id}, iat => $Now - 600, lifetime => 300), 401, 'expired',     'jwt_expired'],
-    ['signed by a key the key set lacks',  mint_jwt(key => 'rogue'),                                                     401, 'unknown_key', 'jwks_unknown_kid'],
+    ['an expired JWT',                    mint_jwt(session_id => $S2->{session_id}, iat => $Now - 600, lifetime => 300),   401, 'expired',     'jwt_expired'],
+    ['a JWT older than 1 h, not expired', mint_jwt(session_id => $S2->{session_id}, iat => $Now - 4000, lifetime => 7200), 401, 'too_old',     'jwt_too_old'],
+    ['signed by a key the key set lacks', mint_jwt(key => 'rogue'),                                                       401, 'unknown_key', 'jwks_unknown_kid'],
 );
 table_blocks(unverifiable => [qw( name token status result error )], @Unverifiable);
 
-plan tests => repeat_each() * (235 + 24 * @Refused + 18 * @Unverifiable);
+plan tests => repeat_each() * (235 + 26 * @Refused + 20 * @Unverifiable);
 
 run_tests();
 
@@ -315,6 +316,7 @@ protected content
         root html;
         add_header X-Result $stytch_auth_result always;
         add_header X-Error $stytch_auth_error always;
+        add_header X-User "[$stytch_user_id]" always;
     }
 
     location /_stytch_api/ {
@@ -338,8 +340,8 @@ StytchTest::reset_emulator();
 --- error_code eval
 [{{status}}, {{status}}, 200]
 --- response_headers eval
-[qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: invalid\nX-Error: {{error}}},
- qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: invalid\nX-Error: {{error}}},
+[qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: invalid\nX-Error: {{error}}\nX-User: []},
+ qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: invalid\nX-Error: {{error}}\nX-User: []},
  ""]
 --- response_body_like eval
 [qr/^(?!protected)/, qr/^(?!protected)/, qr/"authenticate":0,/]
@@ -351,7 +353,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 8: with stytch_fallback off, a token only the API could accept is refused: {{name}}
+=== TEST 8: with stytch_fallback off, a token only the API could accept is refused, in the header and in the cookie: {{name}}
 --- table: unverifiable
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
@@ -361,9 +363,11 @@ StytchTest::reset_emulator();
     location /p/ {
         stytch_auth on;
         stytch_fallback off;
+        stytch_max_token_age 1h;
         root html;
         add_header X-Result $stytch_auth_result always;
         add_header X-Error $stytch_auth_error always;
+        add_header X-User "[$stytch_user_id]" always;
     }
 --- user_files
 >>> p/index.html
@@ -377,8 +381,8 @@ StytchTest::wait_keys('/p/index.html');
 --- error_code eval
 [{{status}}, {{status}}]
 --- response_headers eval
-[qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: {{result}}\nX-Error: {{error}}},
- qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: {{result}}\nX-Error: {{error}}}]
+[qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: {{result}}\nX-Error: {{error}}\nX-User: []},
+ qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: {{result}}\nX-Error: {{error}}\nX-User: []}]
 --- response_body_like eval
 [qr/^(?!protected)/, qr/^(?!protected)/]
 --- no_error_log
