@@ -31,7 +31,7 @@ our @EXPORT = qw(
     reset_emulator requests revoke stytch_api jwks_json
     http_get http_request concurrent_get h2_get
     wait_status wait_keys wait_zone wait_policy nginx_status
-    nginx_pid nginx_workers nginx_cmd free_port write_file log_lines
+    nginx_pid nginx_workers nginx_cmd stop_nginx free_port write_file log_lines
     table_blocks
 );
 
@@ -578,6 +578,17 @@ sub nginx_cmd {
     return ($? >> 8, $out // '');
 }
 
+# stop_nginx(PREFIX): stops the nginx whose pid is in PREFIX's
+# logs/nginx.pid, if it runs: QUIT, then KILL after 5 s.
+sub stop_nginx {
+    my $master = nginx_pid("$_[0]/logs/nginx.pid");
+    return unless $master && kill 0, $master;
+    kill 'QUIT', $master;
+    my $deadline = time + 5;
+    sleep 0.05 while kill(0, $master) && time < $deadline;
+    kill 'KILL', $master if kill 0, $master;
+}
+
 # A TCP port nobody listens on at 127.0.0.1, for a second listener.
 sub free_port {
     my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
@@ -809,7 +820,8 @@ C<nginx_pid(FILE)> (default: the runner's F<logs/nginx.pid>),
 C<nginx_workers(MASTER_PID)> (its children, sorted),
 C<nginx_cmd(PREFIX, ARGS...)> (runs C<$TEST_NGINX_BINARY -p PREFIX/ -c
 conf/nginx.conf -e logs/error.log ARGS>; returns the exit status and the
-output), C<free_port()> (a loopback TCP port nobody listens on),
+output), C<stop_nginx(PREFIX)> (QUIT, then KILL after 5 s, the nginx of
+PREFIX's F<logs/nginx.pid>), C<free_port()> (a loopback TCP port nobody listens on),
 C<write_file(PATH, TEXT)>, C<log_lines(FILE, REGEX)> (the matching lines).
 
 =head2 table_blocks
