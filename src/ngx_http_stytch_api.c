@@ -1,19 +1,21 @@
 
 /*
- * ngx_http_stytch_module: the Stytch API fallback.
+ * ngx_http_stytch_module: asking the Stytch API.
  *
- * Expired, too old or unknown-key JWTs and opaque session tokens are sent
- * to POST /v1[/b2b]/sessions/authenticate through a subrequest to the
- * location that stytch_api_location names, so that the call gets NGINX's
- * upstream keepalive, TLS, resolver, timeouts and logs.  Three things keep
- * the number of calls down:
+ * A question (a token, and what is asked about it) is answered from the
+ * API-result cache, or by the call in flight for the same question in this
+ * worker ("single flight"), or by a new call: a subrequest
+ * POST /v1[/b2b]/sessions/authenticate to the location that
+ * stytch_api_location names, so that the call gets NGINX's upstream
+ * keepalive, TLS, resolver, timeouts and logs.
  *
- *   - an API-result cache in the shared zone, keyed by SHA-256 of the
- *     project, the token and what the location requires;
- *   - one call in flight per key in each worker: the other requests with
- *     the same key wait for its answer ("single flight");
- *   - nothing that the API cannot fix (a bad signature, a malformed token)
- *     is ever sent.
+ * A call ("flight") is shared by the requests that wait for it.  Its
+ * completion only records what Stytch answered, remembers it in the cache
+ * and wakes the waiting requests; each request's handler then takes the
+ * answer.  A call ends at the latest at its deadline, or as soon as its
+ * answer is over the size limit.  When the request that made the call
+ * goes away before the answer, the others find the flight orphaned and
+ * ask again.
  */
 
 
@@ -23,165 +25,90 @@
 #include <openssl/evp.h>
 
 
-#define NGX_HTTP_STYTCH_MAX_CACHED   8192
-#define NGX_HTTP_STYTCH_MEMO_SIZE    1024
-
-
-/*
- * This worker's copies of recent entries of the shared API-result cache,
- * already deserialized: a hit in the zone costs a lock and a JSON parse,
- * a hit here neither.  An entry lives no longer than the zone's.
- */
-typedef struct {
-    u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
-    time_t                      expires;
-    stytch_status_t             status;
-    stytch_session_t           *session;
-} ngx_http_stytch_memo_t;
-
-
-/* What the API answered, gathered by the body filter. */
 typedef struct {
     u_char                     *data;
     size_t                      len;
     size_t                      size;
-    unsigned                    overflow:1;
 } ngx_http_stytch_api_body_t;
 
 
 struct ngx_http_stytch_flight_s {
     ngx_rbtree_node_t           node;
     u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
-    ngx_http_stytch_ctx_t      *leader;
-    ngx_queue_t                 waiters;
+    ngx_queue_t                 waiters;     /* ctx->waiting */
+    ngx_uint_t                  refs;        /* the waiters and the leader */
+    ngx_http_request_t         *sr;          /* while the call runs */
+    ngx_http_stytch_project_t  *project;
+    ngx_shm_zone_t             *cache;       /* NULL: no cache */
+    time_t                      valid;
+    time_t                      reject_valid;
+    ngx_msec_t                  deadline_ms;
+    ngx_event_t                 deadline;
+    ngx_http_stytch_api_body_t  body;
+    ngx_http_stytch_answer_t    answer;
+
+    unsigned                    in_tree:1;
+    unsigned                    landed:1;
+    unsigned                    orphaned:1;
+    unsigned                    ended:1;     /* the completion ran */
 };
 
 
-static ngx_uint_t ngx_http_stytch_token_is_safe(ngx_str_t *token);
-static ngx_int_t ngx_http_stytch_api_key(ngx_http_request_t *r,
+static ngx_int_t ngx_http_stytch_api_key(ngx_http_stytch_project_t *project,
+    ngx_http_stytch_call_t *call);
+static ngx_http_stytch_flight_t *ngx_http_stytch_flight_find(u_char *key);
+static ngx_http_stytch_flight_t *ngx_http_stytch_flight_create(
+    ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     ngx_http_stytch_ctx_t *ctx);
+static void ngx_http_stytch_flight_join(ngx_http_stytch_flight_t *flight,
+    ngx_http_stytch_ctx_t *ctx);
+static void ngx_http_stytch_flight_release(ngx_http_stytch_flight_t *flight);
+static void ngx_http_stytch_flight_land(ngx_http_stytch_flight_t *flight,
+    stytch_status_t status, stytch_session_t *session);
+static void ngx_http_stytch_flight_orphan(ngx_http_stytch_flight_t *flight);
+static void ngx_http_stytch_flight_wake(ngx_http_stytch_flight_t *flight);
+static void ngx_http_stytch_flight_deadline(ngx_event_t *ev);
+static void ngx_http_stytch_flight_stop(ngx_http_stytch_flight_t *flight);
 static ngx_int_t ngx_http_stytch_subrequest(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
+    ngx_http_stytch_flight_t *flight);
 static ngx_table_elt_t *ngx_http_stytch_add_input_header(
     ngx_http_request_t *sr, const char *name, const char *lowcase,
     ngx_str_t *value);
 static ngx_int_t ngx_http_stytch_api_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc);
-static void ngx_http_stytch_land(ngx_http_stytch_flight_t *flight,
-    stytch_status_t status, stytch_session_t *session, ngx_uint_t retry);
-static void ngx_http_stytch_wake(ngx_http_request_t *r);
-static ngx_http_stytch_flight_t *ngx_http_stytch_flight_find(u_char *key);
-static ngx_int_t ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone,
-    ngx_http_stytch_ctx_t *ctx);
-static void ngx_http_stytch_cache_put(ngx_shm_zone_t *shm_zone,
-    ngx_http_stytch_loc_conf_t *slcf, u_char *key, stytch_status_t status,
-    stytch_session_t *session);
-static ngx_http_stytch_cache_node_t *ngx_http_stytch_cache_lookup(
-    ngx_http_stytch_shm_t *sh, u_char *key);
-static void ngx_http_stytch_cache_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static ngx_http_stytch_memo_t *ngx_http_stytch_memo_slot(u_char *key);
-static void ngx_http_stytch_memo_put(u_char *key, time_t expires,
-    stytch_status_t status, stytch_session_t *session);
+static stytch_status_t ngx_http_stytch_api_read(ngx_http_request_t *sr,
+    ngx_http_stytch_flight_t *flight, ngx_int_t rc,
+    stytch_session_t **session);
+static ngx_int_t ngx_http_stytch_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
 
 
 static ngx_rbtree_t        ngx_http_stytch_flights;
 static ngx_rbtree_node_t   ngx_http_stytch_flights_sentinel;
 
+/* a timer's ev->data must look like a connection for NGINX's debug log */
+static ngx_connection_t    ngx_http_stytch_api_dummy;
+
 static ngx_http_output_body_filter_pt  ngx_http_next_body_filter;
 
-static ngx_http_stytch_memo_t  ngx_http_stytch_memo[NGX_HTTP_STYTCH_MEMO_SIZE];
-
-
-/*
- * Asks the API about ctx->token.  NGX_OK: ctx->status holds the answer
- * (from the cache).  NGX_AGAIN: the request waits for a subrequest, its
- * own or another request's.
- */
 
 ngx_int_t
-ngx_http_stytch_api(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
-    ngx_http_stytch_ctx_t *ctx)
+ngx_http_stytch_api_init(ngx_conf_t *cf)
 {
-    ngx_http_stytch_flight_t     *flight;
-    ngx_http_stytch_main_conf_t  *smcf;
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_stytch_body_filter;
 
-    smcf = ngx_http_get_module_main_conf(r, ngx_http_stytch_module);
-
-    if (!ngx_http_stytch_token_is_safe(&ctx->token)) {
-        ctx->status = STYTCH_TOKEN_MALFORMED;
-        ctx->done = 1;
-        return NGX_OK;
-    }
-
-    if (ngx_http_stytch_api_key(r, ctx) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (slcf->api_cache
-        && ngx_http_stytch_cache_get(smcf->shm_zone, ctx) == NGX_OK)
-    {
-        (void) ngx_atomic_fetch_add(&ctx->project->shm->api_cache_hits, 1);
-        ngx_str_set(&ctx->source, "cache");
-        ctx->done = 1;
-        return NGX_OK;
-    }
-
-    if (ngx_http_stytch_flights.root == NULL) {
-        ngx_rbtree_init(&ngx_http_stytch_flights,
-                        &ngx_http_stytch_flights_sentinel,
-                        ngx_rbtree_insert_value);
-    }
-
-    flight = ngx_http_stytch_flight_find(ctx->key);
-
-    if (flight) {
-        /* the same token is being asked about: wait for that answer */
-        (void) ngx_atomic_fetch_add(&ctx->project->shm->api_joins, 1);
-
-        ngx_queue_insert_tail(&flight->waiters, &ctx->waiting);
-        ctx->flight = flight;
-        ctx->api = 1;
-
-        r->read_event_handler = ngx_http_test_reading;
-        r->write_event_handler = ngx_http_request_empty_handler;
-
-        return NGX_AGAIN;
-    }
-
-    flight = ngx_alloc(sizeof(ngx_http_stytch_flight_t), r->connection->log);
-    if (flight == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(flight->key, ctx->key, NGX_HTTP_STYTCH_KEY_LEN);
-    ngx_memcpy(&flight->node.key, ctx->key, sizeof(ngx_rbtree_key_t));
-    flight->leader = ctx;
-    ngx_queue_init(&flight->waiters);
-
-    ngx_rbtree_insert(&ngx_http_stytch_flights, &flight->node);
-
-    ctx->flight = flight;
-    ctx->leader = 1;
-    ctx->api = 1;
-
-    if (ngx_http_stytch_subrequest(r, slcf, ctx) != NGX_OK) {
-        ngx_http_stytch_land(flight, STYTCH_INTERNAL_ERROR, NULL, 0);
-        return NGX_ERROR;
-    }
-
-    (void) ngx_atomic_fetch_add(&ctx->project->shm->api_calls, 1);
-
-    return NGX_AGAIN;
+    return NGX_OK;
 }
 
 
 /*
- * A token goes into a JSON body: Stytch's tokens are base64url with dots,
- * and anything else is refused before it reaches the API.
+ * A token goes into a JSON body and an answer's tokens into Set-Cookie:
+ * Stytch's tokens are base64url with dots, and anything else is refused.
  */
 
-static ngx_uint_t
+ngx_uint_t
 ngx_http_stytch_token_is_safe(ngx_str_t *token)
 {
     u_char  *p, *last;
@@ -206,33 +133,160 @@ ngx_http_stytch_token_is_safe(ngx_str_t *token)
 
 
 /*
+ * Asks about ctx->call.  NGX_OK: *answer is the cache's.  NGX_AGAIN: the
+ * request waits in a flight, its own or another request's; the handler
+ * takes the answer with ngx_http_stytch_api_take() once woken.
+ */
+
+ngx_int_t
+ngx_http_stytch_api_ask(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
+    ngx_http_stytch_answer_t *answer)
+{
+    ngx_http_stytch_flight_t  *flight;
+
+    if (ngx_http_stytch_api_key(ctx->project, &ctx->call) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (slcf->api_cache
+        && ngx_http_stytch_cache_get(ctx->project->shm_zone, ctx->call.key,
+                                     slcf->api_cache_valid,
+                                     slcf->api_cache_reject, answer,
+                                     r->connection->log)
+           == NGX_OK)
+    {
+        (void) ngx_atomic_fetch_add(&ctx->project->shm->api_cache_hits, 1);
+        return NGX_OK;
+    }
+
+    if (ngx_http_stytch_flights.root == NULL) {
+        ngx_rbtree_init(&ngx_http_stytch_flights,
+                        &ngx_http_stytch_flights_sentinel,
+                        ngx_rbtree_insert_value);
+        ngx_http_stytch_api_dummy.fd = (ngx_socket_t) -1;
+    }
+
+    flight = ngx_http_stytch_flight_find(ctx->call.key);
+
+    if (flight) {
+        /* the same question is being asked: wait for that answer */
+        (void) ngx_atomic_fetch_add(&ctx->project->shm->api_joins, 1);
+        ngx_http_stytch_flight_join(flight, ctx);
+        return NGX_AGAIN;
+    }
+
+    flight = ngx_http_stytch_flight_create(r, slcf, ctx);
+    if (flight == NULL) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_atomic_fetch_add(&ctx->project->shm->api_calls, 1);
+
+    return NGX_AGAIN;
+}
+
+
+/*
+ * NGX_AGAIN: no answer yet.  NGX_OK: *answer holds it (a new reference).
+ * NGX_DECLINED: the call's maker went away without one: ask again.
+ */
+
+ngx_int_t
+ngx_http_stytch_api_take(ngx_http_stytch_ctx_t *ctx,
+    ngx_http_stytch_answer_t *answer)
+{
+    ngx_http_stytch_flight_t  *flight;
+
+    flight = ctx->flight;
+
+    if (flight == NULL) {
+        return NGX_DECLINED;
+    }
+
+    if (!flight->landed && !flight->orphaned) {
+        return NGX_AGAIN;
+    }
+
+    ngx_queue_remove(&ctx->waiting);
+    ctx->flight = NULL;
+
+    if (flight->orphaned) {
+        ngx_http_stytch_flight_release(flight);
+        return NGX_DECLINED;
+    }
+
+    *answer = flight->answer;
+
+    if (answer->session) {
+        (void) stytch_session_retain(answer->session);
+    }
+
+    ngx_http_stytch_flight_release(flight);
+
+    return NGX_OK;
+}
+
+
+/* The request goes away: it leaves its flights. */
+
+void
+ngx_http_stytch_api_leave(ngx_http_stytch_ctx_t *ctx)
+{
+    ngx_http_stytch_flight_t  *flight;
+
+    flight = ctx->flight;
+
+    if (flight) {
+        ctx->flight = NULL;
+        ngx_queue_remove(&ctx->waiting);
+        ngx_http_stytch_flight_release(flight);
+    }
+
+    flight = ctx->led;
+
+    if (flight) {
+        ctx->led = NULL;
+
+        /* the subrequest went with the request's pool */
+        flight->sr = NULL;
+
+        if (!flight->landed && !flight->orphaned) {
+            ngx_http_stytch_flight_orphan(flight);
+        }
+
+        ngx_http_stytch_flight_release(flight);
+    }
+}
+
+
+/*
  * The key names the project by its id and API URL, as the zone does, not
  * by its place in the configuration, which a reload may change.
  */
 
 static ngx_int_t
-ngx_http_stytch_api_key(ngx_http_request_t *r, ngx_http_stytch_ctx_t *ctx)
+ngx_http_stytch_api_key(ngx_http_stytch_project_t *project,
+    ngx_http_stytch_call_t *call)
 {
-    u_char                      kind;
-    unsigned                    len;
-    EVP_MD_CTX                 *md;
-    ngx_http_stytch_project_t  *project;
+    u_char       kind;
+    unsigned     len;
+    EVP_MD_CTX  *md;
 
     md = EVP_MD_CTX_new();
     if (md == NULL) {
         return NGX_ERROR;
     }
 
-    project = ctx->project;
-    kind = ctx->jwt ? 'j' : 't';
+    kind = call->jwt ? 'j' : 't';
 
     if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
         || EVP_DigestUpdate(md, project->shm->key, project->shm->key_len)
            != 1
         || EVP_DigestUpdate(md, &kind, 1) != 1
-        || EVP_DigestUpdate(md, ctx->token.data, ctx->token.len) != 1
-        || EVP_DigestUpdate(md, ctx->check.data, ctx->check.len) != 1
-        || EVP_DigestFinal_ex(md, ctx->key, &len) != 1)
+        || EVP_DigestUpdate(md, call->token.data, call->token.len) != 1
+        || EVP_DigestUpdate(md, call->check.data, call->check.len) != 1
+        || EVP_DigestFinal_ex(md, call->key, &len) != 1)
     {
         EVP_MD_CTX_free(md);
         ERR_clear_error();
@@ -245,14 +299,290 @@ ngx_http_stytch_api_key(ngx_http_request_t *r, ngx_http_stytch_ctx_t *ctx)
 }
 
 
+static ngx_http_stytch_flight_t *
+ngx_http_stytch_flight_find(u_char *key)
+{
+    ngx_rbtree_key_t           k;
+    ngx_rbtree_node_t         *node, *sentinel;
+    ngx_http_stytch_flight_t  *flight;
+
+    ngx_memcpy(&k, key, sizeof(ngx_rbtree_key_t));
+
+    node = ngx_http_stytch_flights.root;
+    sentinel = ngx_http_stytch_flights.sentinel;
+
+    while (node != sentinel) {
+
+        if (k < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (k > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        flight = (ngx_http_stytch_flight_t *) node;
+
+        if (ngx_memcmp(flight->key, key, NGX_HTTP_STYTCH_KEY_LEN) == 0) {
+            return flight;
+        }
+
+        /* same first bytes, another key: rare; ngx_rbtree_insert_value
+         * puts equal keys to the right */
+        node = node->right;
+    }
+
+    return NULL;
+}
+
+
+static ngx_http_stytch_flight_t *
+ngx_http_stytch_flight_create(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
+{
+    ngx_http_stytch_flight_t  *flight;
+
+    flight = ngx_calloc(sizeof(ngx_http_stytch_flight_t),
+                        r->connection->log);
+    if (flight == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(flight->key, ctx->call.key, NGX_HTTP_STYTCH_KEY_LEN);
+    ngx_memcpy(&flight->node.key, ctx->call.key, sizeof(ngx_rbtree_key_t));
+    ngx_queue_init(&flight->waiters);
+
+    flight->project = ctx->project;
+    flight->cache = slcf->api_cache ? ctx->project->shm_zone : NULL;
+    flight->valid = slcf->api_cache_valid;
+    flight->reject_valid = slcf->api_cache_reject;
+    flight->deadline_ms = slcf->api_deadline;
+
+    flight->deadline.handler = ngx_http_stytch_flight_deadline;
+    flight->deadline.data = &ngx_http_stytch_api_dummy;
+    flight->deadline.log = ngx_cycle->log;
+
+    ngx_rbtree_insert(&ngx_http_stytch_flights, &flight->node);
+    flight->in_tree = 1;
+
+    /* the leader's reference lasts as long as its request */
+    flight->refs = 1;
+    ctx->led = flight;
+
+    ngx_http_stytch_flight_join(flight, ctx);
+
+    if (ngx_http_stytch_subrequest(r, slcf, ctx, flight) != NGX_OK) {
+        ngx_http_stytch_flight_land(flight, STYTCH_INTERNAL_ERROR, NULL);
+        return flight;
+    }
+
+    ngx_add_timer(&flight->deadline, flight->deadline_ms);
+
+    return flight;
+}
+
+
+static void
+ngx_http_stytch_flight_join(ngx_http_stytch_flight_t *flight,
+    ngx_http_stytch_ctx_t *ctx)
+{
+    ngx_http_request_t  *r;
+
+    flight->refs++;
+    ngx_queue_insert_tail(&flight->waiters, &ctx->waiting);
+    ctx->flight = flight;
+
+    r = ctx->request;
+
+    /* a client that goes away while it waits is noticed */
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+}
+
+
+static void
+ngx_http_stytch_flight_release(ngx_http_stytch_flight_t *flight)
+{
+    if (--flight->refs) {
+        return;
+    }
+
+    if (flight->in_tree) {
+        ngx_rbtree_delete(&ngx_http_stytch_flights, &flight->node);
+    }
+
+    if (flight->deadline.timer_set) {
+        ngx_del_timer(&flight->deadline);
+    }
+
+    if (flight->answer.session) {
+        stytch_session_release(flight->answer.session);
+    }
+
+    if (flight->body.data) {
+        ngx_free(flight->body.data);
+    }
+
+    ngx_free(flight);
+}
+
+
+/* The answer: to every request that waits for it, and to the cache. */
+
+static void
+ngx_http_stytch_flight_land(ngx_http_stytch_flight_t *flight,
+    stytch_status_t status, stytch_session_t *session)
+{
+    ngx_http_stytch_shm_project_t  *sp;
+
+    flight->landed = 1;
+    flight->answer.status = status;
+    flight->answer.session = session ? stytch_session_retain(session) : NULL;
+    flight->answer.answered = ngx_time();
+
+    if (flight->in_tree) {
+        ngx_rbtree_delete(&ngx_http_stytch_flights, &flight->node);
+        flight->in_tree = 0;
+    }
+
+    if (flight->deadline.timer_set) {
+        ngx_del_timer(&flight->deadline);
+    }
+
+    sp = flight->project->shm;
+
+    switch (stytch_status_action(status)) {
+    case STYTCH_ACTION_ALLOW:
+        (void) ngx_atomic_fetch_add(&sp->api_ok, 1);
+        break;
+    case STYTCH_ACTION_UNAUTHORIZED:
+        (void) ngx_atomic_fetch_add(&sp->api_rejected, 1);
+        break;
+    case STYTCH_ACTION_FORBIDDEN:
+        (void) ngx_atomic_fetch_add(&sp->api_forbidden, 1);
+        break;
+    default:
+        (void) ngx_atomic_fetch_add(&sp->api_failed, 1);
+        break;
+    }
+
+    if (flight->cache) {
+        ngx_http_stytch_cache_put(flight->cache, flight->key,
+                                  &flight->answer,
+                                  status == STYTCH_OK ? flight->valid
+                                                      : flight->reject_valid);
+    }
+
+    ngx_http_stytch_flight_wake(flight);
+}
+
+
+/* No answer will come: the waiting requests ask again. */
+
+static void
+ngx_http_stytch_flight_orphan(ngx_http_stytch_flight_t *flight)
+{
+    flight->orphaned = 1;
+
+    if (flight->in_tree) {
+        ngx_rbtree_delete(&ngx_http_stytch_flights, &flight->node);
+        flight->in_tree = 0;
+    }
+
+    if (flight->deadline.timer_set) {
+        ngx_del_timer(&flight->deadline);
+    }
+
+    ngx_http_stytch_flight_wake(flight);
+}
+
+
+static void
+ngx_http_stytch_flight_wake(ngx_http_stytch_flight_t *flight)
+{
+    ngx_queue_t            *q;
+    ngx_http_request_t     *r;
+    ngx_http_stytch_ctx_t  *ctx;
+
+    for (q = ngx_queue_head(&flight->waiters);
+         q != ngx_queue_sentinel(&flight->waiters);
+         q = ngx_queue_next(q))
+    {
+        ctx = ngx_queue_data(q, ngx_http_stytch_ctx_t, waiting);
+        r = ctx->request;
+
+        r->write_event_handler = ngx_http_core_run_phases;
+        ngx_post_event(r->connection->write, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_stytch_flight_deadline(ngx_event_t *ev)
+{
+    ngx_http_stytch_flight_t  *flight;
+
+    flight = (ngx_http_stytch_flight_t *)
+                 ((u_char *) ev - offsetof(ngx_http_stytch_flight_t,
+                                           deadline));
+
+    ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                  "stytch: the API did not answer within %M ms "
+                  "(\"stytch_api_deadline\")", flight->deadline_ms);
+
+    ngx_http_stytch_flight_land(flight, STYTCH_API_UNAVAILABLE, NULL);
+    ngx_http_stytch_flight_stop(flight);
+}
+
+
+/*
+ * Ends a call whose answer is no longer wanted, through NGINX's own path
+ * for an upstream that timed out: nothing more is read from it.
+ */
+
+static void
+ngx_http_stytch_flight_stop(ngx_http_stytch_flight_t *flight)
+{
+    ngx_connection_t     *c;
+    ngx_http_upstream_t  *u;
+
+    if (flight->sr == NULL || flight->ended) {
+        return;
+    }
+
+    u = flight->sr->upstream;
+
+    if (u == NULL || u->peer.connection == NULL) {
+        return;
+    }
+
+    c = u->peer.connection;
+
+    if (c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    c->read->timedout = 1;
+
+    if (!c->read->posted) {
+        ngx_post_event(c->read, &ngx_posted_events);
+    }
+}
+
+
 /*
  * The subrequest carries nothing of the client's request: its headers are
- * replaced by the three that Stytch needs, and its body is ours.
+ * replaced by the three that Stytch needs, and its body is ours.  It is
+ * not a background one: the body filter sees the answer as it comes, not
+ * only when the upstream has sent it all.
  */
 
 static ngx_int_t
 ngx_http_stytch_subrequest(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
+    ngx_http_stytch_flight_t *flight)
 {
     size_t                       len;
     ngx_buf_t                   *b;
@@ -261,7 +591,6 @@ ngx_http_stytch_subrequest(ngx_http_request_t *r,
     ngx_http_request_t          *sr;
     ngx_http_request_body_t     *rb;
     ngx_http_post_subrequest_t  *ps;
-    ngx_http_stytch_api_body_t  *body;
 
     static ngx_str_t  post = ngx_string("POST");
     static ngx_str_t  json = ngx_string("application/json");
@@ -285,7 +614,7 @@ ngx_http_stytch_subrequest(ngx_http_request_t *r,
     }
 
     ps->handler = ngx_http_stytch_api_done;
-    ps->data = ctx;
+    ps->data = flight;
 
     /*
      * Not NGX_HTTP_SUBREQUEST_IN_MEMORY: a response over its buffer ends
@@ -299,17 +628,24 @@ ngx_http_stytch_subrequest(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    body = ngx_pcalloc(r->pool, sizeof(ngx_http_stytch_api_body_t));
-    if (body == NULL) {
-        return NGX_ERROR;
-    }
+    /*
+     * First, before anything can fail: the subrequest starts with the
+     * client's headers and body, and none of them may reach Stytch.
+     */
+    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
+    sr->request_body = NULL;
 
-    ngx_http_set_ctx(sr, body, ngx_http_stytch_module);
+    /*
+     * The subrequest's context marks it as the one made here: an internal
+     * redirect (X-Accel-Redirect in the answer) clears it.
+     */
+    ngx_http_set_ctx(sr, flight, ngx_http_stytch_module);
+    flight->sr = sr;
 
     /* the token was checked to hold only base64url characters and '.' */
 
-    len = sizeof("{\"session_token\":\"\"}") - 1 + ctx->token.len
-          + ctx->check.len;
+    len = sizeof("{\"session_token\":\"\"}") - 1 + ctx->call.token.len
+          + ctx->call.check.len;
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
@@ -317,8 +653,8 @@ ngx_http_stytch_subrequest(ngx_http_request_t *r,
     }
 
     b->last = ngx_sprintf(b->pos, "{\"%s\":\"%V\"%V}",
-                          ctx->jwt ? "session_jwt" : "session_token",
-                          &ctx->token, &ctx->check);
+                          ctx->call.jwt ? "session_jwt" : "session_token",
+                          &ctx->call.token, &ctx->call.check);
     b->last_buf = 1;
     b->last_in_chain = 1;
 
@@ -337,8 +673,6 @@ ngx_http_stytch_subrequest(ngx_http_request_t *r,
 
     rb->bufs = cl;
     sr->request_body = rb;
-
-    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
 
     if (ngx_list_init(&sr->headers_in.headers, r->pool, 4,
                       sizeof(ngx_table_elt_t))
@@ -422,265 +756,129 @@ ngx_http_stytch_add_input_header(ngx_http_request_t *sr, const char *name,
 }
 
 
+/*
+ * The subrequest's completion, as auth_request's: it records what the API
+ * answered, and nothing else.
+ */
+
 static ngx_int_t
 ngx_http_stytch_api_done(ngx_http_request_t *r, void *data, ngx_int_t rc)
 {
-    ngx_http_stytch_ctx_t  *ctx = data;
+    ngx_http_stytch_flight_t  *flight = data;
 
-    ngx_uint_t                     status;
-    stytch_status_t                result;
-    stytch_session_t              *session;
-    stytch_api_error_t             error;
-    ngx_http_stytch_flight_t      *flight;
-    ngx_http_stytch_api_body_t    *body;
-    ngx_http_stytch_loc_conf_t    *slcf;
-    ngx_http_stytch_main_conf_t   *smcf;
-    ngx_http_stytch_shm_project_t *sp;
+    stytch_status_t    status;
+    stytch_session_t  *session;
 
-    flight = ctx->flight;
-
-    if (flight == NULL || !ctx->leader || rc == NGX_AGAIN) {
-        /* answered already, or not finished */
+    if (rc == NGX_AGAIN || flight->ended) {
         return rc;
     }
 
-    status = r->headers_out.status;
-    sp = ctx->project->shm;
+    flight->ended = 1;
+    flight->sr = NULL;
+
+    if (flight->landed || flight->orphaned) {
+        /* answered already: by the deadline or the size limit */
+        return rc >= NGX_HTTP_SPECIAL_RESPONSE ? NGX_OK : rc;
+    }
+
+    if (rc == NGX_HTTP_CLIENT_CLOSED_REQUEST || r->connection->error) {
+        /* the client that made the call went away: no answer was had */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "stytch: the client went away before the API "
+                      "answered");
+        ngx_http_stytch_flight_orphan(flight);
+        return rc;
+    }
+
     session = NULL;
+    status = ngx_http_stytch_api_read(r, flight, rc, &session);
 
-    body = ngx_http_get_module_ctx(r, ngx_http_stytch_module);
-
-    if (r->upstream == NULL && rc != NGX_ERROR) {
-        /* the location answered by itself: it is not the API */
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "stytch: \"%V\" did not reach an upstream: "
-                      "\"stytch_api_location\" must name a location with "
-                      "\"proxy_pass\" to the Stytch API", &r->uri);
-        result = STYTCH_INTERNAL_ERROR;
-
-    } else if (rc == NGX_ERROR || status == 0 || body == NULL
-               || (rc >= NGX_HTTP_SPECIAL_RESPONSE && body->len == 0))
-    {
-        /* connection refused, timeout ... */
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "stytch: the API call through \"%V\" failed "
-                      "(status %ui)", &r->uri, rc > 0 ? (ngx_uint_t) rc
-                                                      : status);
-        result = STYTCH_API_UNAVAILABLE;
-
-    } else if (body->overflow) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "stytch: the API answered %ui with more than %uz "
-                      "bytes", status, (size_t) NGX_HTTP_STYTCH_MAX_API_BODY);
-        result = STYTCH_API_RESPONSE_INVALID;
-
-    } else {
-        ngx_memzero(&error, sizeof(stytch_api_error_t));
-
-        result = stytch_api_parse_authenticate(status, (char *) body->data,
-                                               body->len, &session, &error);
-
-        if (result == STYTCH_API_UNAUTHORIZED) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "stytch: the API refused the project's credentials "
-                          "(%s): check \"stytch_project_id\" and "
-                          "\"stytch_secret\"",
-                          error.error_type[0] ? error.error_type
-                                              : "unauthorized_credentials");
-
-        } else if (result == STYTCH_API_UNAVAILABLE
-                   || result == STYTCH_API_RESPONSE_INVALID)
-        {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "stytch: the API answered %ui: %s%s%s", status,
-                          stytch_status_name(result),
-                          error.error_type[0] ? ", " : "",
-                          error.error_type);
-
-        } else if (result != STYTCH_OK) {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "stytch: the API answered %ui: %s", status,
-                          error.error_type[0] ? error.error_type
-                                              : stytch_status_name(result));
-        }
-    }
-
-    switch (stytch_status_action(result)) {
-    case STYTCH_ACTION_ALLOW:
-        (void) ngx_atomic_fetch_add(&sp->api_ok, 1);
-        break;
-    case STYTCH_ACTION_UNAUTHORIZED:
-        (void) ngx_atomic_fetch_add(&sp->api_rejected, 1);
-        break;
-    case STYTCH_ACTION_FORBIDDEN:
-        (void) ngx_atomic_fetch_add(&sp->api_forbidden, 1);
-        break;
-    default:
-        (void) ngx_atomic_fetch_add(&sp->api_failed, 1);
-        break;
-    }
-
-    slcf = ngx_http_get_module_loc_conf(r->main, ngx_http_stytch_module);
-    smcf = ngx_http_get_module_main_conf(r->main, ngx_http_stytch_module);
-
-    if (slcf->api_cache) {
-        ngx_http_stytch_cache_put(smcf->shm_zone, slcf, flight->key, result,
-                                  session);
-    }
-
-    ngx_http_stytch_land(flight, result, session, 0);
+    ngx_http_stytch_flight_land(flight, status, session);
 
     if (session) {
         stytch_session_release(session);
     }
 
     /* the failure is the answer: NGINX need not make an error page */
-    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-        return NGX_OK;
-    }
-
-    return rc;
+    return rc >= NGX_HTTP_SPECIAL_RESPONSE ? NGX_OK : rc;
 }
 
 
-/*
- * The answer for a key: to its leader and to every request that waited for
- * it.  With retry, there is no answer (the leader went away): the waiters
- * ask again, and one of them leads.
- */
-
-static void
-ngx_http_stytch_land(ngx_http_stytch_flight_t *flight, stytch_status_t status,
-    stytch_session_t *session, ngx_uint_t retry)
+static stytch_status_t
+ngx_http_stytch_api_read(ngx_http_request_t *sr,
+    ngx_http_stytch_flight_t *flight, ngx_int_t rc, stytch_session_t **session)
 {
-    ngx_queue_t            *q;
-    ngx_http_stytch_ctx_t  *ctx;
+    ngx_uint_t           status;
+    stytch_status_t      result;
+    stytch_api_error_t   error;
 
-    ngx_rbtree_delete(&ngx_http_stytch_flights, &flight->node);
+    status = sr->headers_out.status;
 
-    ctx = flight->leader;
-
-    if (ctx) {
-        ctx->flight = NULL;
-        ctx->leader = 0;
-        ctx->api = 0;
-        ctx->status = status;
-        ngx_http_stytch_set_session(ctx, session);
-        ngx_str_set(&ctx->source, "api");
-        ctx->done = 1;
+    if (ngx_http_get_module_ctx(sr, ngx_http_stytch_module) == NULL) {
+        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                      "stytch: the API's answer redirected the call "
+                      "internally (X-Accel-Redirect): it is refused");
+        return STYTCH_API_RESPONSE_INVALID;
     }
 
-    while (!ngx_queue_empty(&flight->waiters)) {
-        q = ngx_queue_head(&flight->waiters);
-        ngx_queue_remove(q);
-
-        ctx = ngx_queue_data(q, ngx_http_stytch_ctx_t, waiting);
-
-        ctx->flight = NULL;
-        ctx->api = 0;
-
-        if (!retry) {
-            ctx->status = status;
-            ngx_http_stytch_set_session(ctx, session);
-            ngx_str_set(&ctx->source, "api");
-            ctx->done = 1;
-        }
-
-        ngx_http_stytch_wake(ctx->request);
+    if (sr->upstream == NULL && rc != NGX_ERROR) {
+        /* the location answered by itself: it is not the API */
+        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                      "stytch: \"%V\" did not reach an upstream: "
+                      "\"stytch_api_location\" must name a location with "
+                      "\"proxy_pass\" to the Stytch API", &sr->uri);
+        return STYTCH_INTERNAL_ERROR;
     }
 
-    ngx_free(flight);
-}
-
-
-void
-ngx_http_stytch_set_session(ngx_http_stytch_ctx_t *ctx,
-    stytch_session_t *session)
-{
-    if (ctx->session) {
-        stytch_session_release(ctx->session);
+    if (rc == NGX_ERROR || status == 0
+        || (rc >= NGX_HTTP_SPECIAL_RESPONSE && flight->body.len == 0))
+    {
+        /* connection refused, timeout ... */
+        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                      "stytch: the API call through \"%V\" failed "
+                      "(status %ui)", &sr->uri,
+                      rc > 0 ? (ngx_uint_t) rc : status);
+        return STYTCH_API_UNAVAILABLE;
     }
 
-    ctx->session = session ? stytch_session_retain(session) : NULL;
-}
+    ngx_memzero(&error, sizeof(stytch_api_error_t));
 
+    result = stytch_api_parse_authenticate(status,
+                                           (char *) flight->body.data,
+                                           flight->body.len, session, &error);
 
-static void
-ngx_http_stytch_wake(ngx_http_request_t *r)
-{
-    r->write_event_handler = ngx_http_core_run_phases;
+    if (result == STYTCH_API_UNAUTHORIZED) {
+        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                      "stytch: the API refused the project's credentials "
+                      "(%s): check \"stytch_project_id\" and "
+                      "\"stytch_secret\"",
+                      error.error_type[0] ? error.error_type
+                                          : "unauthorized_credentials");
 
-    ngx_post_event(r->connection->write, &ngx_posted_events);
-}
+    } else if (result == STYTCH_API_UNAVAILABLE
+               || result == STYTCH_API_RESPONSE_INVALID)
+    {
+        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                      "stytch: the API answered %ui: %s%s%s", status,
+                      stytch_status_name(result),
+                      error.error_type[0] ? ", " : "", error.error_type);
 
-
-/* The request goes away: it must not be woken, nor leave its waiters. */
-
-void
-ngx_http_stytch_api_cleanup(ngx_http_stytch_ctx_t *ctx)
-{
-    ngx_http_stytch_flight_t  *flight;
-
-    flight = ctx->flight;
-
-    if (flight == NULL) {
-        return;
+    } else if (result != STYTCH_OK) {
+        ngx_log_error(NGX_LOG_INFO, sr->connection->log, 0,
+                      "stytch: the API answered %ui: %s", status,
+                      error.error_type[0] ? error.error_type
+                                          : stytch_status_name(result));
     }
 
-    ctx->flight = NULL;
-
-    if (!ctx->leader) {
-        ngx_queue_remove(&ctx->waiting);
-        return;
-    }
-
-    flight->leader = NULL;
-    ngx_http_stytch_land(flight, STYTCH_INTERNAL_ERROR, NULL, 1);
-}
-
-
-static ngx_http_stytch_flight_t *
-ngx_http_stytch_flight_find(u_char *key)
-{
-    ngx_rbtree_key_t           k;
-    ngx_rbtree_node_t         *node, *sentinel;
-    ngx_http_stytch_flight_t  *flight;
-
-    ngx_memcpy(&k, key, sizeof(ngx_rbtree_key_t));
-
-    node = ngx_http_stytch_flights.root;
-    sentinel = ngx_http_stytch_flights.sentinel;
-
-    while (node != sentinel) {
-
-        if (k < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (k > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        flight = (ngx_http_stytch_flight_t *) node;
-
-        if (ngx_memcmp(flight->key, key, NGX_HTTP_STYTCH_KEY_LEN) == 0) {
-            return flight;
-        }
-
-        /* same first bytes, another key: rare; ngx_rbtree_insert_value
-         * puts equal keys to the right */
-        node = node->right;
-    }
-
-    return NULL;
+    return result;
 }
 
 
 /*
  * Gathers the API's answer in memory, up to a limit, and keeps it from the
- * client: nothing of a Stytch subrequest goes further down the chain.
+ * client: nothing of a Stytch subrequest goes further down the chain.  The
+ * flight is found through the subrequest's completion, which an internal
+ * redirect keeps, not through its context, which it clears.
  */
 
 static ngx_int_t
@@ -690,6 +888,7 @@ ngx_http_stytch_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     size_t                       n, size;
     ngx_buf_t                   *b;
     ngx_chain_t                 *cl;
+    ngx_http_stytch_flight_t    *flight;
     ngx_http_stytch_api_body_t  *body;
 
     if (r == r->main || r->post_subrequest == NULL
@@ -698,30 +897,48 @@ ngx_http_stytch_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         return ngx_http_next_body_filter(r, in);
     }
 
-    body = ngx_http_get_module_ctx(r, ngx_http_stytch_module);
+    flight = r->post_subrequest->data;
+    body = &flight->body;
+
+    if (!flight->landed && !flight->orphaned
+        && ngx_http_get_module_ctx(r, ngx_http_stytch_module) == NULL)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "stytch: the API's answer redirected the call "
+                      "internally (X-Accel-Redirect): it is refused");
+
+        ngx_http_stytch_flight_land(flight, STYTCH_API_RESPONSE_INVALID,
+                                    NULL);
+    }
 
     for (cl = in; cl; cl = cl->next) {
         b = cl->buf;
 
-        if (!ngx_buf_in_memory(b)) {
-            if (ngx_buf_size(b)) {
-                body->overflow = 1;
-            }
+        if (ngx_buf_in_memory(b)) {
+            n = b->last - b->pos;
 
+        } else {
+            /* buffered to a file: more than the proxy's memory buffers */
+            n = ngx_buf_size(b) ? NGX_HTTP_STYTCH_MAX_API_BODY + 1 : 0;
             b->file_pos = b->file_last;
-            continue;
         }
 
-        n = b->last - b->pos;
-
-        if (body->overflow || n == 0) {
+        if (flight->landed || flight->orphaned || n == 0) {
             b->pos = b->last;
             continue;
         }
 
         if (body->len + n > NGX_HTTP_STYTCH_MAX_API_BODY) {
-            body->overflow = 1;
             b->pos = b->last;
+
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "stytch: the API's answer is over %uz bytes: the "
+                          "call is ended",
+                          (size_t) NGX_HTTP_STYTCH_MAX_API_BODY);
+
+            ngx_http_stytch_flight_land(flight, STYTCH_API_RESPONSE_INVALID,
+                                        NULL);
+            ngx_http_stytch_flight_stop(flight);
             continue;
         }
 
@@ -730,13 +947,17 @@ ngx_http_stytch_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
             size = ngx_max(size, 4096);
             size = ngx_min(size, NGX_HTTP_STYTCH_MAX_API_BODY);
 
-            p = ngx_pnalloc(r->pool, size);
+            p = ngx_alloc(size, r->connection->log);
             if (p == NULL) {
                 return NGX_ERROR;
             }
 
             if (body->len) {
                 ngx_memcpy(p, body->data, body->len);
+            }
+
+            if (body->data) {
+                ngx_free(body->data);
             }
 
             body->data = p;
@@ -746,481 +967,6 @@ ngx_http_stytch_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         body->len = ngx_cpymem(body->data + body->len, b->pos, n)
                     - body->data;
         b->pos = b->last;
-    }
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_stytch_api_init(ngx_conf_t *cf)
-{
-    ngx_http_next_body_filter = ngx_http_top_body_filter;
-    ngx_http_top_body_filter = ngx_http_stytch_body_filter;
-
-    return NGX_OK;
-}
-
-
-/* The API-result cache in the shared zone, made like limit_req's. */
-
-static ngx_int_t
-ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone, ngx_http_stytch_ctx_t *ctx)
-{
-    u_char                        *copy;
-    size_t                         len;
-    time_t                         expires;
-    stytch_status_t                status;
-    stytch_session_t              *session;
-    ngx_slab_pool_t               *shpool;
-    ngx_http_stytch_shm_t         *sh;
-    ngx_http_stytch_memo_t        *memo;
-    ngx_http_stytch_cache_node_t  *cn;
-
-    memo = ngx_http_stytch_memo_slot(ctx->key);
-
-    if (memo->expires > ngx_time()
-        && ngx_memcmp(memo->key, ctx->key, NGX_HTTP_STYTCH_KEY_LEN) == 0)
-    {
-        ngx_http_stytch_set_session(ctx, memo->session);
-        ctx->status = memo->status;
-        return NGX_OK;
-    }
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-    sh = shpool->data;
-
-    copy = NULL;
-    len = 0;
-
-    ngx_shmtx_lock(&shpool->mutex);
-
-    cn = ngx_http_stytch_cache_lookup(sh, ctx->key);
-
-    if (cn == NULL || cn->expires <= ngx_time()) {
-        ngx_shmtx_unlock(&shpool->mutex);
-        return NGX_DECLINED;
-    }
-
-    ngx_queue_remove(&cn->queue);
-    ngx_queue_insert_head(&sh->queue, &cn->queue);
-
-    status = (stytch_status_t) cn->status;
-    expires = cn->expires;
-
-    if (cn->len) {
-        copy = ngx_alloc(cn->len, ctx->request->connection->log);
-        if (copy) {
-            len = cn->len;
-            ngx_memcpy(copy, cn->data, len);
-        }
-    }
-
-    ngx_shmtx_unlock(&shpool->mutex);
-
-    session = NULL;
-
-    if (status == STYTCH_OK) {
-        if (copy == NULL) {
-            return NGX_DECLINED;
-        }
-
-        if (stytch_session_deserialize((char *) copy, len, &session)
-            != STYTCH_OK)
-        {
-            ngx_free(copy);
-            return NGX_DECLINED;
-        }
-    }
-
-    ngx_http_stytch_set_session(ctx, session);
-    ngx_http_stytch_memo_put(ctx->key, expires, status, session);
-
-    if (session) {
-        stytch_session_release(session);
-    }
-
-    if (copy) {
-        ngx_free(copy);
-    }
-
-    ctx->status = status;
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_stytch_cache_put(ngx_shm_zone_t *shm_zone,
-    ngx_http_stytch_loc_conf_t *slcf, u_char *key, stytch_status_t status,
-    stytch_session_t *session)
-{
-    char                          *data;
-    size_t                         len, n;
-    time_t                         ttl, now, expires;
-    ngx_queue_t                   *q;
-    ngx_slab_pool_t               *shpool;
-    ngx_rbtree_node_t             *node;
-    ngx_http_stytch_shm_t         *sh;
-    ngx_http_stytch_cache_node_t  *cn;
-
-    now = ngx_time();
-    data = NULL;
-    len = 0;
-
-    switch (stytch_status_action(status)) {
-
-    case STYTCH_ACTION_ALLOW:
-        if (session == NULL) {
-            return;
-        }
-
-        ttl = slcf->api_cache_valid;
-
-        /* never past the session's own end */
-        expires = stytch_session_expires_at(session);
-
-        if (expires && expires - now < ttl) {
-            ttl = expires - now;
-        }
-
-        if (ttl <= 0) {
-            return;
-        }
-
-        n = stytch_session_serialize(session, NULL, 0);
-
-        if (n == 0 || n > NGX_HTTP_STYTCH_MAX_CACHED) {
-            return;
-        }
-
-        data = ngx_alloc(n, ngx_cycle->log);
-        if (data == NULL) {
-            return;
-        }
-
-        len = stytch_session_serialize(session, data, n);
-
-        if (len != n) {
-            ngx_free(data);
-            return;
-        }
-
-        break;
-
-    case STYTCH_ACTION_UNAUTHORIZED:
-    case STYTCH_ACTION_FORBIDDEN:
-        ttl = slcf->api_cache_reject;
-        break;
-
-    default:
-        /* outages are not remembered: the next request may succeed */
-        return;
-    }
-
-    if (ttl <= 0) {
-        if (data) {
-            ngx_free(data);
-        }
-        return;
-    }
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-    sh = shpool->data;
-
-    n = offsetof(ngx_rbtree_node_t, color)
-        + offsetof(ngx_http_stytch_cache_node_t, data) + len;
-
-    ngx_shmtx_lock(&shpool->mutex);
-
-    cn = ngx_http_stytch_cache_lookup(sh, key);
-
-    if (cn) {
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) cn - offsetof(ngx_rbtree_node_t, color));
-        ngx_queue_remove(&cn->queue);
-        ngx_rbtree_delete(&sh->rbtree, node);
-        ngx_slab_free_locked(shpool, node);
-    }
-
-    node = ngx_slab_alloc_locked(shpool, n);
-
-    /* a full zone loses its least recently used answers */
-    while (node == NULL && !ngx_queue_empty(&sh->queue)) {
-        q = ngx_queue_last(&sh->queue);
-        ngx_queue_remove(q);
-
-        cn = ngx_queue_data(q, ngx_http_stytch_cache_node_t, queue);
-        node = (ngx_rbtree_node_t *)
-                   ((u_char *) cn - offsetof(ngx_rbtree_node_t, color));
-
-        ngx_rbtree_delete(&sh->rbtree, node);
-        ngx_slab_free_locked(shpool, node);
-
-        node = ngx_slab_alloc_locked(shpool, n);
-    }
-
-    if (node == NULL) {
-        ngx_shmtx_unlock(&shpool->mutex);
-
-        if (data) {
-            ngx_free(data);
-        }
-
-        return;
-    }
-
-    cn = (ngx_http_stytch_cache_node_t *) &node->color;
-
-    ngx_memcpy(&node->key, key, sizeof(ngx_rbtree_key_t));
-    ngx_memcpy(cn->key, key, NGX_HTTP_STYTCH_KEY_LEN);
-    cn->len = (u_short) len;
-    cn->status = status;
-    cn->expires = now + ttl;
-
-    if (len) {
-        ngx_memcpy(cn->data, data, len);
-    }
-
-    ngx_rbtree_insert(&sh->rbtree, node);
-    ngx_queue_insert_head(&sh->queue, &cn->queue);
-
-    ngx_shmtx_unlock(&shpool->mutex);
-
-    ngx_http_stytch_memo_put(key, now + ttl, status, session);
-
-    if (data) {
-        ngx_free(data);
-    }
-}
-
-
-static ngx_http_stytch_memo_t *
-ngx_http_stytch_memo_slot(u_char *key)
-{
-    ngx_uint_t  i;
-
-    /* the key is a SHA-256: any of its bytes are uniform */
-    i = ((ngx_uint_t) key[0] | (ngx_uint_t) key[1] << 8)
-        % NGX_HTTP_STYTCH_MEMO_SIZE;
-
-    return &ngx_http_stytch_memo[i];
-}
-
-
-static void
-ngx_http_stytch_memo_put(u_char *key, time_t expires, stytch_status_t status,
-    stytch_session_t *session)
-{
-    ngx_http_stytch_memo_t  *memo;
-
-    memo = ngx_http_stytch_memo_slot(key);
-
-    if (memo->session) {
-        stytch_session_release(memo->session);
-    }
-
-    ngx_memcpy(memo->key, key, NGX_HTTP_STYTCH_KEY_LEN);
-    memo->expires = expires;
-    memo->status = status;
-    memo->session = session ? stytch_session_retain(session) : NULL;
-}
-
-
-void
-ngx_http_stytch_api_exit(void)
-{
-    ngx_uint_t  i;
-
-    for (i = 0; i < NGX_HTTP_STYTCH_MEMO_SIZE; i++) {
-        if (ngx_http_stytch_memo[i].session) {
-            stytch_session_release(ngx_http_stytch_memo[i].session);
-            ngx_http_stytch_memo[i].session = NULL;
-        }
-
-        ngx_http_stytch_memo[i].expires = 0;
-    }
-}
-
-
-static ngx_http_stytch_cache_node_t *
-ngx_http_stytch_cache_lookup(ngx_http_stytch_shm_t *sh, u_char *key)
-{
-    ngx_int_t                      rc;
-    ngx_rbtree_key_t               k;
-    ngx_rbtree_node_t             *node, *sentinel;
-    ngx_http_stytch_cache_node_t  *cn;
-
-    ngx_memcpy(&k, key, sizeof(ngx_rbtree_key_t));
-
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (k < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (k > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        cn = (ngx_http_stytch_cache_node_t *) &node->color;
-
-        rc = ngx_memcmp(key, cn->key, NGX_HTTP_STYTCH_KEY_LEN);
-
-        if (rc == 0) {
-            return cn;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-
-static void
-ngx_http_stytch_cache_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t             **p;
-    ngx_http_stytch_cache_node_t   *cn, *cnt;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else {
-            cn = (ngx_http_stytch_cache_node_t *) &node->color;
-            cnt = (ngx_http_stytch_cache_node_t *) &temp->color;
-
-            p = (ngx_memcmp(cn->key, cnt->key, NGX_HTTP_STYTCH_KEY_LEN) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
-void
-ngx_http_stytch_cache_init(ngx_http_stytch_shm_t *sh)
-{
-    ngx_rbtree_init(&sh->rbtree, &sh->sentinel,
-                    ngx_http_stytch_cache_insert_value);
-    ngx_queue_init(&sh->queue);
-}
-
-
-/*
- * The refreshed JWT goes back to the browser, with the attributes that
- * Stytch's frontend SDK gives its cookies.
- */
-
-ngx_int_t
-ngx_http_stytch_set_cookies(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
-{
-    size_t            len, n;
-    u_char           *p;
-    time_t            expires;
-    ngx_str_t         value, cookie, *name;
-    ngx_uint_t        i, secure;
-    const char       *v;
-    stytch_field_t    fields[2] = { STYTCH_FIELD_SESSION_JWT,
-                                    STYTCH_FIELD_SESSION_TOKEN };
-
-    if (!slcf->refresh_cookie || ctx->session == NULL) {
-        return NGX_OK;
-    }
-
-    expires = stytch_session_expires_at(ctx->session);
-
-#if (NGX_HTTP_SSL)
-    secure = (r->connection->ssl != NULL);
-#else
-    secure = 0;
-#endif
-
-    for (i = 0; i < 2; i++) {
-
-        name = (i == 0) ? &slcf->jwt_cookie : &slcf->session_cookie;
-
-        if (name->len == 0) {
-            continue;
-        }
-
-        v = stytch_session_field(ctx->session, fields[i], &n);
-
-        if (n == 0) {
-            continue;
-        }
-
-        /*
-         * The session token cookie only replaces one that the client sent
-         * and that changed: a client that holds only the short-lived JWT
-         * is not handed the long-lived token.
-         */
-        if (i == 1
-            && (ctx->jwt
-                || (ctx->token.len == n
-                    && ngx_strncmp(ctx->token.data, v, n) == 0)))
-        {
-            continue;
-        }
-
-        value.data = (u_char *) v;
-        value.len = n;
-
-        len = name->len + 1 + value.len + 2 + slcf->cookie_attributes.len
-              + sizeof("; Expires=Mon, 28 Sep 1970 06:00:00 GMT")
-              + sizeof("; Secure") - 1;
-
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        cookie.data = p;
-
-        p = ngx_sprintf(p, "%V=%V", name, &value);
-
-        if (slcf->cookie_attributes.len) {
-            p = ngx_sprintf(p, "; %V", &slcf->cookie_attributes);
-        }
-
-        if (expires > 0) {
-            p = ngx_cpymem(p, "; Expires=", sizeof("; Expires=") - 1);
-            p = ngx_http_time(p, expires);
-        }
-
-        if (secure) {
-            p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
-        }
-
-        cookie.len = p - cookie.data;
-
-        if (ngx_http_stytch_add_header(r, "Set-Cookie", &cookie) == NULL) {
-            return NGX_ERROR;
-        }
     }
 
     return NGX_OK;

@@ -1,38 +1,111 @@
 
 /*
- * ngx_http_stytch_module: the access phase handler.
+ * ngx_http_stytch_module: the request path.
+ *
+ * The access phase handler takes each request through one explicit state,
+ * ctx->state, written here only.  Deciding is a loop: each step moves the
+ * state on or makes the request wait; a waiting request is woken (by the
+ * refresh timer, or by the API call's completion) and the loop goes on
+ * where it stopped.
+ *
+ *   START          the tokens are read and the JWT is verified locally
+ *                    valid                              -> AUTHENTICATED
+ *                    valid, "strict"                    -> ASK
+ *                    malformed, forged, unknown kid of
+ *                    a key set fetched within cooldown  -> DECIDED
+ *                    unknown kid, older key set         -> KEYS
+ *                    expired, too old, keys unavailable,
+ *                    or an opaque session token         -> ASK
+ *                    nothing the API may be asked about -> DECIDED
+ *   KEYS           waits for the key set's refresh      -> START
+ *   ASK            the API-result cache answers         -> ANSWERED
+ *                  a call is made, or one is joined     -> API
+ *   API            waits; the answer came               -> ANSWERED
+ *                  the call's maker went away           -> ASK
+ *   ANSWERED       the session is accepted              -> AUTHENTICATED
+ *                  a permission check answered          -> AUTHENTICATED
+ *                  refused                              -> DECIDED
+ *   AUTHENTICATED  authorization allows or denies       -> DECIDED
+ *                  a permission the API must check      -> ASK
+ *   DECIDED        the response: allow, 401, 403, 503 or 500
+ *
+ * An internal redirect into another location keeps the identity only when
+ * that location is not stricter; otherwise the request starts again.
+ * This file also owns the response's headers: the challenge, Retry-After,
+ * the refreshed cookies and what keeps shared caches from storing them.
  */
 
 
 #include "ngx_http_stytch_module.h"
 
 
+static ngx_int_t ngx_http_stytch_start(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static ngx_int_t ngx_http_stytch_keys(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static ngx_int_t ngx_http_stytch_ask(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static ngx_int_t ngx_http_stytch_wait(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static ngx_int_t ngx_http_stytch_answered(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static ngx_int_t ngx_http_stytch_authorized(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static ngx_int_t ngx_http_stytch_respond(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+
+static void ngx_http_stytch_relocate(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static ngx_uint_t ngx_http_stytch_stricter(ngx_http_stytch_loc_conf_t *prev,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
 static void ngx_http_stytch_verify(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
-    ngx_str_t *token);
-static ngx_int_t ngx_http_stytch_jwt(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *token);
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static void ngx_http_stytch_set_session(ngx_http_stytch_ctx_t *ctx,
+    stytch_session_t *session);
+static void ngx_http_stytch_keys_timeout(ngx_event_t *ev);
+
+static void ngx_http_stytch_tokens(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
 static ngx_int_t ngx_http_stytch_bearer(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *token);
 static ngx_int_t ngx_http_stytch_cookie(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value);
-static ngx_int_t ngx_http_stytch_decide(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+
 static ngx_int_t ngx_http_stytch_challenge(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_uint_t invalid);
 static ngx_int_t ngx_http_stytch_forbid(ngx_http_request_t *r);
 static ngx_int_t ngx_http_stytch_unavailable(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf);
+static ngx_int_t ngx_http_stytch_set_cookies(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static ngx_table_elt_t *ngx_http_stytch_add_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+static ngx_int_t ngx_http_stytch_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_stytch_private(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_stytch_shared_directive(u_char *p, size_t len);
+
 static ngx_http_stytch_ctx_t *ngx_http_stytch_create_ctx(
     ngx_http_request_t *r);
 static void ngx_http_stytch_cleanup(void *data);
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+
+ngx_int_t
+ngx_http_stytch_handler_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_stytch_header_filter;
+
+    return NGX_OK;
+}
 
 
 ngx_int_t
 ngx_http_stytch_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
-    ngx_str_t                    jwt, token;
     ngx_http_stytch_ctx_t       *ctx;
     ngx_http_stytch_loc_conf_t  *slcf;
 
@@ -44,98 +117,152 @@ ngx_http_stytch_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_stytch_get_ctx(r);
 
-    if (ctx && ctx->api) {
-        /* still waiting for the API */
-        return NGX_AGAIN;
-    }
-
-    if (ctx && ctx->done && ctx->project == slcf->project) {
-        /* after the API answered, or an internal redirect */
-        return ngx_http_stytch_decide(r, slcf, ctx);
-    }
-
     if (ctx == NULL) {
         ctx = ngx_http_stytch_create_ctx(r);
         if (ctx == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-    } else if (ctx->session) {
-        stytch_session_release(ctx->session);
-        ctx->session = NULL;
+        ctx->conf = slcf;
+        ctx->project = slcf->project;
+
+    } else if (ctx->conf != slcf) {
+        ngx_http_stytch_relocate(r, slcf, ctx);
     }
 
-    ctx->request = r;
-    ctx->project = slcf->project;
-    ctx->done = 0;
-    ctx->cookies_set = 0;
-    ctx->authorized_for = NULL;
-    ctx->verified = 0;
-    ctx->checking = -1;
-    ngx_str_null(&ctx->check);
-    ngx_str_null(&ctx->token);
-    ngx_str_null(&ctx->source);
+    for ( ;; ) {
 
-    rc = ngx_http_stytch_jwt(r, slcf, &jwt);
+        switch (ctx->state) {
 
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        case NGX_HTTP_STYTCH_START:
+            rc = ngx_http_stytch_start(r, slcf, ctx);
+            break;
+
+        case NGX_HTTP_STYTCH_KEYS:
+            rc = ngx_http_stytch_keys(r, slcf, ctx);
+            break;
+
+        case NGX_HTTP_STYTCH_ASK:
+            rc = ngx_http_stytch_ask(r, slcf, ctx);
+            break;
+
+        case NGX_HTTP_STYTCH_API:
+            rc = ngx_http_stytch_wait(r, slcf, ctx);
+            break;
+
+        case NGX_HTTP_STYTCH_ANSWERED:
+            rc = ngx_http_stytch_answered(r, slcf, ctx);
+            break;
+
+        case NGX_HTTP_STYTCH_AUTHENTICATED:
+            rc = ngx_http_stytch_authorized(r, slcf, ctx);
+            break;
+
+        default: /* NGX_HTTP_STYTCH_DECIDED */
+            return ngx_http_stytch_respond(r, slcf, ctx);
+        }
+
+        /* NGX_OK: the state moved on; NGX_AGAIN: the request waits */
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
     }
+}
 
-    if (rc == NGX_OK) {
-        ctx->from_cookie = ctx->jwt_from_cookie;
-        ngx_http_stytch_verify(r, slcf, ctx, &jwt);
+
+static ngx_int_t
+ngx_http_stytch_start(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_http_stytch_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+    ngx_str_t  token;
+
+    ngx_http_stytch_tokens(r, slcf, ctx);
+
+    ctx->status = STYTCH_TOKEN_MISSING;
+    ngx_str_null(&ctx->call.check);
+    ngx_str_null(&ctx->call.token);
+
+    if (ctx->jwt.len) {
+        ngx_http_stytch_verify(r, slcf, ctx);
 
         /* an authorization_check may need to send it */
-        ctx->token = jwt;
-        ctx->jwt = 1;
+        ctx->call.token = ctx->jwt;
+        ctx->call.jwt = 1;
+
+        if (ctx->status == STYTCH_OK) {
+
+            if (slcf->auth != NGX_HTTP_STYTCH_AUTH_STRICT) {
+                ctx->state = NGX_HTTP_STYTCH_AUTHENTICATED;
+                return NGX_OK;
+            }
+
+            /* strict: the API checks the session of every request */
+            ngx_http_stytch_set_session(ctx, NULL);
+        }
 
         if (stytch_status_action(ctx->status) == STYTCH_ACTION_UNAUTHORIZED) {
             /* forged or malformed: the API cannot make it good */
-            return ngx_http_stytch_decide(r, slcf, ctx);
+            ctx->state = NGX_HTTP_STYTCH_DECIDED;
+            return NGX_OK;
         }
 
-        if (ctx->status == STYTCH_OK
-            && slcf->auth != NGX_HTTP_STYTCH_AUTH_STRICT)
+        if (ctx->status == STYTCH_JWKS_UNKNOWN_KID
+            || ctx->status == STYTCH_JWKS_NO_KEYS)
         {
-            return ngx_http_stytch_decide(r, slcf, ctx);
-        }
+            rc = ngx_http_stytch_project_keys(ctx->project, ctx);
 
-        if (ctx->status == STYTCH_OK) {
-            /* strict: the API checks the session of every request */
-            stytch_session_release(ctx->session);
-            ctx->session = NULL;
-        }
+            if (rc == NGX_DECLINED) {
+                /* not in a key set fetched within the cooldown: forged */
+                ctx->state = NGX_HTTP_STYTCH_DECIDED;
+                return NGX_OK;
+            }
 
-    } else {
-        ctx->status = STYTCH_TOKEN_MISSING;
-        ngx_str_null(&jwt);
+            if (rc == NGX_AGAIN) {
+                ctx->keys_timer.handler = ngx_http_stytch_keys_timeout;
+                ctx->keys_timer.data = ctx;
+                ctx->keys_timer.log = r->connection->log;
+                ngx_add_timer(&ctx->keys_timer,
+                              (ngx_msec_t) (ctx->keys_deadline - ngx_time())
+                              * 1000);
+
+                r->read_event_handler = ngx_http_test_reading;
+                r->write_event_handler = ngx_http_request_empty_handler;
+
+                ctx->state = NGX_HTTP_STYTCH_KEYS;
+                return NGX_AGAIN;
+            }
+
+            /* NGX_ABORT: no keys can be had now, the API decides */
+        }
     }
 
     if (!slcf->fallback) {
-        return ngx_http_stytch_decide(r, slcf, ctx);
+        ctx->state = NGX_HTTP_STYTCH_DECIDED;
+        return NGX_OK;
     }
 
     /* the API: the opaque session token when there is one, else the JWT */
 
-    token = jwt;
-    ctx->jwt = 1;
+    if (ctx->session_token.len) {
+        token = ctx->session_token;
+        ctx->call.jwt = 0;
 
-    if (slcf->session_cookie.len
-        && ngx_http_stytch_cookie(r, &slcf->session_cookie, &token) == NGX_OK)
-    {
-        ctx->jwt = 0;
-        ctx->from_cookie = 1;
+    } else if (ctx->jwt.len) {
+        token = ctx->jwt;
+        ctx->call.jwt = 1;
 
-    } else if (jwt.len == 0) {
-        return ngx_http_stytch_decide(r, slcf, ctx);
+    } else {
+        ctx->state = NGX_HTTP_STYTCH_DECIDED;
+        return NGX_OK;
     }
 
-    ctx->token = token;
-    ctx->done = 0;
-
-    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "stytch: asking the API");
+    if (!ngx_http_stytch_token_is_safe(&token)) {
+        ctx->status = STYTCH_TOKEN_MALFORMED;
+        ctx->state = NGX_HTTP_STYTCH_DECIDED;
+        return NGX_OK;
+    }
 
     if (ctx->status != STYTCH_TOKEN_MISSING && ctx->status != STYTCH_OK) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -143,9 +270,59 @@ ngx_http_stytch_handler(ngx_http_request_t *r)
                       stytch_status_name(ctx->status));
     }
 
-    rc = ngx_http_stytch_api(r, slcf, ctx);
+    ctx->call.token = token;
+    ctx->state = NGX_HTTP_STYTCH_ASK;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_keys(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_http_stytch_ctx_t *ctx)
+{
+    if (!ngx_http_stytch_project_keys_moved(ctx->project, ctx)) {
+        return NGX_AGAIN;
+    }
+
+    ngx_queue_remove(&ctx->waiting);
+
+    if (ctx->keys_timer.timer_set) {
+        ngx_del_timer(&ctx->keys_timer);
+    }
+
+    /* verify again, with what the refresh brought */
+    ctx->state = NGX_HTTP_STYTCH_START;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_stytch_keys_timeout(ngx_event_t *ev)
+{
+    ngx_http_request_t     *r;
+    ngx_http_stytch_ctx_t  *ctx;
+
+    ctx = ev->data;
+    r = ctx->request;
+
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_post_event(r->connection->write, &ngx_posted_events);
+}
+
+
+static ngx_int_t
+ngx_http_stytch_ask(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_http_stytch_ctx_t *ctx)
+{
+    ngx_int_t                 rc;
+    ngx_http_stytch_answer_t  answer;
+
+    rc = ngx_http_stytch_api_ask(r, slcf, ctx, &answer);
 
     if (rc == NGX_AGAIN) {
+        ctx->state = NGX_HTTP_STYTCH_API;
         return NGX_AGAIN;
     }
 
@@ -153,43 +330,267 @@ ngx_http_stytch_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_stytch_decide(r, slcf, ctx);
+    ctx->status = answer.status;
+    ctx->answered = answer.answered;
+    ngx_http_stytch_set_session(ctx, answer.session);
+    ngx_str_set(&ctx->source, "cache");
+
+    if (answer.session) {
+        stytch_session_release(answer.session);
+    }
+
+    ctx->state = NGX_HTTP_STYTCH_ANSWERED;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_wait(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_http_stytch_ctx_t *ctx)
+{
+    ngx_int_t                 rc;
+    ngx_http_stytch_answer_t  answer;
+
+    rc = ngx_http_stytch_api_take(ctx, &answer);
+
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
+    }
+
+    if (rc == NGX_DECLINED) {
+        /* the request that made the call went away: ask again */
+        ctx->state = NGX_HTTP_STYTCH_ASK;
+        return NGX_OK;
+    }
+
+    ctx->status = answer.status;
+    ctx->answered = answer.answered;
+    ngx_http_stytch_set_session(ctx, answer.session);
+    ngx_str_set(&ctx->source, "api");
+
+    if (answer.session) {
+        stytch_session_release(answer.session);
+    }
+
+    ctx->state = NGX_HTTP_STYTCH_ANSWERED;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_answered(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
+{
+    if (ctx->checking >= 0) {
+        /* the API answered an authorization_check */
+
+        if (ctx->status == STYTCH_OK) {
+            ctx->verified |= (uint32_t) 1 << ctx->checking;
+        }
+
+        ctx->checking = -1;
+        ngx_str_null(&ctx->call.check);
+    }
+
+    ctx->state = (ctx->status == STYTCH_OK && ctx->session)
+                 ? NGX_HTTP_STYTCH_AUTHENTICATED : NGX_HTTP_STYTCH_DECIDED;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_authorized(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+    ngx_str_t  check;
+
+    ctx->authenticated = 1;
+    ctx->status = STYTCH_OK;
+
+    rc = ngx_http_stytch_authorize(r, slcf, ctx, &ctx->deny, &check);
+
+    switch (rc) {
+
+    case NGX_OK:
+    case NGX_DECLINED:
+        ctx->state = NGX_HTTP_STYTCH_DECIDED;
+        return NGX_OK;
+
+    case NGX_AGAIN:
+        ctx->call.check = check;
+        ctx->state = NGX_HTTP_STYTCH_ASK;
+        return NGX_OK;
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+/*
+ * Turns the outcome into the answer: one table, in the core, says what
+ * each status means; this is the one place that says how NGINX answers it.
+ */
+
+static ngx_int_t
+ngx_http_stytch_respond(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
+{
+    stytch_action_t  action;
+
+    action = stytch_status_action(ctx->status);
+
+    if (action != STYTCH_ACTION_ALLOW) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "stytch: access denied: %s",
+                      stytch_status_name(ctx->status));
+    }
+
+    switch (action) {
+
+    case STYTCH_ACTION_ALLOW:
+        if (ngx_http_stytch_set_cookies(r, slcf, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return NGX_OK;
+
+    case STYTCH_ACTION_UNAUTHORIZED:
+        return ngx_http_stytch_challenge(r, slcf,
+                                         ctx->status != STYTCH_TOKEN_MISSING);
+
+    case STYTCH_ACTION_FALLBACK:
+        /* not asked: without keys nothing can be told; else it is stale */
+        if (ctx->status == STYTCH_JWKS_NO_KEYS) {
+            return ngx_http_stytch_unavailable(r, slcf);
+        }
+
+        return ngx_http_stytch_challenge(r, slcf, 1);
+
+    case STYTCH_ACTION_FORBIDDEN:
+        if (ctx->deny == NGX_HTTP_UNAUTHORIZED) {
+            return ngx_http_stytch_challenge(r, slcf, 1);
+        }
+
+        return ngx_http_stytch_forbid(r);
+
+    case STYTCH_ACTION_UNAVAILABLE:
+        return ngx_http_stytch_unavailable(r, slcf);
+
+    default: /* STYTCH_ACTION_ERROR */
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+/*
+ * An internal redirect (index, try_files, error_page, X-Accel-Redirect)
+ * into another location: the identity stays only where it is enough.
+ */
+
+static void
+ngx_http_stytch_relocate(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
+{
+    ngx_http_stytch_loc_conf_t  *prev;
+
+    prev = ctx->conf;
+
+    ctx->conf = slcf;
+    ctx->verified = 0;
+    ctx->checking = -1;
+    ctx->deny = NGX_HTTP_FORBIDDEN;
+
+    if (ctx->authenticated && ctx->session
+        && !ngx_http_stytch_stricter(prev, slcf, ctx))
+    {
+        /* the new location's own authorization rules still apply */
+        ctx->state = NGX_HTTP_STYTCH_AUTHENTICATED;
+        return;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "stytch: a stricter location: authenticating again");
+
+    ngx_http_stytch_set_session(ctx, NULL);
+
+    ctx->project = slcf->project;
+    ctx->status = STYTCH_TOKEN_MISSING;
+    ctx->answered = 0;
+    ctx->authenticated = 0;
+    ctx->keys_waited = 0;
+    ngx_str_null(&ctx->source);
+    ctx->state = NGX_HTTP_STYTCH_START;
+}
+
+
+static ngx_uint_t
+ngx_http_stytch_stricter(ngx_http_stytch_loc_conf_t *prev,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
+{
+    if (slcf->project != ctx->project) {
+        return 1;
+    }
+
+    if (ctx->answered) {
+        /* what the API said is younger than this location asks */
+        return ngx_time() - ctx->answered > slcf->api_cache_valid;
+    }
+
+    /* verified locally only */
+
+    if (slcf->auth == NGX_HTTP_STYTCH_AUTH_STRICT
+        || slcf->leeway < prev->leeway)
+    {
+        return 1;
+    }
+
+    if (slcf->max_token_age == NGX_CONF_UNSET) {
+        return 0;
+    }
+
+    return prev->max_token_age == NGX_CONF_UNSET
+           || slcf->max_token_age < prev->max_token_age;
 }
 
 
 static void
 ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
-    ngx_http_stytch_ctx_t *ctx, ngx_str_t *token)
+    ngx_http_stytch_ctx_t *ctx)
 {
-    int                           cached;
-    stytch_status_t               status;
-    stytch_session_t             *session;
-    stytch_verify_params_t        params;
-    ngx_http_stytch_project_t    *project;
-    ngx_http_stytch_main_conf_t  *smcf;
+    int                         cached;
+    stytch_status_t             status;
+    stytch_session_t           *session;
+    stytch_verify_params_t      params;
+    ngx_http_stytch_project_t  *project;
 
-    project = slcf->project;
-    smcf = ngx_http_get_module_main_conf(r, ngx_http_stytch_module);
+    project = ctx->project;
 
-    (void) ngx_http_stytch_load_keys(project, smcf->shm_zone);
+    (void) ngx_http_stytch_project_load_keys(project);
+
+    ngx_memzero(&params, sizeof(stytch_verify_params_t));
 
     params.now = ngx_time();
     params.leeway = slcf->leeway;
-    params.max_token_age = slcf->max_token_age_set
-                           && slcf->max_token_age != NGX_CONF_UNSET
+    params.max_token_age = slcf->max_token_age != NGX_CONF_UNSET
                            ? slcf->max_token_age : -1;
 
     session = NULL;
     cached = 0;
 
-    status = stytch_verifier_verify(project->verifier, (char *) token->data,
-                                    token->len, &params, &session, &cached);
+    status = stytch_verifier_verify(project->verifier,
+                                    (char *) ctx->jwt.data, ctx->jwt.len,
+                                    &params, &session, &cached);
 
     ctx->status = status;
-    ctx->done = 1;
 
     if (status == STYTCH_OK) {
-        ctx->session = session;
+        ngx_http_stytch_set_session(ctx, session);
+        stytch_session_release(session);
 
         if (cached) {
             ngx_str_set(&ctx->source, "cache");
@@ -210,243 +611,50 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     }
 
     (void) ngx_atomic_fetch_add(&project->shm->local_rejects, 1);
+}
 
-    if (status == STYTCH_JWKS_UNKNOWN_KID || status == STYTCH_JWKS_NO_KEYS) {
-        ngx_http_stytch_want_refresh(project, NGX_HTTP_STYTCH_DOC_JWKS);
+
+static void
+ngx_http_stytch_set_session(ngx_http_stytch_ctx_t *ctx,
+    stytch_session_t *session)
+{
+    if (ctx->session) {
+        stytch_session_release(ctx->session);
     }
+
+    ctx->session = session ? stytch_session_retain(session) : NULL;
 }
 
 
 /*
- * Turns a status into the answer: one table, in the core, says what each
- * status means; this is the one place that says how NGINX answers it.
+ * The JWT ("Authorization: Bearer" first, then the cookie) and the opaque
+ * session token (its cookie).
  */
 
-static ngx_int_t
-ngx_http_stytch_decide(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
+static void
+ngx_http_stytch_tokens(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     ngx_http_stytch_ctx_t *ctx)
 {
-    ngx_int_t        rc;
-    ngx_uint_t       status;
-    stytch_action_t  action;
-
-    ctx->done = 1;
-
-    if (ctx->checking >= 0) {
-        /* the API answered an authorization_check */
-        if (ctx->status == STYTCH_OK) {
-            ctx->verified |= (uint32_t) 1 << ctx->checking;
-        }
-
-        ctx->checking = -1;
-        ngx_str_null(&ctx->check);
-    }
-
-    action = stytch_status_action(ctx->status);
-
-    if (action != STYTCH_ACTION_ALLOW) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "stytch: access denied: %s",
-                      stytch_status_name(ctx->status));
-    }
-
-    switch (action) {
-
-    case STYTCH_ACTION_ALLOW:
-        rc = ngx_http_stytch_authorize(r, slcf, ctx, &status);
-
-        if (rc == NGX_AGAIN) {
-            return NGX_AGAIN;
-        }
-
-        if (rc == NGX_DONE) {
-            /* the API-result cache answered an authorization_check */
-            return ngx_http_stytch_decide(r, slcf, ctx);
-        }
-
-        if (rc == NGX_ERROR) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        if (rc == NGX_DECLINED) {
-            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "stytch: access denied: %s",
-                          stytch_status_name(ctx->status));
-
-            if (stytch_status_action(ctx->status) != STYTCH_ACTION_FORBIDDEN)
-            {
-                /* no policy and no way to ask: never a silent allow */
-                return ngx_http_stytch_unavailable(r, slcf);
-            }
-
-            if (status == NGX_HTTP_UNAUTHORIZED) {
-                return ngx_http_stytch_challenge(r, slcf, 1);
-            }
-
-            return ngx_http_stytch_forbid(r);
-        }
-
-        if (!ctx->cookies_set && ctx->source.len == 3
-            && ngx_strncmp(ctx->source.data, "api", 3) == 0
-            && ctx->from_cookie)
-        {
-            ctx->cookies_set = 1;
-
-            if (ngx_http_stytch_set_cookies(r, slcf, ctx) != NGX_OK) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-        }
-
-        return NGX_OK;
-
-    case STYTCH_ACTION_UNAUTHORIZED:
-        return ngx_http_stytch_challenge(r, slcf,
-                                         ctx->status != STYTCH_TOKEN_MISSING);
-
-    case STYTCH_ACTION_FALLBACK:
-        /* stytch_fallback off: without keys nothing can be told;
-         * otherwise the token is stale */
-        if (ctx->status == STYTCH_JWKS_NO_KEYS) {
-            return ngx_http_stytch_unavailable(r, slcf);
-        }
-
-        return ngx_http_stytch_challenge(r, slcf, 1);
-
-    case STYTCH_ACTION_FORBIDDEN:
-        return ngx_http_stytch_forbid(r);
-
-    case STYTCH_ACTION_UNAVAILABLE:
-        return ngx_http_stytch_unavailable(r, slcf);
-
-    default: /* STYTCH_ACTION_ERROR */
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-}
-
-
-/* RFC 6750, section 3 */
-
-static ngx_int_t
-ngx_http_stytch_challenge(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_uint_t invalid)
-{
-    ngx_str_t         value;
-    ngx_table_elt_t  *h;
-
-    value.len = sizeof("Bearer realm=\"\", error=\"invalid_token\"") - 1
-                + slcf->realm.len;
-    value.data = ngx_pnalloc(r->pool, value.len);
-    if (value.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    value.len = ngx_sprintf(value.data, "Bearer realm=\"%V\"%s", &slcf->realm,
-                            invalid ? ", error=\"invalid_token\"" : "")
-                - value.data;
-
-    h = ngx_http_stytch_add_header(r, "WWW-Authenticate", &value);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->headers_out.www_authenticate = h;
-
-    return NGX_HTTP_UNAUTHORIZED;
-}
-
-
-static ngx_int_t
-ngx_http_stytch_forbid(ngx_http_request_t *r)
-{
-    ngx_table_elt_t  *h;
-
-    static ngx_str_t  value = ngx_string("Bearer error=\"insufficient_scope\"");
-
-    h = ngx_http_stytch_add_header(r, "WWW-Authenticate", &value);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->headers_out.www_authenticate = h;
-
-    return NGX_HTTP_FORBIDDEN;
-}
-
-
-static ngx_int_t
-ngx_http_stytch_unavailable(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf)
-{
-    ngx_str_t  value;
-
-    value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-    if (value.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    value.len = ngx_sprintf(value.data, "%T", slcf->retry_after) - value.data;
-
-    if (ngx_http_stytch_add_header(r, "Retry-After", &value) == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return slcf->unavailable_status;
-}
-
-
-/* A response header; value must live as long as the request. */
-
-ngx_table_elt_t *
-ngx_http_stytch_add_header(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NULL;
-    }
-
-    h->hash = 1;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value = *value;
-
-    return h;
-}
-
-
-/* The JWT: "Authorization: Bearer" first, then the cookie. */
-
-static ngx_int_t
-ngx_http_stytch_jwt(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
-    ngx_str_t *token)
-{
-    ngx_int_t  rc;
-
-    ngx_http_stytch_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_stytch_module);
+    ngx_str_null(&ctx->jwt);
+    ngx_str_null(&ctx->session_token);
     ctx->jwt_from_cookie = 0;
 
-    if (slcf->jwt_header.len) {
-        rc = ngx_http_stytch_bearer(r, slcf, token);
+    if (slcf->jwt_header.len
+        && ngx_http_stytch_bearer(r, slcf, &ctx->jwt) == NGX_OK)
+    {
+        /* void */
 
-        if (rc != NGX_DECLINED) {
-            return rc;
-        }
+    } else if (slcf->jwt_cookie.len
+               && ngx_http_stytch_cookie(r, &slcf->jwt_cookie, &ctx->jwt)
+                  == NGX_OK)
+    {
+        ctx->jwt_from_cookie = 1;
     }
 
-    if (slcf->jwt_cookie.len) {
-        rc = ngx_http_stytch_cookie(r, &slcf->jwt_cookie, token);
-        ctx->jwt_from_cookie = (rc == NGX_OK);
-        return rc;
+    if (slcf->session_cookie.len) {
+        (void) ngx_http_stytch_cookie(r, &slcf->session_cookie,
+                                      &ctx->session_token);
     }
-
-    return NGX_DECLINED;
 }
 
 
@@ -598,6 +806,386 @@ ngx_http_stytch_cookie(ngx_http_request_t *r, ngx_str_t *name,
 }
 
 
+/* RFC 6750, section 3 */
+
+static ngx_int_t
+ngx_http_stytch_challenge(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_uint_t invalid)
+{
+    ngx_str_t         value;
+    ngx_table_elt_t  *h;
+
+    value.len = sizeof("Bearer realm=\"\", error=\"invalid_token\"") - 1
+                + slcf->realm.len;
+    value.data = ngx_pnalloc(r->pool, value.len);
+    if (value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "Bearer realm=\"%V\"%s", &slcf->realm,
+                            invalid ? ", error=\"invalid_token\"" : "")
+                - value.data;
+
+    h = ngx_http_stytch_add_header(r, "WWW-Authenticate", &value);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.www_authenticate = h;
+
+    return NGX_HTTP_UNAUTHORIZED;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_forbid(ngx_http_request_t *r)
+{
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  value = ngx_string("Bearer error=\"insufficient_scope\"");
+
+    h = ngx_http_stytch_add_header(r, "WWW-Authenticate", &value);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.www_authenticate = h;
+
+    return NGX_HTTP_FORBIDDEN;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_unavailable(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf)
+{
+    ngx_str_t  value;
+
+    value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "%T", slcf->retry_after) - value.data;
+
+    if (ngx_http_stytch_add_header(r, "Retry-After", &value) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return slcf->unavailable_status;
+}
+
+
+/*
+ * The refreshed JWT goes back to the browser, with the attributes that
+ * Stytch's frontend SDK gives its cookies, once per request, when the API
+ * accepted a token that came in a cookie.
+ */
+
+static ngx_int_t
+ngx_http_stytch_set_cookies(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
+{
+    size_t            len, n;
+    u_char           *p;
+    time_t            expires;
+    ngx_str_t         value, cookie, *name;
+    ngx_uint_t        i, secure;
+    const char       *v;
+    stytch_field_t    fields[2] = { STYTCH_FIELD_SESSION_JWT,
+                                    STYTCH_FIELD_SESSION_TOKEN };
+
+    if (ctx->cookies_set || !slcf->refresh_cookie || ctx->session == NULL
+        || ctx->source.len != 3
+        || ngx_strncmp(ctx->source.data, "api", 3) != 0
+        || (ctx->call.jwt && !ctx->jwt_from_cookie))
+    {
+        return NGX_OK;
+    }
+
+    ctx->cookies_set = 1;
+
+    expires = stytch_session_expires_at(ctx->session);
+
+#if (NGX_HTTP_SSL)
+    secure = (r->connection->ssl != NULL);
+#else
+    secure = 0;
+#endif
+
+    for (i = 0; i < 2; i++) {
+
+        name = (i == 0) ? &slcf->jwt_cookie : &slcf->session_cookie;
+
+        if (name->len == 0) {
+            continue;
+        }
+
+        v = stytch_session_field(ctx->session, fields[i], &n);
+
+        if (n == 0) {
+            continue;
+        }
+
+        /*
+         * The session token cookie only replaces one that the client sent
+         * and that changed: a client that holds only the short-lived JWT
+         * is not handed the long-lived token.
+         */
+        if (i == 1
+            && (ctx->call.jwt
+                || (ctx->call.token.len == n
+                    && ngx_strncmp(ctx->call.token.data, v, n) == 0)))
+        {
+            continue;
+        }
+
+        value.data = (u_char *) v;
+        value.len = n;
+
+        /* a value that is not a token could split or extend the header */
+        if (!ngx_http_stytch_token_is_safe(&value)) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "stytch: the API's %s is not a token: no cookie "
+                          "is set", i == 0 ? "session_jwt" : "session_token");
+            continue;
+        }
+
+        len = name->len + 1 + value.len + 2 + slcf->cookie_attributes.len
+              + sizeof("; Expires=Mon, 28 Sep 1970 06:00:00 GMT")
+              + sizeof("; Secure") - 1;
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        cookie.data = p;
+
+        p = ngx_sprintf(p, "%V=%V", name, &value);
+
+        if (slcf->cookie_attributes.len) {
+            p = ngx_sprintf(p, "; %V", &slcf->cookie_attributes);
+        }
+
+        if (expires > 0) {
+            p = ngx_cpymem(p, "; Expires=", sizeof("; Expires=") - 1);
+            p = ngx_http_time(p, expires);
+        }
+
+        if (secure) {
+            p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
+        }
+
+        cookie.len = p - cookie.data;
+
+        if (ngx_http_stytch_add_header(r, "Set-Cookie", &cookie) == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->set_cookie = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/* A response header; value must live as long as the request. */
+
+static ngx_table_elt_t *
+ngx_http_stytch_add_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
+
+    return h;
+}
+
+
+/*
+ * A response that carries a session's cookie is this user's alone: no
+ * shared cache may store it, whatever the location or its upstream said.
+ */
+
+static ngx_int_t
+ngx_http_stytch_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_stytch_ctx_t  *ctx;
+
+    if (r == r->main) {
+        ctx = ngx_http_stytch_get_ctx(r);
+
+        if (ctx && ctx->set_cookie && ngx_http_stytch_private(r) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/*
+ * Cache-Control becomes "private", followed by the directives it had that
+ * are not about shared caches.
+ */
+
+static ngx_int_t
+ngx_http_stytch_private(ngx_http_request_t *r)
+{
+    u_char           *p, *start, *end, *last;
+    size_t            len, n;
+    ngx_str_t         value;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *cc;
+
+    len = sizeof("private") - 1;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash && h[i].key.len == sizeof("Cache-Control") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
+                               sizeof("Cache-Control") - 1)
+               == 0)
+        {
+            len += 2 + h[i].value.len;
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    p = ngx_cpymem(p, "private", sizeof("private") - 1);
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0 || h[i].key.len != sizeof("Cache-Control") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
+                               sizeof("Cache-Control") - 1)
+               != 0)
+        {
+            continue;
+        }
+
+        /* the old header goes; its other directives stay */
+        h[i].hash = 0;
+
+        start = h[i].value.data;
+        last = start + h[i].value.len;
+
+        while (start < last) {
+            while (start < last && (*start == ' ' || *start == ',')) {
+                start++;
+            }
+
+            end = start;
+
+            while (end < last && *end != ',') {
+                end++;
+            }
+
+            n = end - start;
+
+            while (n && start[n - 1] == ' ') {
+                n--;
+            }
+
+            if (n && !ngx_http_stytch_shared_directive(start, n)) {
+                *p++ = ','; *p++ = ' ';
+                p = ngx_cpymem(p, start, n);
+            }
+
+            start = end;
+        }
+    }
+
+    value.len = p - value.data;
+
+    cc = ngx_http_stytch_add_header(r, "Cache-Control", &value);
+    if (cc == NULL) {
+        return NGX_ERROR;
+    }
+
+#if (nginx_version >= 1023000)
+    r->headers_out.cache_control = cc;
+#else
+    r->headers_out.cache_control.nelts = 0;
+#endif
+
+    return NGX_OK;
+}
+
+
+/* public, private and s-maxage speak of shared caches */
+
+static ngx_uint_t
+ngx_http_stytch_shared_directive(u_char *p, size_t len)
+{
+    size_t      n;
+    ngx_uint_t  i;
+
+    static ngx_str_t  shared[] = {
+        ngx_string("public"), ngx_string("private"), ngx_string("s-maxage")
+    };
+
+    for (n = 0; n < len && p[n] != '=' && p[n] != ' '; n++) {
+        /* void */
+    }
+
+    for (i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
+        if (n == shared[i].len
+            && ngx_strncasecmp(p, shared[i].data, n) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
 /*
  * The context lives in the request's pool cleanup as well as in r->ctx, so
  * that it survives internal redirects (index, try_files, error_page),
@@ -643,7 +1231,10 @@ ngx_http_stytch_create_ctx(ngx_http_request_t *r)
 
     ctx = cln->data;
     ngx_memzero(ctx, sizeof(ngx_http_stytch_ctx_t));
+    ctx->request = r;
     ctx->checking = -1;
+    ctx->deny = NGX_HTTP_FORBIDDEN;
+    ctx->status = STYTCH_TOKEN_MISSING;
 
     cln->handler = ngx_http_stytch_cleanup;
 
@@ -658,40 +1249,19 @@ ngx_http_stytch_cleanup(void *data)
 {
     ngx_http_stytch_ctx_t  *ctx = data;
 
-    ngx_http_stytch_api_cleanup(ctx);
-
-    if (ctx->session) {
-        stytch_session_release(ctx->session);
-        ctx->session = NULL;
-    }
-}
-
-
-void
-ngx_http_stytch_core_log(void *data, int level, const char *msg, size_t len)
-{
-    ngx_log_t  *log = data;
-
-    ngx_uint_t  nlevel;
-
-    switch (level) {
-    case STYTCH_LOG_ERR:
-        nlevel = NGX_LOG_ERR;
-        break;
-    case STYTCH_LOG_WARN:
-        nlevel = NGX_LOG_WARN;
-        break;
-    case STYTCH_LOG_INFO:
-        nlevel = NGX_LOG_INFO;
-        break;
-    default:
-        nlevel = NGX_LOG_DEBUG;
-        break;
+    if (ctx->state == NGX_HTTP_STYTCH_KEYS) {
+        ngx_queue_remove(&ctx->waiting);
     }
 
-    if (log->log_level < nlevel) {
-        return;
+    if (ctx->keys_timer.timer_set) {
+        ngx_del_timer(&ctx->keys_timer);
     }
 
-    ngx_log_error(nlevel, log, 0, "stytch: %*s", len, msg);
+    if (ctx->keys_timer.posted) {
+        ngx_delete_posted_event(&ctx->keys_timer);
+    }
+
+    ngx_http_stytch_api_leave(ctx);
+
+    ngx_http_stytch_set_session(ctx, NULL);
 }

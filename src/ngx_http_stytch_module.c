@@ -51,6 +51,17 @@ static ngx_int_t ngx_http_stytch_add_project(ngx_conf_t *cf,
     ngx_http_stytch_loc_conf_t *slcf);
 static ngx_int_t ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
     ngx_http_stytch_project_t *project);
+static ngx_int_t ngx_http_stytch_add_use(ngx_conf_t *cf, ngx_array_t *uses,
+    ngx_str_t *uri);
+static ngx_int_t ngx_http_stytch_check_api_uses(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf);
+static ngx_int_t ngx_http_stytch_check_auth_requests(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf);
+static ngx_int_t ngx_http_stytch_find_location(
+    ngx_http_core_loc_conf_t **clcfp, ngx_str_t *uri);
+static ngx_int_t ngx_http_stytch_find_static_location(
+    ngx_http_location_tree_node_t *node, ngx_str_t *uri,
+    ngx_http_core_loc_conf_t **clcfp);
 
 
 static ngx_conf_enum_t  ngx_http_stytch_auth_modes[] = {
@@ -244,6 +255,13 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       offsetof(ngx_http_stytch_loc_conf_t, api_location),
       &ngx_http_stytch_api_location_post },
 
+    { ngx_string("stytch_api_deadline"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, api_deadline),
+      NULL },
+
     { ngx_string("stytch_api_cache"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -351,6 +369,9 @@ ngx_module_t  ngx_http_stytch_module = {
 
 static ngx_str_t  ngx_http_stytch_default_zone = ngx_string("stytch");
 
+/* the loc conf index of auth_request, when NGINX has that module */
+static ngx_int_t  ngx_http_stytch_auth_request_index = -1;
+
 
 static void *
 ngx_http_stytch_create_main_conf(ngx_conf_t *cf)
@@ -374,6 +395,20 @@ ngx_http_stytch_create_main_conf(ngx_conf_t *cf)
     if (ngx_array_init(&smcf->projects, cf->pool,
                        NGX_HTTP_STYTCH_MAX_PROJECTS,
                        sizeof(ngx_http_stytch_project_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&smcf->api_uses, cf->pool, 4,
+                       sizeof(ngx_http_stytch_api_use_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&smcf->auth_requests, cf->pool, 4,
+                       sizeof(ngx_http_stytch_api_use_t))
         != NGX_OK)
     {
         return NULL;
@@ -427,6 +462,7 @@ ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
     slcf->unavailable_status = NGX_CONF_UNSET_UINT;
     slcf->retry_after = NGX_CONF_UNSET;
     slcf->fallback = NGX_CONF_UNSET;
+    slcf->api_deadline = NGX_CONF_UNSET_MSEC;
     slcf->api_cache = NGX_CONF_UNSET;
     slcf->api_cache_valid = NGX_CONF_UNSET;
     slcf->api_cache_reject = NGX_CONF_UNSET;
@@ -445,6 +481,11 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
     ngx_http_stytch_loc_conf_t *prev = parent;
     ngx_http_stytch_loc_conf_t *conf = child;
+
+    ngx_str_t                    *uri;
+    ngx_http_stytch_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_stytch_module);
 
     ngx_conf_merge_uint_value(conf->auth, prev->auth,
                               NGX_HTTP_STYTCH_AUTH_OFF);
@@ -482,6 +523,7 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->fallback, prev->fallback, 1);
     ngx_conf_merge_str_value(conf->api_location, prev->api_location,
                              "/_stytch_api");
+    ngx_conf_merge_msec_value(conf->api_deadline, prev->api_deadline, 5000);
     ngx_conf_merge_value(conf->api_cache, prev->api_cache, 1);
 
     if (conf->api_cache_valid == NGX_CONF_UNSET) {
@@ -510,6 +552,19 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"stytch_jwks_refresh\" must be more than 0");
         return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_stytch_auth_request_index >= 0) {
+        /* ngx_http_auth_request_conf_t starts with the subrequest's URI */
+        uri = ((ngx_http_conf_ctx_t *) cf->ctx)
+                  ->loc_conf[ngx_http_stytch_auth_request_index];
+
+        if (uri->len
+            && ngx_http_stytch_add_use(cf, &smcf->auth_requests, uri)
+               != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (conf->auth == NGX_HTTP_STYTCH_AUTH_OFF) {
@@ -572,6 +627,13 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     if (ngx_http_stytch_add_project(cf, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->fallback
+        && ngx_http_stytch_add_use(cf, &smcf->api_uses, &conf->api_location)
+           != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -823,9 +885,309 @@ ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
 }
 
 
+/*
+ * A URI that the merged location's server will make subrequests to: its
+ * API location, or the URI of its auth_request.  Those are found once
+ * every location is known, in postconfiguration.
+ */
+
+static ngx_int_t
+ngx_http_stytch_add_use(ngx_conf_t *cf, ngx_array_t *uses, ngx_str_t *uri)
+{
+    ngx_uint_t                  i;
+    ngx_http_core_srv_conf_t   *cscf;
+    ngx_http_stytch_api_use_t  *use;
+
+    cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+
+    use = uses->elts;
+
+    for (i = 0; i < uses->nelts; i++) {
+        if (use[i].server == cscf
+            && use[i].api_location.len == uri->len
+            && ngx_strncmp(use[i].api_location.data, uri->data, uri->len)
+               == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    use = ngx_array_push(uses);
+    if (use == NULL) {
+        return NGX_ERROR;
+    }
+
+    use->server = cscf;
+    use->api_location = *uri;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Each server's API location must exist, be internal and proxy.  It is
+ * the module's alone: its error_page (inherited, with
+ * proxy_intercept_errors, from the server or http level) would replace
+ * Stytch's own answer, which the module must read, so it is dropped.
+ */
+
+static ngx_int_t
+ngx_http_stytch_check_api_uses(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf)
+{
+    u_char                       *p;
+    ngx_str_t                     uri;
+    ngx_uint_t                    i;
+    ngx_http_core_loc_conf_t     *clcf, *server;
+    ngx_http_stytch_api_use_t    *use;
+
+    use = smcf->api_uses.elts;
+
+    for (i = 0; i < smcf->api_uses.nelts; i++) {
+
+        uri.len = use[i].api_location.len
+                  + sizeof("/v1/sessions/authenticate") - 1;
+        uri.data = ngx_pnalloc(cf->pool, uri.len);
+        if (uri.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(uri.data, use[i].api_location.data,
+                       use[i].api_location.len);
+        ngx_memcpy(p, "/v1/sessions/authenticate",
+                   sizeof("/v1/sessions/authenticate") - 1);
+
+        server = use[i].server->ctx->loc_conf[ngx_http_core_module.ctx_index];
+        clcf = server;
+
+        if (ngx_http_stytch_find_location(&clcf, &uri) == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (clcf == server) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"stytch_api_location\" \"%V\" matches no "
+                          "location in server \"%V\": declare an internal "
+                          "location with \"proxy_pass\" to the Stytch API",
+                          &use[i].api_location,
+                          &use[i].server->server_name);
+            return NGX_ERROR;
+        }
+
+        if (!clcf->internal) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"stytch_api_location\" \"%V\" matches the "
+                          "location \"%V\" in server \"%V\", which is not "
+                          "\"internal\"", &use[i].api_location, &clcf->name,
+                          &use[i].server->server_name);
+            return NGX_ERROR;
+        }
+
+        if (clcf->handler == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"stytch_api_location\" \"%V\" matches the "
+                          "location \"%V\" in server \"%V\", which has no "
+                          "\"proxy_pass\" to the Stytch API",
+                          &use[i].api_location, &clcf->name,
+                          &use[i].server->server_name);
+            return NGX_ERROR;
+        }
+
+        clcf->error_pages = NULL;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The access phase does not run for subrequests: a location that an
+ * auth_request reaches is not protected by its own stytch_auth.
+ */
+
+static ngx_int_t
+ngx_http_stytch_check_auth_requests(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf)
+{
+    ngx_uint_t                   i;
+    ngx_http_core_loc_conf_t    *clcf, *server;
+    ngx_http_stytch_api_use_t   *use;
+    ngx_http_stytch_loc_conf_t  *slcf;
+
+    use = smcf->auth_requests.elts;
+
+    for (i = 0; i < smcf->auth_requests.nelts; i++) {
+
+        server = use[i].server->ctx->loc_conf[ngx_http_core_module.ctx_index];
+        clcf = server;
+
+        if (ngx_http_stytch_find_location(&clcf, &use[i].api_location)
+            == NGX_ERROR)
+        {
+            return NGX_ERROR;
+        }
+
+        slcf = clcf->loc_conf[ngx_http_stytch_module.ctx_index];
+
+        if (slcf->auth != NGX_HTTP_STYTCH_AUTH_OFF) {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "\"stytch_auth\" of location \"%V\" in server "
+                          "\"%V\" does not protect it from the "
+                          "\"auth_request\" subrequest to \"%V\": the "
+                          "access phase does not run for subrequests",
+                          &clcf->name, &use[i].server->server_name,
+                          &use[i].api_location);
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The location that a request for uri would be given, found as
+ * ngx_http_core_find_location() finds it for a request (that function
+ * needs one): the static tree, nested locations, then regular
+ * expressions.  *clcfp starts as the server's and ends as the location.
+ */
+
+static ngx_int_t
+ngx_http_stytch_find_location(ngx_http_core_loc_conf_t **clcfp, ngx_str_t *uri)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 noregex;
+    ngx_http_core_loc_conf_t  *pclcf;
+#if (NGX_PCRE)
+    ngx_int_t                  n;
+    ngx_http_core_loc_conf_t **rclcfp;
+#endif
+
+    pclcf = *clcfp;
+    noregex = 0;
+
+    rc = ngx_http_stytch_find_static_location(pclcf->static_locations, uri,
+                                              clcfp);
+
+    if (rc == NGX_AGAIN) {
+        noregex = (*clcfp)->noregex;
+
+        /* nested locations */
+        rc = ngx_http_stytch_find_location(clcfp, uri);
+    }
+
+    if (rc == NGX_OK || rc == NGX_DONE || rc == NGX_ERROR) {
+        return rc;
+    }
+
+#if (NGX_PCRE)
+
+    if (noregex == 0 && pclcf->regex_locations) {
+
+        for (rclcfp = pclcf->regex_locations; *rclcfp; rclcfp++) {
+
+            n = ngx_regex_exec((*rclcfp)->regex->regex, uri, NULL, 0);
+
+            if (n >= 0) {
+                *clcfp = *rclcfp;
+                (void) ngx_http_stytch_find_location(clcfp, uri);
+                return NGX_OK;
+            }
+
+            if (n != NGX_REGEX_NO_MATCHED) {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+#else
+    (void) noregex;
+#endif
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_find_static_location(ngx_http_location_tree_node_t *node,
+    ngx_str_t *uri, ngx_http_core_loc_conf_t **clcfp)
+{
+    u_char     *p;
+    size_t      len, n;
+    ngx_int_t   rc, rv;
+
+    len = uri->len;
+    p = uri->data;
+
+    rv = NGX_DECLINED;
+
+    for ( ;; ) {
+
+        if (node == NULL) {
+            return rv;
+        }
+
+        n = (len <= (size_t) node->len) ? len : node->len;
+
+        rc = ngx_filename_cmp(p, node->name, n);
+
+        if (rc != 0) {
+            node = (rc < 0) ? node->left : node->right;
+            continue;
+        }
+
+        if (len > (size_t) node->len) {
+
+            if (node->inclusive) {
+                *clcfp = node->inclusive;
+                rv = NGX_AGAIN;
+
+                node = node->tree;
+                p += n;
+                len -= n;
+
+                continue;
+            }
+
+            node = node->right;
+            continue;
+        }
+
+        if (len == (size_t) node->len) {
+
+            if (node->exact) {
+                *clcfp = node->exact;
+                return NGX_OK;
+            }
+
+            *clcfp = node->inclusive;
+            return NGX_AGAIN;
+        }
+
+        node = node->left;
+    }
+}
+
+
 static ngx_int_t
 ngx_http_stytch_preconfiguration(ngx_conf_t *cf)
 {
+    ngx_uint_t  i;
+
+    /* by name: a build without auth_request has no such symbol */
+
+    ngx_http_stytch_auth_request_index = -1;
+
+    for (i = 0; cf->cycle->modules[i]; i++) {
+        if (cf->cycle->modules[i]->type == NGX_HTTP_MODULE
+            && ngx_strcmp(cf->cycle->modules[i]->name,
+                          "ngx_http_auth_request_module")
+               == 0)
+        {
+            ngx_http_stytch_auth_request_index =
+                                          cf->cycle->modules[i]->ctx_index;
+        }
+    }
+
     return ngx_http_stytch_add_variables(cf);
 }
 
@@ -866,6 +1228,18 @@ ngx_http_stytch_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_stytch_handler;
 
+    if (ngx_http_stytch_check_api_uses(cf, smcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_stytch_check_auth_requests(cf, smcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_stytch_handler_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_stytch_api_init(cf);
 }
 
@@ -873,6 +1247,8 @@ ngx_http_stytch_postconfiguration(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_stytch_init_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                    i;
+    ngx_http_stytch_project_t    *project;
     ngx_http_stytch_main_conf_t  *smcf;
 
     if (ngx_process != NGX_PROCESS_WORKER
@@ -887,13 +1263,27 @@ ngx_http_stytch_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_stytch_init_refresh(cycle, smcf);
+    project = smcf->projects.elts;
+
+    for (i = 0; i < smcf->projects.nelts; i++) {
+        if (ngx_http_stytch_project_init(&project[i], cycle->log) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_stytch_curl_init(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_stytch_refresh_init(cycle, smcf);
 }
 
 
 static void
 ngx_http_stytch_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                    i;
+    ngx_http_stytch_project_t    *project;
     ngx_http_stytch_main_conf_t  *smcf;
 
     smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_stytch_module);
@@ -902,8 +1292,15 @@ ngx_http_stytch_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
-    ngx_http_stytch_api_exit();
-    ngx_http_stytch_exit_refresh(cycle, smcf);
+    ngx_http_stytch_refresh_exit(cycle, smcf);
+    ngx_http_stytch_curl_exit(cycle);
+    ngx_http_stytch_cache_exit();
+
+    project = smcf->projects.elts;
+
+    for (i = 0; i < smcf->projects.nelts; i++) {
+        ngx_http_stytch_project_exit(&project[i]);
+    }
 }
 
 

@@ -1,6 +1,23 @@
 
 /*
  * ngx_http_stytch_module: Stytch session authentication at the edge.
+ *
+ * The types that the glue files share, and each file's functions.  The
+ * files are layered and call one way, from the top down:
+ *
+ *   ngx_http_stytch_module.c     directives, configuration, life cycle
+ *   ngx_http_stytch_variables.c  $stytch_* (reads the request context)
+ *   ngx_http_stytch_status.c     stytch_status (reads the zone)
+ *   ngx_http_stytch_handler.c    the request path and its responses
+ *   ngx_http_stytch_rbac.c       authorization
+ *   ngx_http_stytch_api.c        asking Stytch: subrequest, single flight
+ *   ngx_http_stytch_refresh.c    the refresh timer and its fetches
+ *   ngx_http_stytch_project.c    one project's worker state
+ *   ngx_http_stytch_zone.c       the shared memory zone
+ *   ngx_http_stytch_cache.c      the API-result cache
+ *   ngx_http_stytch_curl.c       libcurl on NGINX's event loop
+ *
+ * A file calls only files below it.
  */
 
 
@@ -46,9 +63,9 @@ typedef struct {
     u_char                     *data;
     size_t                      len;
     ngx_atomic_t                generation;  /* 0: never fetched */
-    time_t                      fetched;
-    time_t                      next_refresh;
-    time_t                      last_fetch;
+    time_t                      fetched;     /* the last good fetch */
+    time_t                      last_fetch;  /* the last attempt's start */
+    ngx_atomic_t                attempts;    /* fetches that ended */
     time_t                      used;        /* organizations: last asked */
     ngx_uint_t                  failures;
     ngx_atomic_t                wanted;
@@ -87,33 +104,15 @@ typedef struct {
 } ngx_http_stytch_shm_project_t;
 
 
-/*
- * An entry of the API-result cache: keyed by SHA-256 of the project, the
- * token and what the location requires, never by the token itself.
- */
-typedef struct {
-    u_char                      color;
-    u_char                      dummy;
-    u_short                     len;
-    ngx_queue_t                 queue;
-    time_t                      expires;
-    ngx_uint_t                  status;      /* stytch_status_t */
-    u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
-    u_char                      data[1];     /* the identity, serialized */
-} ngx_http_stytch_cache_node_t;
-
-
 typedef struct {
     ngx_uint_t                      nprojects;
     ngx_http_stytch_shm_project_t   projects[NGX_HTTP_STYTCH_MAX_PROJECTS];
 
+    /* the API-result cache */
     ngx_rbtree_t                    rbtree;
     ngx_rbtree_node_t               sentinel;
     ngx_queue_t                     queue;       /* LRU, newest first */
 } ngx_http_stytch_shm_t;
-
-
-typedef struct ngx_http_stytch_fetch_s  ngx_http_stytch_fetch_t;
 
 
 /* An organization's policy merged into the project's, in one worker. */
@@ -125,9 +124,15 @@ typedef struct {
 } ngx_http_stytch_org_policy_t;
 
 
+typedef struct ngx_http_stytch_fetch_s     ngx_http_stytch_fetch_t;
+typedef struct ngx_http_stytch_flight_s    ngx_http_stytch_flight_t;
+typedef struct ngx_http_stytch_transfer_s  ngx_http_stytch_transfer_t;
+
+
 /*
  * A Stytch project as the configuration names it: one per distinct
- * (project id, API URL) pair among the protected locations.
+ * (project id, API URL) pair among the protected locations, with this
+ * worker's state of it.
  */
 typedef struct {
     ngx_uint_t                  index;       /* in the zone */
@@ -150,15 +155,18 @@ typedef struct {
     ngx_str_t                   policy_url;
     ngx_str_t                   basic_auth;
 
-    /* this worker's state */
+    ngx_shm_zone_t             *shm_zone;
     ngx_http_stytch_shm_project_t  *shm;
+
+    /* this worker's state */
     stytch_verifier_t          *verifier;
     ngx_atomic_uint_t           generation;  /* of the parsed key set */
     stytch_policy_t            *policy;
     ngx_str_t                   policy_bytes;
     ngx_atomic_uint_t           policy_generation;
     ngx_http_stytch_org_policy_t  orgs[NGX_HTTP_STYTCH_MAX_ORGS];
-    ngx_event_t                 timer;
+    ngx_queue_t                 key_waiters;  /* ctx->waiting */
+    ngx_event_t                 refresh;      /* the refresh timer's tick */
     ngx_http_stytch_fetch_t    *fetch[NGX_HTTP_STYTCH_NDOCS];
     ngx_log_t                  *log;
 } ngx_http_stytch_project_t;
@@ -176,9 +184,18 @@ typedef struct {
 } ngx_http_stytch_rule_t;
 
 
+/* A server's use of an API location, checked once the locations are known */
+typedef struct {
+    ngx_http_core_srv_conf_t   *server;
+    ngx_str_t                   api_location;
+} ngx_http_stytch_api_use_t;
+
+
 typedef struct {
     ngx_shm_zone_t             *shm_zone;
     ngx_array_t                 projects;    /* ngx_http_stytch_project_t */
+    ngx_array_t                 api_uses;    /* ngx_http_stytch_api_use_t */
+    ngx_array_t                 auth_requests;
     ngx_flag_t                  zone_set;
 } ngx_http_stytch_main_conf_t;
 
@@ -208,6 +225,7 @@ typedef struct {
 
     ngx_flag_t                  fallback;
     ngx_str_t                   api_location;
+    ngx_msec_t                  api_deadline;
     ngx_flag_t                  api_cache;
     time_t                      api_cache_valid;
     time_t                      api_cache_reject;
@@ -224,86 +242,174 @@ typedef struct {
 } ngx_http_stytch_loc_conf_t;
 
 
-typedef struct ngx_http_stytch_flight_s  ngx_http_stytch_flight_t;
+/* What the API said about a token, and when. */
+typedef struct {
+    stytch_status_t             status;
+    stytch_session_t           *session;     /* a reference, or NULL */
+    time_t                      answered;
+} ngx_http_stytch_answer_t;
 
 
-/* The outcome of authentication, kept for the request and its redirects. */
+/* One question to the API: a token, and the check sent with it. */
+typedef struct {
+    ngx_str_t                   token;
+    ngx_str_t                   check;       /* ,"authorization_check":... */
+    ngx_uint_t                  jwt;         /* session_jwt, else _token */
+    u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
+} ngx_http_stytch_call_t;
+
+
+/* The request's life; ngx_http_stytch_handler.c draws the transitions. */
+typedef enum {
+    NGX_HTTP_STYTCH_START = 0,
+    NGX_HTTP_STYTCH_KEYS,
+    NGX_HTTP_STYTCH_ASK,
+    NGX_HTTP_STYTCH_API,
+    NGX_HTTP_STYTCH_ANSWERED,
+    NGX_HTTP_STYTCH_AUTHENTICATED,
+    NGX_HTTP_STYTCH_DECIDED
+} ngx_http_stytch_state_e;
+
+
+/*
+ * The request context.  It lives in the main request's pool cleanup, so
+ * that it survives the internal redirects that clear r->ctx.
+ */
 typedef struct {
     ngx_http_request_t         *request;
+    ngx_http_stytch_state_e     state;
+    ngx_http_stytch_loc_conf_t *conf;        /* the location deciding */
     ngx_http_stytch_project_t  *project;
+
+    /* the outcome of authentication, kept across internal redirects */
     stytch_status_t             status;
     stytch_session_t           *session;
-    ngx_str_t                   source;      /* jwt, api, cache */
+    ngx_str_t                   source;      /* jwt, cache, api */
+    time_t                      answered;    /* when the API vouched */
+    ngx_uint_t                  deny;        /* 401 or 403 of a rule */
+
+    /* the tokens the request carries */
+    ngx_str_t                   jwt;
+    ngx_str_t                   session_token;
+
+    /* waiting: for a key set refresh, or for an API answer */
+    ngx_queue_t                 waiting;
+    ngx_event_t                 keys_timer;
+    time_t                      keys_deadline;
+    ngx_atomic_uint_t           keys_attempts;
+    ngx_http_stytch_call_t      call;
+    ngx_http_stytch_flight_t   *flight;      /* waited for */
+    ngx_http_stytch_flight_t   *led;         /* its subrequest is ours */
 
     /* authorization */
-    ngx_http_stytch_loc_conf_t *authorized_for;
     uint32_t                    verified;    /* permissions the API granted */
     ngx_int_t                   checking;    /* the one asked about, or -1 */
-    ngx_str_t                   check;       /* its authorization_check */
 
-    /* the API fallback */
-    ngx_str_t                   token;       /* what is sent to Stytch */
-    u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
-    ngx_http_stytch_flight_t   *flight;      /* led or waited for */
-    ngx_queue_t                 waiting;     /* in flight->waiters */
-
-    unsigned                    done:1;
-    unsigned                    api:1;       /* waiting for the API */
-    unsigned                    leader:1;
-    unsigned                    jwt:1;       /* token is a JWT */
-    unsigned                    from_cookie:1;
+    unsigned                    authenticated:1;
     unsigned                    jwt_from_cookie:1;
+    unsigned                    keys_waited:1;
     unsigned                    cookies_set:1;
+    unsigned                    set_cookie:1;  /* a cookie was set */
 } ngx_http_stytch_ctx_t;
 
 
 extern ngx_module_t  ngx_http_stytch_module;
 
 
-ngx_int_t ngx_http_stytch_handler(ngx_http_request_t *r);
-ngx_http_stytch_ctx_t *ngx_http_stytch_get_ctx(ngx_http_request_t *r);
-ngx_table_elt_t *ngx_http_stytch_add_header(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value);
-void ngx_http_stytch_verifier_conf(ngx_http_stytch_project_t *project,
-    stytch_verifier_conf_t *vc, ngx_log_t *log);
-
+/* ngx_http_stytch_variables.c */
 ngx_int_t ngx_http_stytch_add_variables(ngx_conf_t *cf);
 
-ngx_int_t ngx_http_stytch_api(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
-void ngx_http_stytch_api_cleanup(ngx_http_stytch_ctx_t *ctx);
-void ngx_http_stytch_set_session(ngx_http_stytch_ctx_t *ctx,
-    stytch_session_t *session);
-ngx_int_t ngx_http_stytch_authorize(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
-    ngx_uint_t *status);
-void ngx_http_stytch_cache_init(ngx_http_stytch_shm_t *sh);
-ngx_int_t ngx_http_stytch_api_init(ngx_conf_t *cf);
-void ngx_http_stytch_api_exit(void);
-ngx_int_t ngx_http_stytch_set_cookies(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+/* ngx_http_stytch_status.c */
 char *ngx_http_stytch_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
-ngx_int_t ngx_http_stytch_init_zone(ngx_shm_zone_t *shm_zone, void *data);
-ngx_int_t ngx_http_stytch_zone_attach(ngx_http_stytch_main_conf_t *smcf,
+/* ngx_http_stytch_handler.c */
+ngx_int_t ngx_http_stytch_handler_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_stytch_handler(ngx_http_request_t *r);
+ngx_http_stytch_ctx_t *ngx_http_stytch_get_ctx(ngx_http_request_t *r);
+
+/* ngx_http_stytch_rbac.c */
+ngx_int_t ngx_http_stytch_authorize(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
+    ngx_uint_t *deny, ngx_str_t *check);
+
+/* ngx_http_stytch_api.c */
+ngx_int_t ngx_http_stytch_api_init(ngx_conf_t *cf);
+ngx_uint_t ngx_http_stytch_token_is_safe(ngx_str_t *token);
+ngx_int_t ngx_http_stytch_api_ask(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
+    ngx_http_stytch_answer_t *answer);
+ngx_int_t ngx_http_stytch_api_take(ngx_http_stytch_ctx_t *ctx,
+    ngx_http_stytch_answer_t *answer);
+void ngx_http_stytch_api_leave(ngx_http_stytch_ctx_t *ctx);
+
+/* ngx_http_stytch_refresh.c */
+ngx_int_t ngx_http_stytch_refresh_init(ngx_cycle_t *cycle,
+    ngx_http_stytch_main_conf_t *smcf);
+void ngx_http_stytch_refresh_exit(ngx_cycle_t *cycle,
+    ngx_http_stytch_main_conf_t *smcf);
+
+/* ngx_http_stytch_project.c */
+ngx_int_t ngx_http_stytch_project_init(ngx_http_stytch_project_t *project,
     ngx_log_t *log);
+void ngx_http_stytch_project_exit(ngx_http_stytch_project_t *project);
+void ngx_http_stytch_verifier_conf(ngx_http_stytch_project_t *project,
+    stytch_verifier_conf_t *vc, ngx_log_t *log);
+ngx_int_t ngx_http_stytch_project_load_keys(
+    ngx_http_stytch_project_t *project);
+stytch_policy_t *ngx_http_stytch_project_policy(
+    ngx_http_stytch_project_t *project, ngx_str_t *org_id);
+void ngx_http_stytch_project_want(ngx_http_stytch_project_t *project,
+    ngx_uint_t doc);
+ngx_int_t ngx_http_stytch_project_keys(ngx_http_stytch_project_t *project,
+    ngx_http_stytch_ctx_t *ctx);
+ngx_uint_t ngx_http_stytch_project_keys_moved(
+    ngx_http_stytch_project_t *project, ngx_http_stytch_ctx_t *ctx);
+void ngx_http_stytch_project_wake(ngx_http_stytch_project_t *project);
+void ngx_http_stytch_core_log(void *ctx, int level, const char *msg,
+    size_t len);
+
+/* ngx_http_stytch_zone.c */
+ngx_int_t ngx_http_stytch_init_zone(ngx_shm_zone_t *shm_zone, void *data);
 ngx_int_t ngx_http_stytch_zone_publish(ngx_shm_zone_t *shm_zone,
     ngx_http_stytch_shm_doc_t *doc, ngx_atomic_uint_t epoch, u_char *data,
     size_t len);
-ngx_int_t ngx_http_stytch_load_keys(ngx_http_stytch_project_t *project,
-    ngx_shm_zone_t *shm_zone);
-stytch_policy_t *ngx_http_stytch_policy(ngx_http_stytch_project_t *project,
-    ngx_shm_zone_t *shm_zone, ngx_str_t *org_id);
+u_char *ngx_http_stytch_zone_copy(ngx_shm_zone_t *shm_zone,
+    ngx_http_stytch_shm_doc_t *doc, size_t *len,
+    ngx_atomic_uint_t *generation, ngx_log_t *log);
+ngx_int_t ngx_http_stytch_zone_org(ngx_shm_zone_t *shm_zone,
+    ngx_http_stytch_shm_project_t *sp, ngx_str_t *org_id,
+    ngx_uint_t *slot);
 
-ngx_int_t ngx_http_stytch_init_refresh(ngx_cycle_t *cycle,
-    ngx_http_stytch_main_conf_t *smcf);
-void ngx_http_stytch_exit_refresh(ngx_cycle_t *cycle,
-    ngx_http_stytch_main_conf_t *smcf);
-void ngx_http_stytch_want_refresh(ngx_http_stytch_project_t *project,
-    ngx_uint_t doc);
+/* ngx_http_stytch_cache.c */
+void ngx_http_stytch_cache_init(ngx_http_stytch_shm_t *sh);
+ngx_int_t ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone, u_char *key,
+    time_t valid, time_t reject_valid, ngx_http_stytch_answer_t *answer,
+    ngx_log_t *log);
+void ngx_http_stytch_cache_put(ngx_shm_zone_t *shm_zone, u_char *key,
+    ngx_http_stytch_answer_t *answer, time_t ttl);
+ngx_uint_t ngx_http_stytch_cache_evict_locked(ngx_slab_pool_t *shpool,
+    ngx_http_stytch_shm_t *sh);
+void ngx_http_stytch_cache_exit(void);
 
-void ngx_http_stytch_core_log(void *ctx, int level, const char *msg,
-    size_t len);
+/* ngx_http_stytch_curl.c */
+typedef void (*ngx_http_stytch_got_pt)(void *data, ngx_uint_t status,
+    u_char *body, size_t len, const char *error);
+
+typedef struct {
+    char                       *url;         /* NUL-terminated */
+    ngx_str_t                   authorization;  /* empty: none */
+    ngx_str_t                   ca_file;        /* NUL-terminated, or empty */
+    ngx_flag_t                  verify;
+    ngx_msec_t                  timeout;
+    size_t                      max;
+} ngx_http_stytch_get_t;
+
+ngx_int_t ngx_http_stytch_curl_init(ngx_cycle_t *cycle);
+void ngx_http_stytch_curl_exit(ngx_cycle_t *cycle);
+ngx_http_stytch_transfer_t *ngx_http_stytch_curl_get(
+    ngx_http_stytch_get_t *get, ngx_http_stytch_got_pt handler, void *data,
+    ngx_log_t *log);
+void ngx_http_stytch_curl_cancel(ngx_http_stytch_transfer_t *t);
 
 
 #endif /* _NGX_HTTP_STYTCH_MODULE_H_INCLUDED_ */

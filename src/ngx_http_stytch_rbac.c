@@ -6,35 +6,35 @@
  * (B2B), the stytch_require rules, and the RBAC permissions of Stytch's
  * policy, evaluated as the Stytch SDKs do.  The policy is fetched by the
  * refresh timer into the zone and parsed once per worker; until it is
- * there, each permission is asked of the API as an authorization_check.
+ * there, a permission can only be asked of the API: this file then says
+ * what to ask, and the handler asks.
  */
 
 
 #include "ngx_http_stytch_module.h"
 
 
-static ngx_int_t ngx_http_stytch_api_check(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
-    ngx_uint_t i, ngx_str_t *resource, ngx_str_t *action, ngx_str_t *org);
+static ngx_uint_t ngx_http_stytch_true(ngx_str_t *value);
+static ngx_int_t ngx_http_stytch_check(ngx_http_request_t *r,
+    ngx_str_t *resource, ngx_str_t *action, ngx_str_t *org,
+    ngx_str_t *check);
 static ngx_uint_t ngx_http_stytch_is_id(ngx_str_t *s, ngx_uint_t wildcard);
-static stytch_policy_t *ngx_http_stytch_org_policy(
-    ngx_http_stytch_project_t *project, ngx_shm_zone_t *shm_zone,
-    ngx_str_t *org_id);
-static u_char *ngx_http_stytch_copy_doc(ngx_http_stytch_shm_doc_t *doc,
-    size_t *len, ngx_log_t *log);
 
 
 /*
- * NGX_OK: allowed.  NGX_AGAIN: the API is asked.  NGX_DECLINED: denied,
- * ctx->status says why (the caller answers).  NGX_ERROR: failure.
+ * NGX_OK: allowed.  NGX_DECLINED: denied; ctx->status says why and *deny
+ * is the HTTP status.  NGX_AGAIN: the permission ctx->checking must be
+ * asked of the API with the authorization_check in *check.  NGX_ERROR:
+ * failure.
  */
 
 ngx_int_t
 ngx_http_stytch_authorize(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
-    ngx_uint_t *status)
+    ngx_uint_t *deny, ngx_str_t *check)
 {
     size_t                         len;
+    ngx_int_t                      asked;
     ngx_str_t                      org, resource, action, value, *porg;
     ngx_uint_t                     i, j;
     const char                    *session_org;
@@ -43,19 +43,12 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
     ngx_http_complex_value_t      *cv;
     ngx_http_stytch_rule_t        *rule;
     ngx_http_stytch_permission_t  *perm;
-    ngx_http_stytch_main_conf_t   *smcf;
 
-    *status = NGX_HTTP_FORBIDDEN;
+    *deny = NGX_HTTP_FORBIDDEN;
 
     if (ctx->session == NULL) {
         /* an accepted request always has its session: never allow blind */
         return NGX_ERROR;
-    }
-
-    if (ctx->authorized_for != slcf) {
-        /* permissions granted for another location do not count here */
-        ctx->authorized_for = slcf;
-        ctx->verified = 0;
     }
 
     session_org = stytch_session_field(ctx->session,
@@ -98,14 +91,12 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
                     return NGX_ERROR;
                 }
 
-                if (value.len == 0
-                    || (value.len == 1 && value.data[0] == '0'))
-                {
+                if (!ngx_http_stytch_true(&value)) {
                     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                                   "stytch: \"stytch_require\" \"%V\" is "
                                   "not satisfied", &cv[j].value);
                     ctx->status = STYTCH_PERMISSION_DENIED;
-                    *status = rule[i].status;
+                    *deny = rule[i].status;
                     return NGX_DECLINED;
                 }
             }
@@ -115,8 +106,6 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
     if (slcf->permissions == NULL) {
         return NGX_OK;
     }
-
-    smcf = ngx_http_get_module_main_conf(r, ngx_http_stytch_module);
 
     policy = NULL;
     perm = slcf->permissions->elts;
@@ -134,14 +123,33 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
         }
 
         if (policy == NULL) {
-            policy = ngx_http_stytch_policy(ctx->project, smcf->shm_zone,
-                                            org.len ? &org : NULL);
+            policy = ngx_http_stytch_project_policy(ctx->project,
+                                                    org.len ? &org : NULL);
         }
 
         if (policy == NULL) {
             /* no policy yet: the API decides, never a silent allow */
-            return ngx_http_stytch_api_check(r, slcf, ctx, i, &resource,
-                                             &action, org.len ? &org : NULL);
+
+            if (!slcf->fallback || ctx->call.token.len == 0) {
+                ctx->status = STYTCH_POLICY_INVALID;
+                return NGX_DECLINED;
+            }
+
+            asked = ngx_http_stytch_check(r, &resource, &action,
+                                          org.len ? &org : NULL, check);
+
+            if (asked == NGX_DECLINED) {
+                ctx->status = STYTCH_PERMISSION_DENIED;
+            }
+
+            if (asked == NGX_AGAIN) {
+                ctx->checking = i;
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "stytch: no RBAC policy yet, asking the API "
+                              "about \"%V\" on \"%V\"", &action, &resource);
+            }
+
+            return asked;
         }
 
         rc = stytch_policy_check(policy, ctx->session,
@@ -163,19 +171,46 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
 }
 
 
-static ngx_int_t
-ngx_http_stytch_api_check(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
-    ngx_uint_t i, ngx_str_t *resource, ngx_str_t *action, ngx_str_t *org)
-{
-    u_char     *p;
-    size_t      len;
-    ngx_int_t   rc;
+/*
+ * A stytch_require value fails when it is empty or "0", as NGINX Plus's
+ * auth_jwt_require has it, and when it is JSON's false, null, [] or {}
+ * (what $stytch_claim_NAME gives for such claims).
+ */
 
-    if (!slcf->fallback || ctx->token.len == 0) {
-        ctx->status = STYTCH_POLICY_INVALID;
-        return NGX_DECLINED;
+static ngx_uint_t
+ngx_http_stytch_true(ngx_str_t *value)
+{
+    static ngx_str_t  falsy[] = {
+        ngx_string("0"), ngx_string("false"), ngx_string("null"),
+        ngx_string("[]"), ngx_string("{}")
+    };
+
+    ngx_uint_t  i;
+
+    if (value->len == 0) {
+        return 0;
     }
+
+    for (i = 0; i < sizeof(falsy) / sizeof(falsy[0]); i++) {
+        if (value->len == falsy[i].len
+            && ngx_strncmp(value->data, falsy[i].data, value->len) == 0)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* The authorization_check for a permission, as Stytch's API takes it. */
+
+static ngx_int_t
+ngx_http_stytch_check(ngx_http_request_t *r, ngx_str_t *resource,
+    ngx_str_t *action, ngx_str_t *org, ngx_str_t *check)
+{
+    u_char  *p;
+    size_t   len;
 
     /* the values go into a JSON body: Stytch's ids, nothing else */
     if (!ngx_http_stytch_is_id(resource, 0) || !ngx_http_stytch_is_id(action, 1)
@@ -184,7 +219,6 @@ ngx_http_stytch_api_check(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "stytch: the permission \"%V\" on \"%V\" is not a "
                       "Stytch action and resource", action, resource);
-        ctx->status = STYTCH_PERMISSION_DENIED;
         return NGX_DECLINED;
     }
 
@@ -197,7 +231,7 @@ ngx_http_stytch_api_check(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    ctx->check.data = p;
+    check->data = p;
 
     p = ngx_sprintf(p, ",\"authorization_check\":{\"resource_id\":\"%V\","
                     "\"action\":\"%V\"", resource, action);
@@ -208,22 +242,9 @@ ngx_http_stytch_api_check(ngx_http_request_t *r,
 
     *p++ = '}';
 
-    ctx->check.len = p - ctx->check.data;
-    ctx->checking = i;
-    ctx->done = 0;
+    check->len = p - check->data;
 
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "stytch: no RBAC policy yet, asking the API about \"%V\" "
-                  "on \"%V\"", action, resource);
-
-    rc = ngx_http_stytch_api(r, slcf, ctx);
-
-    if (rc == NGX_OK) {
-        /* answered from the cache: the caller decides on ctx->status */
-        return NGX_DONE;
-    }
-
-    return rc;
+    return NGX_AGAIN;
 }
 
 
@@ -246,229 +267,4 @@ ngx_http_stytch_is_id(ngx_str_t *s, ngx_uint_t wildcard)
     }
 
     return 1;
-}
-
-
-/*
- * The policy for a check: the project's, plus the organization's roles for
- * B2B.  NULL while the zone has none yet (the fetch is asked for).
- */
-
-stytch_policy_t *
-ngx_http_stytch_policy(ngx_http_stytch_project_t *project,
-    ngx_shm_zone_t *shm_zone, ngx_str_t *org_id)
-{
-    u_char                     *bytes;
-    size_t                      len;
-    ngx_uint_t                  generation;
-    stytch_status_t             rc;
-    stytch_policy_t            *policy;
-    ngx_slab_pool_t            *shpool;
-    ngx_http_stytch_shm_doc_t  *sd;
-
-    sd = &project->shm->docs[NGX_HTTP_STYTCH_DOC_POLICY];
-
-    if (sd->generation == 0) {
-        ngx_http_stytch_want_refresh(project, NGX_HTTP_STYTCH_DOC_POLICY);
-        return NULL;
-    }
-
-    if (project->policy_generation != sd->generation) {
-        shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-        ngx_shmtx_lock(&shpool->mutex);
-        generation = sd->generation;
-        bytes = ngx_http_stytch_copy_doc(sd, &len, project->log);
-        ngx_shmtx_unlock(&shpool->mutex);
-
-        if (bytes == NULL) {
-            return NULL;
-        }
-
-        policy = stytch_policy_parse((char *) bytes, len, &rc);
-
-        if (policy == NULL) {
-            ngx_log_error(NGX_LOG_ERR, project->log, 0,
-                          "stytch: cannot use the RBAC policy of project "
-                          "\"%V\": %s", &project->project_id,
-                          stytch_status_name(rc));
-            ngx_free(bytes);
-            return NULL;
-        }
-
-        if (project->policy) {
-            stytch_policy_free(project->policy);
-        }
-
-        if (project->policy_bytes.data) {
-            ngx_free(project->policy_bytes.data);
-        }
-
-        project->policy = policy;
-        project->policy_bytes.data = bytes;
-        project->policy_bytes.len = len;
-        project->policy_generation = generation;
-    }
-
-    if (org_id == NULL || !project->b2b) {
-        return project->policy;
-    }
-
-    return ngx_http_stytch_org_policy(project, shm_zone, org_id);
-}
-
-
-static stytch_policy_t *
-ngx_http_stytch_org_policy(ngx_http_stytch_project_t *project,
-    ngx_shm_zone_t *shm_zone, ngx_str_t *org_id)
-{
-    u_char                        *bytes;
-    size_t                         len;
-    time_t                         oldest;
-    ngx_uint_t                     i, slot, epoch, generation;
-    stytch_status_t                rc;
-    stytch_policy_t               *policy;
-    ngx_slab_pool_t               *shpool;
-    ngx_http_stytch_shm_doc_t     *sd, *docs;
-    ngx_http_stytch_org_policy_t  *op;
-
-    if (org_id->len > NGX_HTTP_STYTCH_ORG_ID_LEN
-        || !ngx_http_stytch_is_id(org_id, 0))
-    {
-        return NULL;
-    }
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-    docs = &project->shm->docs[NGX_HTTP_STYTCH_DOC_ORG];
-
-    ngx_shmtx_lock(&shpool->mutex);
-
-    slot = NGX_HTTP_STYTCH_MAX_ORGS;
-
-    for (i = 0; i < NGX_HTTP_STYTCH_MAX_ORGS; i++) {
-        if (docs[i].org_id_len == org_id->len
-            && ngx_memcmp(docs[i].org_id, org_id->data, org_id->len) == 0)
-        {
-            slot = i;
-            break;
-        }
-    }
-
-    if (slot == NGX_HTTP_STYTCH_MAX_ORGS) {
-        /* a new organization takes a free slot or the least used one */
-
-        oldest = NGX_MAX_TIME_T_VALUE;
-
-        for (i = 0; i < NGX_HTTP_STYTCH_MAX_ORGS; i++) {
-            if (docs[i].org_id_len == 0) {
-                slot = i;
-                break;
-            }
-
-            if (docs[i].used < oldest && docs[i].lease_pid == 0) {
-                oldest = docs[i].used;
-                slot = i;
-            }
-        }
-
-        if (slot == NGX_HTTP_STYTCH_MAX_ORGS) {
-            ngx_shmtx_unlock(&shpool->mutex);
-            return NULL;
-        }
-
-        sd = &docs[slot];
-        epoch = sd->epoch + 1;
-
-        if (sd->data) {
-            ngx_slab_free_locked(shpool, sd->data);
-        }
-
-        ngx_memzero(sd, sizeof(ngx_http_stytch_shm_doc_t));
-        sd->epoch = epoch;
-        sd->used = ngx_time();
-        sd->org_id_len = org_id->len;
-        ngx_memcpy(sd->org_id, org_id->data, org_id->len);
-
-        ngx_shmtx_unlock(&shpool->mutex);
-
-        ngx_http_stytch_want_refresh(project, NGX_HTTP_STYTCH_DOC_ORG + slot);
-
-        return NULL;
-    }
-
-    sd = &docs[slot];
-    sd->used = ngx_time();
-    epoch = sd->epoch;
-    generation = sd->generation;
-
-    if (generation == 0) {
-        ngx_shmtx_unlock(&shpool->mutex);
-        return NULL;
-    }
-
-    op = &project->orgs[slot];
-
-    if (op->policy && op->epoch == epoch && op->generation == generation
-        && op->project_generation == project->policy_generation)
-    {
-        ngx_shmtx_unlock(&shpool->mutex);
-        return op->policy;
-    }
-
-    bytes = ngx_http_stytch_copy_doc(sd, &len, project->log);
-
-    ngx_shmtx_unlock(&shpool->mutex);
-
-    if (bytes == NULL) {
-        return NULL;
-    }
-
-    policy = stytch_policy_parse((char *) project->policy_bytes.data,
-                                 project->policy_bytes.len, &rc);
-
-    if (policy && stytch_policy_add_org(policy, (char *) bytes, len)
-                  != STYTCH_OK)
-    {
-        stytch_policy_free(policy);
-        policy = NULL;
-    }
-
-    ngx_free(bytes);
-
-    if (policy == NULL) {
-        return NULL;
-    }
-
-    if (op->policy) {
-        stytch_policy_free(op->policy);
-    }
-
-    op->policy = policy;
-    op->epoch = epoch;
-    op->generation = generation;
-    op->project_generation = project->policy_generation;
-
-    return policy;
-}
-
-
-static u_char *
-ngx_http_stytch_copy_doc(ngx_http_stytch_shm_doc_t *doc, size_t *len,
-    ngx_log_t *log)
-{
-    u_char  *copy;
-
-    if (doc->data == NULL) {
-        return NULL;
-    }
-
-    copy = ngx_alloc(doc->len ? doc->len : 1, log);
-    if (copy == NULL) {
-        return NULL;
-    }
-
-    ngx_memcpy(copy, doc->data, doc->len);
-    *len = doc->len;
-
-    return copy;
 }

@@ -261,7 +261,7 @@ ngx_http_stytch_result_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_stytch_get_ctx(r->main);
 
-    if (ctx == NULL || !ctx->done) {
+    if (ctx == NULL || ctx->state != NGX_HTTP_STYTCH_DECIDED) {
         v->not_found = 1;
         return NGX_OK;
     }
@@ -321,7 +321,9 @@ ngx_http_stytch_error_variable(ngx_http_request_t *r,
 
     ctx = ngx_http_stytch_get_ctx(r->main);
 
-    if (ctx == NULL || !ctx->done || ctx->status == STYTCH_OK) {
+    if (ctx == NULL || ctx->state != NGX_HTTP_STYTCH_DECIDED
+        || ctx->status == STYTCH_OK)
+    {
         v->not_found = 1;
         return NGX_OK;
     }

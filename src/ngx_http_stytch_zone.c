@@ -2,16 +2,21 @@
 /*
  * ngx_http_stytch_module: the shared memory zone.
  *
- * The zone holds, per project, the raw JWKS bytes with a generation and the
- * refresh state.  It survives "nginx -s reload" (same name and size), so
- * that new workers start with the keys the old ones had.
+ * The zone holds, per project, its documents (the JWKS, the RBAC policy,
+ * the organizations' policies) as raw bytes with a generation and their
+ * refresh state, the counters, and the API-result cache.  It survives
+ * "nginx -s reload" (same name and size), so that new workers start with
+ * the keys the old ones had.  Documents always win over cached answers for
+ * room: cache entries are evicted to make room for a document.
  */
 
 
 #include "ngx_http_stytch_module.h"
 
 
-static ngx_int_t ngx_http_stytch_zone_key(ngx_http_stytch_project_t *project,
+static ngx_int_t ngx_http_stytch_zone_attach(
+    ngx_http_stytch_main_conf_t *smcf, ngx_log_t *log);
+static size_t ngx_http_stytch_zone_key(ngx_http_stytch_project_t *project,
     u_char *buf, size_t size);
 static ngx_http_stytch_shm_project_t *ngx_http_stytch_zone_slot(
     ngx_http_stytch_shm_t *sh, ngx_slab_pool_t *shpool,
@@ -67,8 +72,9 @@ ngx_http_stytch_init_zone(ngx_shm_zone_t *shm_zone, void *data)
  * that a reload finds the keys of the projects it still has.
  */
 
-ngx_int_t
-ngx_http_stytch_zone_attach(ngx_http_stytch_main_conf_t *smcf, ngx_log_t *log)
+static ngx_int_t
+ngx_http_stytch_zone_attach(ngx_http_stytch_main_conf_t *smcf,
+    ngx_log_t *log)
 {
     size_t                      len;
     u_char                      key[sizeof(((ngx_http_stytch_shm_project_t *)
@@ -88,6 +94,7 @@ ngx_http_stytch_zone_attach(ngx_http_stytch_main_conf_t *smcf, ngx_log_t *log)
     for (i = 0; i < smcf->projects.nelts; i++) {
         len = ngx_http_stytch_zone_key(&project[i], key, sizeof(key));
 
+        project[i].shm_zone = smcf->shm_zone;
         project[i].shm = ngx_http_stytch_zone_slot(sh, shpool, smcf, key,
                                                    len);
         if (project[i].shm == NULL) {
@@ -105,7 +112,7 @@ ngx_http_stytch_zone_attach(ngx_http_stytch_main_conf_t *smcf, ngx_log_t *log)
 }
 
 
-static ngx_int_t
+static size_t
 ngx_http_stytch_zone_key(ngx_http_stytch_project_t *project, u_char *buf,
     size_t size)
 {
@@ -185,7 +192,9 @@ found:
 /*
  * Replaces a document's bytes and moves its generation on, which tells
  * every worker to parse the new ones.  epoch is the document's when the
- * fetch started.
+ * fetch started.  NGX_DECLINED: unchanged; NGX_ABORT: the slot went to
+ * another organization meanwhile; NGX_ERROR: no room even without the
+ * cache.
  */
 
 ngx_int_t
@@ -193,27 +202,34 @@ ngx_http_stytch_zone_publish(ngx_shm_zone_t *shm_zone,
     ngx_http_stytch_shm_doc_t *doc, ngx_atomic_uint_t epoch, u_char *data,
     size_t len)
 {
-    u_char           *copy;
-    ngx_slab_pool_t  *shpool;
+    u_char                 *copy;
+    ngx_slab_pool_t        *shpool;
+    ngx_http_stytch_shm_t  *sh;
 
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    sh = shpool->data;
 
     ngx_shmtx_lock(&shpool->mutex);
 
     if (doc->epoch != epoch) {
-        /* an organization's slot went to another one during the fetch */
         ngx_shmtx_unlock(&shpool->mutex);
         return NGX_ABORT;
     }
 
     if (doc->data && doc->len == len && ngx_memcmp(doc->data, data, len) == 0)
     {
-        /* unchanged: no worker needs to parse it again */
+        /* no worker needs to parse it again */
         ngx_shmtx_unlock(&shpool->mutex);
         return NGX_DECLINED;
     }
 
     copy = ngx_slab_alloc_locked(shpool, len ? len : 1);
+
+    /* a key rotation is never refused for the sake of cached answers */
+    while (copy == NULL && ngx_http_stytch_cache_evict_locked(shpool, sh)) {
+        copy = ngx_slab_alloc_locked(shpool, len ? len : 1);
+    }
+
     if (copy == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
         return NGX_ERROR;
@@ -235,64 +251,107 @@ ngx_http_stytch_zone_publish(ngx_shm_zone_t *shm_zone,
 }
 
 
-/*
- * Parses the zone's key set into this worker's verifier when its generation
- * moved on.  Cheap when it did not: one integer comparison.
- */
+/* This worker's copy of a document's bytes, or NULL when it has none. */
 
-ngx_int_t
-ngx_http_stytch_load_keys(ngx_http_stytch_project_t *project,
-    ngx_shm_zone_t *shm_zone)
+u_char *
+ngx_http_stytch_zone_copy(ngx_shm_zone_t *shm_zone,
+    ngx_http_stytch_shm_doc_t *doc, size_t *len,
+    ngx_atomic_uint_t *generation, ngx_log_t *log)
 {
-    u_char                     *copy;
-    size_t                      len, nkeys;
-    ngx_uint_t                  generation;
-    stytch_status_t             status;
-    ngx_slab_pool_t            *shpool;
-    ngx_http_stytch_shm_doc_t  *doc;
-
-    doc = &project->shm->docs[NGX_HTTP_STYTCH_DOC_JWKS];
-
-    if (project->generation == doc->generation || project->jwks_file.len) {
-        return NGX_OK;
-    }
+    u_char           *copy;
+    ngx_slab_pool_t  *shpool;
 
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    generation = doc->generation;
-    len = doc->len;
+    copy = NULL;
+    *generation = doc->generation;
 
-    copy = (len && doc->data) ? ngx_alloc(len, project->log) : NULL;
+    if (doc->data) {
+        copy = ngx_alloc(doc->len ? doc->len : 1, log);
 
-    if (copy) {
-        ngx_memcpy(copy, doc->data, len);
+        if (copy) {
+            ngx_memcpy(copy, doc->data, doc->len);
+            *len = doc->len;
+        }
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
 
-    if (copy == NULL) {
-        return NGX_ERROR;
+    return copy;
+}
+
+
+/*
+ * The document slot of an organization's policy.  NGX_OK: *slot is the
+ * organization's.  NGX_AGAIN: a slot was just given to it (its policy is
+ * to be fetched).  NGX_DECLINED: every slot is being fetched.
+ */
+
+ngx_int_t
+ngx_http_stytch_zone_org(ngx_shm_zone_t *shm_zone,
+    ngx_http_stytch_shm_project_t *sp, ngx_str_t *org_id, ngx_uint_t *slot)
+{
+    time_t                      oldest;
+    ngx_uint_t                  i, s, epoch;
+    ngx_slab_pool_t            *shpool;
+    ngx_http_stytch_shm_doc_t  *sd, *docs;
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    docs = &sp->docs[NGX_HTTP_STYTCH_DOC_ORG];
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    for (i = 0; i < NGX_HTTP_STYTCH_MAX_ORGS; i++) {
+        if (docs[i].org_id_len == org_id->len
+            && ngx_memcmp(docs[i].org_id, org_id->data, org_id->len) == 0)
+        {
+            docs[i].used = ngx_time();
+            ngx_shmtx_unlock(&shpool->mutex);
+            *slot = i;
+            return NGX_OK;
+        }
     }
 
-    status = stytch_verifier_set_jwks(project->verifier, (char *) copy, len,
-                                      &nkeys);
-    ngx_free(copy);
+    /* a new organization takes a free slot or the least used one */
 
-    /* a set that this worker cannot use is not retried until the next one */
-    project->generation = generation;
+    s = NGX_HTTP_STYTCH_MAX_ORGS;
+    oldest = NGX_MAX_TIME_T_VALUE;
 
-    if (status != STYTCH_OK) {
-        ngx_log_error(NGX_LOG_ERR, project->log, 0,
-                      "stytch: cannot use the key set of project \"%V\": %s",
-                      &project->project_id, stytch_status_name(status));
-        return NGX_ERROR;
+    for (i = 0; i < NGX_HTTP_STYTCH_MAX_ORGS; i++) {
+        if (docs[i].org_id_len == 0) {
+            s = i;
+            break;
+        }
+
+        if (docs[i].used < oldest && docs[i].lease_pid == 0) {
+            oldest = docs[i].used;
+            s = i;
+        }
     }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, project->log, 0,
-                   "stytch: project \"%V\" key set generation %ui, %uz keys",
-                   &project->project_id, generation, nkeys);
+    if (s == NGX_HTTP_STYTCH_MAX_ORGS) {
+        ngx_shmtx_unlock(&shpool->mutex);
+        return NGX_DECLINED;
+    }
 
-    return NGX_OK;
+    sd = &docs[s];
+    epoch = sd->epoch + 1;
+
+    if (sd->data) {
+        ngx_slab_free_locked(shpool, sd->data);
+    }
+
+    ngx_memzero(sd, sizeof(ngx_http_stytch_shm_doc_t));
+    sd->epoch = epoch;
+    sd->used = ngx_time();
+    sd->org_id_len = org_id->len;
+    ngx_memcpy(sd->org_id, org_id->data, org_id->len);
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    *slot = s;
+
+    return NGX_AGAIN;
 }

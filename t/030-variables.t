@@ -32,6 +32,7 @@ __DATA__
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
 --- config
     location /app/ {
         stytch_auth on;
@@ -90,6 +91,7 @@ source=jwt
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
 --- config
     location /app/ {
         stytch_auth on;
@@ -140,6 +142,7 @@ claims={"flags":{"a":[1,"two"],"b":true},"level":3,"note":"line1\r\nX-Injected: 
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
 --- config
     location /app/ {
         stytch_auth on;
@@ -185,6 +188,7 @@ session=$main::B->{session}{member_session_id}
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
 --- config
     location /p/ {
         stytch_auth on;
@@ -226,10 +230,10 @@ StytchTest::wait_keys('/p/index.html');
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
 --- config
     location /p/ {
         stytch_auth on;
-        stytch_fallback off;
         stytch_api_url http://127.0.0.1:9;
         root html;
         add_header X-Result $stytch_auth_result always;
@@ -260,6 +264,7 @@ qr{\[error\] .*stytch: fetching the keys of project "[^"]+" from "http://127\.0\
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
 --- config
     location /p/ {
         stytch_auth on;
@@ -294,6 +299,7 @@ StytchTest::wait_keys('/p/index.html');
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
 --- config
     location /p/ {
         stytch_auth on;
@@ -331,6 +337,7 @@ X-Claim: []
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
     log_format stytch "stytch user=$stytch_user_id result=$stytch_auth_result source=$stytch_auth_source";
 --- config
     access_log logs/access.log stytch;

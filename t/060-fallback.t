@@ -27,7 +27,7 @@ table_blocks(failures => [qw( name fault error log )],
     ['it drops the connection',               'drop => \1',           'api_unavailable',      'stytch: the API call through "/_stytch_api/'],
     ['it is slower than proxy_read_timeout',  'latency_ms => 2500',   'api_unavailable',      'upstream timed out'],
     ['it answers malformed JSON',             "body => 'malformed'",  'api_response_invalid', 'stytch: the API answered 200: api_response_invalid'],
-    ['it answers 10 MB',                      "body => 'oversized'",  'api_response_invalid', 'stytch: the API answered 200 with more than 262144 bytes'],
+    ['it answers 10 MB',                      "body => 'oversized'",  'api_response_invalid', "stytch: the API's answer is over 262144 bytes"],
 );
 
 run_tests();

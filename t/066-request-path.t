@@ -1,0 +1,608 @@
+# The request path against hostile and unlucky API answers: an answer that
+# redirects the subrequest, a location stricter than the one that accepted
+# the session, a client that goes away while others wait for its call,
+# error pages that would replace Stytch's answer, and answers that are too
+# big or never end.
+use Test::Nginx::Socket 'no_plan';
+use StytchTest;
+use File::Temp qw( tempdir );
+use IO::Select;
+use IO::Socket::INET;
+use POSIX qw( :sys_wait_h );
+use Time::HiRes ();
+
+no_shuffle();
+
+# A hostile "Stytch" on loopback: /drip answers 200 with a chunked body of
+# one byte every 100 ms, forever; /big answers 200 and 300 KB of a
+# 10 MB body, then sends nothing more and never closes.
+our $FakePort;
+our $FakePid;
+{
+    my $l = IO::Socket::INET->new(Listen => 64, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, ReuseAddr => 1) or die $!;
+    $FakePort = $l->sockport;
+    $FakePid = fork() // die "fork: $!";
+    if ($FakePid == 0) {
+        POSIX::setpgid(0, 0);
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        $SIG{CHLD} = 'IGNORE';
+        $SIG{ALRM} = sub { POSIX::_exit(0) };
+        alarm 300;
+        while (my $c = $l->accept) {
+            next if fork();
+            my $req = '';
+            while ($req !~ /\r\n\r\n/) {
+                my $n = sysread($c, $req, 4096, length $req) or POSIX::_exit(0);
+            }
+            if ($req =~ m{^\S+ /drip}) {
+                syswrite($c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             . "Transfer-Encoding: chunked\r\n\r\n");
+                while (1) {
+                    syswrite($c, "1\r\n \r\n") or POSIX::_exit(0);
+                    Time::HiRes::sleep(0.1);
+                }
+            }
+            syswrite($c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                         . "Content-Length: 10485760\r\n\r\n{\"x\":\"");
+            syswrite($c, 'a' x 4096) for 1 .. 75;
+            sleep 3600;
+            POSIX::_exit(0);
+        }
+        POSIX::_exit(0);
+    }
+    close $l;
+}
+$ENV{TEST_NGINX_FAKE_PORT} = $FakePort;
+
+END {
+    local $?;
+    if ($FakePid) {
+        kill 'KILL', -$FakePid;
+        waitpid($FakePid, 0);
+    }
+}
+
+our $live = create_session();
+our $expired = mint_jwt(session_id => $live->{session_id}, iat => time() - 3600);
+our $revoked = create_session();
+revoke(session_id => $revoked->{session_id});
+our $revoked_expired = mint_jwt(session_id => $revoked->{session_id},
+                                iat => time() - 3600);
+
+# Sends each request on its own connection before reading any answer;
+# with close_first, the first connection is closed after delay seconds,
+# before its answer.  Returns the raw answers of the others.
+sub main::answers {
+    my ($requests, %o) = @_;
+    my @socks;
+    for my $req (@$requests) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => server_port(),
+                                      Proto => 'tcp')
+            or die "connect: $!";
+        print $s $req;
+        push @socks, $s;
+        Time::HiRes::sleep(0.05) if $o{close_first} && @socks == 1;
+    }
+    if ($o{close_first}) {
+        Time::HiRes::sleep($o{close_first});
+        close(shift @socks);
+    }
+    my %buf;
+    my $sel = IO::Select->new(@socks);
+    my $deadline = time() + 15;
+    while ($sel->count && time() < $deadline) {
+        for my $s ($sel->can_read(1)) {
+            my $n = sysread($s, my $chunk, 65536);
+            if (!$n) {
+                $sel->remove($s);
+                close $s;
+                next;
+            }
+            $buf{"$s"} .= $chunk;
+        }
+    }
+    return map { $buf{"$_"} // '' } @socks;
+}
+
+sub main::get {
+    my ($path, $cookie) = @_;
+    return "GET $path HTTP/1.0\r\nHost: localhost\r\n"
+           . ($cookie ? "Cookie: $cookie\r\n" : '') . "\r\n";
+}
+
+# a client of the Node.js the emulator runs on: an HTTP/2 connection whose
+# first stream is cancelled (RST_STREAM) after a delay; prints the other
+# streams' statuses
+our $h2client = tempdir('stytch-h2-XXXXXX', TMPDIR => 1, CLEANUP => 1) . '/client.js';
+open my $f, '>', $h2client or die $!;
+print $f <<'JS';
+const http2 = require('node:http2');
+const [port, cookie, path, n] = process.argv.slice(2);
+const c = http2.connect(`http://127.0.0.1:${port}`);
+const codes = [];
+let done = 0;
+const first = c.request({ ':path': `${path}?i=0`, cookie });
+first.on('error', () => {});
+setTimeout(() => first.close(http2.constants.NGHTTP2_CANCEL), 200);
+for (let i = 1; i < Number(n); i++) {
+  const req = c.request({ ':path': `${path}?i=${i}`, cookie });
+  req.on('response', (h) => codes.push(h[':status']));
+  req.resume();
+  req.on('end', () => { if (++done === Number(n) - 1) { console.log(codes.sort().join(' ')); c.close(); } });
+}
+JS
+close $f;
+
+$ENV{TEST_NGINX_H2_PORT} = do {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, ReuseAddr => 1) or die $!;
+    my $p = $s->sockport;
+    close $s;
+    $p;
+};
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: an API answer with X-Accel-Redirect: 503 api_response_invalid, the worker lives, the target does not leak
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /_stytch_api/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/fake/;
+    }
+
+    # a compromised Stytch: its answer redirects the call to a local file
+    location /fake/ {
+        add_header X-Accel-Redirect /secret/data.txt;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+    location /secret/ {
+        internal;
+        root html;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Error $stytch_auth_error always;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
+--- more_headers eval
+"Cookie: stytch_session_jwt=$::expired"
+--- request eval
+["GET /p/index.html", "GET /p/index.html"]
+--- error_code eval
+[503, 503]
+--- response_headers eval
+["X-Error: api_response_invalid", "X-Error: api_response_invalid"]
+--- response_body_unlike eval
+["the secret file", "the secret file"]
+--- error_log
+redirected the call internally (X-Accel-Redirect): it is refused
+--- no_error_log
+exited on signal
+[alert]
+[crit]
+
+
+
+=== TEST 2: other X-Accel headers of an API answer change nothing: 200, fast
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /_stytch_api/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/fake/;
+    }
+
+    location /fake/ {
+        add_header X-Accel-Buffering no;
+        add_header X-Accel-Limit-Rate 1;
+        add_header X-Accel-Expires 3600;
+        add_header X-Accel-Charset koi8-r;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Source $stytch_auth_source always;
+    }
+--- user_files
+>>> p/index.html
+protected content
+--- more_headers eval
+"Cookie: stytch_session_jwt=$::expired"
+--- request
+GET /p/index.html
+--- error_code: 200
+--- response_headers
+X-Source: api
+--- response_body
+protected content
+--- timeout: 3
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 3: from a lax location into a strict one (error_page): a revoked session accepted locally gets 401 there
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+    location /lax/ {
+        stytch_auth on;
+        root html;
+        log_not_found off;
+        error_page 404 = /strict/index.html;
+    }
+
+    location /strict/ {
+        stytch_auth strict;
+        root html;
+        add_header X-Source $stytch_auth_source always;
+    }
+--- user_files
+>>> lax/index.html
+lax content
+>>> strict/index.html
+strict content
+--- more_headers eval
+"Cookie: stytch_session_jwt=$::revoked->{session_jwt}"
+--- request eval
+["GET /lax/index.html", "GET /lax/missing.html"]
+--- error_code eval
+[200, 401]
+--- response_body_like eval
+["lax content", "401 Authorization Required"]
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 4: into a location with a smaller stytch_max_token_age (try_files): the API decides there
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+    location /lax/ {
+        stytch_auth on;
+        root html;
+        try_files $uri /young/index.html;
+    }
+
+    location /young/ {
+        stytch_auth on;
+        stytch_max_token_age 0;
+        root html;
+    }
+--- user_files
+>>> lax/index.html
+lax content
+>>> young/index.html
+young content
+--- more_headers eval
+"Cookie: stytch_session_jwt=$::revoked->{session_jwt}"
+--- request eval
+["GET /lax/index.html", "GET /lax/missing.html"]
+--- error_code eval
+[200, 401]
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 5: into a location that is not stricter: the identity is kept, nothing asked again
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+    location = /status {
+        stytch_status;
+    }
+
+    location /a/ {
+        stytch_auth on;
+        root html;
+        log_not_found off;
+        error_page 404 = /b/index.html;
+    }
+
+    location /b/ {
+        stytch_auth on;
+        stytch_leeway 30s;
+        root html;
+        add_header X-Source $stytch_auth_source always;
+    }
+--- user_files
+>>> b/index.html
+b content
+--- init
+StytchTest::reset_emulator();
+--- more_headers eval
+"Cookie: stytch_session_jwt=$::live->{session_jwt}"
+--- request eval
+["GET /a/missing.html", "GET /status"]
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+["b content", qr/"local_accepts":1,.*"api_calls":0,/]
+--- response_headers eval
+["X-Source: jwt", ""]
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 6: the client that made the API call goes away (HTTP/1.1 close): the waiting requests ask again, 200 each
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+--- init
+StytchTest::reset_emulator();
+StytchTest::fault(endpoint => 'authenticate', latency_ms => 600);
+my $req = main::get('/p/index.html', "stytch_session_jwt=$main::expired");
+my @answers = main::answers([($req) x 5], close_first => 0.2);
+my $ok = grep { m{^HTTP/1\.\d 200 .*protected content}s } @answers;
+Test::More::is($ok, 4, "the 4 requests that waited got 200");
+StytchTest::clear_faults();
+--- request
+GET /counters
+--- response_body_like: "authenticate":2,
+--- error_log
+the client went away before the API answered
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 7: the stream that made the API call is cancelled (HTTP/2 RST_STREAM): the others ask again, 200 each
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+
+    server {
+        listen 127.0.0.1:$TEST_NGINX_H2_PORT http2;
+
+        location /_stytch_api/ {
+            internal;
+            proxy_pass $TEST_NGINX_STYTCH_URL/;
+        }
+
+        location /p/ {
+            stytch_auth on;
+            root html;
+        }
+    }
+--- config
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
+--- user_files
+>>> p/index.html
+protected content
+--- init
+StytchTest::reset_emulator();
+StytchTest::fault(endpoint => 'authenticate', latency_ms => 600);
+my $out = `node $main::h2client $ENV{TEST_NGINX_H2_PORT} 'stytch_session_jwt=$main::expired' /p/index.html 6`;
+chomp $out;
+Test::More::is($out, '200 200 200 200 200', "the 5 streams that waited got 200");
+StytchTest::clear_faults();
+--- request
+GET /counters
+--- response_body_like: "authenticate":2,
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 8: proxy_intercept_errors and error_page at the server level do not replace Stytch's 404: 401, cached
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+    proxy_intercept_errors on;
+--- config
+    error_page 404 /404.html;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Error $stytch_auth_error always;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> 404.html
+not found page
+--- init
+StytchTest::reset_emulator();
+--- more_headers eval
+"Cookie: stytch_session_jwt=$::revoked_expired"
+--- request eval
+["GET /p/index.html", "GET /p/index.html", "GET /counters"]
+--- error_code eval
+[401, 401, 200]
+--- response_headers eval
+["X-Error: api_session_not_found", "X-Error: api_session_not_found", ""]
+--- response_body_like eval
+["401 Authorization Required", "401 Authorization Required", qr/"authenticate":1,/]
+--- no_error_log
+[error]
+[alert]
+
+
+
+=== TEST 9: an answer that never ends: 503 at stytch_api_deadline, not when the upstream stops
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    stytch_api_deadline 1s;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_FAKE_PORT/drip/;
+        proxy_read_timeout 30s;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Error $stytch_auth_error always;
+    }
+--- user_files
+>>> p/index.html
+protected content
+--- more_headers eval
+"Cookie: stytch_session_jwt=$::expired"
+--- request
+GET /p/index.html
+--- error_code: 503
+--- response_headers
+Retry-After: 5
+X-Error: api_unavailable
+--- timeout: 4
+--- error_log
+the API did not answer within 1000 ms ("stytch_api_deadline")
+--- no_error_log
+[alert]
+
+
+
+=== TEST 10: an answer over the size limit ends the call at once: 503, long before the deadline
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    stytch_api_deadline 30s;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_FAKE_PORT/big/;
+        proxy_read_timeout 30s;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Error $stytch_auth_error always;
+    }
+--- user_files
+>>> p/index.html
+protected content
+--- more_headers eval
+"Cookie: stytch_session_jwt=$::expired"
+--- request
+GET /p/index.html
+--- error_code: 503
+--- response_headers
+X-Error: api_response_invalid
+--- timeout: 4
+--- error_log
+the API's answer is over 262144 bytes: the call is ended
+--- no_error_log
+[alert]
+
+
+
+=== TEST 11: a location that an auth_request reaches is not protected by its stytch_auth: nginx says so at start
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
+--- config
+    location /check/ {
+        stytch_auth on;
+        root html;
+    }
+
+    location /p/ {
+        auth_request /check/ok.txt;
+        root html;
+    }
+--- user_files
+>>> check/ok.txt
+ok
+>>> p/index.html
+content behind auth_request
+--- request
+GET /p/index.html
+--- error_code: 200
+--- response_body
+content behind auth_request
+--- error_log eval
+qr/\[warn\] .*"stytch_auth" of location "\/check\/" in server "localhost" does not protect it from the "auth_request" subrequest to "\/check\/ok.txt"/
+--- no_error_log
+[error]
