@@ -29,7 +29,8 @@ our @EXPORT = qw(
     create_session expire_session mint_jwt set_policy set_org_policy
     rotate_keys retire_key list_keys fault clear_faults refuse counters
     reset_emulator requests revoke stytch_api jwks_json
-    http_get http_request concurrent_get h2_get
+    http_get http_request concurrent concurrent_get start_request start_get
+    read_answers h2_get
     wait_status wait_keys wait_zone wait_policy nginx_status
     nginx_pid nginx_workers nginx_cmd stop_nginx free_port write_file log_lines
     table_blocks
@@ -375,38 +376,40 @@ sub runner_call {
 
 sub nginx_port { $NginxPort || runner_call('server_port_for_client') }
 
-# concurrent_get(N, PATH, HEADER => VALUE, ...): N "GET PATH HTTP/1.0"
-# requests, each on its own connection, all sent before any answer is
-# read.  Returns one hash ref per request, in order: {status (0: no
-# answer), head, body, raw}.
-sub concurrent_get {
-    my ($n, $path, @headers) = @_;
-    return concurrent_request($n, 'GET', $path, @headers);
-}
-
-sub concurrent_request {
-    my ($n, $method, $path, @headers) = @_;
+sub request_text {
+    my ($method, $path, @headers) = @_;
     croak "StytchTest: headers come in name => value pairs" if @headers % 2;
     my $req = "$method $path HTTP/1.0\r\nHost: localhost\r\n";
     while (my ($k, $v) = splice @headers, 0, 2) {
         $req .= "$k: $v\r\n";
     }
-    $req .= "\r\n";
+    return "$req\r\n";
+}
 
-    my (@socks, %buf);
-    for my $i (0 .. $n - 1) {
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                      PeerPort => nginx_port(),
-                                      Proto => 'tcp', Timeout => 5);
-        $socks[$i] = $s;
-        next unless $s;
-        binmode $s;
-        if (!defined syswrite($s, $req)) {
-            close $s;
-            $socks[$i] = undef;
-        }
-    }
-    my $sel = IO::Select->new(grep { defined } @socks);
+# start_request(METHOD, PATH, HEADER => VALUE, ...): sends the request on
+# a connection of its own and returns the connection (undef if nginx could
+# not be reached), for read_answers().
+sub start_request {
+    my $req = request_text(@_);
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => nginx_port(),
+                                  Proto => 'tcp', Timeout => 5)
+        or return undef;
+    binmode $s;
+    return $s if defined syswrite($s, $req);
+    close $s;
+    return undef;
+}
+
+sub start_get { start_request('GET', @_) }
+
+# read_answers(CONNECTIONS...): reads each connection's answer to its end
+# (for at most $RequestSeconds in all) and closes it.  Returns one hash
+# ref per connection, in order: {status (0: no answer), head, body, raw}.
+sub read_answers {
+    my @socks = @_;
+    my %buf;
+    my $sel = IO::Select->new(grep { defined && defined fileno $_ } @socks);
     my $deadline = time + $RequestSeconds;
     while ($sel->count && time < $deadline) {
         for my $s ($sel->can_read($deadline - time)) {
@@ -430,11 +433,38 @@ sub concurrent_request {
     } @socks;
 }
 
+# concurrent([OPTIONS,] [METHOD, PATH, HEADER => VALUE, ...], ...): the
+# requests, each on its own connection, all sent before any answer is
+# read; returns their answers as read_answers() does.  With OPTIONS
+# {close_first => SECONDS} the first request is sent 50 ms before the
+# others, and its connection is closed SECONDS after the last one is sent,
+# before its answer (a client that goes away): its answer is then empty.
+sub concurrent {
+    my %o = ref $_[0] eq 'HASH' ? %{ shift() } : ();
+    my @socks;
+    for my $r (@_) {
+        push @socks, start_request(@$r);
+        sleep 0.05 if $o{close_first} && @socks == 1;
+    }
+    if ($o{close_first}) {
+        sleep $o{close_first};
+        close $socks[0] if $socks[0];
+    }
+    return read_answers(@socks);
+}
+
+# concurrent_get(N, PATH, HEADER => VALUE, ...): N times the same GET,
+# concurrently.
+sub concurrent_get {
+    my ($n, @get) = @_;
+    return concurrent(([GET => @get]) x $n);
+}
+
 # http_request(METHOD, PATH, HEADER => VALUE, ...) and
 # http_get(PATH, HEADER => VALUE, ...): one request on its own connection.
 # In list context (status, head, body); in scalar context the status.
 sub http_request {
-    my ($r) = concurrent_request(1, @_);
+    my ($r) = read_answers(start_request(@_));
     return wantarray ? ($r->{status}, $r->{head}, $r->{body}) : $r->{status};
 }
 
@@ -502,12 +532,16 @@ sub wait_zone {
 # that what follows is decided locally.
 sub wait_policy { wait_zone('policy_generation', @_) }
 
-# h2_get(PORT, PATH, N, HEADER => VALUE, ...): N concurrent HTTP/2
-# streams on one cleartext (h2c, prior knowledge) connection to PORT, each
-# GET PATH?i=I with the headers.  Returns the statuses, sorted.  The
-# client runs on the Node.js the emulator runs on.
+# h2_get([OPTIONS,] PORT, PATH, N, HEADER => VALUE, ...): N concurrent
+# HTTP/2 streams on one cleartext (h2c, prior knowledge) connection to
+# PORT, each GET PATH?i=I with the headers.  Returns the statuses, sorted.
+# With OPTIONS {cancel_first => MS} the first stream is cancelled
+# (RST_STREAM) MS milliseconds after it is sent, and only the other
+# streams' statuses are returned.  The client runs on the Node.js the
+# emulator runs on.
 my $H2Client;
 sub h2_get {
+    my %o = ref $_[0] eq 'HASH' ? %{ shift() } : ();
     my ($port, $path, $n, @headers) = @_;
     croak "StytchTest: headers come in name => value pairs" if @headers % 2;
     my %h;
@@ -520,16 +554,24 @@ sub h2_get {
         write_file($H2Client, <<'JS');
 'use strict';
 const http2 = require('node:http2');
-const [port, path, n, headers] = process.argv.slice(2);
+const [port, path, n, headers, cancelFirst] = process.argv.slice(2);
 const c = http2.connect(`http://127.0.0.1:${port}`);
-const codes = [];
 c.on('error', (e) => { console.error(e.message); process.exit(1); });
-for (let i = 0; i < Number(n); i++) {
+const codes = [];
+let first = 0;
+if (Number(cancelFirst) > 0) {
+  const s = c.request({ ...JSON.parse(headers), ':path': `${path}?i=0` });
+  s.on('error', () => {});
+  setTimeout(() => s.close(http2.constants.NGHTTP2_CANCEL), Number(cancelFirst));
+  first = 1;
+}
+const want = Number(n) - first;
+for (let i = first; i < Number(n); i++) {
   const req = c.request({ ...JSON.parse(headers), ':path': `${path}?i=${i}` });
   req.on('response', (h) => codes.push(h[':status']));
   req.resume();
   req.on('end', () => {
-    if (codes.length === Number(n)) {
+    if (codes.length === want) {
       console.log(codes.join(' '));
       c.close();
     }
@@ -537,7 +579,8 @@ for (let i = 0; i < Number(n); i++) {
 }
 JS
     }
-    open my $p, '-|', 'node', $H2Client, $port, $path, $n, $Json->encode(\%h)
+    open my $p, '-|', 'node', $H2Client, $port, $path, $n, $Json->encode(\%h),
+                      $o{cancel_first} // 0
         or die "StytchTest: cannot run node: $!\n";
     my $out = do { local $/; <$p> } // '';
     close $p;
@@ -766,17 +809,33 @@ connection.  An answer not received within C<$StytchTest::RequestSeconds>
 One request.  In list context C<(status, head, body)> (the head without
 its final blank line); in scalar context the status.
 
+=item C<concurrent([OPTIONS,] [METHOD, PATH, HEADERS...], ...)>
+
+The requests, each on its own connection, all sent before any answer is
+read.  Returns one hash ref per request, in order:
+C<{status, head, body, raw}>.  With C<{close_first =E<gt> SECONDS}> the
+first request goes 50 ms before the others and its connection is closed
+SECONDS after the last is sent, before its answer: a client that goes
+away.
+
 =item C<concurrent_get(N, PATH, HEADERS...)>
 
-N requests, each on its own connection, all sent before any answer is
-read.  Returns one hash ref per request, in order:
-C<{status, head, body, raw}>.
+N times the same GET, concurrently.
 
-=item C<h2_get(PORT, PATH, N, HEADERS...)>
+=item C<start_request(METHOD, PATH, HEADERS...)>, C<start_get(PATH, HEADERS...)>, C<read_answers(CONNECTIONS...)>
+
+Send a request now and read its answer later (a request that waits while
+others are made): C<start_*> returns the connection, C<read_answers>
+returns the answers as C<concurrent> does.
+
+=item C<h2_get([OPTIONS,] PORT, PATH, N, HEADERS...)>
 
 N concurrent HTTP/2 streams on one cleartext connection (prior knowledge)
 to PORT, stream I asking for C<PATH?i=I>.  Returns the statuses, sorted.
-The client is a small script run by the Node.js the emulator runs on.
+With C<{cancel_first =E<gt> MS}> the first stream is cancelled
+(RST_STREAM) MS milliseconds after it is sent, and the other streams'
+statuses are returned.  The client is a small script run by the Node.js
+the emulator runs on.
 
 =back
 
