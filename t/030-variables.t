@@ -1,8 +1,9 @@
 # The $stytch_* variables: identity, custom claims, B2B, and the result
 # of the decision, as an upstream sees them (proxy_set_header), in
 # response headers (add_header ... always, which shows them on 401s too)
-# and in the access log; empty where the module did not run.  (The result
-# and error of each refused token: the tables of t/020-jwt.t.)
+# and in the access log; empty where the module did not run.  Every block
+# has stytch_fallback off: what is checked is decided locally.  (The
+# result and error of each refused token: the tables of t/020-jwt.t.)
 use Test::Nginx::Socket;
 use StytchTest;
 
