@@ -309,6 +309,7 @@ ngx_http_stytch_cache_put(ngx_shm_zone_t *shm_zone, u_char *key,
 
     ngx_rbtree_insert(&sh->rbtree, node);
     ngx_queue_insert_head(&sh->queue, &cn->queue);
+    sh->cache_entries++;
 
     ngx_shmtx_unlock(&shpool->mutex);
 
@@ -340,6 +341,7 @@ ngx_http_stytch_cache_evict_locked(ngx_slab_pool_t *shpool,
     cn = ngx_queue_data(q, ngx_http_stytch_cache_node_t, queue);
 
     ngx_http_stytch_cache_free_locked(shpool, sh, cn);
+    sh->cache_evictions++;
 
     return 1;
 }
@@ -357,6 +359,7 @@ ngx_http_stytch_cache_free_locked(ngx_slab_pool_t *shpool,
     ngx_queue_remove(&cn->queue);
     ngx_rbtree_delete(&sh->rbtree, node);
     ngx_slab_free_locked(shpool, node);
+    sh->cache_entries--;
 }
 
 

@@ -1050,7 +1050,7 @@ ngx_http_stytch_private(ngx_http_request_t *r)
     ngx_str_t         value;
     ngx_uint_t        i;
     ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *cc;
+    ngx_table_elt_t  *h;
 
     len = sizeof("private") - 1;
 
@@ -1143,16 +1143,19 @@ ngx_http_stytch_private(ngx_http_request_t *r)
 
     value.len = p - value.data;
 
-    cc = ngx_http_stytch_add_header(r, "Cache-Control", &value);
-    if (cc == NULL) {
-        return NGX_ERROR;
-    }
-
+    /*
+     * Not known to NGINX as the Cache-Control header: "expires" rewrites
+     * that one in place, and would erase "private".  It adds its own.
+     */
 #if (nginx_version >= 1023000)
-    r->headers_out.cache_control = cc;
+    r->headers_out.cache_control = NULL;
 #else
     r->headers_out.cache_control.nelts = 0;
 #endif
+
+    if (ngx_http_stytch_add_header(r, "Cache-Control", &value) == NULL) {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }

@@ -109,6 +109,8 @@ typedef struct {
     ngx_http_stytch_shm_project_t   projects[NGX_HTTP_STYTCH_MAX_PROJECTS];
 
     /* the API-result cache */
+    ngx_atomic_t                    cache_entries;
+    ngx_atomic_t                    cache_evictions;
     ngx_rbtree_t                    rbtree;
     ngx_rbtree_node_t               sentinel;
     ngx_queue_t                     queue;       /* LRU, newest first */

@@ -31,6 +31,7 @@ ngx_http_stytch_status_handler(ngx_http_request_t *r)
     ngx_uint_t                      i;
     ngx_chain_t                     out;
     ngx_slab_pool_t                *shpool;
+    ngx_http_stytch_shm_t          *sh;
     ngx_http_stytch_project_t      *project;
     ngx_http_stytch_main_conf_t    *smcf;
     ngx_http_stytch_shm_project_t  *sp;
@@ -49,7 +50,9 @@ ngx_http_stytch_status_handler(ngx_http_request_t *r)
 
     project = smcf->projects.elts;
 
-    len = sizeof("{\"projects\":[]}\n") - 1;
+    len = sizeof("{\"zone\":{\"size\":,\"free\":,\"cache_entries\":,"
+                 "\"cache_evictions\":},\"projects\":[]}\n") - 1
+          + 4 * NGX_ATOMIC_T_LEN;
 
     for (i = 0; i < smcf->projects.nelts; i++) {
         len += sizeof("{\"project_id\":\"\",\"keys_generation\":,"
@@ -68,13 +71,19 @@ ngx_http_stytch_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_cpymem(b->last, "{\"projects\":[",
-                         sizeof("{\"projects\":[") - 1);
-
     if (smcf->shm_zone) {
         shpool = (ngx_slab_pool_t *) smcf->shm_zone->shm.addr;
+        sh = shpool->data;
 
         ngx_shmtx_lock(&shpool->mutex);
+
+        b->last = ngx_sprintf(b->last,
+                              "{\"zone\":{\"size\":%uz,\"free\":%uz,"
+                              "\"cache_entries\":%uA,"
+                              "\"cache_evictions\":%uA},\"projects\":[",
+                              smcf->shm_zone->shm.size,
+                              shpool->pfree * ngx_pagesize,
+                              sh->cache_entries, sh->cache_evictions);
 
         for (i = 0; i < smcf->projects.nelts; i++) {
             sp = project[i].shm;
@@ -102,6 +111,11 @@ ngx_http_stytch_status_handler(ngx_http_request_t *r)
         }
 
         ngx_shmtx_unlock(&shpool->mutex);
+    }
+
+    if (smcf->shm_zone == NULL) {
+        b->last = ngx_cpymem(b->last, "{\"projects\":[",
+                             sizeof("{\"projects\":[") - 1);
     }
 
     b->last = ngx_cpymem(b->last, "]}\n", 3);

@@ -190,63 +190,19 @@ ngx_http_stytch_claim_variable(ngx_http_request_t *r,
 
 
 /*
- * Values go into upstream headers and logs: a claim with control
- * characters (a CR LF would start a new header) is given as JSON text.
+ * Values go into upstream headers and logs: the core gives none with a
+ * control character (a CR LF would start a new header).
  */
 
 static ngx_int_t
 ngx_http_stytch_set_value(ngx_http_request_t *r, ngx_http_variable_value_t *v,
     const char *data, size_t len)
 {
-    u_char        *p, *s, *last;
-    size_t         n;
-    static u_char  hex[] = "0123456789abcdef";
-
-    s = (u_char *) data;
-    last = s + len;
-    n = 0;
-
-    for (p = s; p < last; p++) {
-        if (*p < 0x20 || *p == 0x7f) {
-            n++;
-        }
-    }
-
     v->valid = 1;
     v->no_cacheable = 0;
     v->not_found = 0;
-
-    if (n == 0) {
-        v->data = s;
-        v->len = len;
-        return NGX_OK;
-    }
-
-    v->data = ngx_pnalloc(r->pool, 6 * len + 2);
-    if (v->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = v->data;
-    *p++ = '"';
-
-    for ( /* void */ ; s < last; s++) {
-        if (*s < 0x20 || *s == 0x7f) {
-            *p++ = '\\'; *p++ = 'u'; *p++ = '0'; *p++ = '0';
-            *p++ = hex[*s >> 4];
-            *p++ = hex[*s & 0xf];
-
-        } else if (*s == '"' || *s == '\\') {
-            *p++ = '\\';
-            *p++ = *s;
-
-        } else {
-            *p++ = *s;
-        }
-    }
-
-    *p++ = '"';
-    v->len = p - v->data;
+    v->data = (u_char *) data;
+    v->len = len;
 
     return NGX_OK;
 }

@@ -1,7 +1,8 @@
 # Local JWT verification in the access phase: where the token is read
-# from, what local verification accepts and refuses (without asking the
-# API), the answers without keys, and how the module fits with
-# error_page, satisfy, proxied and nested locations.  Tokens come from
+# from, what local verification accepts, what it refuses on its own, what
+# it leaves to the API (a wrong claim under the project's signature), the
+# answers without keys, and how the module fits with error_page, satisfy,
+# proxied and nested locations.  Tokens come from
 # the emulator or from Crypt::JWT, never from our own verifier.
 use Test::Nginx::Socket;
 use StytchTest;
@@ -55,11 +56,19 @@ our @Refused = (
     ['HS256 under the current kid (key confusion)', $Hs256,      401, 'jwt_alg_not_allowed'],
     ['signed by another key under the current kid', mint_jwt(key => 'rogue', header => { kid => $Kid }),        401, 'jwt_signature_invalid'],
     ['alg "none" and no signature',                 mint_jwt(signature => 'none', header => { alg => 'none' }), 401, 'jwt_alg_not_allowed'],
-    ['another project as the issuer',               mint_jwt(claims => { iss => "stytch.com/$Other" }),         401, 'claim_issuer_mismatch'],
-    ['another project as the audience',             mint_jwt(claims => { aud => [$Other] }),                    401, 'claim_audience_mismatch'],
-    ['nbf an hour ahead',                           mint_jwt(claims => { nbf => $Now + 3600 }),                 401, 'claim_not_yet_valid'],
 );
 table_blocks(refused => [qw( name token status error )], @Refused);
+
+# Tokens with the project's signature whose claims local verification
+# refuses: Stytch is asked, and refuses them; the second request, with the
+# same token in the cookie, is answered by the API-result cache.
+our @Asked = (
+    # [name, token, status, $stytch_auth_error]
+    ['another project as the issuer',   mint_jwt(claims => { iss => "stytch.com/$Other" }), 401, 'api_session_not_found'],
+    ['another project as the audience', mint_jwt(claims => { aud => [$Other] }),            401, 'api_session_not_found'],
+    ['nbf an hour ahead',               mint_jwt(claims => { nbf => $Now + 3600 }),         401, 'api_session_not_found'],
+);
+table_blocks(asked => [qw( name token status error )], @Asked);
 
 # Tokens that only the API could accept, refused when stytch_fallback is
 # off (with stytch_max_token_age 1h).
@@ -71,7 +80,7 @@ our @Unverifiable = (
 );
 table_blocks(unverifiable => [qw( name token status result error )], @Unverifiable);
 
-plan tests => repeat_each() * (235 + 26 * @Refused + 20 * @Unverifiable);
+plan tests => repeat_each() * (235 + 26 * @Refused + 26 * @Asked + 20 * @Unverifiable);
 
 run_tests();
 
@@ -353,7 +362,57 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 8: with stytch_fallback off, a token only the API could accept is refused, in the header and in the cookie: {{name}}
+=== TEST 8: a wrong claim under the project's signature, in the header and in the cookie: Stytch is asked once (the refusal is cached) and refuses it: {{name}}
+--- table: asked
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /p/ {
+        stytch_auth on;
+        stytch_api_cache_valid 5s 1m;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-User "[$stytch_user_id]" always;
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
+--- user_files
+>>> p/index.html
+protected content
+--- init
+StytchTest::wait_keys('/p/index.html');
+StytchTest::reset_emulator();
+--- request eval
+["GET /p/index.html", "GET /p/index.html", "GET /counters"]
+--- more_headers eval
+["Authorization: Bearer {{token}}", "Cookie: stytch_session_jwt={{token}}", ""]
+--- error_code eval
+[{{status}}, {{status}}, 200]
+--- response_headers eval
+[qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: invalid\nX-Error: {{error}}\nX-User: []},
+ qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: invalid\nX-Error: {{error}}\nX-User: []},
+ ""]
+--- response_body_like eval
+[qr/^(?!protected)/, qr/^(?!protected)/, qr/"authenticate":1,/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
+
+
+
+=== TEST 9: with stytch_fallback off, a token only the API could accept is refused, in the header and in the cookie: {{name}}
 --- table: unverifiable
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
@@ -393,7 +452,7 @@ StytchTest::wait_keys('/p/index.html');
 
 
 
-=== TEST 9: stytch_max_token_age: a JWT older than it is refused (fallback off)
+=== TEST 10: stytch_max_token_age: a JWT older than it is refused (fallback off)
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -427,7 +486,7 @@ X-Result: too_old
 
 
 
-=== TEST 10: without stytch_max_token_age the same old JWT gets the file
+=== TEST 11: without stytch_max_token_age the same old JWT gets the file
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -462,7 +521,7 @@ protected content
 
 
 
-=== TEST 11: stytch_leeway lets a JWT expired 10 s ago through
+=== TEST 12: stytch_leeway lets a JWT expired 10 s ago through
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -498,7 +557,7 @@ protected content
 
 
 
-=== TEST 12: no keys (the JWKS endpoint is unreachable), fallback off: 503 with Retry-After
+=== TEST 13: no keys (the JWKS endpoint is unreachable), fallback off: 503 with Retry-After
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -532,7 +591,7 @@ qr{\[error\] .*stytch: fetching the keys of project "[^"]+" from "http://127\.0\
 
 
 
-=== TEST 13: stytch_unavailable_status and stytch_retry_after shape the answer without keys
+=== TEST 14: stytch_unavailable_status and stytch_retry_after shape the answer without keys
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -565,7 +624,7 @@ qr{\[error\] .*stytch: fetching the keys of project "[^"]+" from "http://127\.0\
 
 
 
-=== TEST 14: error_page 401 = @login turns the challenge into a redirect
+=== TEST 15: error_page 401 = @login turns the challenge into a redirect
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -602,7 +661,7 @@ Location: .*/login$
 
 
 
-=== TEST 15: satisfy any: an allowed address needs no token
+=== TEST 16: satisfy any: an allowed address needs no token
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -636,7 +695,7 @@ protected content
 
 
 
-=== TEST 16: satisfy any: a denied address still needs a token
+=== TEST 17: satisfy any: a denied address still needs a token
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -669,7 +728,7 @@ WWW-Authenticate: Bearer realm="stytch"
 
 
 
-=== TEST 17: stytch_realm names the realm of the challenge
+=== TEST 18: stytch_realm names the realm of the challenge
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -703,7 +762,7 @@ WWW-Authenticate: Bearer realm="example app", error="invalid_token"
 
 
 
-=== TEST 18: stytch_jwt_header: the token is read from another header, Authorization is ignored
+=== TEST 19: stytch_jwt_header: the token is read from another header, Authorization is ignored
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -741,7 +800,7 @@ StytchTest::wait_keys('/p/index.html', 'X-Stytch-Token' => 'Bearer ' . StytchTes
 
 
 
-=== TEST 19: stytch_jwt_header off: only the cookie counts
+=== TEST 20: stytch_jwt_header off: only the cookie counts
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -779,7 +838,7 @@ StytchTest::wait_keys('/p/index.html', Cookie => 'stytch_session_jwt=' . StytchT
 
 
 
-=== TEST 20: stytch_jwt_cookie names the cookie; the default cookie is then ignored
+=== TEST 21: stytch_jwt_cookie names the cookie; the default cookie is then ignored
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -815,7 +874,7 @@ StytchTest::wait_keys('/p/index.html');
 
 
 
-=== TEST 21: stytch_jwt_cookie off: a cookie is not a token
+=== TEST 22: stytch_jwt_cookie off: a cookie is not a token
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -849,7 +908,7 @@ WWW-Authenticate: Bearer realm="stytch"
 
 
 
-=== TEST 22: the header is read before the cookie: a bad header token is not saved by a good cookie
+=== TEST 23: the header is read before the cookie: a bad header token is not saved by a good cookie
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -884,7 +943,7 @@ WWW-Authenticate: Bearer realm="stytch", error="invalid_token"
 
 
 
-=== TEST 23: a proxied location: the upstream gets the user only after a valid JWT
+=== TEST 24: a proxied location: the upstream gets the user only after a valid JWT
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -922,7 +981,7 @@ StytchTest::wait_keys('/app/x');
 
 
 
-=== TEST 24: stytch_auth off in a nested location turns protection off there
+=== TEST 25: stytch_auth off in a nested location turns protection off there
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -960,7 +1019,7 @@ open content
 
 
 
-=== TEST 25: an index redirect is verified once (the result survives the internal redirect)
+=== TEST 26: an index redirect is verified once (the result survives the internal redirect)
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -999,7 +1058,7 @@ X-Source: jwt
 
 
 
-=== TEST 26: the secret never reaches the error log (debug level, valid and invalid tokens)
+=== TEST 27: the secret never reaches the error log (debug level, valid and invalid tokens)
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -1032,7 +1091,7 @@ StytchTest::wait_keys('/p/index.html');
 
 
 
-=== TEST 27: the cookie is found as NGINX finds cookies: any case, among others, in any Cookie header
+=== TEST 28: the cookie is found as NGINX finds cookies: any case, among others, in any Cookie header
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;

@@ -126,7 +126,7 @@ GET /app/x
 plan=pro
 level=3
 flags={"a":[1,"two"],"b":true}
-note="line1\u000d\u000aX-Injected: yes"
+note=
 missing=
 injected=
 claims={"flags":{"a":[1,"two"],"b":true},"level":3,"note":"line1\r\nX-Injected: yes","plan":"pro"}

@@ -256,7 +256,7 @@ GET /status
 --- response_headers
 Content-Type: application/json
 --- response_body_like chomp
-^\{"projects":\[\{"project_id":"project-test-[0-9a-f-]+","keys_generation":1,.*"local_accepts":1,"local_rejects":1,
+^\{"zone":\{[^}]*\},"projects":\[\{"project_id":"project-test-[0-9a-f-]+","keys_generation":1,.*"local_accepts":1,"local_rejects":1,
 --- no_error_log
 [error]
 [alert]

@@ -422,6 +422,7 @@ GET /counters
 
     location /p/ {
         stytch_auth on;
+        stytch_api_cache_valid 5s 1m;
         root html;
         add_header X-Error $stytch_auth_error always;
     }

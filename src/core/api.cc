@@ -1,6 +1,7 @@
 #include "api.h"
 
 #include <cstring>
+#include <optional>
 
 #include "base64url.h"
 #include "json.h"
@@ -10,9 +11,14 @@
 namespace stytch {
 namespace {
 
+// The error's text goes into logs: control bytes become '?', so that an
+// answer cannot write lines of its own.
 void CopyTruncated(char* dst, size_t cap, std::string_view src) {
   const size_t n = src.size() < cap - 1 ? src.size() : cap - 1;
-  memcpy(dst, src.data(), n);
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = static_cast<unsigned char>(src[i]);
+    dst[i] = c < 0x20 || c == 0x7f ? '?' : src[i];
+  }
   dst[n] = '\0';
 }
 
@@ -95,6 +101,7 @@ Status ParseSuccess(std::string_view body, Ref<Session>* out) {
     }
     p.b2b = true;
   }
+  p.session_object = consumer != nullptr ? consumer : member;
   if (!OptString(r, "session_jwt", &p.session_jwt) ||
       !OptString(r, "session_token", &p.session_token)) {
     return Status::kApiResponseInvalid;
@@ -105,63 +112,156 @@ Status ParseSuccess(std::string_view body, Ref<Session>* out) {
   return Status::kOk;
 }
 
-void ParseError(int http_status, std::string_view body,
-                stytch_api_error_t* error) {
-  error->status_code = http_status;
-  JsonPtr root = JsonParse(body, STYTCH_MAX_RESPONSE_SIZE);
-  if (!json_is_object(root.get())) return;
-  if (const auto t = JsonGetString(root.get(), "error_type")) {
-    CopyTruncated(error->error_type, sizeof(error->error_type), *t);
+// The error_type values Stytch's SDKs list (stytch-browser's
+// StytchAPIErrorType) that say more than their status does.
+struct KnownError {
+  const char* type;
+  Status status;
+  const char* directive;  // for our misconfigurations
+};
+
+constexpr const char kCredentials[] = "stytch_project_id\" and \"stytch_secret";
+constexpr const char kProjectAndUrl[] =
+    "stytch_project_id\" and \"stytch_api_url";
+constexpr const char kUrlAndLocation[] =
+    "stytch_api_url\" and \"stytch_api_location";
+
+constexpr KnownError kKnownErrors[] = {
+    // The project's configuration.  Credentials...
+    {"unauthorized_credentials", Status::kApiUnauthorized, kCredentials},
+    // ... the URL: plain http, or a path that is no route of the API ...
+    {"use_https", Status::kApiMisconfigured, "stytch_api_url"},
+    {"route_not_found", Status::kApiMisconfigured, kUrlAndLocation},
+    {"method_not_allowed", Status::kApiMisconfigured, kUrlAndLocation},
+    // ... the project: a test id on the live API or the reverse, an id
+    // that is none ...
+    {"unauthorized_project_id_test", Status::kApiMisconfigured, kProjectAndUrl},
+    {"unauthorized_project_id_live", Status::kApiMisconfigured, kProjectAndUrl},
+    {"invalid_project_id", Status::kApiMisconfigured, "stytch_project_id"},
+    {"project_not_found", Status::kApiMisconfigured, "stytch_project_id"},
+    // ... its vertical: a project is consumer or B2B, never both ...
+    {"invalid_b2b_endpoint", Status::kApiMisconfigured, "stytch_b2b"},
+    {"invalid_consumer_endpoint", Status::kApiMisconfigured, "stytch_b2b"},
+    // ... and the body: the module sends one valid session argument, so
+    // Stytch seeing anything else means the API location changed the
+    // request on its way (proxy_set_body, proxy_pass_request_body off).
+    {"invalid_request_body", Status::kApiMisconfigured, "stytch_api_location"},
+    {"too_many_session_arguments", Status::kApiMisconfigured,
+     "stytch_api_location"},
+    {"no_session_arguments", Status::kApiMisconfigured, "stytch_api_location"},
+
+    // The client's token or session: not signed in.
+    {"session_not_found", Status::kApiSessionNotFound, nullptr},
+    {"invalid_session_token", Status::kApiSessionNotFound, nullptr},
+    {"invalid_session_id", Status::kApiSessionNotFound, nullptr},
+    {"unable_to_parse_session_jwt", Status::kApiSessionNotFound, nullptr},
+    {"jwt_invalid_issuer", Status::kApiSessionNotFound, nullptr},
+    {"jwt_invalid_audience", Status::kApiSessionNotFound, nullptr},
+    {"jwt_invalid_claims", Status::kApiSessionNotFound, nullptr},
+    {"invalid_token", Status::kApiSessionNotFound, nullptr},
+    {"intermediate_session_not_found", Status::kApiSessionNotFound, nullptr},
+    {"incompatible_session_type", Status::kApiSessionNotFound, nullptr},
+    {"session_must_have_at_least_one_active_factor",
+     Status::kApiSessionNotFound, nullptr},
+    {"invalid_session_missing_primary_factor", Status::kApiSessionNotFound,
+     nullptr},
+    {"user_not_found", Status::kApiSessionNotFound, nullptr},
+    {"member_not_found", Status::kApiSessionNotFound, nullptr},
+
+    // authorization_check denied.
+    {"session_authorization_error", Status::kApiForbidden, nullptr},
+    {"session_authorization_tenancy_error", Status::kApiForbidden, nullptr},
+    {"consumer_session_authorization_error", Status::kApiForbidden, nullptr},
+
+    {"too_many_requests", Status::kApiRateLimited, nullptr},
+    {"internal_server_error", Status::kApiUnavailable, nullptr},
+};
+
+const KnownError* FindKnownError(std::string_view type) {
+  for (const KnownError& e : kKnownErrors) {
+    if (type == e.type) return &e;
   }
-  if (const auto m = JsonGetString(root.get(), "error_message")) {
-    CopyTruncated(error->error_message, sizeof(error->error_message), *m);
-  }
+  return nullptr;
+}
+
+// The error_type of a Stytch error body, or of its OAuth2 form.
+std::optional<std::string_view> ErrorField(const json_t* root, const char* name,
+                                           const char* oauth2_name) {
+  if (const auto v = JsonGetString(root, name)) return v;
+  return JsonGetString(root, oauth2_name);
 }
 
 }  // namespace
 
-Status ApiStatusFromHttp(int http_status) {
+Status ApiErrorStatus(int http_status, std::string_view error_type) {
   if (http_status == 200) return Status::kOk;
-  // Our own project credentials were refused: no user can fix that.
-  if (http_status == 401) return Status::kApiUnauthorized;
-  if (http_status == 403) return Status::kApiForbidden;
-  if (http_status == 429 || (http_status >= 500 && http_status <= 599)) {
-    return Status::kApiUnavailable;
+  // Busy or down, whatever answered: the status says it all.
+  if (http_status == 429) return Status::kApiRateLimited;
+  if (http_status >= 500 && http_status <= 599) return Status::kApiUnavailable;
+  // Every Stytch error names its type.  Without one, something else
+  // answered (a CDN, a proxy, another service): api_url is wrong.
+  if (error_type.empty()) return Status::kApiMisconfigured;
+  if (const KnownError* known = FindKnownError(error_type)) {
+    return known->status;
   }
-  // 404 session_not_found and the other 4xx are about the session the
-  // client sent (expired, revoked, malformed): the client is not signed in.
+  if (http_status == 403) return Status::kApiForbidden;
+  // Stytch's SDKs hand any 4xx to their caller as a failed authentication.
+  // The one part of our request that varies is the client's token, so an
+  // error we do not know is about it: the client is not signed in (401),
+  // and a client cannot make us answer 500 or log errors at will.
   if (http_status >= 400 && http_status <= 499) {
     return Status::kApiSessionNotFound;
   }
   return Status::kApiResponseInvalid;
 }
 
+const char* ApiErrorDirective(int http_status, std::string_view error_type) {
+  const Status st = ApiErrorStatus(http_status, error_type);
+  if (st != Status::kApiMisconfigured && st != Status::kApiUnauthorized) {
+    return nullptr;
+  }
+  const KnownError* known = FindKnownError(error_type);
+  return known != nullptr ? known->directive : "stytch_api_url";
+}
+
+Status ParseApiError(int http_status, std::string_view body,
+                     stytch_api_error_t* error) {
+  stytch_api_error_t local;
+  stytch_api_error_t* e = error != nullptr ? error : &local;
+  memset(e, 0, sizeof(*e));
+  e->status_code = http_status;
+  if (http_status == 200) return Status::kOk;  // no error to read
+  // An oversized body is no Stytch error: its type stays empty.
+  if (body.size() <= STYTCH_MAX_RESPONSE_SIZE) {
+    JsonPtr root = JsonParse(body, STYTCH_MAX_RESPONSE_SIZE);
+    if (json_is_object(root.get())) {
+      std::string_view type;
+      if (const auto t = ErrorField(root.get(), "error_type", "error")) {
+        type = *t;
+        CopyTruncated(e->error_type, sizeof(e->error_type), *t);
+      }
+      if (const auto m =
+              ErrorField(root.get(), "error_message", "error_description")) {
+        CopyTruncated(e->error_message, sizeof(e->error_message), *m);
+      }
+      // While root still holds the text `type` views.
+      return ApiErrorStatus(http_status, type);
+    }
+  }
+  return ApiErrorStatus(http_status, std::string_view());
+}
+
 Status ParseAuthenticateResponse(int http_status, std::string_view body,
                                  Ref<Session>* out, stytch_api_error_t* error) {
-  if (error != nullptr) memset(error, 0, sizeof(*error));
+  if (http_status != 200) return ParseApiError(http_status, body, error);
+  if (error != nullptr) {
+    memset(error, 0, sizeof(*error));
+    error->status_code = http_status;
+  }
+  // An oversized success cannot be read.
   if (body.size() > STYTCH_MAX_RESPONSE_SIZE) {
-    if (error != nullptr) error->status_code = http_status;
-    // An oversized success cannot be read; an oversized error still says
-    // what its status says.
-    return http_status == 200 ? Status::kApiResponseInvalid
-                              : ApiStatusFromHttp(http_status);
+    return Status::kApiResponseInvalid;
   }
-  Status st = ApiStatusFromHttp(http_status);
-  if (st != Status::kOk) {
-    stytch_api_error_t local;
-    stytch_api_error_t* e = error != nullptr ? error : &local;
-    memset(e, 0, sizeof(*e));
-    ParseError(http_status, body, e);
-    // A 401 is about our credentials only when Stytch says so; a 401 about
-    // the token the client sent (a JWT Stytch cannot verify) is the
-    // client's problem, not a misconfiguration.
-    if (st == Status::kApiUnauthorized && e->error_type[0] != '\0' &&
-        strcmp(e->error_type, "unauthorized_credentials") != 0) {
-      st = Status::kApiSessionNotFound;
-    }
-    return st;
-  }
-  if (error != nullptr) error->status_code = http_status;
   return ParseSuccess(body, out);
 }
 

@@ -12,13 +12,24 @@
 
 namespace stytch {
 
-// What an HTTP status of POST /v1[/b2b]/sessions/authenticate means.
-Status ApiStatusFromHttp(int http_status);
+// What an answer means (200: kOk), from its HTTP status and its
+// error_type: empty when the body is no Stytch error (not a JSON object
+// with a non-empty string error_type, or error in the OAuth2 form).  See
+// stytch_api_parse_error in stytch_core.h for the table.
+Status ApiErrorStatus(int http_status, std::string_view error_type);
 
-// Parses the answer.  200: the consumer ("session") or B2B
-// ("member_session") body into *out, else kApiResponseInvalid.  Other
-// statuses: ApiStatusFromHttp, with *error (may be null) filled from the
-// error body when it parses; error is always zeroed first.
+// The directive(s) to check when ApiErrorStatus is our misconfiguration
+// (kApiUnauthorized, kApiMisconfigured), else nullptr.
+const char* ApiErrorDirective(int http_status, std::string_view error_type);
+
+// Any endpoint's answer: 200 is kOk; otherwise *error (may be null,
+// always zeroed first) is filled from the body and ApiErrorStatus says.
+Status ParseApiError(int http_status, std::string_view body,
+                     stytch_api_error_t* error);
+
+// Parses sessions/authenticate's answer.  200: the consumer ("session") or
+// B2B ("member_session") body into *out, else kApiResponseInvalid.  Other
+// statuses: ParseApiError.
 Status ParseAuthenticateResponse(int http_status, std::string_view body,
                                  Ref<Session>* out, stytch_api_error_t* error);
 

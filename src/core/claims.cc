@@ -43,13 +43,40 @@ std::string TrimTrailingSlashes(std::string_view url) {
   return std::string(url);
 }
 
-Status CheckIssuer(const InsituJson& payload, std::string_view project_issuer,
-                   std::string_view base_issuer) {
+Issuers Issuers::Default(std::string_view project_id,
+                         std::string_view api_url) {
+  Issuers out;
+  out.values_.push_back("stytch.com/" + std::string(project_id));
+  std::string base = TrimTrailingSlashes(api_url);
+  if (!base.empty()) out.values_.push_back(std::move(base));
+  return out;
+}
+
+Issuers Issuers::Explicit(const std::vector<std::string>& list) {
+  Issuers out;
+  out.trim_token_ = true;
+  for (const std::string& iss : list) {
+    std::string v = TrimTrailingSlashes(iss);
+    if (!v.empty()) out.values_.push_back(std::move(v));
+  }
+  return out;
+}
+
+bool Issuers::Accepts(std::string_view iss) const {
+  if (trim_token_) {
+    while (!iss.empty() && iss.back() == '/') iss.remove_suffix(1);
+    if (iss.empty()) return false;
+  }
+  for (const std::string& v : values_) {
+    if (iss == v) return true;
+  }
+  return false;
+}
+
+Status CheckIssuer(const InsituJson& payload, const Issuers& accepted) {
   const auto iss = payload.GetString(payload.root(), "iss");
-  if (!iss) return Status::kClaimIssuerMismatch;
-  if (*iss == project_issuer) return Status::kOk;
-  if (!base_issuer.empty() && *iss == base_issuer) return Status::kOk;
-  return Status::kClaimIssuerMismatch;
+  return iss && accepted.Accepts(*iss) ? Status::kOk
+                                       : Status::kClaimIssuerMismatch;
 }
 
 Status CheckAudience(const InsituJson& payload, std::string_view project_id) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "insitu_json.h"
 #include "status.h"
@@ -17,6 +18,7 @@ struct VerifyParams {
   int64_t now = 0;
   int64_t leeway = 0;          // negative is treated as 0
   int64_t max_token_age = -1;  // < 0: no limit; 0: every token is too old
+  unsigned kinds = 0;          // STYTCH_KIND_* bits; 0: sessions only
 };
 
 struct TimeClaims {
@@ -30,11 +32,29 @@ struct TimeClaims {
 // "https://x.example//" -> "https://x.example", as the SDKs compare it.
 std::string TrimTrailingSlashes(std::string_view url);
 
-// iss must equal "stytch.com/<project_id>", or `base_issuer` (the API base
-// URL without trailing slashes) when that is not empty: the custom-domain
-// form.  Exact byte comparison, as in every SDK.
-Status CheckIssuer(const InsituJson& payload, std::string_view project_issuer,
-                   std::string_view base_issuer);
+// The iss values a verifier accepts.  Comparisons are exact bytes, as in
+// every SDK; only trailing slashes may be trimmed.
+class Issuers {
+ public:
+  // The SDKs' pair: "stytch.com/<project_id>", and the API base URL
+  // without trailing slashes (the custom-domain form) when it is not
+  // empty.  The token's iss is compared as it is, as the SDKs do.
+  static Issuers Default(std::string_view project_id, std::string_view api_url);
+  // Exactly `list`, with trailing slashes trimmed on both sides, so that
+  // "https://auth.example.com/" in a configuration accepts the issuer
+  // Stytch writes without one.  Entries that trim to nothing are ignored:
+  // they must not accept an empty iss.
+  static Issuers Explicit(const std::vector<std::string>& list);
+
+  bool Accepts(std::string_view iss) const;
+
+ private:
+  std::vector<std::string> values_;
+  bool trim_token_ = false;
+};
+
+// iss is a string that `accepted` accepts, else kClaimIssuerMismatch.
+Status CheckIssuer(const InsituJson& payload, const Issuers& accepted);
 
 // aud is a string equal to the project id, or a non-empty array holding it.
 Status CheckAudience(const InsituJson& payload, std::string_view project_id);

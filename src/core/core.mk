@@ -136,7 +136,7 @@ bench-core: $(CORE_BENCH)
 	$(CORE_BENCH) --benchmark_min_time=1
 
 core-fixtures:
-	scripts/gen-core-fixtures $(CORE_DIR)/test/fixtures
+	scripts/gen-core-fixtures --new-keys $(CORE_DIR)/test/fixtures
 
 -include $(CORE_OBJS:.o=.d) $(CORE_TEST_OBJS:.o=.d) \
     $(FUZZ_LIB_OBJS:.o=.d) $(CORE_ASAN_OBJS:.o=.d) $(wildcard $(CORE_BUILD)/bench/*.d) \

@@ -64,7 +64,17 @@ JsonPtr JsonParse(std::string_view text, size_t max_size, JsonError* error,
 std::string JsonDumpCompact(const json_t* j) {
   char* text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
   if (text == nullptr) throw std::bad_alloc();
-  std::string out(text);
+  std::string out;
+  // jansson escapes the other control characters but writes DEL as it is;
+  // outside strings it writes none, so escaping each one keeps the text
+  // valid JSON of the same value.
+  for (const char* p = text; *p != '\0'; ++p) {
+    if (*p == '\x7f') {
+      out += "\\u007f";
+    } else {
+      out += *p;
+    }
+  }
   free(text);
   return out;
 }

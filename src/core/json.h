@@ -40,7 +40,8 @@ JsonPtr JsonParse(std::string_view text, size_t max_size,
 // are skipped, so brackets inside them do not count.
 int JsonDepth(std::string_view text, int limit);
 
-// Compact text; keys sorted so that equal objects give equal text.
+// Compact text; keys sorted so that equal objects give equal text.  No
+// byte below 0x20 and no DEL: the text may go into a header.
 std::string JsonDumpCompact(const json_t* j);
 
 // Typed lookups: absent and mistyped both give nullopt / nullptr.

@@ -5,6 +5,7 @@
 #include <openssl/param_build.h>
 
 #include <set>
+#include <string>
 #include <vector>
 
 #include "base64url.h"
@@ -56,11 +57,14 @@ const char* CheckJwkMembers(const json_t* jwk) {
   return nullptr;
 }
 
-void Refuse(const Logger& log, std::string_view kid, const char* why) {
-  std::string msg = "stytch: JWKS key \"";
-  msg.append(kid.substr(0, kMaxKidLengthForLog));
+void Refuse(const Logger& log, std::string_view kid, std::string_view why) {
+  std::string msg = "JWKS key \"";
+  // The kid is the document's text: control bytes could forge log lines.
+  for (unsigned char c : kid.substr(0, kMaxKidLengthForLog)) {
+    msg += c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c);
+  }
   msg += "\" refused: ";
-  msg += why;
+  msg.append(why);
   log(STYTCH_LOG_WARN, msg);
 }
 
@@ -98,14 +102,14 @@ EVP_PKEY* RsaPublicKeyFromParts(std::string_view n, std::string_view e) {
 Status ParseJwks(std::string_view json, const Logger& log,
                  std::shared_ptr<const KeySet>* out) {
   if (json.size() > STYTCH_MAX_JWKS_SIZE) {
-    log(STYTCH_LOG_ERR, "stytch: JWKS document too large");
+    log(STYTCH_LOG_ERR, "JWKS document too large");
     return Status::kJwksInvalid;
   }
   JsonError jerr;
   JsonPtr root = JsonParse(json, STYTCH_MAX_JWKS_SIZE, &jerr);
   const json_t* keys = root ? JsonGetArray(root.get(), "keys") : nullptr;
   if (!json_is_object(root.get()) || keys == nullptr) {
-    log(STYTCH_LOG_ERR, "stytch: JWKS document is not a JSON key set");
+    log(STYTCH_LOG_ERR, "JWKS document is not a JSON key set");
     return Status::kJwksInvalid;
   }
 
@@ -124,7 +128,7 @@ Status ParseJwks(std::string_view json, const Logger& log,
   std::string n, e;
   json_array_foreach(keys, i, jwk) {
     if (i >= kMaxJwksKeys) {
-      log(STYTCH_LOG_WARN, "stytch: JWKS has too many keys, rest ignored");
+      log(STYTCH_LOG_WARN, "JWKS has too many keys, rest ignored");
       break;
     }
     if (!json_is_object(jwk)) {
@@ -157,18 +161,21 @@ Status ParseJwks(std::string_view json, const Logger& log,
     if (!bn_n || !bn_e) throw std::bad_alloc();
     const int bits = BN_num_bits(bn_n.get());
     if (bits < kMinRsaBits || bits > kMaxRsaBits) {
-      Refuse(log, *kid, "modulus size outside 2048..16384 bits");
+      Refuse(log, *kid,
+             "modulus size of " + std::to_string(bits) + " bits is outside " +
+                 std::to_string(kMinRsaBits) + ".." +
+                 std::to_string(kMaxRsaBits));
       continue;
     }
     if (!BN_is_odd(bn_n.get())) {
       Refuse(log, *kid, "modulus is even");
       continue;
     }
-    // OpenSSL refuses exponents above 64 bits for most moduli anyway; a
-    // huge e is only a way to make verification slow.
-    if (BN_num_bits(bn_e.get()) > 64 || !BN_is_odd(bn_e.get()) ||
-        BN_is_one(bn_e.get())) {
-      Refuse(log, *kid, "exponent is not an odd number in 3..2^64");
+    // A large e is only a way to make verification slow; an even one or 1
+    // is no RSA key.
+    if (BN_num_bits(bn_e.get()) > kMaxRsaExponentBits ||
+        !BN_is_odd(bn_e.get()) || BN_is_one(bn_e.get())) {
+      Refuse(log, *kid, "exponent is not an odd number in 3..2^32-1");
       continue;
     }
     EVP_PKEY* pkey = RsaPublicKeyFromParts(n, e);
@@ -192,7 +199,7 @@ Status ParseJwks(std::string_view json, const Logger& log,
   }
 
   if (set->size() == 0) {
-    log(STYTCH_LOG_ERR, "stytch: JWKS holds no usable key");
+    log(STYTCH_LOG_ERR, "JWKS holds no usable key");
     return Status::kJwksNoUsableKey;
   }
   *out = std::move(set);

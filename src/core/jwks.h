@@ -18,9 +18,14 @@ namespace stytch {
 
 // Stytch publishes 2048-bit keys; anything weaker is refused outright.
 inline constexpr int kMinRsaBits = 2048;
-// OpenSSL's own ceiling (OPENSSL_RSA_MAX_MODULUS_BITS): larger keys only
-// make each forged token cost more CPU.
-inline constexpr int kMaxRsaBits = 16384;
+// Every forged token costs one verification with the key its kid names, so
+// a key set decides what a forgery costs: a 16384-bit modulus with a 64-bit
+// exponent makes each one hundreds of times a 2048-bit verification.  4096
+// bits leaves room for a stronger key than Stytch's without that.
+inline constexpr int kMaxRsaBits = 4096;
+// Stytch uses 65537; 2^32-1 bounds the multiplications an exponent costs
+// (about one per bit) far below what a 64-bit one would.
+inline constexpr int kMaxRsaExponentBits = 32;
 // A real set holds 1-3 keys during a rotation; the cap bounds the work a
 // hostile or broken document can cause on each refresh.
 inline constexpr size_t kMaxJwksKeys = 64;
@@ -74,8 +79,9 @@ class KeySet {
 //
 // A key is usable when: kty is "RSA"; use is absent or "sig"; alg is absent
 // or "RS256"; key_ops is absent or holds "verify"; kid is a non-empty
-// string; n and e are strict base64url; the modulus has 2048..16384 bits;
-// e is odd, at least 3 and at most 64 bits.  When two keys share a kid,
+// string; n and e are strict base64url; the modulus is odd, of
+// 2048..4096 bits; e is odd, at least 3 and at most 2^32-1.  Each refused
+// key is logged with its kid and the reason.  When two keys share a kid,
 // both are refused: which one a token meant is ambiguous, and picking
 // either could let a key that was meant to be retired (or injected) verify.
 Status ParseJwks(std::string_view json, const Logger& log,

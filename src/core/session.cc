@@ -60,15 +60,32 @@ bool ReadRoles(const InsituJson& doc, const JNode* roles,
   return true;
 }
 
-Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
-                             Ref<Session>* out) {
-  Session::Parts p;
-  const InsituJson& doc = payload->doc;
-  const JNode* root = doc.root();
+bool IsM2mPayload(const InsituJson& doc) {
+  return doc.Get(doc.root(), kSessionClaim) == nullptr &&
+         doc.GetString(doc.root(), "scope").has_value();
+}
 
+namespace {
+
+void ExpiresAtFromExp(int64_t exp, Session::Parts* p) {
+  if (p->expires_at.empty() && exp > 0) {
+    p->expires_at_from_exp = FormatRfc3339(exp);
+    p->expires_at_epoch = exp;
+  }
+}
+
+Status ReadJwtParts(const InsituJson& doc, int64_t exp, Session::Parts* p) {
+  const JNode* root = doc.root();
   const auto sub = doc.GetString(root, "sub");
   if (!sub || sub->empty()) return Status::kClaimInvalid;
-  p.subject = *sub;
+  p->subject = *sub;
+
+  if (p->m2m) {
+    // The token lives as long as exp says; there is no session behind it.
+    p->scopes = *doc.GetString(root, "scope");
+    ExpiresAtFromExp(exp, p);
+    return Status::kOk;
+  }
 
   const JNode* claim = doc.Get(root, kSessionClaim);
   if (claim == nullptr || claim->type != JType::kObject) {
@@ -76,19 +93,16 @@ Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
   }
   const auto id = doc.GetString(claim, "id");
   if (!id || id->empty()) return Status::kSessionClaimInvalid;
-  p.session_id = *id;
-  if (!ReadTimestamp(doc, claim, "started_at", &p.started_at) ||
-      !ReadTimestamp(doc, claim, "last_accessed_at", &p.last_accessed_at) ||
-      !ReadTimestamp(doc, claim, "expires_at", &p.expires_at,
-                     &p.expires_at_epoch) ||
-      !ReadRoles(doc, doc.Get(claim, "roles"), &p.roles)) {
+  p->session_id = *id;
+  if (!ReadTimestamp(doc, claim, "started_at", &p->started_at) ||
+      !ReadTimestamp(doc, claim, "last_accessed_at", &p->last_accessed_at) ||
+      !ReadTimestamp(doc, claim, "expires_at", &p->expires_at,
+                     &p->expires_at_epoch) ||
+      !ReadRoles(doc, doc.Get(claim, "roles"), &p->roles)) {
     return Status::kSessionClaimInvalid;
   }
-  if (p.expires_at.empty()) {
-    // Older tokens lack expires_at; the SDKs show exp in its place.
-    p.expires_at_from_exp = FormatRfc3339(exp);
-    p.expires_at_epoch = exp;
-  }
+  // Older tokens lack expires_at; the SDKs show exp in its place.
+  ExpiresAtFromExp(exp, p);
 
   if (const JNode* org = doc.Get(root, kOrganizationClaim)) {
     const auto org_id = doc.GetString(org, "organization_id");
@@ -100,21 +114,57 @@ Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
         slug->type != JType::kNull) {
       return Status::kSessionClaimInvalid;
     }
-    p.organization_id = *org_id;
+    p->organization_id = *org_id;
     if (slug != nullptr && slug->type == JType::kString) {
-      p.organization_slug = slug->Str();
+      p->organization_slug = slug->Str();
     }
-    p.b2b = true;
+    p->b2b = true;
   }
-
-  p.claims_at_top_level = true;
-  p.jwt_exp = exp;
-  p.jwt = std::move(payload);
-  *out = MakeRef<Session>(std::move(p));
   return Status::kOk;
 }
 
+}  // namespace
+
+Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
+                             Ref<Session>* out) {
+  const InsituJson& doc = payload->doc;
+  const JNode* root = doc.root();
+  Session::Parts p;
+  const bool m2m = IsM2mPayload(doc);
+  p.m2m = m2m;
+  const Status st = ReadJwtParts(doc, exp, &p);
+  if (st != Status::kOk) {
+    // Only what the payload plainly says, nothing half-read.
+    p = Session::Parts();
+    p.m2m = m2m;
+    p.subject = doc.GetString(root, "sub").value_or(std::string_view());
+    const JNode* claim = doc.Get(root, kSessionClaim);
+    if (claim != nullptr) {
+      p.session_id = doc.GetString(claim, "id").value_or(std::string_view());
+    }
+  } else {
+    p.claims_at_top_level = true;
+  }
+  p.issuer = doc.GetString(root, "iss").value_or(std::string_view());
+  p.jwt_exp = exp;
+  p.jwt = std::move(payload);
+  *out = MakeRef<Session>(std::move(p));
+  return st;
+}
+
+bool HeaderSafe(std::string_view v) {
+  for (unsigned char c : v) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
 std::string_view Session::Field(stytch_field_t field) const {
+  const std::string_view v = RawField(field);
+  return HeaderSafe(v) ? v : std::string_view();
+}
+
+std::string_view Session::RawField(stytch_field_t field) const {
   switch (field) {
     case STYTCH_FIELD_SUBJECT:
       return p_.subject;
@@ -150,7 +200,7 @@ std::string_view Session::Field(stytch_field_t field) const {
         json_t* claims = const_cast<json_t*>(ClaimsObject());
         if (p_.claims_at_top_level && claims != nullptr) {
           json_object_foreach(claims, key, value) {
-            if (!IsReservedClaim(key)) json_object_set(obj.get(), key, value);
+            if (!IsHiddenClaim(key)) json_object_set(obj.get(), key, value);
           }
         } else if (claims != nullptr) {
           json_object_update(obj.get(), claims);
@@ -162,18 +212,41 @@ std::string_view Session::Field(stytch_field_t field) const {
       return p_.session_jwt;
     case STYTCH_FIELD_SESSION_TOKEN:
       return p_.session_token;
+    case STYTCH_FIELD_ISSUER:
+      return p_.issuer;
+    case STYTCH_FIELD_CLIENT_ID:
+      return p_.m2m ? p_.subject : std::string_view();
+    case STYTCH_FIELD_SCOPES:
+      return p_.scopes;
+    case STYTCH_FIELD_FACTOR_TYPES:
+      return GetDetails().factor_types;
+    case STYTCH_FIELD_DELIVERY_METHODS:
+      return GetDetails().delivery_methods;
+    case STYTCH_FIELD_SSO_CONNECTION_IDS:
+      return GetDetails().sso_connection_ids;
+    case STYTCH_FIELD_LAST_AUTHENTICATED_AT:
+      return GetDetails().last_authenticated_at;
+    case STYTCH_FIELD_AUTH_FACTORS:
+      return GetDetails().factors_json;
+    case STYTCH_FIELD_IP_ADDRESS:
+      return GetDetails().ip_address;
+    case STYTCH_FIELD_USER_AGENT:
+      return GetDetails().user_agent;
     default:
       return std::string_view();
   }
 }
 
 std::optional<std::string_view> Session::Claim(std::string_view name) const {
-  if (p_.claims_at_top_level && IsReservedClaim(name)) return std::nullopt;
+  if (p_.claims_at_top_level && IsHiddenClaim(name)) return std::nullopt;
   const json_t* claims = ClaimsObject();
   if (claims == nullptr) return std::nullopt;
   const json_t* v = json_object_getn(claims, name.data(), name.size());
   if (v == nullptr) return std::nullopt;
-  if (json_is_string(v)) return JsonStringView(v);
+  if (json_is_string(v)) {
+    const std::string_view text = JsonStringView(v);
+    return HeaderSafe(text) ? text : std::string_view();
+  }
 
   auto it = claim_text_.find(name);
   if (it == claim_text_.end()) {
@@ -182,17 +255,95 @@ std::optional<std::string_view> Session::Claim(std::string_view name) const {
   return std::string_view(it->second);
 }
 
+bool Session::IsHiddenClaim(std::string_view name) const {
+  return IsReservedClaim(name) || (p_.m2m && name == "scope");
+}
+
+const json_t* Session::JwtRoot() const {
+  if (!jwt_root_ && p_.jwt) {
+    // InsituJson accepted this text and accepts nothing jansson refuses,
+    // so this parse succeeds; if it ever did not, the session would just
+    // show no custom claims and no details.
+    jwt_root_ = JsonParse(p_.jwt->text, STYTCH_MAX_TOKEN_SIZE);
+  }
+  return json_is_object(jwt_root_.get()) ? jwt_root_.get() : nullptr;
+}
+
 const json_t* Session::ClaimsObject() const {
   if (!p_.claims_at_top_level) {
     return json_is_object(p_.custom_claims) ? p_.custom_claims : nullptr;
   }
-  if (!jwt_root_ && p_.jwt) {
-    // InsituJson accepted this text and accepts nothing jansson refuses,
-    // so this parse succeeds; if it ever did not, the session would just
-    // show no custom claims.
-    jwt_root_ = JsonParse(p_.jwt->text, STYTCH_MAX_TOKEN_SIZE);
+  return JwtRoot();
+}
+
+const json_t* Session::SessionObject() const {
+  // A JWT that is no valid session (claims_at_top_level unset) has no
+  // details: only what it plainly says.
+  const json_t* obj = p_.claims_at_top_level
+                          ? JsonGetObject(JwtRoot(), kSessionClaim)
+                          : p_.session_object;
+  return json_is_object(obj) ? obj : nullptr;
+}
+
+namespace {
+
+// Appends v to a comma-separated list unless it is empty or there already.
+void AddDistinct(std::string* list, std::string_view v) {
+  if (v.empty()) return;
+  std::string_view rest = *list;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    if (rest.substr(0, comma) == v) return;
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
   }
-  return json_is_object(jwt_root_.get()) ? jwt_root_.get() : nullptr;
+  if (!list->empty()) *list += ',';
+  list->append(v);
+}
+
+}  // namespace
+
+const Session::Details& Session::GetDetails() const {
+  if (details_) return *details_;
+  Details d;
+  const json_t* obj = SessionObject();
+  const json_t* factors = JsonGetArray(obj, "authentication_factors");
+  if (factors != nullptr) {
+    size_t i;
+    const json_t* f;
+    json_array_foreach(factors, i, f) {
+      if (!json_is_object(f)) continue;
+      AddDistinct(&d.factor_types,
+                  JsonGetString(f, "type").value_or(std::string_view()));
+      AddDistinct(
+          &d.delivery_methods,
+          JsonGetString(f, "delivery_method").value_or(std::string_view()));
+      // Stytch's SAMLSSOFactor and OIDCSSOFactor name the connection
+      // provider_id (their id is the member's SSO registration).
+      for (const char* sso : {"saml_sso_factor", "oidc_sso_factor"}) {
+        AddDistinct(&d.sso_connection_ids,
+                    JsonGetString(JsonGetObject(f, sso), "provider_id")
+                        .value_or(std::string_view()));
+      }
+      const auto at = JsonGetString(f, "last_authenticated_at");
+      int64_t epoch;
+      if (at && ParseRfc3339(*at, &epoch) &&
+          (d.last_authenticated_at.empty() || epoch > d.last_epoch)) {
+        d.last_epoch = epoch;
+        d.last_authenticated_at.assign(at->data(), at->size());
+      }
+    }
+    d.factors_json = JsonDumpCompact(factors);
+  } else {
+    d.factors_json = "[]";
+  }
+  const json_t* attributes = JsonGetObject(obj, "attributes");
+  d.ip_address = std::string(
+      JsonGetString(attributes, "ip_address").value_or(std::string_view()));
+  d.user_agent = std::string(
+      JsonGetString(attributes, "user_agent").value_or(std::string_view()));
+  details_ = std::move(d);
+  return *details_;
 }
 
 bool Session::HasRole(std::string_view role) const {

@@ -38,37 +38,74 @@ class Session : public RefCounted {
     std::string_view organization_slug;
     std::string_view session_jwt;
     std::string_view session_token;
+    std::string_view issuer;
+    std::string_view scopes;  // M2M: the scope claim as written
     std::vector<std::string_view> roles;
     // JWT: custom claims are the non-reserved top-level members of the
     // payload.  API: they are the members of this object (may be null).
     bool claims_at_top_level = false;
     const json_t* custom_claims = nullptr;
+    // API answers and the cache's copies: the object whose
+    // authentication_factors and attributes members describe the session
+    // (may be null).  A JWT's is its session claim, read when asked.
+    const json_t* session_object = nullptr;
     int64_t expires_at_epoch = 0;
     int64_t jwt_exp = 0;
     bool b2b = false;
+    bool m2m = false;
   };
 
   explicit Session(Parts parts) : p_(std::move(parts)) {}
 
   // Never fails: an absent field is empty.  Roles and custom claims are
   // rendered on first use and kept, because most requests never ask.
+  // Every value may go into a request header (proxy_set_header), so none
+  // holds a byte below 0x20 or DEL: JSON text is escaped, and a string
+  // with such a byte is given as empty.
   std::string_view Field(stytch_field_t field) const;
 
   // A custom claim: a string as its value, anything else as compact JSON.
-  // nullopt when absent or reserved.
+  // nullopt when absent or reserved; empty for a string that is not
+  // HeaderSafe.
   std::optional<std::string_view> Claim(std::string_view name) const;
 
   bool HasRole(std::string_view role) const;
   const std::vector<std::string_view>& roles() const { return p_.roles; }
   std::string_view organization_id() const { return p_.organization_id; }
   int64_t expires_at() const { return p_.expires_at_epoch; }
+  // The latest factor's last_authenticated_at; 0 when unknown.
+  int64_t last_authenticated_at() const { return GetDetails().last_epoch; }
+  // The session claim or object that holds the factors; nullptr if none.
+  const json_t* SessionObject() const;
   int64_t jwt_exp() const { return p_.jwt_exp; }
   bool is_b2b() const { return p_.b2b; }
+  bool is_m2m() const { return p_.m2m; }
+  std::string_view scopes() const { return p_.scopes; }
 
  private:
+  // Not a custom claim: reserved (IsReservedClaim), or an M2M token's scope.
+  bool IsHiddenClaim(std::string_view name) const;
+  std::string_view RawField(stytch_field_t field) const;
+
+  // What authentication_factors and attributes say, rendered together on
+  // first use: most requests never ask.
+  struct Details {
+    std::string factor_types;
+    std::string delivery_methods;
+    std::string sso_connection_ids;
+    std::string last_authenticated_at;
+    int64_t last_epoch = 0;
+    std::string factors_json;
+    std::string ip_address;
+    std::string user_agent;
+  };
+  const Details& GetDetails() const;
+
   // The object whose members are the claims: for a JWT the whole payload,
   // parsed by jansson on first use; nullptr when there is none.
   const json_t* ClaimsObject() const;
+  // A verified payload, parsed by jansson on first use.
+  const json_t* JwtRoot() const;
 
   Parts p_;
   mutable JsonPtr jwt_root_;
@@ -76,19 +113,36 @@ class Session : public RefCounted {
   // mutation behind a const reference races with nothing.
   mutable std::optional<std::string> roles_text_;
   mutable std::optional<std::string> custom_claims_text_;
+  mutable std::optional<Details> details_;
   mutable std::map<std::string, std::string, std::less<>> claim_text_;
 };
+
+// Whether `v` can be a header value: no byte below 0x20 (CR, LF, NUL ...)
+// and no DEL.
+bool HeaderSafe(std::string_view v);
 
 // Top-level claims that are not custom: the registered ones and, as in
 // Stytch's Go SDK, every "https://stytch.com/" claim, present or future.
 bool IsReservedClaim(std::string_view name);
 
-// Builds a session from a verified payload with valid time claims: the
-// "https://stytch.com/session" claim must be an object with a non-empty
-// string id; its timestamps, when present, RFC 3339 strings; roles absent,
-// null or an array of strings.  The B2B "https://stytch.com/organization"
-// claim, when present, must hold a non-empty organization_id.  sub must be
-// a non-empty string (kClaimInvalid otherwise).
+// An M2M access token: no "https://stytch.com/session" claim and a string
+// "scope" claim (stytch-node's authenticateM2MJwtLocal reads exactly
+// these).  Anything else is a session token, valid or not.
+bool IsM2mPayload(const InsituJson& doc);
+
+// Builds a session from a verified payload.  An M2M token needs a
+// non-empty string sub (kClaimInvalid otherwise) and has no session.  For
+// a session token, the "https://stytch.com/session"
+// claim must be an object with a non-empty string id; its timestamps, when
+// present, RFC 3339 strings; roles absent, null or an array of strings.
+// The B2B "https://stytch.com/organization" claim, when present, must hold
+// a non-empty organization_id.  sub must be a non-empty string
+// (kClaimInvalid otherwise).  `exp` (0: unknown) stands in for a missing
+// expires_at.
+//
+// *out is set on failure too, to a session of what the payload plainly
+// says (sub, iss, the session id): the token is Stytch's, and the caller
+// logs who it was.  It must not be trusted.
 Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
                              Ref<Session>* out);
 

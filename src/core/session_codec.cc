@@ -35,6 +35,8 @@ std::string Serialize(const Session& s) {
             s.Field(STYTCH_FIELD_ORGANIZATION_ID));
   SetString(obj.get(), "organization_slug",
             s.Field(STYTCH_FIELD_ORGANIZATION_SLUG));
+  SetString(obj.get(), "iss", s.Field(STYTCH_FIELD_ISSUER));
+  SetString(obj.get(), "scope", s.scopes());
 
   JsonPtr roles(json_array());
   if (!roles) throw std::bad_alloc();
@@ -46,15 +48,35 @@ std::string Serialize(const Session& s) {
   }
   json_object_set(obj.get(), "roles", roles.get());
 
+  // Its own text, so it parses; a size that the whole cannot keep is
+  // refused below rather than losing the claims here.
   JsonPtr claims =
-      JsonParse(s.Field(STYTCH_FIELD_CUSTOM_CLAIMS), kMaxSerializedSession);
+      JsonParse(s.Field(STYTCH_FIELD_CUSTOM_CLAIMS), STYTCH_MAX_RESPONSE_SIZE);
   if (!claims) claims.reset(json_object());
   json_object_set(obj.get(), "custom_claims", claims.get());
+
+  // The details, as the session object holds them, minus all but the two
+  // attributes the variables show.
+  const json_t* session = s.SessionObject();
+  if (const json_t* factors = JsonGetArray(session, "authentication_factors")) {
+    json_object_set(obj.get(), "authentication_factors",
+                    const_cast<json_t*>(factors));
+  }
+  JsonPtr attributes(json_object());
+  if (!attributes) throw std::bad_alloc();
+  if (s.Field(STYTCH_FIELD_IP_ADDRESS).size() > 0) {
+    SetString(attributes.get(), "ip_address", s.Field(STYTCH_FIELD_IP_ADDRESS));
+  }
+  if (s.Field(STYTCH_FIELD_USER_AGENT).size() > 0) {
+    SetString(attributes.get(), "user_agent", s.Field(STYTCH_FIELD_USER_AGENT));
+  }
+  json_object_set(obj.get(), "attributes", attributes.get());
 
   json_object_set_new(obj.get(), "expires_at_epoch",
                       json_integer(s.expires_at()));
   json_object_set_new(obj.get(), "jwt_exp", json_integer(s.jwt_exp()));
   json_object_set_new(obj.get(), "b2b", json_boolean(s.is_b2b()));
+  json_object_set_new(obj.get(), "m2m", json_boolean(s.is_m2m()));
 
   return JsonDumpCompact(obj.get());
 }
@@ -74,15 +96,19 @@ Status Deserialize(std::string_view text, Ref<Session>* out) {
   p.expires_at = str("expires_at");
   p.organization_id = str("organization_id");
   p.organization_slug = str("organization_slug");
+  p.issuer = str("iss");
+  p.scopes = str("scope");
   if (!ReadRoles(json_object_get(root.get(), "roles"), &p.roles)) {
     return Status::kInternalError;
   }
   p.custom_claims = json_object_get(root.get(), "custom_claims");
+  p.session_object = root.get();
   p.claims_at_top_level = false;
   p.expires_at_epoch =
       json_integer_value(json_object_get(root.get(), "expires_at_epoch"));
   p.jwt_exp = json_integer_value(json_object_get(root.get(), "jwt_exp"));
   p.b2b = json_is_true(json_object_get(root.get(), "b2b"));
+  p.m2m = json_is_true(json_object_get(root.get(), "m2m"));
   p.root = std::move(root);
 
   *out = MakeRef<Session>(std::move(p));
@@ -100,6 +126,8 @@ size_t stytch_session_serialize(const stytch_session_t* session, char* buf,
     if (session == nullptr) return 0;
     std::string text =
         stytch::Serialize(*reinterpret_cast<const stytch::Session*>(session));
+    // What could not be read back is not written.
+    if (text.size() > stytch::kMaxSerializedSession) return 0;
     if (buf != nullptr && size >= text.size()) {
       text.copy(buf, text.size());
     }

@@ -28,14 +28,16 @@ constexpr StatusInfo kTable[] = {
     {Status::kJwtPayloadInvalid, "jwt_payload_invalid", Action::kUnauthorized},
     {Status::kJwtSignatureInvalid, "jwt_signature_invalid",
      Action::kUnauthorized},
-    {Status::kClaimIssuerMismatch, "claim_issuer_mismatch",
-     Action::kUnauthorized},
+    // The signature verified with the project's key: the token is Stytch's
+    // own, so asking the API (as Stytch's SDKs do on any local failure)
+    // cannot let a forgery reach Stytch.  An issuer we were not told of,
+    // clock skew, or a claim shape we do not know, is Stytch's to judge.
+    {Status::kClaimIssuerMismatch, "claim_issuer_mismatch", Action::kFallback},
     {Status::kClaimAudienceMismatch, "claim_audience_mismatch",
-     Action::kUnauthorized},
-    {Status::kClaimInvalid, "claim_invalid", Action::kUnauthorized},
-    {Status::kClaimNotYetValid, "claim_not_yet_valid", Action::kUnauthorized},
-    {Status::kSessionClaimInvalid, "session_claim_invalid",
-     Action::kUnauthorized},
+     Action::kFallback},
+    {Status::kClaimInvalid, "claim_invalid", Action::kFallback},
+    {Status::kClaimNotYetValid, "claim_not_yet_valid", Action::kFallback},
+    {Status::kSessionClaimInvalid, "session_claim_invalid", Action::kFallback},
     // Only the API can tell whether these sessions are still alive.
     {Status::kJwtExpired, "jwt_expired", Action::kFallback},
     {Status::kJwtTooOld, "jwt_too_old", Action::kFallback},
@@ -48,8 +50,8 @@ constexpr StatusInfo kTable[] = {
     {Status::kApiResponseInvalid, "api_response_invalid", Action::kUnavailable},
     {Status::kApiSessionNotFound, "api_session_not_found",
      Action::kUnauthorized},
-    // 401 from Stytch means our project secret is wrong, not the user's
-    // session: that is a configuration error, so not a 401 to the client.
+    // unauthorized_credentials means our project secret is wrong, not the
+    // user's session: a configuration error, so not a 401 to the client.
     {Status::kApiUnauthorized, "api_unauthorized", Action::kError},
     {Status::kApiForbidden, "api_forbidden", Action::kForbidden},
     {Status::kApiUnavailable, "api_unavailable", Action::kUnavailable},
@@ -57,6 +59,14 @@ constexpr StatusInfo kTable[] = {
     {Status::kTenancyMismatch, "tenancy_mismatch", Action::kForbidden},
     {Status::kNoMemory, "no_memory", Action::kError},
     {Status::kInternalError, "internal_error", Action::kError},
+    // The API can make neither kind of token into the other.
+    {Status::kTokenKindNotAllowed, "token_kind_not_allowed",
+     Action::kUnauthorized},
+    {Status::kScopeMissing, "scope_missing", Action::kForbidden},
+    // Our configuration, not the user's session: the log says which
+    // directive (stytch_api_error_directive).
+    {Status::kApiMisconfigured, "api_misconfigured", Action::kError},
+    {Status::kApiRateLimited, "api_rate_limited", Action::kUnavailable},
 };
 
 static_assert(std::size(kTable) == static_cast<size_t>(kStatusCount),

@@ -43,6 +43,10 @@ enum class Status : int {
   kTenancyMismatch = STYTCH_TENANCY_MISMATCH,
   kNoMemory = STYTCH_NO_MEMORY,
   kInternalError = STYTCH_INTERNAL_ERROR,
+  kTokenKindNotAllowed = STYTCH_TOKEN_KIND_NOT_ALLOWED,
+  kScopeMissing = STYTCH_SCOPE_MISSING,
+  kApiMisconfigured = STYTCH_API_MISCONFIGURED,
+  kApiRateLimited = STYTCH_API_RATE_LIMITED,
 };
 
 enum class Action : int {

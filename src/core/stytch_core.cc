@@ -11,11 +11,13 @@
 #error "the core needs C++17: use GCC 11 or later, or build with the project's Makefile"
 #endif
 
+#include <cstring>
 #include <new>
 #include <string_view>
 
 #include "api.h"
 #include "rbac.h"
+#include "scopes.h"
 #include "session.h"
 #include "status.h"
 #include "verifier.h"
@@ -128,6 +130,15 @@ int64_t stytch_session_expires_at(const stytch_session_t* session) {
   return session == nullptr ? 0 : FromC(session)->expires_at();
 }
 
+int64_t stytch_session_last_authenticated_at(const stytch_session_t* session) {
+  if (session == nullptr) return 0;
+  try {
+    return FromC(session)->last_authenticated_at();
+  } catch (...) {
+    return 0;
+  }
+}
+
 int64_t stytch_session_jwt_exp(const stytch_session_t* session) {
   return session == nullptr ? 0 : FromC(session)->jwt_exp();
 }
@@ -136,12 +147,32 @@ int stytch_session_is_b2b(const stytch_session_t* session) {
   return session != nullptr && FromC(session)->is_b2b() ? 1 : 0;
 }
 
+int stytch_session_is_m2m(const stytch_session_t* session) {
+  return session != nullptr && FromC(session)->is_m2m() ? 1 : 0;
+}
+
+stytch_status_t stytch_scopes_check(const stytch_session_t* session,
+                                    const char* required, size_t len) {
+  if (session == nullptr) return STYTCH_INTERNAL_ERROR;
+  return Guard([&] {
+    return stytch::CheckScopes(*FromC(session), View(required, len));
+  });
+}
+
 stytch_verifier_t* stytch_verifier_create(const stytch_verifier_conf_t* conf) {
   if (conf == nullptr) return nullptr;
   try {
     stytch::VerifierConfig c;
     c.project_id = std::string(View(conf->project_id, conf->project_id_len));
     c.api_url = std::string(View(conf->api_url, conf->api_url_len));
+    if (conf->nissuers > 0) {
+      if (conf->issuers == nullptr) return nullptr;
+      c.issuers.emplace();
+      for (size_t i = 0; i < conf->nissuers; ++i) {
+        c.issuers->emplace_back(
+            View(conf->issuers[i].data, conf->issuers[i].len));
+      }
+    }
     c.cache_size = conf->cache_size;
     c.log = stytch::Logger(conf->log, conf->log_ctx);
     return new stytch_verifier_s(std::move(c));
@@ -182,6 +213,7 @@ stytch_status_t stytch_verifier_verify(stytch_verifier_t* verifier,
     p.now = params->now;
     p.leeway = params->leeway;
     p.max_token_age = params->max_token_age;
+    p.kinds = params->kinds;
     Ref<Session> s;
     bool hit = false;
     const Status st =
@@ -207,6 +239,20 @@ stytch_status_t stytch_api_parse_authenticate(int http_status, const char* body,
     }
     return st;
   });
+}
+
+stytch_status_t stytch_api_parse_error(int http_status, const char* body,
+                                       size_t len, stytch_api_error_t* error) {
+  return Guard([&] {
+    return stytch::ParseApiError(http_status, View(body, len), error);
+  });
+}
+
+const char* stytch_api_error_directive(const stytch_api_error_t* error) {
+  if (error == nullptr) return nullptr;
+  const size_t n = strnlen(error->error_type, sizeof(error->error_type));
+  return stytch::ApiErrorDirective(error->status_code,
+                                   std::string_view(error->error_type, n));
 }
 
 stytch_policy_t* stytch_policy_parse(const char* json, size_t len,

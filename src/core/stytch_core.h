@@ -57,12 +57,12 @@ typedef enum {
     STYTCH_JWKS_NO_USABLE_KEY,        /* a JWKS, but every key was refused */
     STYTCH_POLICY_INVALID,
 
-    /* Stytch API answers */
-    STYTCH_API_RESPONSE_INVALID,      /* malformed or oversized body */
-    STYTCH_API_SESSION_NOT_FOUND,     /* 404 and other 4xx about the session */
-    STYTCH_API_UNAUTHORIZED,          /* 401: our own credentials are bad */
+    /* Stytch API answers (see stytch_api_parse_authenticate) */
+    STYTCH_API_RESPONSE_INVALID,      /* 200 with a body that is no answer */
+    STYTCH_API_SESSION_NOT_FOUND,     /* the client's token or session */
+    STYTCH_API_UNAUTHORIZED,          /* unauthorized_credentials: ours */
     STYTCH_API_FORBIDDEN,             /* 403: authorization check denied */
-    STYTCH_API_UNAVAILABLE,           /* 429, 5xx */
+    STYTCH_API_UNAVAILABLE,           /* 5xx */
 
     /* authorization */
     STYTCH_PERMISSION_DENIED,
@@ -70,6 +70,17 @@ typedef enum {
 
     STYTCH_NO_MEMORY,
     STYTCH_INTERNAL_ERROR,
+
+    /*
+     * Added later, here so that the values above keep their numbers (the
+     * shared API-result cache stores them).
+     */
+    STYTCH_TOKEN_KIND_NOT_ALLOWED,    /* M2M token where sessions are taken,
+                                         or the reverse: 401 */
+    STYTCH_SCOPE_MISSING,             /* M2M token lacks a required scope */
+    STYTCH_API_MISCONFIGURED,         /* the API refused our configuration,
+                                         or something else answered: 500 */
+    STYTCH_API_RATE_LIMITED,          /* 429 */
 
     STYTCH_STATUS_MAX
 } stytch_status_t;
@@ -91,7 +102,10 @@ const char *stytch_status_name(stytch_status_t status);
 stytch_action_t stytch_status_action(stytch_status_t status);
 
 
-/* Log levels of the callback; the glue maps them onto NGINX's. */
+/*
+ * Log levels of the callback; the glue maps them onto NGINX's.  Messages
+ * carry no prefix (the caller adds its own) and no control byte.
+ */
 enum {
     STYTCH_LOG_ERR = 0,
     STYTCH_LOG_WARN,
@@ -128,19 +142,36 @@ typedef enum {
     STYTCH_FIELD_CUSTOM_CLAIMS,    /* JSON object text, "{}" when none */
     STYTCH_FIELD_SESSION_JWT,      /* API answers only: the new JWT */
     STYTCH_FIELD_SESSION_TOKEN,    /* API answers only */
+    STYTCH_FIELD_ISSUER,           /* JWTs only: iss, as the token wrote it */
+    STYTCH_FIELD_CLIENT_ID,        /* M2M tokens: sub; else empty */
+    STYTCH_FIELD_SCOPES,           /* M2M tokens: scope, space-separated */
+    /* from authentication_factors, distinct, in order, comma-separated */
+    STYTCH_FIELD_FACTOR_TYPES,
+    STYTCH_FIELD_DELIVERY_METHODS,
+    STYTCH_FIELD_SSO_CONNECTION_IDS,    /* provider_id of SSO factors */
+    STYTCH_FIELD_LAST_AUTHENTICATED_AT, /* the latest factor's, as written */
+    STYTCH_FIELD_AUTH_FACTORS,     /* the factors as compact JSON, "[]" */
+    STYTCH_FIELD_IP_ADDRESS,       /* the session's attributes */
+    STYTCH_FIELD_USER_AGENT,
     STYTCH_FIELD_MAX
 } stytch_field_t;
 
 stytch_session_t *stytch_session_retain(stytch_session_t *session);
 void stytch_session_release(stytch_session_t *session);
 
-/* Never NULL: an absent field is the empty string (len 0). */
+/*
+ * Never NULL: an absent field is the empty string (len 0).  No value of a
+ * field or claim holds a byte below 0x20 or DEL, so that each can go into
+ * a request header: JSON text is escaped, and a string with such a byte is
+ * given as the empty string.
+ */
 const char *stytch_session_field(const stytch_session_t *session,
     stytch_field_t field, size_t *len);
 
 /*
  * A top-level custom claim: a string claim as its value, anything else as
- * compact JSON text.  NULL when the claim is absent or reserved.
+ * compact JSON text.  NULL when the claim is absent or reserved.  (An M2M
+ * token's scope is reserved.)
  */
 const char *stytch_session_claim(const stytch_session_t *session,
     const char *name, size_t name_len, size_t *len);
@@ -152,7 +183,8 @@ int stytch_session_has_role(const stytch_session_t *session,
 /*
  * The identity as compact JSON, without session_jwt and session_token, for
  * the shared API-result cache: returns the length needed, and writes the
- * bytes only when size is enough.  0 on failure.
+ * bytes only when size is enough.  0 on failure, and for a session larger
+ * than stytch_session_deserialize reads (64 KB).
  */
 size_t stytch_session_serialize(const stytch_session_t *session, char *buf,
     size_t size);
@@ -163,8 +195,28 @@ stytch_status_t stytch_session_deserialize(const char *buf, size_t len,
 
 /* Seconds since the epoch; 0 when unknown. */
 int64_t stytch_session_expires_at(const stytch_session_t *session);
+int64_t stytch_session_last_authenticated_at(
+    const stytch_session_t *session);
 int64_t stytch_session_jwt_exp(const stytch_session_t *session);
 int stytch_session_is_b2b(const stytch_session_t *session);
+
+/*
+ * 1 for an M2M access token (client-credentials grant): no
+ * https://stytch.com/session claim and a string scope claim.  Its subject
+ * and client id are sub, its custom claims the top-level claims other than
+ * the registered ones and scope.
+ */
+int stytch_session_is_m2m(const stytch_session_t *session);
+
+/*
+ * Whether the session's scopes meet every scope of `required` (space-
+ * separated; empty means none), as Stytch's SDKs match them: a scope is
+ * "action" or "action:resource", and a required "action:resource" is met
+ * by that action with that resource or with "*".  STYTCH_OK or
+ * STYTCH_SCOPE_MISSING; a session token has no scopes.
+ */
+stytch_status_t stytch_scopes_check(const stytch_session_t *session,
+    const char *required, size_t len);
 
 
 /* ------------------------------------------------------------------------ */
@@ -175,22 +227,48 @@ int stytch_session_is_b2b(const stytch_session_t *session);
 
 typedef struct stytch_verifier_s  stytch_verifier_t;
 
+/* Bytes and their length; need not be NUL-terminated. */
+typedef struct {
+    const char  *data;
+    size_t       len;
+} stytch_str_t;
+
 typedef struct {
     const char  *project_id;
     size_t       project_id_len;
-    /* the API base URL; without trailing slash it is a second valid iss */
+    /* the API base URL; without trailing slash it is a second valid iss
+     * unless issuers are given */
     const char  *api_url;
     size_t       api_url_len;
     size_t       cache_size;      /* entries, rounded up to whole sets;
                                      0 disables the cache */
     stytch_log_pt  log;           /* may be NULL */
     void        *log_ctx;
+    /*
+     * The accepted iss values, copied by stytch_verifier_create.  With
+     * nissuers 0: "stytch.com/<project_id>" and api_url without trailing
+     * slashes, compared with the token's iss as Stytch's SDKs do.
+     * Otherwise exactly these, with trailing slashes trimmed on both sides
+     * (entries that trim to nothing accept nothing).
+     */
+    const stytch_str_t  *issuers;
+    size_t       nissuers;
 } stytch_verifier_conf_t;
+
+/* Kinds of token, for stytch_verify_params_t.kinds. */
+enum {
+    STYTCH_KIND_SESSION = 1,      /* session JWTs */
+    STYTCH_KIND_M2M = 2           /* M2M access tokens */
+};
 
 typedef struct {
     int64_t      now;             /* seconds since the epoch */
     int64_t      leeway;          /* seconds, >= 0 */
     int64_t      max_token_age;   /* seconds; < 0 means no limit */
+    /* STYTCH_KIND_* bits the caller takes; 0 means STYTCH_KIND_SESSION,
+     * other bits are ignored.  Another kind is
+     * STYTCH_TOKEN_KIND_NOT_ALLOWED, checked right after the signature. */
+    unsigned     kinds;
 } stytch_verify_params_t;
 
 stytch_verifier_t *stytch_verifier_create(const stytch_verifier_conf_t *conf);
@@ -209,9 +287,16 @@ int stytch_verifier_has_keys(const stytch_verifier_t *verifier);
 /*
  * Verifies a compact JWS.  On STYTCH_OK, *session gets a new reference that
  * the caller releases, and *cached (may be NULL) says whether the token was
- * found in the cache.  Also on STYTCH_JWT_EXPIRED and STYTCH_JWT_TOO_OLD
- * with a valid signature, *session is set so that the caller can log who it
- * was; it must not be trusted.
+ * found in the cache.
+ *
+ * Failures before and at the signature (size, segments, header, alg, kid,
+ * signature, payload not a JSON object) are UNAUTHORIZED, or FALLBACK for
+ * an unknown kid and no keys: nobody's token, never worth an API call.
+ * Every failure after it (iss, aud, time claims, nbf or iat in the future,
+ * session claim, exp, maximum age) is of a token Stytch signed and falls
+ * back to the API as Stytch's SDKs do; *session is then set too, with what
+ * the payload holds (STYTCH_FIELD_ISSUER names an unaccepted issuer), so
+ * that the caller can log who it was.  It must not be trusted.
  */
 stytch_status_t stytch_verifier_verify(stytch_verifier_t *verifier,
     const char *token, size_t len, const stytch_verify_params_t *params,
@@ -230,12 +315,44 @@ typedef struct {
 /*
  * Parses the body of POST /v1[/b2b]/sessions/authenticate given its HTTP
  * status.  200 gives STYTCH_OK and a session (with session_jwt and
- * session_token); other statuses map to STYTCH_API_* and fill *error
- * (may be NULL) from the error body when it parses.
+ * session_token), or STYTCH_API_RESPONSE_INVALID.  Other answers are
+ * mapped as stytch_api_parse_error maps them.
  */
 stytch_status_t stytch_api_parse_authenticate(int http_status,
     const char *body, size_t len, stytch_session_t **session,
     stytch_api_error_t *error);
+
+/*
+ * What an answer of Stytch's API other than a success means, for any
+ * endpoint (the refresh timer's key set and policies too).  *error (may be
+ * NULL) is zeroed, then gets the status and, from a Stytch error body
+ * ({"error_type", "error_message"} or the OAuth2 form {"error",
+ * "error_description"}), its type and message with control bytes replaced.
+ *   200: STYTCH_OK.
+ *   429: STYTCH_API_RATE_LIMITED; 5xx: STYTCH_API_UNAVAILABLE.
+ *   A body that is no Stytch error (a CDN's page, JSON without an
+ *   error_type, an oversized body): STYTCH_API_MISCONFIGURED.
+ *   By error_type: unauthorized_credentials STYTCH_API_UNAUTHORIZED; the
+ *   project's own misconfigurations (use_https, unauthorized_project_id_*,
+ *   invalid_b2b_endpoint, invalid_consumer_endpoint, route_not_found,
+ *   invalid_request_body, too_many_session_arguments, ...)
+ *   STYTCH_API_MISCONFIGURED; the client's token or session
+ *   (session_not_found, invalid_session_token, unable_to_parse_session_jwt,
+ *   jwt_invalid_*, ...) STYTCH_API_SESSION_NOT_FOUND; authorization denials
+ *   STYTCH_API_FORBIDDEN; too_many_requests STYTCH_API_RATE_LIMITED.
+ *   Another error_type by status: 403 STYTCH_API_FORBIDDEN, other 4xx
+ *   STYTCH_API_SESSION_NOT_FOUND, else STYTCH_API_RESPONSE_INVALID.
+ */
+stytch_status_t stytch_api_parse_error(int http_status, const char *body,
+    size_t len, stytch_api_error_t *error);
+
+/*
+ * For an error that is the project's misconfiguration (a status whose
+ * action is STYTCH_ACTION_ERROR), the module directive(s) to check, to be
+ * quoted: "stytch_b2b", or "stytch_project_id\" and \"stytch_secret";
+ * NULL otherwise.
+ */
+const char *stytch_api_error_directive(const stytch_api_error_t *error);
 
 
 /* ------------------------------------------------------------------------ */

@@ -21,12 +21,19 @@ size_t LastDot(std::string_view token) {
 #endif
 }
 
+// Whether a caller that takes `kinds` takes this session's kind.
+bool KindAllowed(unsigned kinds, bool m2m) {
+  kinds &= STYTCH_KIND_SESSION | STYTCH_KIND_M2M;
+  if (kinds == 0) kinds = STYTCH_KIND_SESSION;
+  return (kinds & (m2m ? STYTCH_KIND_M2M : STYTCH_KIND_SESSION)) != 0;
+}
+
 }  // namespace
 
 Verifier::Verifier(VerifierConfig conf)
     : project_id_(std::move(conf.project_id)),
-      project_issuer_("stytch.com/" + project_id_),
-      base_issuer_(TrimTrailingSlashes(conf.api_url)),
+      issuers_(conf.issuers ? Issuers::Explicit(*conf.issuers)
+                            : Issuers::Default(project_id_, conf.api_url)),
       log_(conf.log),
       cache_(conf.cache_size) {}
 
@@ -95,25 +102,27 @@ Status Verifier::VerifyUncached(std::string_view token,
   }
 
   std::unique_ptr<JwtPayload> payload;
-  if ((st = ParseJwtPayloadJson(std::move(payload_text), &payload)) !=
-          Status::kOk ||
-      (st = CheckIssuer(payload->doc, project_issuer_, base_issuer_)) !=
-          Status::kOk ||
-      (st = CheckAudience(payload->doc, project_id_)) != Status::kOk ||
-      (st = ReadTimeClaims(payload->doc, times)) != Status::kOk ||
-      (st = CheckNotBefore(*times, params)) != Status::kOk) {
-    return st;
-  }
-
-  Ref<Session> built;
-  st = SessionFromJwtPayload(std::move(payload), times->exp, &built);
+  st = ParseJwtPayloadJson(std::move(payload_text), &payload);
   if (st != Status::kOk) return st;
 
-  st = CheckFreshness(*times, params);
-  if (st == Status::kOk || st == Status::kJwtExpired ||
-      st == Status::kJwtTooOld) {
-    *session = std::move(built);
+  // From here on the token is Stytch's own: each failure falls back to the
+  // API, and the session goes with it so that the caller can log who it
+  // was.  The first failure, in the documented order, is the answer.
+  // The kind comes first: the API can make neither kind into the other,
+  // so a token the caller does not take is refused without asking.
+  if (!KindAllowed(params.kinds, IsM2mPayload(payload->doc))) {
+    st = Status::kTokenKindNotAllowed;
+  } else if ((st = CheckIssuer(payload->doc, issuers_)) == Status::kOk &&
+             (st = CheckAudience(payload->doc, project_id_)) == Status::kOk &&
+             (st = ReadTimeClaims(payload->doc, times)) == Status::kOk) {
+    st = CheckNotBefore(*times, params);
   }
+  Ref<Session> built;
+  const Status session_st =
+      SessionFromJwtPayload(std::move(payload), times->exp, &built);
+  if (st == Status::kOk) st = session_st;
+  if (st == Status::kOk) st = CheckFreshness(*times, params);
+  *session = std::move(built);
   return st;
 }
 
@@ -134,14 +143,12 @@ Status Verifier::Verify(std::string_view token, const VerifyParams& params,
   if (use_cache) {
     if (const TokenCache::Entry* hit = cache_.Find(digest)) {
       *cached = true;
-      Status st = CheckNotBefore(hit->times, params);
-      if (st != Status::kOk) return st;
-      st = CheckFreshness(hit->times, params);
-      if (st == Status::kOk || st == Status::kJwtExpired ||
-          st == Status::kJwtTooOld) {
-        *session = hit->session;
+      *session = hit->session;
+      if (!KindAllowed(params.kinds, hit->session->is_m2m())) {
+        return Status::kTokenKindNotAllowed;
       }
-      return st;
+      const Status st = CheckNotBefore(hit->times, params);
+      return st != Status::kOk ? st : CheckFreshness(hit->times, params);
     }
   }
 

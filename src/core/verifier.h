@@ -5,8 +5,10 @@
 #define STYTCH_CORE_VERIFIER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "claims.h"
 #include "jwks.h"
@@ -22,6 +24,9 @@ namespace stytch {
 struct VerifierConfig {
   std::string project_id;
   std::string api_url;  // may be empty; trailing slashes do not matter
+  // When set, exactly these issuers are accepted (Issuers::Explicit);
+  // otherwise Stytch's pair (Issuers::Default).
+  std::optional<std::vector<std::string>> issuers;
   size_t cache_size = 0;
   Logger log;
 };
@@ -44,11 +49,15 @@ class Verifier {
   //     both fall back to the API;
   //  4. the RS256 signature (401): before any claim, so that an expired
   //     forgery is kJwtSignatureInvalid and never costs an API call;
-  //  5. payload JSON, iss, aud, time claim types, nbf and future iat, the
-  //     session claim (401);
-  //  6. exp and max token age (fallback; *session is set but untrusted).
-  // A cached token skips 1-5 and repeats 5's nbf/iat and 6 with `params`,
-  // since the cache is shared by locations with different settings.
+  //  5. payload JSON (401), then the token's kind (session or M2M, see
+  //     IsM2mPayload) against params.kinds (kTokenKindNotAllowed, 401;
+  //     *session is set);
+  //  6. iss, aud, time claim types, nbf and future iat, the session claim,
+  //     then exp and max token age: each falls back to the API, since the
+  //     token is Stytch's own, and *session is set (untrusted, for logs).
+  // A cached token skips 1-5 but the kind, and of 6 repeats nbf/iat, exp and
+  // max age with `params`, since the cache is shared by locations with
+  // different settings.
   Status Verify(std::string_view token, const VerifyParams& params,
                 Ref<Session>* session, bool* cached);
 
@@ -61,8 +70,7 @@ class Verifier {
   const RsaPublicKey* KeyFor(std::string_view header_b64, Status* status);
 
   std::string project_id_;
-  std::string project_issuer_;
-  std::string base_issuer_;
+  Issuers issuers_;
   Logger log_;
   std::shared_ptr<const KeySet> keys_;
   TokenCache cache_;

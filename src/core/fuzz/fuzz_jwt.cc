@@ -8,6 +8,8 @@
 #include <sstream>
 #include <string>
 
+#include "fuzz_session.h"
+#include "scopes.h"
 #include "verifier.h"
 
 namespace {
@@ -40,6 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   stytch::VerifyParams p;
   p.now = 1760000010;
   p.max_token_age = size % 2 ? 300 : -1;
+  p.kinds = static_cast<unsigned>(size / 2 % 4);
   stytch::Ref<stytch::Session> s;
   bool cached;
   const stytch::Status st = verifier->Verify(token, p, &s, &cached);
@@ -49,6 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       s->Field(static_cast<stytch_field_t>(f));
     }
     s->Claim("email");
+    stytch_fuzz::CheckSession(*s);
+    stytch::CheckScopes(*s, token.substr(0, 64));
   }
   return 0;
 }

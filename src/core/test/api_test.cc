@@ -75,6 +75,63 @@ TEST(ApiTest, Consumer200) {
   EXPECT_EQ(s->jwt_exp(), 0);  // "NEWJWT" is no JWT
 }
 
+TEST(ApiTest, ConsumerDetails) {
+  Ref<Session> s;
+  ASSERT_EQ(Parse(200, kConsumer, &s), Status::kOk);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_FACTOR_TYPES), "otp");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_DELIVERY_METHODS), "email");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SSO_CONNECTION_IDS), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_LAST_AUTHENTICATED_AT), "");
+  EXPECT_EQ(s->last_authenticated_at(), 0);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_AUTH_FACTORS),
+            R"([{"delivery_method":"email","type":"otp"}])");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_IP_ADDRESS), "203.0.113.7");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_USER_AGENT), "curl");
+}
+
+const char kB2bSso[] = R"({
+  "status_code": 200,
+  "member_session": {
+    "member_session_id": "member-session-test-2", "member_id": "member-test-2",
+    "organization_id": "organization-test-2",
+    "authentication_factors": [
+      {"type": "sso", "delivery_method": "sso_oidc",
+       "last_authenticated_at": "2025-10-09T08:55:00Z",
+       "oidc_sso_factor": {"id": "oidc-registration-test-1",
+                           "provider_id": "oidc-connection-test-1",
+                           "external_id": "e1"}},
+      {"type": "password", "delivery_method": "knowledge",
+       "last_authenticated_at": "2025-10-09T09:00:00Z"},
+      {"type": "sso", "delivery_method": "sso_saml",
+       "last_authenticated_at": "2025-10-09T08:40:00Z",
+       "saml_sso_factor": {"id": "saml-registration-test-1",
+                           "provider_id": "saml-connection-test-1",
+                           "external_id": "e2"}},
+      {"type": "sso", "delivery_method": "sso_oidc",
+       "last_authenticated_at": "2025-10-09T08:41:00Z",
+       "oidc_sso_factor": {"id": "oidc-registration-test-1",
+                           "provider_id": "oidc-connection-test-1",
+                           "external_id": "e1"}}
+    ],
+    "roles": ["stytch_member"]
+  },
+  "session_token": "t", "session_jwt": ""
+})";
+
+TEST(ApiTest, B2bDetails) {
+  Ref<Session> s;
+  ASSERT_EQ(Parse(200, kB2bSso, &s), Status::kOk);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_FACTOR_TYPES), "sso,password");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_DELIVERY_METHODS),
+            "sso_oidc,knowledge,sso_saml");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SSO_CONNECTION_IDS),
+            "oidc-connection-test-1,saml-connection-test-1");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_LAST_AUTHENTICATED_AT), "2025-10-09T09:00:00Z");
+  EXPECT_EQ(s->last_authenticated_at(), 1760000400);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_IP_ADDRESS), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_USER_AGENT), "");
+}
+
 TEST(ApiTest, B2b200) {
   Ref<Session> s;
   ASSERT_EQ(Parse(200, kB2b, &s), Status::kOk);
@@ -98,45 +155,198 @@ TEST(ApiTest, NewJwtExpIsRead) {
   EXPECT_EQ(F(*s, STYTCH_FIELD_SESSION_JWT), jwt);
 }
 
+std::string ErrorBody(int code, const std::string& type) {
+  return std::string(R"({"status_code":)") + std::to_string(code) +
+         R"(,"request_id":"r","error_type":")" + type +
+         R"(","error_message":"Something.",)"
+         R"("error_url":"https://stytch.com/docs"})";
+}
+
+const char kCredentials[] = "stytch_project_id\" and \"stytch_secret";
+const char kApiUrl[] = "stytch_api_url";
+
 TEST(ApiTest, ErrorStatuses) {
   struct {
     int code;
-    Status want;
     const char* type;
+    Status want;
+    const char* directive;
   } const cases[] = {
-      {404, Status::kApiSessionNotFound, "session_not_found"},
-      {400, Status::kApiSessionNotFound, "invalid_session_token"},
-      {401, Status::kApiUnauthorized, "unauthorized_credentials"},
-      // a 401 about the client's JWT is not our credentials' fault
-      {401, Status::kApiSessionNotFound, "invalid_session_jwt"},
-      {403, Status::kApiForbidden, "session_authorization_error"},
-      {429, Status::kApiUnavailable, "too_many_requests"},
-      {500, Status::kApiUnavailable, "internal_server_error"},
-      {503, Status::kApiUnavailable, "unavailable"},
+      // The project's own configuration: an error for us, not the client.
+      {401, "unauthorized_credentials", Status::kApiUnauthorized, kCredentials},
+      {403, "use_https", Status::kApiMisconfigured, kApiUrl},
+      {401, "unauthorized_project_id_test", Status::kApiMisconfigured,
+       "stytch_project_id\" and \"stytch_api_url"},
+      {401, "unauthorized_project_id_live", Status::kApiMisconfigured,
+       "stytch_project_id\" and \"stytch_api_url"},
+      {400, "invalid_b2b_endpoint", Status::kApiMisconfigured, "stytch_b2b"},
+      {400, "invalid_consumer_endpoint", Status::kApiMisconfigured,
+       "stytch_b2b"},
+      {404, "route_not_found", Status::kApiMisconfigured,
+       "stytch_api_url\" and \"stytch_api_location"},
+      {405, "method_not_allowed", Status::kApiMisconfigured,
+       "stytch_api_url\" and \"stytch_api_location"},
+      {400, "invalid_request_body", Status::kApiMisconfigured,
+       "stytch_api_location"},
+      {400, "too_many_session_arguments", Status::kApiMisconfigured,
+       "stytch_api_location"},
+      {400, "no_session_arguments", Status::kApiMisconfigured,
+       "stytch_api_location"},
+      {400, "invalid_project_id", Status::kApiMisconfigured,
+       "stytch_project_id"},
+      {404, "project_not_found", Status::kApiMisconfigured,
+       "stytch_project_id"},
+      // The client's token or session.
+      {404, "session_not_found", Status::kApiSessionNotFound, nullptr},
+      {400, "invalid_session_token", Status::kApiSessionNotFound, nullptr},
+      {401, "unable_to_parse_session_jwt", Status::kApiSessionNotFound,
+       nullptr},
+      {401, "jwt_invalid_issuer", Status::kApiSessionNotFound, nullptr},
+      {401, "jwt_invalid_audience", Status::kApiSessionNotFound, nullptr},
+      {401, "jwt_invalid_claims", Status::kApiSessionNotFound, nullptr},
+      {400, "invalid_session_id", Status::kApiSessionNotFound, nullptr},
+      {404, "intermediate_session_not_found", Status::kApiSessionNotFound,
+       nullptr},
+      // even with a status that would say otherwise
+      {403, "session_not_found", Status::kApiSessionNotFound, nullptr},
+      // Authorization checks.
+      {403, "session_authorization_error", Status::kApiForbidden, nullptr},
+      {403, "session_authorization_tenancy_error", Status::kApiForbidden,
+       nullptr},
+      {403, "consumer_session_authorization_error", Status::kApiForbidden,
+       nullptr},
+      // Stytch busy or down.
+      {429, "too_many_requests", Status::kApiRateLimited, nullptr},
+      {400, "too_many_requests", Status::kApiRateLimited, nullptr},
+      {500, "internal_server_error", Status::kApiUnavailable, nullptr},
+      {503, "unavailable", Status::kApiUnavailable, nullptr},
+      {502, "unauthorized_credentials", Status::kApiUnavailable, nullptr},
+      // Unknown types: by status.  A 4xx is about what the client sent,
+      // the one part of our request that varies, and the client is not
+      // signed in; 403 is an authorization denial.
+      {401, "invalid_session_jwt", Status::kApiSessionNotFound, nullptr},
+      {400, "some_new_error", Status::kApiSessionNotFound, nullptr},
+      {404, "some_new_error", Status::kApiSessionNotFound, nullptr},
+      {418, "some_new_error", Status::kApiSessionNotFound, nullptr},
+      {403, "some_new_error", Status::kApiForbidden, nullptr},
+      {302, "some_new_error", Status::kApiResponseInvalid, nullptr},
   };
   for (const auto& c : cases) {
-    const std::string body = std::string(R"({"status_code":)") +
-                             std::to_string(c.code) +
-                             R"(,"request_id":"r","error_type":")" + c.type +
-                             R"(","error_message":"Something.",)"
-                             R"("error_url":"https://stytch.com/docs"})";
     Ref<Session> s;
     stytch_api_error_t err;
-    EXPECT_EQ(Parse(c.code, body, &s, &err), c.want) << c.code;
+    EXPECT_EQ(Parse(c.code, ErrorBody(c.code, c.type), &s, &err), c.want)
+        << c.code << " " << c.type;
     EXPECT_FALSE(s);
     EXPECT_EQ(err.status_code, c.code);
     EXPECT_STREQ(err.error_type, c.type);
     EXPECT_STREQ(err.error_message, "Something.");
+    const char* d = stytch_api_error_directive(&err);
+    if (c.directive == nullptr) {
+      EXPECT_EQ(d, nullptr) << c.code << " " << c.type << ": " << d;
+    } else {
+      EXPECT_STREQ(d, c.directive) << c.code << " " << c.type;
+    }
+    const Action a = StatusAction(c.want);
+    EXPECT_EQ(d != nullptr, a == Action::kError) << c.type;
   }
+}
+
+TEST(ApiTest, NewStatusesAndTheirActions) {
+  EXPECT_STREQ(StatusName(Status::kApiMisconfigured), "api_misconfigured");
+  EXPECT_EQ(StatusAction(Status::kApiMisconfigured), Action::kError);
+  EXPECT_STREQ(StatusName(Status::kApiRateLimited), "api_rate_limited");
+  EXPECT_EQ(StatusAction(Status::kApiRateLimited), Action::kUnavailable);
+}
+
+// A body that is no Stytch error (a CDN's or proxy's page, or JSON without
+// an error_type) is not Stytch answering: the URL is wrong, unless the
+// status says busy or down.
+TEST(ApiTest, AnswersThatAreNotStytchs) {
+  const std::string html = "<html><body>404 Not Found</body></html>";
+  struct {
+    int code;
+    std::string body;
+    Status want;
+    const char* directive;
+  } const cases[] = {
+      {404, html, Status::kApiMisconfigured, kApiUrl},
+      {401, html, Status::kApiMisconfigured, kApiUrl},
+      {403, html, Status::kApiMisconfigured, kApiUrl},
+      {400, "", Status::kApiMisconfigured, kApiUrl},
+      {301, html, Status::kApiMisconfigured, kApiUrl},
+      {404, R"({"message":"Not Found"})", Status::kApiMisconfigured, kApiUrl},
+      {404, R"(["session_not_found"])", Status::kApiMisconfigured, kApiUrl},
+      {404, R"({"error_type":7})", Status::kApiMisconfigured, kApiUrl},
+      {404, R"({"error_type":""})", Status::kApiMisconfigured, kApiUrl},
+      {429, html, Status::kApiRateLimited, nullptr},
+      {502, html, Status::kApiUnavailable, nullptr},
+      {504, "", Status::kApiUnavailable, nullptr},
+      {200, html, Status::kApiResponseInvalid, nullptr},
+      {200, "", Status::kApiResponseInvalid, nullptr},
+  };
+  for (const auto& c : cases) {
+    Ref<Session> s;
+    stytch_api_error_t err;
+    EXPECT_EQ(Parse(c.code, c.body, &s, &err), c.want)
+        << c.code << " " << c.body;
+    EXPECT_EQ(err.status_code, c.code);
+    EXPECT_STREQ(err.error_type, "");
+    const char* d = stytch_api_error_directive(&err);
+    if (c.directive == nullptr) {
+      EXPECT_EQ(d, nullptr) << c.code << " " << c.body;
+    } else {
+      EXPECT_STREQ(d, c.directive) << c.code << " " << c.body;
+    }
+  }
+}
+
+// The OAuth2 form some of Stytch's endpoints answer with, as the SDKs
+// read it.
+TEST(ApiTest, OAuth2ErrorForm) {
+  Ref<Session> s;
+  stytch_api_error_t err;
+  EXPECT_EQ(Parse(401,
+                  R"({"status_code":401,"request_id":"r",)"
+                  R"("error":"unauthorized_credentials",)"
+                  R"("error_description":"Unauthorized credentials.",)"
+                  R"("error_uri":"https://stytch.com/docs"})",
+                  &s, &err),
+            Status::kApiUnauthorized);
+  EXPECT_STREQ(err.error_type, "unauthorized_credentials");
+  EXPECT_STREQ(err.error_message, "Unauthorized credentials.");
+}
+
+// The refresh timer's documents: the same table, and 200 is no error.
+TEST(ApiTest, GenericErrorParse) {
+  stytch_api_error_t err;
+  const std::string b2b = ErrorBody(400, "invalid_b2b_endpoint");
+  EXPECT_EQ(stytch_api_parse_error(400, b2b.data(), b2b.size(), &err),
+            STYTCH_API_MISCONFIGURED);
+  EXPECT_STREQ(err.error_type, "invalid_b2b_endpoint");
+  EXPECT_STREQ(stytch_api_error_directive(&err), "stytch_b2b");
+  EXPECT_EQ(stytch_api_parse_error(200, "{}", 2, &err), STYTCH_OK);
+  EXPECT_EQ(err.status_code, 200);
+  EXPECT_EQ(stytch_api_error_directive(&err), nullptr);
+  EXPECT_EQ(stytch_api_parse_error(404, "<html>", 6, &err),
+            STYTCH_API_MISCONFIGURED);
+  EXPECT_STREQ(stytch_api_error_directive(&err), "stytch_api_url");
+  EXPECT_EQ(stytch_api_parse_error(429, "", 0, nullptr),
+            STYTCH_API_RATE_LIMITED);
+  EXPECT_EQ(stytch_api_parse_error(503, nullptr, 0, &err),
+            STYTCH_API_UNAVAILABLE);
+  EXPECT_EQ(stytch_api_error_directive(&err), nullptr);
+  EXPECT_EQ(stytch_api_error_directive(nullptr), nullptr);
+  const std::string creds = ErrorBody(401, "unauthorized_credentials");
+  EXPECT_EQ(stytch_api_parse_error(401, creds.data(), creds.size(), &err),
+            STYTCH_API_UNAUTHORIZED);
+  EXPECT_STREQ(stytch_api_error_directive(&err), kCredentials);
 }
 
 TEST(ApiTest, OtherHttpStatuses) {
   Ref<Session> s;
   for (int code : {0, 100, 204, 301, 302, 600, -1}) {
-    EXPECT_EQ(Parse(code, "{}", &s), Status::kApiResponseInvalid) << code;
+    EXPECT_EQ(Parse(code, "{}", &s), Status::kApiMisconfigured) << code;
   }
-  EXPECT_EQ(ApiStatusFromHttp(418), Status::kApiSessionNotFound);
-  EXPECT_EQ(ApiStatusFromHttp(599), Status::kApiUnavailable);
 }
 
 TEST(ApiTest, ErrorBodyNotJsonStillMaps) {
@@ -146,7 +356,7 @@ TEST(ApiTest, ErrorBodyNotJsonStillMaps) {
             Status::kApiUnavailable);
   EXPECT_EQ(err.status_code, 502);
   EXPECT_STREQ(err.error_type, "");
-  EXPECT_EQ(Parse(404, "", &s, nullptr), Status::kApiSessionNotFound);
+  EXPECT_EQ(Parse(404, "", &s, nullptr), Status::kApiMisconfigured);
 }
 
 TEST(ApiTest, LongErrorFieldsAreTruncatedAndTerminated) {
@@ -197,6 +407,11 @@ TEST(ApiTest, Oversized) {
   EXPECT_EQ(Parse(200, body, &s), Status::kApiResponseInvalid);
   EXPECT_FALSE(s);
   EXPECT_EQ(Parse(500, body, &s), Status::kApiUnavailable);
+  EXPECT_EQ(Parse(429, body, &s), Status::kApiRateLimited);
+  // No Stytch error is that large.
+  stytch_api_error_t err;
+  EXPECT_EQ(Parse(404, body, &s, &err), Status::kApiMisconfigured);
+  EXPECT_STREQ(stytch_api_error_directive(&err), "stytch_api_url");
 }
 
 }  // namespace

@@ -30,13 +30,15 @@ TEST(ClaimsTest, TrimTrailingSlashes) {
   EXPECT_EQ(TrimTrailingSlashes("///"), "");
 }
 
-TEST(ClaimsTest, Issuer) {
-  const std::string base = "https://auth.example.com";
+TEST(ClaimsTest, DefaultIssuers) {
+  const Issuers accepted =
+      Issuers::Default(kProject, "https://auth.example.com//");
   auto check = [&](const std::string& iss_json) {
-    return CheckIssuer(Json("{\"iss\":" + iss_json + "}")->doc, kIssuer, base);
+    return CheckIssuer(Json("{\"iss\":" + iss_json + "}")->doc, accepted);
   };
   EXPECT_EQ(check("\"" + kIssuer + "\""), Status::kOk);
   EXPECT_EQ(check("\"https://auth.example.com\""), Status::kOk);
+  // As the SDKs compare: only the configured URL is trimmed.
   EXPECT_EQ(check("\"https://auth.example.com/\""),
             Status::kClaimIssuerMismatch);
   EXPECT_EQ(check("\"stytch.com/project-test-other\""),
@@ -44,11 +46,39 @@ TEST(ClaimsTest, Issuer) {
   EXPECT_EQ(check("\"" + kIssuer + "x\""), Status::kClaimIssuerMismatch);
   EXPECT_EQ(check("[\"" + kIssuer + "\"]"), Status::kClaimIssuerMismatch);
   EXPECT_EQ(check("null"), Status::kClaimIssuerMismatch);
-  EXPECT_EQ(CheckIssuer(Json("{}")->doc, kIssuer, base),
+  EXPECT_EQ(CheckIssuer(Json("{}")->doc, accepted),
             Status::kClaimIssuerMismatch);
   // No base URL configured: an empty iss must not match it.
-  EXPECT_EQ(CheckIssuer(Json(R"({"iss":""})")->doc, kIssuer, ""),
+  EXPECT_EQ(
+      CheckIssuer(Json(R"({"iss":""})")->doc, Issuers::Default(kProject, "")),
+      Status::kClaimIssuerMismatch);
+  EXPECT_EQ(CheckIssuer(Json(R"({"iss":"/"})")->doc,
+                        Issuers::Default(kProject, "///")),
             Status::kClaimIssuerMismatch);
+}
+
+TEST(ClaimsTest, ExplicitIssuers) {
+  const Issuers accepted =
+      Issuers::Explicit({"https://auth.example.com/", "https://b.example"});
+  auto check = [&](const std::string& iss) {
+    return CheckIssuer(Json("{\"iss\":\"" + iss + "\"}")->doc, accepted);
+  };
+  // Trailing slashes trimmed on both sides.
+  EXPECT_EQ(check("https://auth.example.com"), Status::kOk);
+  EXPECT_EQ(check("https://auth.example.com/"), Status::kOk);
+  EXPECT_EQ(check("https://auth.example.com///"), Status::kOk);
+  EXPECT_EQ(check("https://b.example/"), Status::kOk);
+  // Exactly the list: Stytch's default issuer is not in it.
+  EXPECT_EQ(check(kIssuer), Status::kClaimIssuerMismatch);
+  EXPECT_EQ(check("https://auth.example.co"), Status::kClaimIssuerMismatch);
+  EXPECT_EQ(check("HTTPS://auth.example.com"), Status::kClaimIssuerMismatch);
+  EXPECT_EQ(check("https://auth.example.com/x"), Status::kClaimIssuerMismatch);
+  // Entries that trim to nothing accept nothing, not an empty iss.
+  const Issuers blank = Issuers::Explicit({"", "/"});
+  for (const char* iss : {R"({"iss":""})", R"({"iss":"/"})", "{}"}) {
+    EXPECT_EQ(CheckIssuer(Json(iss)->doc, blank), Status::kClaimIssuerMismatch)
+        << iss;
+  }
 }
 
 TEST(ClaimsTest, Audience) {

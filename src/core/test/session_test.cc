@@ -141,6 +141,35 @@ TEST(SessionTest, InvalidOrganizationClaim) {
   EXPECT_EQ(F(*s, STYTCH_FIELD_ORGANIZATION_SLUG), "");
 }
 
+// A payload that is no valid session still says, for logs, what it could.
+TEST(SessionTest, InvalidPayloadGivesWhatItCould) {
+  Ref<Session> s;
+  EXPECT_EQ(
+      BuildText(R"({"sub":"u","iss":"i","https://stytch.com/session":)"
+                R"({"id":"s","roles":[1],"started_at":"2025-10-09T08:53:20Z"},)"
+                R"("https://stytch.com/organization":{"organization_id":"o"}})",
+                &s),
+      Status::kSessionClaimInvalid);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SUBJECT), "u");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_ISSUER), "i");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SESSION_ID), "s");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_STARTED_AT), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_ORGANIZATION_ID), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_CUSTOM_CLAIMS), "{}");
+  EXPECT_TRUE(s->roles().empty());
+  EXPECT_EQ(s->jwt_exp(), kExp);
+
+  s = Ref<Session>();
+  EXPECT_EQ(
+      BuildText(R"({"sub":7,"iss":[1],"https://stytch.com/session":5})", &s),
+      Status::kClaimInvalid);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SUBJECT), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_ISSUER), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SESSION_ID), "");
+}
+
 TEST(SessionTest, SubjectRequired) {
   Ref<Session> s;
   EXPECT_EQ(BuildText(R"({"https://stytch.com/session":{"id":"s"}})", &s),
@@ -148,6 +177,118 @@ TEST(SessionTest, SubjectRequired) {
   EXPECT_EQ(
       BuildText(R"({"sub":1,"https://stytch.com/session":{"id":"s"}})", &s),
       Status::kClaimInvalid);
+}
+
+TEST(SessionTest, M2m) {
+  Ref<Session> s;
+  ASSERT_EQ(Build(PayloadOf("m2m"), &s), Status::kOk);
+  EXPECT_TRUE(s->is_m2m());
+  EXPECT_FALSE(s->is_b2b());
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SUBJECT),
+            "m2m-client-test-00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_CLIENT_ID), F(*s, STYTCH_FIELD_SUBJECT));
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SCOPES), "read:users read:books write:penguins");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SESSION_ID), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_ROLES), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_EXPIRES_AT), "2025-10-09T08:58:20Z");
+  EXPECT_EQ(s->expires_at(), kExp);
+  // As stytch-node's authenticateToken: the custom claims are the others,
+  // without the registered claims and scope.
+  EXPECT_EQ(F(*s, STYTCH_FIELD_CUSTOM_CLAIMS),
+            R"({"custom key":"custom value"})");
+  EXPECT_EQ(s->Claim("custom key").value(), "custom value");
+  EXPECT_FALSE(s->Claim("scope"));
+  EXPECT_FALSE(s->Claim("sub"));
+}
+
+TEST(SessionTest, SessionTokensHaveNoClientId) {
+  Ref<Session> s;
+  ASSERT_EQ(Build(PayloadOf("consumer"), &s), Status::kOk);
+  EXPECT_FALSE(s->is_m2m());
+  EXPECT_EQ(F(*s, STYTCH_FIELD_CLIENT_ID), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SCOPES), "");
+}
+
+TEST(SessionTest, M2mNeedsASubject) {
+  Ref<Session> s;
+  EXPECT_EQ(BuildText(R"({"scope":"a"})", &s), Status::kClaimInvalid);
+  EXPECT_TRUE(s->is_m2m());
+  EXPECT_EQ(BuildText(R"({"sub":"","scope":"a"})", &s), Status::kClaimInvalid);
+  EXPECT_EQ(BuildText(R"({"sub":"c","scope":"a"})", &s), Status::kOk);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_EXPIRES_AT), "2025-10-09T08:58:20Z");
+}
+
+TEST(SessionTest, DetailsOfAConsumerJwt) {
+  Ref<Session> s;
+  ASSERT_EQ(Build(PayloadOf("consumer"), &s), Status::kOk);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_FACTOR_TYPES), "otp");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_DELIVERY_METHODS), "email");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SSO_CONNECTION_IDS), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_LAST_AUTHENTICATED_AT), "2025-10-09T08:53:20Z");
+  EXPECT_EQ(s->last_authenticated_at(), stytch_test::kIat);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_AUTH_FACTORS),
+            R"([{"delivery_method":"email",)"
+            R"("last_authenticated_at":"2025-10-09T08:53:20Z","type":"otp"}])");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_IP_ADDRESS), "203.0.113.7");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_USER_AGENT), "curl/8.0");
+}
+
+TEST(SessionTest, DetailsOfSeveralFactors) {
+  Ref<Session> s;
+  ASSERT_EQ(Build(PayloadOf("factors"), &s), Status::kOk);
+  // Distinct, in order; entries that are no factor add nothing.
+  EXPECT_EQ(F(*s, STYTCH_FIELD_FACTOR_TYPES), "magic_link,sso");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_DELIVERY_METHODS), "email,sso_saml,sso_oidc");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SSO_CONNECTION_IDS),
+            "saml-connection-test-1,oidc-connection-test-2");
+  // The latest of the readable times, as Stytch wrote it.
+  EXPECT_EQ(F(*s, STYTCH_FIELD_LAST_AUTHENTICATED_AT), "2025-10-09T08:53:20Z");
+  EXPECT_EQ(s->last_authenticated_at(), stytch_test::kIat);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_IP_ADDRESS), "2001:db8::7");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_USER_AGENT), "Mozilla/5.0 (X11)");
+  JsonPtr factors = JsonParse(F(*s, STYTCH_FIELD_AUTH_FACTORS), 1 << 16);
+  ASSERT_TRUE(json_is_array(factors.get()));
+  EXPECT_EQ(json_array_size(factors.get()), 6u);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_AUTH_FACTORS).find("\": "), std::string::npos);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_AUTH_FACTORS).find(", "), std::string::npos);
+  EXPECT_NE(F(*s, STYTCH_FIELD_AUTH_FACTORS)
+                .find(R"("provider_id":"oidc-connection-test-2")"),
+            std::string::npos);
+}
+
+TEST(SessionTest, NoDetails) {
+  Ref<Session> s;
+  for (const char* name : {"no_roles", "m2m"}) {
+    ASSERT_EQ(Build(PayloadOf(name), &s), Status::kOk) << name;
+    for (stytch_field_t f :
+         {STYTCH_FIELD_FACTOR_TYPES, STYTCH_FIELD_DELIVERY_METHODS,
+          STYTCH_FIELD_SSO_CONNECTION_IDS, STYTCH_FIELD_LAST_AUTHENTICATED_AT,
+          STYTCH_FIELD_IP_ADDRESS, STYTCH_FIELD_USER_AGENT}) {
+      EXPECT_EQ(F(*s, f), "") << name << " " << f;
+    }
+    EXPECT_EQ(F(*s, STYTCH_FIELD_AUTH_FACTORS), "[]") << name;
+    EXPECT_EQ(s->last_authenticated_at(), 0) << name;
+  }
+  // Factors and attributes of the wrong shape are no details.
+  ASSERT_EQ(BuildText(R"({"sub":"u","https://stytch.com/session":{"id":"s",)"
+                      R"("authentication_factors":{"type":"otp"},)"
+                      R"("attributes":["1.2.3.4"]}})",
+                      &s),
+            Status::kOk);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_FACTOR_TYPES), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_AUTH_FACTORS), "[]");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_IP_ADDRESS), "");
+  ASSERT_EQ(BuildText(R"({"sub":"u","https://stytch.com/session":{"id":"s",)"
+                      R"("authentication_factors":[{"type":"otp",)"
+                      R"("saml_sso_factor":{"provider_id":7},)"
+                      R"("oidc_sso_factor":"x"}],)"
+                      R"("attributes":{"ip_address":1,"user_agent":null}}})",
+                      &s),
+            Status::kOk);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_FACTOR_TYPES), "otp");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SSO_CONNECTION_IDS), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_IP_ADDRESS), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_USER_AGENT), "");
 }
 
 TEST(SessionTest, ReferenceCounting) {

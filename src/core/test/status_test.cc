@@ -42,6 +42,28 @@ TEST(StatusTest, KnownNames) {
   EXPECT_STREQ(StatusName(Status::kJwtSignatureInvalid),
                "jwt_signature_invalid");
   EXPECT_STREQ(StatusName(Status::kInternalError), "internal_error");
+  EXPECT_STREQ(StatusName(Status::kApiUnauthorized), "api_unauthorized");
+  EXPECT_STREQ(StatusName(Status::kApiSessionNotFound),
+               "api_session_not_found");
+  EXPECT_STREQ(StatusName(Status::kClaimIssuerMismatch),
+               "claim_issuer_mismatch");
+  EXPECT_STREQ(StatusName(Status::kTokenKindNotAllowed),
+               "token_kind_not_allowed");
+  EXPECT_STREQ(StatusName(Status::kScopeMissing), "scope_missing");
+  EXPECT_STREQ(StatusName(Status::kApiMisconfigured), "api_misconfigured");
+  EXPECT_STREQ(StatusName(Status::kApiRateLimited), "api_rate_limited");
+}
+
+// The values are stored in the shared API-result cache: statuses added
+// later come after the first ones.
+TEST(StatusTest, ValuesAreStable) {
+  EXPECT_EQ(STYTCH_JWT_EXPIRED, 16);
+  EXPECT_EQ(STYTCH_API_UNAUTHORIZED, 25);
+  EXPECT_EQ(STYTCH_INTERNAL_ERROR, 31);
+  EXPECT_EQ(STYTCH_TOKEN_KIND_NOT_ALLOWED, 32);
+  EXPECT_EQ(STYTCH_SCOPE_MISSING, 33);
+  EXPECT_EQ(STYTCH_API_MISCONFIGURED, 34);
+  EXPECT_EQ(STYTCH_API_RATE_LIMITED, 35);
 }
 
 TEST(StatusTest, ActionsFollowTheDesign) {
@@ -53,9 +75,16 @@ TEST(StatusTest, ActionsFollowTheDesign) {
       {Status::kTokenMissing, Action::kUnauthorized},
       {Status::kTokenMalformed, Action::kUnauthorized},
       {Status::kJwtSignatureInvalid, Action::kUnauthorized},
-      {Status::kClaimIssuerMismatch, Action::kUnauthorized},
-      {Status::kClaimAudienceMismatch, Action::kUnauthorized},
-      {Status::kClaimNotYetValid, Action::kUnauthorized},
+      {Status::kJwtHeaderInvalid, Action::kUnauthorized},
+      {Status::kJwtAlgNotAllowed, Action::kUnauthorized},
+      {Status::kJwtKidMissing, Action::kUnauthorized},
+      {Status::kJwtPayloadInvalid, Action::kUnauthorized},
+      // After a good signature the token is Stytch's own: the API decides.
+      {Status::kClaimIssuerMismatch, Action::kFallback},
+      {Status::kClaimAudienceMismatch, Action::kFallback},
+      {Status::kClaimInvalid, Action::kFallback},
+      {Status::kClaimNotYetValid, Action::kFallback},
+      {Status::kSessionClaimInvalid, Action::kFallback},
       {Status::kJwtExpired, Action::kFallback},
       {Status::kJwtTooOld, Action::kFallback},
       {Status::kJwksUnknownKid, Action::kFallback},
@@ -68,6 +97,10 @@ TEST(StatusTest, ActionsFollowTheDesign) {
       {Status::kApiUnauthorized, Action::kError},
       {Status::kApiForbidden, Action::kForbidden},
       {Status::kApiUnavailable, Action::kUnavailable},
+      {Status::kApiRateLimited, Action::kUnavailable},
+      {Status::kApiMisconfigured, Action::kError},
+      {Status::kTokenKindNotAllowed, Action::kUnauthorized},
+      {Status::kScopeMissing, Action::kForbidden},
       {Status::kPermissionDenied, Action::kForbidden},
       {Status::kTenancyMismatch, Action::kForbidden},
       {Status::kNoMemory, Action::kError},

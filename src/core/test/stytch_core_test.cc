@@ -45,7 +45,7 @@ class FacadeTest : public ::testing::Test {
   stytch_status_t Verify(const std::string& token, int64_t now = kIat + 10,
                          stytch_session_t** s = nullptr,
                          int* cached = nullptr) {
-    stytch_verify_params_t p = {now, 0, -1};
+    stytch_verify_params_t p = {now, 0, -1, 0};
     stytch_session_t* tmp = nullptr;
     const stytch_status_t st = stytch_verifier_verify(
         v_, token.data(), token.size(), &p, s ? s : &tmp, cached);
@@ -121,7 +121,46 @@ TEST_F(FacadeTest, VerifyAndReadSession) {
   stytch_session_release(s);
 }
 
-TEST_F(FacadeTest, FailuresGiveNoSessionExceptExpired) {
+TEST(FacadeIssuersTest, ExplicitList) {
+  const std::string jwks = Jwks("good");
+  const std::string custom = "https://auth.example.com/";
+  // Not NUL-terminated where the length ends.
+  const std::string padded = std::string("stytch.com/") + kProject + "XYZ";
+  const stytch_str_t issuers[] = {{custom.data(), custom.size()},
+                                  {padded.data(), padded.size() - 3}};
+  for (size_t n : {0, 1, 2}) {
+    stytch_verifier_conf_t conf = {};
+    conf.project_id = kProject;
+    conf.project_id_len = strlen(kProject);
+    conf.issuers = n ? issuers : nullptr;
+    conf.nissuers = n;
+    stytch_verifier_t* v = stytch_verifier_create(&conf);
+    ASSERT_NE(v, nullptr);
+    ASSERT_EQ(stytch_verifier_set_jwks(v, jwks.data(), jwks.size(), nullptr),
+              STYTCH_OK);
+    auto verify = [&](const char* name) {
+      const std::string t = Token(name);
+      stytch_verify_params_t p = {};
+      p.now = kIat + 10;
+      p.max_token_age = -1;
+      stytch_session_t* s = nullptr;
+      const stytch_status_t st =
+          stytch_verifier_verify(v, t.data(), t.size(), &p, &s, nullptr);
+      stytch_session_release(s);
+      return st;
+    };
+    // 0: today's pair (no api_url here: only stytch.com/<project_id>).
+    EXPECT_EQ(verify("consumer"),
+              n == 1 ? STYTCH_CLAIM_ISSUER_MISMATCH : STYTCH_OK)
+        << n;
+    EXPECT_EQ(verify("custom_domain_iss"),
+              n == 0 ? STYTCH_CLAIM_ISSUER_MISMATCH : STYTCH_OK)
+        << n;
+    stytch_verifier_free(v);
+  }
+}
+
+TEST_F(FacadeTest, SessionOnlyAfterTheSignature) {
   const std::string jwks = Jwks("good");
   ASSERT_EQ(stytch_verifier_set_jwks(v_, jwks.data(), jwks.size(), nullptr),
             STYTCH_OK);
@@ -129,13 +168,23 @@ TEST_F(FacadeTest, FailuresGiveNoSessionExceptExpired) {
   EXPECT_EQ(Verify(Token("rogue_signed"), kIat + 10, &s),
             STYTCH_JWT_SIGNATURE_INVALID);
   EXPECT_EQ(s, nullptr);
+  EXPECT_EQ(stytch_status_action(STYTCH_JWT_SIGNATURE_INVALID),
+            STYTCH_ACTION_UNAUTHORIZED);
   EXPECT_EQ(Verify(Token("consumer"), kExp, &s), STYTCH_JWT_EXPIRED);
   EXPECT_NE(s, nullptr);
+  stytch_session_release(s);
+  s = nullptr;
+  EXPECT_EQ(Verify(Token("wrong_iss"), kIat + 10, &s),
+            STYTCH_CLAIM_ISSUER_MISMATCH);
+  EXPECT_EQ(stytch_status_action(STYTCH_CLAIM_ISSUER_MISMATCH),
+            STYTCH_ACTION_FALLBACK);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(Field(s, STYTCH_FIELD_ISSUER), "stytch.com/project-test-other");
   stytch_session_release(s);
 }
 
 TEST_F(FacadeTest, NullArguments) {
-  stytch_verify_params_t p = {kIat, 0, -1};
+  stytch_verify_params_t p = {kIat, 0, -1, 0};
   stytch_session_t* s = nullptr;
   EXPECT_EQ(stytch_verifier_verify(v_, nullptr, 0, &p, &s, nullptr),
             STYTCH_TOKEN_MISSING);
@@ -160,6 +209,238 @@ TEST_F(FacadeTest, NullArguments) {
   EXPECT_EQ(stytch_session_expires_at(nullptr), 0);
   EXPECT_EQ(stytch_policy_parse(nullptr, 0, nullptr), nullptr);
   stytch_policy_free(nullptr);
+}
+
+TEST_F(FacadeTest, M2mTokensAndScopes) {
+  const std::string jwks = Jwks("good");
+  ASSERT_EQ(stytch_verifier_set_jwks(v_, jwks.data(), jwks.size(), nullptr),
+            STYTCH_OK);
+  const std::string token = Token("m2m");
+  stytch_verify_params_t p = {};
+  p.now = kIat + 10;
+  p.max_token_age = -1;
+  stytch_session_t* s = nullptr;
+  // A zeroed kinds is today's: session tokens only.
+  EXPECT_EQ(
+      stytch_verifier_verify(v_, token.data(), token.size(), &p, &s, nullptr),
+      STYTCH_TOKEN_KIND_NOT_ALLOWED);
+  EXPECT_EQ(stytch_status_action(STYTCH_TOKEN_KIND_NOT_ALLOWED),
+            STYTCH_ACTION_UNAUTHORIZED);
+  EXPECT_STREQ(stytch_status_name(STYTCH_TOKEN_KIND_NOT_ALLOWED),
+               "token_kind_not_allowed");
+  stytch_session_release(s);
+
+  p.kinds = STYTCH_KIND_M2M;
+  ASSERT_EQ(
+      stytch_verifier_verify(v_, token.data(), token.size(), &p, &s, nullptr),
+      STYTCH_OK);
+  EXPECT_EQ(stytch_session_is_m2m(s), 1);
+  EXPECT_EQ(stytch_session_is_b2b(s), 0);
+  EXPECT_EQ(Field(s, STYTCH_FIELD_CLIENT_ID),
+            "m2m-client-test-00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SCOPES),
+            "read:users read:books write:penguins");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_CUSTOM_CLAIMS),
+            R"({"custom key":"custom value"})");
+  size_t len = 0;
+  EXPECT_EQ(stytch_session_claim(s, "scope", 5, &len), nullptr);
+  EXPECT_EQ(stytch_scopes_check(s, "write:penguins", 14), STYTCH_OK);
+  EXPECT_EQ(stytch_scopes_check(s, "read:users write:penguins", 25), STYTCH_OK);
+  // The length counts, not a NUL.
+  EXPECT_EQ(stytch_scopes_check(s, "read:usersXYZ", 10), STYTCH_OK);
+  EXPECT_EQ(stytch_scopes_check(s, "write:giraffes", 14), STYTCH_SCOPE_MISSING);
+  EXPECT_EQ(stytch_status_action(STYTCH_SCOPE_MISSING),
+            STYTCH_ACTION_FORBIDDEN);
+  EXPECT_STREQ(stytch_status_name(STYTCH_SCOPE_MISSING), "scope_missing");
+  EXPECT_EQ(stytch_scopes_check(s, nullptr, 0), STYTCH_OK);
+  EXPECT_EQ(stytch_scopes_check(nullptr, "a", 1), STYTCH_INTERNAL_ERROR);
+  stytch_session_release(s);
+
+  const std::string user = Token("consumer");
+  s = nullptr;
+  EXPECT_EQ(
+      stytch_verifier_verify(v_, user.data(), user.size(), &p, &s, nullptr),
+      STYTCH_TOKEN_KIND_NOT_ALLOWED);
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(stytch_session_is_m2m(s), 0);
+  EXPECT_EQ(Field(s, STYTCH_FIELD_CLIENT_ID), "");
+  EXPECT_EQ(stytch_scopes_check(s, "read", 4), STYTCH_SCOPE_MISSING);
+  stytch_session_release(s);
+  EXPECT_EQ(stytch_session_is_m2m(nullptr), 0);
+}
+
+// No byte a header value must not hold: CR and LF would end the header
+// that proxy_set_header writes, NUL would end it early.
+bool HeaderSafe(const char* p, size_t len) {
+  for (size_t i = 0; i < len; ++i) {
+    const unsigned char c = static_cast<unsigned char>(p[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+void ExpectHeaderSafe(const stytch_session_t* s,
+                      std::initializer_list<const char*> claims) {
+  for (int f = 0; f <= STYTCH_FIELD_MAX; ++f) {
+    size_t len = 0;
+    const char* p =
+        stytch_session_field(s, static_cast<stytch_field_t>(f), &len);
+    EXPECT_TRUE(HeaderSafe(p, len)) << f << ": " << std::string(p, len);
+  }
+  for (const char* name : claims) {
+    size_t len = 0;
+    const char* p = stytch_session_claim(s, name, strlen(name), &len);
+    if (p != nullptr) {
+      EXPECT_TRUE(HeaderSafe(p, len)) << name << ": " << std::string(p, len);
+    }
+  }
+}
+
+TEST_F(FacadeTest, HostileJwtValuesAreSafeInHeaders) {
+  const std::string jwks = Jwks("good");
+  ASSERT_EQ(stytch_verifier_set_jwks(v_, jwks.data(), jwks.size(), nullptr),
+            STYTCH_OK);
+  stytch_session_t* s = nullptr;
+  ASSERT_EQ(Verify(Token("hostile"), kIat + 10, &s), STYTCH_OK);
+  ExpectHeaderSafe(s, {"email", "nested", "plain", "sub", "absent"});
+  // A raw string with such a byte is given as empty...
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SUBJECT), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SESSION_ID), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_ROLES), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_ORGANIZATION_ID), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_ORGANIZATION_SLUG), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_IP_ADDRESS), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_USER_AGENT), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_FACTOR_TYPES), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_DELIVERY_METHODS), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SSO_CONNECTION_IDS), "");
+  size_t len = 99;
+  const char* email = stytch_session_claim(s, "email", 5, &len);
+  ASSERT_NE(email, nullptr);  // present, but empty
+  EXPECT_EQ(len, 0u);
+  // ... the rest stays as it is ...
+  EXPECT_EQ(Field(s, STYTCH_FIELD_STARTED_AT), "2025-10-09T08:53:20Z");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_LAST_AUTHENTICATED_AT),
+            "2025-10-09T08:53:20Z");
+  const char* plain = stytch_session_claim(s, "plain", 5, &len);
+  ASSERT_NE(plain, nullptr);
+  EXPECT_EQ(std::string(plain, len), "fine");
+  // ... and JSON text is escaped, DEL included.
+  const char* nested = stytch_session_claim(s, "nested", 6, &len);
+  ASSERT_NE(nested, nullptr);
+  EXPECT_EQ(std::string(nested, len),
+            R"({"del":"\u007f","k":"v\r\nX-Injected: 1"})");
+  const std::string claims = Field(s, STYTCH_FIELD_CUSTOM_CLAIMS);
+  EXPECT_NE(claims.find(R"("email":"a\r\n@example.com")"), std::string::npos)
+      << claims;
+  const std::string factors = Field(s, STYTCH_FIELD_AUTH_FACTORS);
+  EXPECT_NE(factors.find(R"("delivery_method":"email\u007f")"),
+            std::string::npos)
+      << factors;
+  EXPECT_NE(factors.find(R"("email_address":"a\u007f\u007f\n@example.com")"),
+            std::string::npos)
+      << factors;
+  // RBAC still sees the roles as they are: only what leaves is guarded.
+  EXPECT_EQ(stytch_session_has_role(s, "stytch_user", 11), 1);
+  stytch_session_release(s);
+
+  s = nullptr;
+  stytch_verify_params_t p = {kIat + 10, 0, -1, STYTCH_KIND_M2M};
+  const std::string m2m = Token("hostile_m2m");
+  ASSERT_EQ(stytch_verifier_verify(v_, m2m.data(), m2m.size(), &p, &s, nullptr),
+            STYTCH_OK);
+  ExpectHeaderSafe(s, {"custom key", "scope"});
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SCOPES), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_CUSTOM_CLAIMS),
+            R"({"custom key":"x\u007fy"})");
+  stytch_session_release(s);
+
+  s = nullptr;
+  EXPECT_EQ(Verify(Token("hostile_iss"), kIat + 10, &s),
+            STYTCH_CLAIM_ISSUER_MISMATCH);
+  ASSERT_NE(s, nullptr);
+  ExpectHeaderSafe(s, {});
+  EXPECT_EQ(Field(s, STYTCH_FIELD_ISSUER), "");
+  stytch_session_release(s);
+}
+
+TEST(FacadeApiTest, HostileAnswersAreSafeInHeaders) {
+  const std::string evil = "\\r\\nSet-Cookie: a=b";
+  const std::string bodies[] = {
+      R"({"session":{"session_id":"s1)" + evil + R"(","user_id":"u1)" + evil +
+          R"(","started_at":"2025-10-09T08:53:20Z\u0001",)"
+          R"("expires_at":"2025-10-09T09:53:20Z","roles":["r\u007f"],)"
+          R"("attributes":{"ip_address":"1.2.3.4\n","user_agent":"UA)"
+          "\x7f"
+          R"("},)"
+          R"("authentication_factors":[{"type":"otp)" +
+          evil +
+          R"("}],)"
+          R"("custom_claims":{"plan":"pro)" +
+          evil +
+          R"(","ok":"yes",)"
+          R"("raw":")"
+          "\x7f"
+          R"("}},"session_jwt":"j)" +
+          evil + R"(","session_token":"t\t"})",
+      R"({"member_session":{"member_session_id":"ms\u001f",)"
+      R"("member_id":"m)"
+      "\x7f"
+      R"(","organization_id":"o)" +
+          evil +
+          R"("},)"
+          R"("organization":{"organization_slug":"acme)" +
+          evil +
+          R"("},)"
+          R"("session_jwt":"","session_token":""})",
+  };
+  for (const std::string& body : bodies) {
+    stytch_session_t* s = nullptr;
+    const stytch_status_t st = stytch_api_parse_authenticate(
+        200, body.data(), body.size(), &s, nullptr);
+    if (st != STYTCH_OK) {
+      // Refusing the answer is safe too, but these must parse.
+      ADD_FAILURE() << stytch_status_name(st) << " " << body;
+      continue;
+    }
+    ExpectHeaderSafe(s, {"plan", "ok", "raw"});
+    EXPECT_EQ(Field(s, STYTCH_FIELD_SUBJECT), "");
+    EXPECT_EQ(Field(s, STYTCH_FIELD_SESSION_ID), "");
+    size_t len = 0;
+    const char* ok = stytch_session_claim(s, "ok", 2, &len);
+    if (!stytch_session_is_b2b(s)) {
+      ASSERT_NE(ok, nullptr);
+      EXPECT_EQ(std::string(ok, len), "yes");
+      EXPECT_EQ(Field(s, STYTCH_FIELD_SESSION_JWT), "");
+      EXPECT_EQ(Field(s, STYTCH_FIELD_SESSION_TOKEN), "");
+      EXPECT_EQ(Field(s, STYTCH_FIELD_ROLES), "");
+      EXPECT_EQ(Field(s, STYTCH_FIELD_USER_AGENT), "");
+    } else {
+      EXPECT_EQ(Field(s, STYTCH_FIELD_ORGANIZATION_ID), "");
+      EXPECT_EQ(Field(s, STYTCH_FIELD_ORGANIZATION_SLUG), "");
+    }
+    // The cache's copy is as safe.
+    stytch_session_t* back = stytch_test::CacheRoundTrip(s);
+    ASSERT_NE(back, nullptr);
+    ExpectHeaderSafe(back, {"plan", "ok", "raw"});
+    stytch_session_release(back);
+    stytch_session_release(s);
+  }
+}
+
+TEST(FacadeApiTest, ErrorTextIsPrintable) {
+  const std::string body =
+      R"({"error_type":"session_not_found\r\nX: y",)"
+      R"("error_message":"Session\ncould not\u0001 be found)"
+      "\x7f"
+      R"("})";
+  stytch_session_t* s = nullptr;
+  stytch_api_error_t err;
+  stytch_api_parse_authenticate(404, body.data(), body.size(), &s, &err);
+  EXPECT_TRUE(HeaderSafe(err.error_type, strlen(err.error_type)))
+      << err.error_type;
+  EXPECT_TRUE(HeaderSafe(err.error_message, strlen(err.error_message)))
+      << err.error_message;
 }
 
 TEST(FacadeApiTest, Authenticate) {
@@ -212,7 +493,7 @@ TEST(FacadePolicyTest, ParseAddCheck) {
   ASSERT_EQ(stytch_verifier_set_jwks(v, jwks.data(), jwks.size(), nullptr),
             STYTCH_OK);
   const std::string token = Token("b2b");
-  stytch_verify_params_t params = {kIat + 1, 0, -1};
+  stytch_verify_params_t params = {kIat + 1, 0, -1, 0};
   stytch_session_t* s = nullptr;
   ASSERT_EQ(stytch_verifier_verify(v, token.data(), token.size(), &params, &s,
                                    nullptr),

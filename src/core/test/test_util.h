@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "stytch_core.h"
+
 namespace stytch_test {
 
 // The constants scripts/gen-core-fixtures mints with.
@@ -71,6 +73,21 @@ inline std::string Forge(std::string_view header_json,
 inline std::string Rs256Header(const char* kid = kKid1) {
   return std::string("{\"alg\":\"RS256\",\"kid\":\"") + kid +
          "\",\"typ\":\"JWT\"}";
+}
+
+// The session as the shared API-result cache gives it back: serialized
+// and deserialized.  nullptr when either step fails.
+inline stytch_session_t* CacheRoundTrip(const stytch_session_t* s) {
+  const size_t need = stytch_session_serialize(s, nullptr, 0);
+  if (need == 0) return nullptr;
+  std::string text(need, '\0');
+  if (stytch_session_serialize(s, text.data(), need) != need) return nullptr;
+  stytch_session_t* back = nullptr;
+  if (stytch_session_deserialize(text.data(), text.size(), &back) !=
+      STYTCH_OK) {
+    return nullptr;
+  }
+  return back;
 }
 
 }  // namespace stytch_test

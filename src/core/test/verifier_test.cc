@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 
 #include <string>
+#include <vector>
 
 #include "test_util.h"
 
@@ -29,13 +30,16 @@ VerifierConfig Config(size_t cache_size = 0,
 }
 
 VerifyParams At(int64_t now = kIat + 10, int64_t leeway = 0,
-                int64_t max_age = -1) {
+                int64_t max_age = -1, unsigned kinds = 0) {
   VerifyParams p;
   p.now = now;
   p.leeway = leeway;
   p.max_token_age = max_age;
+  p.kinds = kinds;
   return p;
 }
+
+VerifyParams Kinds(unsigned kinds) { return At(kIat + 10, 0, -1, kinds); }
 
 class VerifierTest : public ::testing::Test {
  protected:
@@ -111,10 +115,61 @@ TEST_F(VerifierTest, Rejections) {
   };
   for (const auto& c : cases) {
     EXPECT_EQ(VerifyFixture(c.name), c.want) << c.name;
-    if (c.want != Status::kJwtExpired) {
-      EXPECT_FALSE(session_) << c.name;
-    }
+    // A session (untrusted, for logs) once the signature verified and the
+    // payload parsed; never before.
+    const bool signed_payload = StatusAction(c.want) == Action::kFallback &&
+                                c.want != Status::kJwksUnknownKid;
+    EXPECT_EQ(static_cast<bool>(session_), signed_payload) << c.name;
   }
+}
+
+// Stytch's SDKs ask the API on any local failure.  Once the project's key
+// verified the signature the token is Stytch's own, so asking cannot let a
+// forgery reach Stytch: every later failure falls back, with who it was.
+TEST_F(VerifierTest, FailuresAfterTheSignatureFallBackWithTheSession) {
+  struct {
+    const char* name;
+    Status want;
+    const char* iss;
+  } const cases[] = {
+      {"wrong_iss", Status::kClaimIssuerMismatch,
+       "stytch.com/project-test-other"},
+      {"custom_domain_iss", Status::kClaimIssuerMismatch,
+       "https://auth.example.com"},
+      {"wrong_aud", Status::kClaimAudienceMismatch, nullptr},
+      {"nbf_future", Status::kClaimNotYetValid, nullptr},
+      {"iat_future", Status::kClaimNotYetValid, nullptr},
+      {"exp_string", Status::kClaimInvalid, nullptr},
+      {"exp_missing", Status::kClaimInvalid, nullptr},
+      {"sub_missing", Status::kClaimInvalid, nullptr},
+      {"session_missing", Status::kSessionClaimInvalid, nullptr},
+      {"session_no_id", Status::kSessionClaimInvalid, nullptr},
+      {"roles_not_strings", Status::kSessionClaimInvalid, nullptr},
+      {"expired", Status::kJwtExpired, nullptr},
+  };
+  const std::string issuer = std::string("stytch.com/") + kProject;
+  for (const auto& c : cases) {
+    EXPECT_EQ(VerifyFixture(c.name), c.want) << c.name;
+    EXPECT_EQ(StatusAction(c.want), Action::kFallback) << c.name;
+    ASSERT_TRUE(session_) << c.name;
+    EXPECT_EQ(session_->Field(STYTCH_FIELD_ISSUER), c.iss ? c.iss : issuer)
+        << c.name;
+    EXPECT_EQ(session_->Field(STYTCH_FIELD_SUBJECT),
+              std::string(c.name) == "sub_missing"
+                  ? ""
+                  : "user-test-828132d7-efc0-4951-87ec-8d9328ea1c2e")
+        << c.name;
+  }
+  // A session claim without an id still names the session it could.
+  ASSERT_EQ(VerifyFixture("roles_not_strings"), Status::kSessionClaimInvalid);
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_SESSION_ID), "session-test-1");
+  EXPECT_TRUE(session_->roles().empty());
+}
+
+TEST_F(VerifierTest, IssuerFieldOnSuccess) {
+  ASSERT_EQ(VerifyFixture("consumer"), Status::kOk);
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_ISSUER),
+            std::string("stytch.com/") + kProject);
 }
 
 TEST_F(VerifierTest, ExpMaxIsValidNotWrapped) {
@@ -253,6 +308,34 @@ TEST_F(VerifierTest, CustomDomainIssuer) {
             Status::kClaimIssuerMismatch);
 }
 
+TEST_F(VerifierTest, ExplicitIssuersAreExactlyTheList) {
+  VerifierConfig c = Config();
+  c.issuers = std::vector<std::string>{"https://auth.example.com"};
+  Verifier v(c);
+  ASSERT_EQ(v.SetJwks(Jwks("good"), nullptr), Status::kOk);
+  Ref<Session> s;
+  bool cached;
+  EXPECT_EQ(v.Verify(Token("custom_domain_iss"), At(), &s, &cached),
+            Status::kOk);
+  EXPECT_EQ(v.Verify(Token("custom_domain_iss_slash"), At(), &s, &cached),
+            Status::kOk);
+  EXPECT_EQ(v.Verify(Token("consumer"), At(), &s, &cached),
+            Status::kClaimIssuerMismatch);
+  // The default pair does not trim the token's iss.
+  EXPECT_EQ(VerifyFixture("custom_domain_iss_slash"),
+            Status::kClaimIssuerMismatch);
+
+  c.issuers = std::vector<std::string>{"https://auth.example.com/",
+                                       std::string("stytch.com/") + kProject};
+  Verifier both(c);
+  ASSERT_EQ(both.SetJwks(Jwks("good"), nullptr), Status::kOk);
+  EXPECT_EQ(both.Verify(Token("consumer"), At(), &s, &cached), Status::kOk);
+  EXPECT_EQ(both.Verify(Token("custom_domain_iss"), At(), &s, &cached),
+            Status::kOk);
+  EXPECT_EQ(both.Verify(Token("wrong_iss"), At(), &s, &cached),
+            Status::kClaimIssuerMismatch);
+}
+
 TEST_F(VerifierTest, WrongProjectIsAudienceOrIssuerMismatch) {
   VerifierConfig c = Config();
   c.project_id = "project-test-other";
@@ -293,6 +376,87 @@ TEST_F(VerifierTest, Only1024BitJwksLeavesNoKeys) {
   EXPECT_EQ(v.Verify(Token("key1024"), At(), &s, &cached), Status::kJwksNoKeys);
 }
 
+TEST_F(VerifierTest, M2mTokens) {
+  ASSERT_EQ(VerifyFixture("m2m", Kinds(STYTCH_KIND_M2M)), Status::kOk);
+  EXPECT_TRUE(session_->is_m2m());
+  EXPECT_FALSE(session_->is_b2b());
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_SUBJECT),
+            "m2m-client-test-00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_CLIENT_ID),
+            "m2m-client-test-00000000-0000-4000-8000-000000000000");
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_SCOPES),
+            "read:users read:books write:penguins");
+  EXPECT_EQ(VerifyFixture("m2m", Kinds(STYTCH_KIND_SESSION | STYTCH_KIND_M2M)),
+            Status::kOk);
+  EXPECT_EQ(VerifyFixture("m2m_empty_scope", Kinds(STYTCH_KIND_M2M)),
+            Status::kOk);
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_SCOPES), "");
+
+  // Expired: the session goes with it, marked M2M, for the caller to
+  // refuse without asking the API.
+  EXPECT_EQ(VerifyFixture("m2m_expired", Kinds(STYTCH_KIND_M2M)),
+            Status::kJwtExpired);
+  ASSERT_TRUE(session_);
+  EXPECT_TRUE(session_->is_m2m());
+  EXPECT_EQ(VerifyFixture("m2m", At(kIat + 100, 0, 60, STYTCH_KIND_M2M)),
+            Status::kJwtTooOld);
+  EXPECT_EQ(VerifyFixture("m2m_wrong_iss", Kinds(STYTCH_KIND_M2M)),
+            Status::kClaimIssuerMismatch);
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_ISSUER), "wrong-issuer.com");
+  EXPECT_EQ(VerifyFixture("m2m_no_sub", Kinds(STYTCH_KIND_M2M)),
+            Status::kClaimInvalid);
+  ASSERT_TRUE(session_);
+  EXPECT_TRUE(session_->is_m2m());
+  // A forged M2M token is a forgery like any other.
+  const std::string m2m = Token("m2m");
+  EXPECT_EQ(Verify(m2m.substr(0, m2m.rfind('.') + 1) + "AAAA",
+                   Kinds(STYTCH_KIND_M2M)),
+            Status::kJwtSignatureInvalid);
+}
+
+// The API can make neither kind into the other: a token of a kind the
+// location does not take is refused after its signature, never asked.
+TEST_F(VerifierTest, KindsTheLocationDoesNotTake) {
+  EXPECT_EQ(StatusAction(Status::kTokenKindNotAllowed), Action::kUnauthorized);
+  for (unsigned session_only : {0u, unsigned{STYTCH_KIND_SESSION}}) {
+    EXPECT_EQ(VerifyFixture("m2m", Kinds(session_only)),
+              Status::kTokenKindNotAllowed);
+    EXPECT_TRUE(session_ && session_->is_m2m());
+    // Before its expiry or issuer is looked at.
+    EXPECT_EQ(VerifyFixture("m2m_expired", Kinds(session_only)),
+              Status::kTokenKindNotAllowed);
+    EXPECT_EQ(VerifyFixture("m2m_wrong_iss", Kinds(session_only)),
+              Status::kTokenKindNotAllowed);
+    EXPECT_EQ(VerifyFixture("consumer", Kinds(session_only)), Status::kOk);
+  }
+  EXPECT_EQ(VerifyFixture("consumer", Kinds(STYTCH_KIND_M2M)),
+            Status::kTokenKindNotAllowed);
+  EXPECT_TRUE(session_ && !session_->is_m2m());
+  EXPECT_EQ(VerifyFixture("expired", Kinds(STYTCH_KIND_M2M)),
+            Status::kTokenKindNotAllowed);
+  // Neither a session claim nor a string scope: a (broken) session token.
+  for (const char* name :
+       {"m2m_no_scope", "m2m_scope_array", "session_missing"}) {
+    EXPECT_EQ(VerifyFixture(name, Kinds(STYTCH_KIND_M2M)),
+              Status::kTokenKindNotAllowed)
+        << name;
+    EXPECT_EQ(VerifyFixture(name, Kinds(STYTCH_KIND_SESSION)),
+              Status::kSessionClaimInvalid)
+        << name;
+  }
+  // A session claim makes a session token; its "scope" is a custom claim.
+  ASSERT_EQ(VerifyFixture("session_with_scope"), Status::kOk);
+  EXPECT_FALSE(session_->is_m2m());
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_SCOPES), "");
+  EXPECT_EQ(session_->Claim("scope").value(), "read:users");
+  EXPECT_EQ(VerifyFixture("session_with_scope", Kinds(STYTCH_KIND_M2M)),
+            Status::kTokenKindNotAllowed);
+  // Bits beyond the two kinds are ignored.
+  EXPECT_EQ(VerifyFixture("m2m", Kinds(4 | STYTCH_KIND_M2M)), Status::kOk);
+  EXPECT_EQ(VerifyFixture("m2m", Kinds(4)), Status::kTokenKindNotAllowed);
+  EXPECT_EQ(VerifyFixture("consumer", Kinds(4)), Status::kOk);
+}
+
 class CachedVerifierTest : public VerifierTest {
  protected:
   CachedVerifierTest() : VerifierTest(16) {}
@@ -320,9 +484,37 @@ TEST_F(CachedVerifierTest, HitRechecksExpNbfAndAge) {
   EXPECT_EQ(Verify(t, At(kIat + 100, 0, 60)), Status::kJwtTooOld);
   EXPECT_TRUE(cached_);
   EXPECT_EQ(Verify(t, At(kIat - 1)), Status::kClaimNotYetValid);
-  EXPECT_FALSE(session_);
+  EXPECT_TRUE(cached_);
+  EXPECT_TRUE(session_);
   // Still valid for a caller with other settings.
   EXPECT_EQ(Verify(t, At(kIat + 10)), Status::kOk);
+  EXPECT_TRUE(cached_);
+}
+
+// The cache is shared by locations that take different kinds: a hit is
+// checked against the caller's kinds as a miss is.
+TEST_F(CachedVerifierTest, HitRechecksTheKind) {
+  const std::string m2m = Token("m2m");
+  ASSERT_EQ(Verify(m2m, Kinds(STYTCH_KIND_M2M)), Status::kOk);
+  ASSERT_EQ(Verify(m2m, Kinds(STYTCH_KIND_M2M)), Status::kOk);
+  ASSERT_TRUE(cached_);
+  EXPECT_EQ(Verify(m2m, Kinds(0)), Status::kTokenKindNotAllowed);
+  EXPECT_TRUE(cached_);
+  EXPECT_EQ(Verify(m2m, Kinds(STYTCH_KIND_SESSION)),
+            Status::kTokenKindNotAllowed);
+  EXPECT_TRUE(cached_);
+  EXPECT_TRUE(session_ && session_->is_m2m());
+
+  const std::string user = Token("consumer");
+  ASSERT_EQ(Verify(user, Kinds(0)), Status::kOk);
+  ASSERT_EQ(Verify(user, Kinds(STYTCH_KIND_SESSION)), Status::kOk);
+  ASSERT_TRUE(cached_);
+  EXPECT_EQ(Verify(user, Kinds(STYTCH_KIND_M2M)), Status::kTokenKindNotAllowed);
+  EXPECT_TRUE(cached_);
+  EXPECT_EQ(Verify(user, Kinds(STYTCH_KIND_M2M | STYTCH_KIND_SESSION)),
+            Status::kOk);
+  EXPECT_EQ(Verify(m2m, Kinds(STYTCH_KIND_M2M | STYTCH_KIND_SESSION)),
+            Status::kOk);
   EXPECT_TRUE(cached_);
 }
 
