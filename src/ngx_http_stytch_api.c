@@ -809,6 +809,7 @@ ngx_http_stytch_api_read(ngx_http_request_t *sr,
     ngx_http_stytch_flight_t *flight, ngx_int_t rc, stytch_session_t **session)
 {
     ngx_uint_t           status;
+    const char          *directive;
     stytch_status_t      result;
     stytch_api_error_t   error;
 
@@ -847,27 +848,35 @@ ngx_http_stytch_api_read(ngx_http_request_t *sr,
                                            (char *) flight->body.data,
                                            flight->body.len, session, &error);
 
-    if (result == STYTCH_API_UNAUTHORIZED) {
-        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
-                      "stytch: the API refused the project's credentials "
-                      "(%s): check \"stytch_project_id\" and "
-                      "\"stytch_secret\"",
-                      error.error_type[0] ? error.error_type
-                                          : "unauthorized_credentials");
+    switch (stytch_status_action(result)) {
 
-    } else if (result == STYTCH_API_UNAVAILABLE
-               || result == STYTCH_API_RESPONSE_INVALID)
-    {
+    case STYTCH_ACTION_ERROR:
+        directive = stytch_api_error_directive(&error);
+
+        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                      "stytch: the API refused the project's configuration "
+                      "(%ui %s): check \"%s\"", status,
+                      error.error_type[0] ? error.error_type
+                                          : "an answer that is not Stytch's",
+                      directive ? directive : "stytch_api_url");
+        break;
+
+    case STYTCH_ACTION_UNAVAILABLE:
         ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
                       "stytch: the API answered %ui: %s%s%s", status,
                       stytch_status_name(result),
                       error.error_type[0] ? ", " : "", error.error_type);
+        break;
 
-    } else if (result != STYTCH_OK) {
+    case STYTCH_ACTION_ALLOW:
+        break;
+
+    default:
         ngx_log_error(NGX_LOG_INFO, sr->connection->log, 0,
                       "stytch: the API answered %ui: %s", status,
                       error.error_type[0] ? error.error_type
                                           : stytch_status_name(result));
+        break;
     }
 
     return result;

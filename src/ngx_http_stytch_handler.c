@@ -563,6 +563,8 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     ngx_http_stytch_ctx_t *ctx)
 {
     int                         cached;
+    size_t                      len;
+    const char                 *issuer;
     stytch_status_t             status;
     stytch_session_t           *session;
     stytch_verify_params_t      params;
@@ -607,6 +609,22 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
 
     if (session) {
         /* who it was, for the log only: never trusted */
+
+        if (status == STYTCH_CLAIM_ISSUER_MISMATCH && !project->issuer_logged)
+        {
+            project->issuer_logged = 1;
+
+            issuer = stytch_session_field(session, STYTCH_FIELD_ISSUER,
+                                          &len);
+
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "stytch: a JWT signed with the key of project "
+                          "\"%V\" has the issuer \"%*s\", which is not "
+                          "accepted: if it is your custom domain, add it to "
+                          "\"stytch_issuer\"; the API is asked meanwhile",
+                          &project->project_id, ngx_min(len, 256), issuer);
+        }
+
         stytch_session_release(session);
     }
 

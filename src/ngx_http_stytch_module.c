@@ -23,6 +23,8 @@ static char *ngx_http_stytch_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_stytch_api_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_stytch_issuer(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_stytch_max_token_age(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_stytch_token_source(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -49,6 +51,12 @@ static ngx_int_t ngx_http_stytch_basic_auth(ngx_conf_t *cf,
     ngx_http_stytch_loc_conf_t *slcf);
 static ngx_int_t ngx_http_stytch_add_project(ngx_conf_t *cf,
     ngx_http_stytch_loc_conf_t *slcf);
+static ngx_int_t ngx_http_stytch_add_issuers(ngx_conf_t *cf,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_project_t *project);
+static ngx_int_t ngx_http_stytch_add_issuer(ngx_conf_t *cf,
+    ngx_http_stytch_project_t *project, ngx_str_t *issuer);
+static char *ngx_http_stytch_check_trusted_certificate(ngx_conf_t *cf,
+    ngx_str_t *file);
 static ngx_int_t ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
     ngx_http_stytch_project_t *project);
 static ngx_int_t ngx_http_stytch_add_use(ngx_conf_t *cf, ngx_array_t *uses,
@@ -125,6 +133,13 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
     { ngx_string("stytch_api_url"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_stytch_api_url,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_issuer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_stytch_issuer,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -468,6 +483,7 @@ ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
     slcf->api_cache_reject = NGX_CONF_UNSET;
     slcf->refresh_cookie = NGX_CONF_UNSET;
     slcf->policy_refresh = NGX_CONF_UNSET;
+    slcf->issuers = NGX_CONF_UNSET_PTR;
     slcf->permissions = NGX_CONF_UNSET_PTR;
     slcf->organization = NGX_CONF_UNSET_PTR;
     slcf->rules = NGX_CONF_UNSET_PTR;
@@ -538,6 +554,7 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->cookie_attributes, prev->cookie_attributes,
                              "Path=/; SameSite=Lax");
     ngx_conf_merge_sec_value(conf->policy_refresh, prev->policy_refresh, 300);
+    ngx_conf_merge_ptr_value(conf->issuers, prev->issuers, NULL);
     ngx_conf_merge_ptr_value(conf->permissions, prev->permissions, NULL);
     ngx_conf_merge_ptr_value(conf->organization, prev->organization, NULL);
     ngx_conf_merge_ptr_value(conf->rules, prev->rules, NULL);
@@ -586,6 +603,14 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         } else {
             ngx_str_set(&conf->api_url, "https://test.stytch.com");
         }
+    }
+
+    if (conf->ssl_trusted_certificate.len
+        && ngx_http_stytch_check_trusted_certificate(cf,
+                                              &conf->ssl_trusted_certificate)
+           != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (conf->auth == NGX_HTTP_STYTCH_AUTH_STRICT && !conf->fallback) {
@@ -637,7 +662,16 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->permissions) {
+    if (ngx_http_stytch_add_issuers(cf, conf, conf->project) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->basic_auth.len) {
+        /*
+         * The policy is fetched with the project's credentials wherever
+         * they are known: it is also the start-time check of those
+         * credentials, before the first JWT expires.
+         */
         conf->project->need_policy = 1;
         conf->project->policy_refresh = ngx_min(conf->project->policy_refresh,
                                                 conf->policy_refresh);
@@ -795,6 +829,85 @@ ngx_http_stytch_add_project(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf)
     }
 
     slcf->project = project;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The issuers a project's JWTs may carry: Stytch's own, and for each of
+ * its locations those that stytch_issuer lists or, without it, the API
+ * URL (the SDKs accept their base URL, the issuer of custom-domain tokens).
+ */
+
+static ngx_int_t
+ngx_http_stytch_add_issuers(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_http_stytch_project_t *project)
+{
+    ngx_str_t   stytch, *issuer;
+    ngx_uint_t  i;
+
+    if (project->issuers.elts == NULL) {
+        if (ngx_array_init(&project->issuers, cf->pool, 4,
+                           sizeof(stytch_str_t))
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        stytch.len = sizeof("stytch.com/") - 1 + project->project_id.len;
+        stytch.data = ngx_pnalloc(cf->pool, stytch.len);
+        if (stytch.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(stytch.data, "stytch.com/%V", &project->project_id);
+
+        if (ngx_http_stytch_add_issuer(cf, project, &stytch) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (slcf->issuers == NULL) {
+        return ngx_http_stytch_add_issuer(cf, project, &slcf->api_url);
+    }
+
+    issuer = slcf->issuers->elts;
+
+    for (i = 0; i < slcf->issuers->nelts; i++) {
+        if (ngx_http_stytch_add_issuer(cf, project, &issuer[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_add_issuer(ngx_conf_t *cf, ngx_http_stytch_project_t *project,
+    ngx_str_t *issuer)
+{
+    ngx_uint_t     i;
+    stytch_str_t  *known;
+
+    known = project->issuers.elts;
+
+    for (i = 0; i < project->issuers.nelts; i++) {
+        if (known[i].len == issuer->len
+            && ngx_strncmp(known[i].data, issuer->data, issuer->len) == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    known = ngx_array_push(&project->issuers);
+    if (known == NULL) {
+        return NGX_ERROR;
+    }
+
+    known->data = (const char *) issuer->data;
+    known->len = issuer->len;
 
     return NGX_OK;
 }
@@ -1512,7 +1625,113 @@ ngx_http_stytch_api_url(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /*
+     * The module adds /v1/... to the URL, as Stytch's Go and Java SDKs do
+     * (a path before it is kept, for a gateway): a URL that already has
+     * the API's version in its path would ask for /v1/v1/...
+     */
+    if ((url.len >= 3
+         && ngx_strncasecmp(url.data + url.len - 3, (u_char *) "/v1", 3) == 0)
+        || ngx_strlcasestrn(url.data, url.data + url.len,
+                            (u_char *) "/v1/", 4 - 1)
+           != NULL)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid URL \"%V\" in \"stytch_api_url\": "
+                           "it must not include the API's \"/v1\", which "
+                           "the module adds", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
     slcf->api_url = url;
+
+    return NGX_CONF_OK;
+}
+
+
+/* stytch_issuer issuer ...: the JWT issuers a custom domain brings */
+
+static char *
+ngx_http_stytch_issuer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    u_char      *c;
+    ngx_str_t   *value, *issuer;
+    ngx_uint_t   i;
+
+    if (slcf->issuers != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    slcf->issuers = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                     sizeof(ngx_str_t));
+    if (slcf->issuers == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        /* compared as the SDKs compare, without trailing slashes */
+        while (value[i].len && value[i].data[value[i].len - 1] == '/') {
+            value[i].len--;
+        }
+
+        for (c = value[i].data; c < value[i].data + value[i].len; c++) {
+            if (*c <= ' ' || *c >= 0x7f || *c == '"') {
+                break;
+            }
+        }
+
+        if (value[i].len == 0 || c != value[i].data + value[i].len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid issuer \"%V\" in \"stytch_issuer\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        issuer = ngx_array_push(slcf->issuers);
+        if (issuer == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *issuer = value[i];
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * The workers, not the master, read the CA file at each fetch: it must be
+ * a full path to a file they can read, which is checked where it can be,
+ * here and again in each worker at start.
+ */
+
+static char *
+ngx_http_stytch_check_trusted_certificate(ngx_conf_t *cf, ngx_str_t *file)
+{
+    ngx_file_info_t  fi;
+
+    if (ngx_conf_full_name(cf->cycle, file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_file_info(file->data, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"stytch_ssl_trusted_certificate\" \"%V\" "
+                           "cannot be read", file);
+        return NGX_CONF_ERROR;
+    }
+
+    if (!ngx_is_file(&fi)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_ssl_trusted_certificate\" \"%V\" "
+                           "is not a file", file);
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -53,6 +53,11 @@
 #define NGX_HTTP_STYTCH_ORG_ID_LEN        128
 #define NGX_HTTP_STYTCH_MAX_PERMISSIONS   32
 
+/* what the policy fetch, made with the project's credentials, said */
+#define NGX_HTTP_STYTCH_UNKNOWN           0
+#define NGX_HTTP_STYTCH_ACCEPTED          1
+#define NGX_HTTP_STYTCH_REFUSED           2
+
 
 /*
  * A document that the workers fetch and share: the JWKS, the project's
@@ -87,6 +92,8 @@ typedef struct {
     size_t                      key_len;
 
     ngx_http_stytch_shm_doc_t   docs[NGX_HTTP_STYTCH_NDOCS];
+
+    ngx_atomic_t                credentials;  /* NGX_HTTP_STYTCH_ACCEPTED.. */
 
     /* counters */
     ngx_atomic_t                fetches;
@@ -140,6 +147,7 @@ typedef struct {
     ngx_uint_t                  index;       /* in the zone */
     ngx_str_t                   project_id;
     ngx_str_t                   api_url;     /* no trailing slash */
+    ngx_array_t                 issuers;     /* stytch_str_t */
     ngx_str_t                   jwks_url;
     ngx_str_t                   jwks_file;
     ngx_str_t                   jwks_static;  /* the file's bytes */
@@ -168,6 +176,7 @@ typedef struct {
     ngx_atomic_uint_t           policy_generation;
     ngx_http_stytch_org_policy_t  orgs[NGX_HTTP_STYTCH_MAX_ORGS];
     ngx_queue_t                 key_waiters;  /* ctx->waiting */
+    unsigned                    issuer_logged:1;
     ngx_event_t                 refresh;      /* the refresh timer's tick */
     ngx_http_stytch_fetch_t    *fetch[NGX_HTTP_STYTCH_NDOCS];
     ngx_log_t                  *log;
@@ -207,6 +216,7 @@ typedef struct {
     ngx_str_t                   project_id;
     ngx_str_t                   secret;
     ngx_str_t                   api_url;
+    ngx_array_t                *issuers;        /* ngx_str_t */
     ngx_str_t                   jwks_file;
     ngx_str_t                   ssl_trusted_certificate;
     ngx_flag_t                  ssl_verify;

@@ -28,6 +28,18 @@ ngx_http_stytch_project_init(ngx_http_stytch_project_t *project,
     project->log = log;
     ngx_queue_init(&project->key_waiters);
 
+    /* the master could read it; a worker runs as another user */
+    if (project->ssl_trusted_certificate.len
+        && access((char *) project->ssl_trusted_certificate.data, R_OK) != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, log, ngx_errno,
+                      "stytch: \"stytch_ssl_trusted_certificate\" \"%V\" "
+                      "cannot be read by the worker processes: the key "
+                      "fetches of project \"%V\" will fail",
+                      &project->ssl_trusted_certificate,
+                      &project->project_id);
+    }
+
     ngx_http_stytch_verifier_conf(project, &vc, log);
     vc.cache_size = project->jwt_cache_size;
 
@@ -91,6 +103,8 @@ ngx_http_stytch_verifier_conf(ngx_http_stytch_project_t *project,
     vc->project_id_len = project->project_id.len;
     vc->api_url = (char *) project->api_url.data;
     vc->api_url_len = project->api_url.len;
+    vc->issuers = project->issuers.elts;
+    vc->nissuers = project->issuers.nelts;
     vc->log = ngx_http_stytch_core_log;
     vc->log_ctx = log;
 }

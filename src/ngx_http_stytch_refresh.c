@@ -305,9 +305,11 @@ ngx_http_stytch_fetched(void *data, ngx_uint_t status, u_char *body,
     ngx_http_stytch_fetch_t  *fetch = data;
 
     size_t                      n;
-    u_char                      reason[256];
+    u_char                     *p, reason[256];
     ngx_uint_t                  doc;
+    const char                 *directive;
     stytch_status_t             rc;
+    stytch_api_error_t          api;
     ngx_http_stytch_project_t  *project;
 
     project = fetch->project;
@@ -323,8 +325,35 @@ ngx_http_stytch_fetched(void *data, ngx_uint_t status, u_char *body,
     }
 
     if (status != 200) {
-        ngx_sprintf(reason, "the response status is %ui%Z", status);
+        rc = stytch_api_parse_error((int) status, (char *) body, len, &api);
+        directive = stytch_api_error_directive(&api);
+
+        p = ngx_snprintf(reason, sizeof(reason) - 1,
+                         "the response status is %ui", status);
+
+        if (api.error_type[0]) {
+            p = ngx_snprintf(p, reason + sizeof(reason) - 1 - p, " (%s)",
+                             api.error_type);
+        }
+
+        if (directive) {
+            p = ngx_snprintf(p, reason + sizeof(reason) - 1 - p,
+                             ": check \"%s\"", directive);
+        }
+
+        *p = '\0';
+
+        if (doc == NGX_HTTP_STYTCH_DOC_POLICY
+            && stytch_status_action(rc) == STYTCH_ACTION_ERROR)
+        {
+            project->shm->credentials = NGX_HTTP_STYTCH_REFUSED;
+        }
+
         goto failed;
+    }
+
+    if (doc == NGX_HTTP_STYTCH_DOC_POLICY) {
+        project->shm->credentials = NGX_HTTP_STYTCH_ACCEPTED;
     }
 
     /* a document that no worker can use never replaces one */

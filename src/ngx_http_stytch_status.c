@@ -62,7 +62,8 @@ ngx_http_stytch_status_handler(ngx_http_request_t *r)
                       "\"local_rejects\":,\"jwt_cache_hits\":,"
                       "\"api_calls\":,\"api_ok\":,\"api_rejected\":,"
                       "\"api_forbidden\":,\"api_failed\":,"
-                      "\"api_cache_hits\":,\"api_joins\":},") - 1
+                      "\"api_cache_hits\":,\"api_joins\":,"
+                      "\"credentials\":\"accepted\"},") - 1
                + project[i].project_id.len + 16 * NGX_ATOMIC_T_LEN;
     }
 
@@ -97,7 +98,7 @@ ngx_http_stytch_status_handler(ngx_http_request_t *r)
                           "\"api_calls\":%uA,\"api_ok\":%uA,"
                           "\"api_rejected\":%uA,\"api_forbidden\":%uA,"
                           "\"api_failed\":%uA,\"api_cache_hits\":%uA,"
-                          "\"api_joins\":%uA}",
+                          "\"api_joins\":%uA,\"credentials\":\"%s\"}",
                           i ? "," : "", &project[i].project_id,
                           sp->docs[NGX_HTTP_STYTCH_DOC_JWKS].generation,
                           sp->docs[NGX_HTTP_STYTCH_DOC_JWKS].fetched,
@@ -107,7 +108,11 @@ ngx_http_stytch_status_handler(ngx_http_request_t *r)
                           sp->cache_hits, sp->api_calls, sp->api_ok,
                           sp->api_rejected, sp->api_forbidden,
                           sp->api_failed, sp->api_cache_hits,
-                          sp->api_joins);
+                          sp->api_joins,
+                          sp->credentials == NGX_HTTP_STYTCH_ACCEPTED
+                          ? "accepted"
+                          : sp->credentials == NGX_HTTP_STYTCH_REFUSED
+                            ? "refused" : "unknown");
         }
 
         ngx_shmtx_unlock(&shpool->mutex);

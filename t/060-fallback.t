@@ -388,7 +388,7 @@ GET /p/index.html
 --- response_headers
 X-Error: api_unauthorized
 --- error_log
-the API refused the project's credentials (unauthorized_credentials): check "stytch_project_id" and "stytch_secret"
+the API refused the project's configuration (401 unauthorized_credentials): check "stytch_project_id" and "stytch_secret"
 --- no_error_log
 wrong-secret
 [alert]

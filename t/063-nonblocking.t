@@ -20,8 +20,8 @@ __DATA__
 === TEST 1: requests are served while a JWKS fetch is in flight
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
     stytch_jwks_cooldown 1s;
 --- config
     location /p/ {
