@@ -20,14 +20,14 @@ revoke(session_id => $gone->{session_id});
 our $opaque = create_session(roles => ['stytch_user']);
 
 # How Stytch can fail: [name, the emulator's fault, $stytch_auth_error,
-# the level and text of the line that says so].
-table_blocks(failures => [qw( name fault error level log )],
-    ['it answers 500',                       'status => 500',       'api_unavailable',      'error', 'stytch: the API answered 500: api_unavailable'],
-    ['it answers 429',                       'status => 429',       'api_rate_limited',     'info',  'stytch: the API answered 429: too_many_requests'],
-    ['it drops the connection',              'drop => \1',          'api_unavailable',      'error', 'stytch: the API call through "/_stytch_api/'],
-    ['it is slower than proxy_read_timeout', 'latency_ms => 2500',  'api_unavailable',      'error', 'upstream timed out'],
-    ['it answers malformed JSON',            "body => 'malformed'", 'api_response_invalid', 'error', 'stytch: the API answered 200: api_response_invalid'],
-    ['it answers 10 MB',                     "body => 'oversized'", 'api_response_invalid', 'error', "stytch: the API's answer is over 262144 bytes"],
+# the error line that says so].
+table_blocks(failures => [qw( name fault error log )],
+    ['it answers 500',                       'status => 500',       'api_unavailable',      'stytch: the API answered 500: api_unavailable'],
+    ['it answers 429',                       'status => 429',       'api_rate_limited',     'stytch: the API answered 429: api_rate_limited, too_many_requests'],
+    ['it drops the connection',              'drop => \1',          'api_unavailable',      'stytch: the API call through "/_stytch_api/'],
+    ['it is slower than proxy_read_timeout', 'latency_ms => 2500',  'api_unavailable',      'upstream timed out'],
+    ['it answers malformed JSON',            "body => 'malformed'", 'api_response_invalid', 'stytch: the API answered 200: api_response_invalid'],
+    ['it answers 10 MB',                     "body => 'oversized'", 'api_response_invalid', "stytch: the API's answer is over 262144 bytes"],
 );
 
 run_tests();
@@ -307,7 +307,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 7: Stytch fails: 503 with Retry-After, a log line that says how, and nginx keeps serving: {{name}}
+=== TEST 7: Stytch fails: 503 with Retry-After, an error line that says how, and nginx keeps serving: {{name}}
 --- table: failures
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
@@ -347,7 +347,7 @@ StytchTest::fault(endpoint => 'authenticate', {{fault}});
 ["protected", "protected"]
 --- timeout: 5
 --- error_log eval
-qr{\[{{level}}\] .*\Q{{log}}\E}
+qr{\[error\] .*\Q{{log}}\E}
 --- no_error_log
 [alert]
 [crit]

@@ -29,11 +29,6 @@ __DATA__
         root html;
     }
 
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location = /status {
         stytch_status;
     }
