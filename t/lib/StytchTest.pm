@@ -31,7 +31,7 @@ our @EXPORT = qw(
     reset_emulator requests revoke stytch_api jwks_json
     http_get http_request concurrent concurrent_get start_request start_get
     read_answers h2_get
-    wait_status wait_keys wait_zone wait_policy nginx_status
+    wait_until wait_status wait_keys wait_zone wait_policy nginx_status
     nginx_pid nginx_workers nginx_cmd stop_nginx free_port write_file log_lines
     table_blocks
 );
@@ -470,6 +470,18 @@ sub http_request {
 
 sub http_get { http_request('GET', @_) }
 
+# wait_until(CODE): calls CODE until it returns true, for at most
+# $WaitSeconds; returns whether it did.
+sub wait_until {
+    my ($cond) = @_;
+    my $deadline = time + $WaitSeconds;
+    until ($cond->()) {
+        return 0 if time > $deadline;
+        sleep 0.05;
+    }
+    return 1;
+}
+
 # wait_status(STATUS, PATH, HEADER => VALUE, ...): GETs PATH until it
 # answers STATUS, for at most $WaitSeconds.  Returns the last status.
 sub wait_status {
@@ -870,6 +882,10 @@ The decoded JSON of a C<stytch_status> location.
 =item C<wait_status(STATUS, PATH, HEADERS...)>
 
 GETs PATH until it answers STATUS; returns the last status (check it).
+
+=item C<wait_until(CODE)>
+
+Calls CODE until it returns true; returns whether it did (check it).
 
 =back
 
