@@ -8,7 +8,7 @@ use Test::More;
 use StytchTest;
 
 use File::Temp qw( tempdir );
-use Time::HiRes qw( sleep time );
+use Time::HiRes qw( sleep );
 
 my $module = $StytchTest::Module;
 my $dir = tempdir('stytch-reload-XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -60,9 +60,8 @@ reset_emulator();
 
 my ($rc, $out) = nginx_cmd($dir);
 is($rc, 0, 'nginx starts') or diag($out);
-my $deadline = time + 10;
-sleep 0.05 until ($master = nginx_pid("$dir/logs/nginx.pid")) || time > $deadline;
-ok($master, 'nginx wrote its pid') or BAIL_OUT('no nginx');
+ok(wait_until(sub { $master = nginx_pid("$dir/logs/nginx.pid") }), 'nginx wrote its pid')
+    or BAIL_OUT('no nginx');
 
 # the first fetch is asynchronous: wait with a token of its own
 is(wait_status(200, '/p/index.html', Authorization => 'Bearer ' . mint_jwt()),
@@ -76,14 +75,12 @@ is(scalar @old, 2, 'two workers before the reload');
 ($rc, $out) = nginx_cmd($dir, '-s', 'reload');
 is($rc, 0, 'nginx -s reload') or diag($out);
 
+my %old = map { $_ => 1 } @old;
 my @new;
-$deadline = time + 10;
-while (time < $deadline) {
-    my %old = map { $_ => 1 } @old;
+wait_until(sub {
     @new = grep { !$old{$_} } nginx_workers($master);
-    last if @new == 2 && !grep { kill 0, $_ } @old;
-    sleep 0.05;
-}
+    @new == 2 && !grep { kill 0, $_ } @old;
+});
 is(scalar @new, 2, 'two new workers after the reload');
 
 # tokens these workers never saw: verified with the keys from the zone
@@ -97,8 +94,7 @@ is(counters()->{jwks}, 1, 'no JWKS fetch after the reload');
 write_conf('8m');
 ($rc, $out) = nginx_cmd($dir, '-s', 'reload');
 is($rc, 0, 'nginx -s reload with a new zone size') or diag($out);
-$deadline = time + 10;
-sleep 0.05 while counters()->{jwks} < 2 && time < $deadline;
+wait_until(sub { counters()->{jwks} >= 2 });
 is(counters()->{jwks}, 2, 'a new zone fetches the keys again');
 
 is(wait_status(200, '/p/index.html', Authorization => 'Bearer ' . mint_jwt()),
