@@ -56,6 +56,8 @@ struct ngx_http_stytch_flight_s {
 
 static ngx_int_t ngx_http_stytch_api_key(ngx_http_stytch_project_t *project,
     ngx_http_stytch_call_t *call);
+static ngx_uint_t ngx_http_stytch_api_allowed(ngx_http_request_t *r,
+    ngx_http_stytch_project_t *project);
 static ngx_http_stytch_flight_t *ngx_http_stytch_flight_find(u_char *key);
 static ngx_http_stytch_flight_t *ngx_http_stytch_flight_create(
     ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
@@ -176,6 +178,13 @@ ngx_http_stytch_api_ask(ngx_http_request_t *r,
         return NGX_AGAIN;
     }
 
+    if (!ngx_http_stytch_api_allowed(r, ctx->project)) {
+        answer->status = STYTCH_API_CALLS_LIMITED;
+        answer->session = NULL;
+        answer->answered = ngx_time();
+        return NGX_OK;
+    }
+
     flight = ngx_http_stytch_flight_create(r, slcf, ctx);
     if (flight == NULL) {
         return NGX_ERROR;
@@ -257,6 +266,56 @@ ngx_http_stytch_api_leave(ngx_http_stytch_ctx_t *ctx)
 
         ngx_http_stytch_flight_release(flight);
     }
+}
+
+
+/*
+ * stytch_api_rate: a token bucket per project in each worker, as full as
+ * one second of calls, so that a flood of made-up session tokens cannot
+ * spend the project's Stytch quota.  Made like limit_req's excess, in
+ * thousandths of a call.
+ */
+
+static ngx_uint_t
+ngx_http_stytch_api_allowed(ngx_http_request_t *r,
+    ngx_http_stytch_project_t *project)
+{
+    ngx_msec_t  now, elapsed;
+
+    if (project->api_rate == 0) {
+        return 1;
+    }
+
+    now = ngx_current_msec;
+
+    if (project->api_refilled == 0) {
+        project->api_tokens = project->api_rate;
+
+    } else {
+        elapsed = now - project->api_refilled;
+        project->api_tokens = ngx_min(project->api_rate,
+                                      project->api_tokens
+                                      + project->api_rate * elapsed / 1000);
+    }
+
+    project->api_refilled = now;
+
+    if (project->api_tokens >= 1000) {
+        project->api_tokens -= 1000;
+        return 1;
+    }
+
+    (void) ngx_atomic_fetch_add(&project->shm->api_limited, 1);
+
+    if (project->api_limited_logged != ngx_time()) {
+        project->api_limited_logged = ngx_time();
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "stytch: \"stytch_api_rate\" of project \"%V\" is "
+                      "reached: requests that need the API get 503",
+                      &project->project_id);
+    }
+
+    return 0;
 }
 
 
@@ -465,6 +524,7 @@ ngx_http_stytch_flight_land(ngx_http_stytch_flight_t *flight,
         break;
     default:
         (void) ngx_atomic_fetch_add(&sp->api_failed, 1);
+        flight->project->api_failed = ngx_time();
         break;
     }
 
@@ -645,16 +705,25 @@ ngx_http_stytch_subrequest(ngx_http_request_t *r,
     /* the token was checked to hold only base64url characters and '.' */
 
     len = sizeof("{\"session_token\":\"\"}") - 1 + ctx->call.token.len
-          + ctx->call.check.len;
+          + ctx->call.check.len
+          + sizeof(",\"session_duration_minutes\":") - 1 + NGX_TIME_T_LEN;
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
         return NGX_ERROR;
     }
 
-    b->last = ngx_sprintf(b->pos, "{\"%s\":\"%V\"%V}",
+    b->last = ngx_sprintf(b->pos, "{\"%s\":\"%V\"%V",
                           ctx->call.jwt ? "session_jwt" : "session_token",
                           &ctx->call.token, &ctx->call.check);
+
+    if (slcf->session_duration) {
+        /* the session is extended as it is used: opt-in */
+        b->last = ngx_sprintf(b->last, ",\"session_duration_minutes\":%T",
+                              slcf->session_duration);
+    }
+
+    *b->last++ = '}';
     b->last_buf = 1;
     b->last_in_chain = 1;
 

@@ -66,6 +66,8 @@ static void ngx_http_stytch_keys_timeout(ngx_event_t *ev);
 
 static void ngx_http_stytch_tokens(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static ngx_uint_t ngx_http_stytch_dots(ngx_str_t *token);
+static ngx_uint_t ngx_http_stytch_preflight(ngx_http_request_t *r);
 static ngx_int_t ngx_http_stytch_bearer(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *token);
 static ngx_int_t ngx_http_stytch_cookie(ngx_http_request_t *r,
@@ -73,7 +75,11 @@ static ngx_int_t ngx_http_stytch_cookie(ngx_http_request_t *r,
 
 static ngx_int_t ngx_http_stytch_challenge(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_uint_t invalid);
-static ngx_int_t ngx_http_stytch_forbid(ngx_http_request_t *r);
+static ngx_int_t ngx_http_stytch_forbid(ngx_http_request_t *r,
+    ngx_str_t *scope);
+static ngx_int_t ngx_http_stytch_verdict(ngx_http_stytch_ctx_t *ctx);
+static ngx_int_t ngx_http_stytch_clear_cookies(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
 static ngx_int_t ngx_http_stytch_unavailable(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf);
 static ngx_int_t ngx_http_stytch_set_cookies(ngx_http_request_t *r,
@@ -112,6 +118,11 @@ ngx_http_stytch_handler(ngx_http_request_t *r)
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_stytch_module);
 
     if (slcf->auth == NGX_HTTP_STYTCH_AUTH_OFF) {
+        return NGX_DECLINED;
+    }
+
+    /* a CORS preflight carries no credentials: its location answers it */
+    if (slcf->cors_preflight && ngx_http_stytch_preflight(r)) {
         return NGX_DECLINED;
     }
 
@@ -193,7 +204,7 @@ ngx_http_stytch_start(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
 
         if (ctx->status == STYTCH_OK) {
 
-            if (slcf->auth != NGX_HTTP_STYTCH_AUTH_STRICT) {
+            if (slcf->auth != NGX_HTTP_STYTCH_AUTH_STRICT || ctx->m2m) {
                 ctx->state = NGX_HTTP_STYTCH_AUTHENTICATED;
                 return NGX_OK;
             }
@@ -202,8 +213,13 @@ ngx_http_stytch_start(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
             ngx_http_stytch_set_session(ctx, NULL);
         }
 
-        if (stytch_status_action(ctx->status) == STYTCH_ACTION_UNAUTHORIZED) {
-            /* forged or malformed: the API cannot make it good */
+        if (stytch_status_action(ctx->status) == STYTCH_ACTION_UNAUTHORIZED
+            || ctx->m2m)
+        {
+            /*
+             * Forged or malformed: the API cannot make it good; an M2M
+             * token has no session for the API to look at.
+             */
             ctx->state = NGX_HTTP_STYTCH_DECIDED;
             return NGX_OK;
         }
@@ -239,6 +255,15 @@ ngx_http_stytch_start(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     }
 
     if (!slcf->fallback) {
+        ctx->state = NGX_HTTP_STYTCH_DECIDED;
+        return NGX_OK;
+    }
+
+    if (slcf->auth == NGX_HTTP_STYTCH_AUTH_REPORT
+        && ngx_time() - ctx->project->api_failed < slcf->retry_after)
+    {
+        /* reporting never waits for an API that just failed */
+        ctx->status = STYTCH_API_UNAVAILABLE;
         ctx->state = NGX_HTTP_STYTCH_DECIDED;
         return NGX_OK;
     }
@@ -440,9 +465,31 @@ static ngx_int_t
 ngx_http_stytch_respond(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
 {
+    ngx_int_t        rc;
     stytch_action_t  action;
 
     action = stytch_status_action(ctx->status);
+
+    if (slcf->auth == NGX_HTTP_STYTCH_AUTH_REPORT) {
+        /* the verdict, in the variables and the log, and nothing else */
+
+        if (action == STYTCH_ACTION_ALLOW) {
+            return NGX_DECLINED;
+        }
+
+        if (!ctx->reported) {
+            ctx->reported = 1;
+            (void) ngx_atomic_fetch_add(&ctx->project->shm->reported, 1);
+
+            rc = ngx_http_stytch_verdict(ctx);
+
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "stytch: report only: would answer %i: %s", rc,
+                          stytch_status_name(ctx->status));
+        }
+
+        return NGX_DECLINED;
+    }
 
     if (action != STYTCH_ACTION_ALLOW) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -460,6 +507,12 @@ ngx_http_stytch_respond(ngx_http_request_t *r,
         return NGX_OK;
 
     case STYTCH_ACTION_UNAUTHORIZED:
+        if (ctx->status == STYTCH_API_SESSION_NOT_FOUND
+            && ngx_http_stytch_clear_cookies(r, slcf, ctx) != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
         return ngx_http_stytch_challenge(r, slcf,
                                          ctx->status != STYTCH_TOKEN_MISSING);
 
@@ -476,12 +529,42 @@ ngx_http_stytch_respond(ngx_http_request_t *r,
             return ngx_http_stytch_challenge(r, slcf, 1);
         }
 
-        return ngx_http_stytch_forbid(r);
+        return ngx_http_stytch_forbid(r, &ctx->scope);
 
     case STYTCH_ACTION_UNAVAILABLE:
         return ngx_http_stytch_unavailable(r, slcf);
 
     default: /* STYTCH_ACTION_ERROR */
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+
+/* The HTTP status that enforcing would give, for report mode's log. */
+
+static ngx_int_t
+ngx_http_stytch_verdict(ngx_http_stytch_ctx_t *ctx)
+{
+    switch (stytch_status_action(ctx->status)) {
+
+    case STYTCH_ACTION_ALLOW:
+        return NGX_HTTP_OK;
+
+    case STYTCH_ACTION_UNAUTHORIZED:
+        return NGX_HTTP_UNAUTHORIZED;
+
+    case STYTCH_ACTION_FALLBACK:
+        return ctx->status == STYTCH_JWKS_NO_KEYS
+               ? (ngx_int_t) ctx->conf->unavailable_status
+               : NGX_HTTP_UNAUTHORIZED;
+
+    case STYTCH_ACTION_FORBIDDEN:
+        return (ngx_int_t) ctx->deny;
+
+    case STYTCH_ACTION_UNAVAILABLE:
+        return (ngx_int_t) ctx->conf->unavailable_status;
+
+    default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 }
@@ -576,6 +659,19 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
 
     ngx_memzero(&params, sizeof(stytch_verify_params_t));
 
+    /* M2M tokens come in the Authorization header only, never a cookie */
+    if (slcf->auth == NGX_HTTP_STYTCH_AUTH_M2M) {
+        params.kinds = STYTCH_KIND_M2M;
+
+    } else if (slcf->accept_m2m && !ctx->jwt_from_cookie) {
+        params.kinds = STYTCH_KIND_SESSION | STYTCH_KIND_M2M;
+
+    } else {
+        params.kinds = STYTCH_KIND_SESSION;
+    }
+
+    ctx->m2m = 0;
+
     params.now = ngx_time();
     params.leeway = slcf->leeway;
     params.max_token_age = slcf->max_token_age != NGX_CONF_UNSET
@@ -589,6 +685,7 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
                                     &params, &session, &cached);
 
     ctx->status = status;
+    ctx->m2m = (session && stytch_session_is_m2m(session));
 
     if (status == STYTCH_OK) {
         ngx_http_stytch_set_session(ctx, session);
@@ -653,26 +750,118 @@ static void
 ngx_http_stytch_tokens(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     ngx_http_stytch_ctx_t *ctx)
 {
+    ngx_str_t  bearer;
+
     ngx_str_null(&ctx->jwt);
     ngx_str_null(&ctx->session_token);
     ctx->jwt_from_cookie = 0;
 
     if (slcf->jwt_header.len
-        && ngx_http_stytch_bearer(r, slcf, &ctx->jwt) == NGX_OK)
+        && ngx_http_stytch_bearer(r, slcf, &bearer) == NGX_OK)
     {
-        /* void */
+        /*
+         * Mobile and server clients send the opaque session token as a
+         * Bearer token too: a JWT has exactly two dots, a session token
+         * none.  Only the API can check one.
+         */
+        if (slcf->auth != NGX_HTTP_STYTCH_AUTH_M2M && slcf->fallback
+            && ngx_http_stytch_dots(&bearer) != 2)
+        {
+            ctx->session_token = bearer;
 
-    } else if (slcf->jwt_cookie.len
+        } else {
+            ctx->jwt = bearer;
+        }
+
+    } else if (slcf->auth != NGX_HTTP_STYTCH_AUTH_M2M
+               && slcf->jwt_cookie.len
                && ngx_http_stytch_cookie(r, &slcf->jwt_cookie, &ctx->jwt)
                   == NGX_OK)
     {
         ctx->jwt_from_cookie = 1;
     }
 
-    if (slcf->session_cookie.len) {
+    if (slcf->auth != NGX_HTTP_STYTCH_AUTH_M2M && slcf->session_cookie.len
+        && ctx->session_token.len == 0)
+    {
         (void) ngx_http_stytch_cookie(r, &slcf->session_cookie,
                                       &ctx->session_token);
     }
+}
+
+
+static ngx_uint_t
+ngx_http_stytch_dots(ngx_str_t *token)
+{
+    u_char      *p, *last;
+    ngx_uint_t   n;
+
+    n = 0;
+    last = token->data + token->len;
+
+    for (p = token->data; p < last; p++) {
+        p = memchr(p, '.', last - p);
+
+        if (p == NULL) {
+            break;
+        }
+
+        n++;
+    }
+
+    return n;
+}
+
+
+/* OPTIONS with Origin and Access-Control-Request-Method (Fetch standard) */
+
+static ngx_uint_t
+ngx_http_stytch_preflight(ngx_http_request_t *r)
+{
+    ngx_uint_t        i, origin, method;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  acrm = ngx_string("Access-Control-Request-Method");
+
+    if (r->method != NGX_HTTP_OPTIONS) {
+        return 0;
+    }
+
+    origin = 0;
+    method = 0;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Origin") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin",
+                               sizeof("Origin") - 1)
+               == 0)
+        {
+            origin = 1;
+
+        } else if (h[i].key.len == acrm.len
+                   && ngx_strncasecmp(h[i].key.data, acrm.data, acrm.len)
+                      == 0)
+        {
+            method = 1;
+        }
+    }
+
+    return origin && method;
 }
 
 
@@ -856,11 +1045,26 @@ ngx_http_stytch_challenge(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_stytch_forbid(ngx_http_request_t *r)
+ngx_http_stytch_forbid(ngx_http_request_t *r, ngx_str_t *scope)
 {
+    ngx_str_t         value;
     ngx_table_elt_t  *h;
 
-    static ngx_str_t  value = ngx_string("Bearer error=\"insufficient_scope\"");
+    if (scope->len == 0) {
+        ngx_str_set(&value, "Bearer error=\"insufficient_scope\"");
+
+    } else {
+        /* RFC 6750, section 3: the scopes needed for access */
+        value.len = sizeof("Bearer error=\"insufficient_scope\", scope=\"\"")
+                    - 1 + scope->len;
+        value.data = ngx_pnalloc(r->pool, value.len);
+        if (value.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_sprintf(value.data,
+                    "Bearer error=\"insufficient_scope\", scope=\"%V\"", scope);
+    }
 
     h = ngx_http_stytch_add_header(r, "WWW-Authenticate", &value);
     if (h == NULL) {
@@ -994,6 +1198,73 @@ ngx_http_stytch_set_cookies(ngx_http_request_t *r,
         if (secure) {
             p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
         }
+
+        cookie.len = p - cookie.data;
+
+        if (ngx_http_stytch_add_header(r, "Set-Cookie", &cookie) == NULL) {
+            return NGX_ERROR;
+        }
+
+        ctx->set_cookie = 1;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Stytch says the session is gone: the browser is told to drop the
+ * cookies it sent, with the attributes they were set with, so that it
+ * stops sending them.
+ */
+
+static ngx_int_t
+ngx_http_stytch_clear_cookies(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
+{
+    u_char      *p;
+    size_t       len;
+    ngx_str_t    cookie, *name;
+    ngx_uint_t   i;
+
+    for (i = 0; i < 2; i++) {
+
+        if (i == 0) {
+            name = &slcf->jwt_cookie;
+
+            if (!ctx->jwt_from_cookie) {
+                continue;
+            }
+
+        } else {
+            name = &slcf->session_cookie;
+
+            if (ctx->session_token.len == 0 || name->len == 0
+                || ngx_http_stytch_cookie(r, name, &cookie) != NGX_OK)
+            {
+                continue;
+            }
+        }
+
+        len = name->len + sizeof("=; ") - 1 + slcf->cookie_attributes.len
+              + sizeof("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
+              - 1;
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        cookie.data = p;
+        p = ngx_sprintf(p, "%V=", name);
+
+        if (slcf->cookie_attributes.len) {
+            p = ngx_sprintf(p, "; %V", &slcf->cookie_attributes);
+        }
+
+        p = ngx_cpymem(p, "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+                       sizeof("; Max-Age=0; Expires=Thu, 01 Jan 1970 "
+                              "00:00:00 GMT") - 1);
 
         cookie.len = p - cookie.data;
 

@@ -25,6 +25,12 @@ static char *ngx_http_stytch_api_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_stytch_issuer(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_stytch_require_scope(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_stytch_session_duration(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_stytch_api_rate(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_http_stytch_max_token_age(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_stytch_token_source(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -76,6 +82,8 @@ static ngx_conf_enum_t  ngx_http_stytch_auth_modes[] = {
     { ngx_string("off"), NGX_HTTP_STYTCH_AUTH_OFF },
     { ngx_string("on"), NGX_HTTP_STYTCH_AUTH_ON },
     { ngx_string("strict"), NGX_HTTP_STYTCH_AUTH_STRICT },
+    { ngx_string("report"), NGX_HTTP_STYTCH_AUTH_REPORT },
+    { ngx_string("m2m"), NGX_HTTP_STYTCH_AUTH_M2M },
     { ngx_null_string, 0 }
 };
 
@@ -312,6 +320,41 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       0,
       NULL },
 
+    { ngx_string("stytch_require_scope"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_stytch_require_scope,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_accept_m2m"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, accept_m2m),
+      NULL },
+
+    { ngx_string("stytch_cors_preflight"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, cors_preflight),
+      NULL },
+
+    { ngx_string("stytch_session_duration"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_stytch_session_duration,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_api_rate"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_stytch_api_rate,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("stytch_require_organization"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_set_complex_value_slot,
@@ -485,6 +528,11 @@ ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
     slcf->policy_refresh = NGX_CONF_UNSET;
     slcf->issuers = NGX_CONF_UNSET_PTR;
     slcf->permissions = NGX_CONF_UNSET_PTR;
+    slcf->scopes = NGX_CONF_UNSET_PTR;
+    slcf->accept_m2m = NGX_CONF_UNSET;
+    slcf->cors_preflight = NGX_CONF_UNSET;
+    slcf->session_duration = NGX_CONF_UNSET;
+    slcf->api_rate = NGX_CONF_UNSET_UINT;
     slcf->organization = NGX_CONF_UNSET_PTR;
     slcf->rules = NGX_CONF_UNSET_PTR;
 
@@ -555,6 +603,11 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              "Path=/; SameSite=Lax");
     ngx_conf_merge_sec_value(conf->policy_refresh, prev->policy_refresh, 300);
     ngx_conf_merge_ptr_value(conf->issuers, prev->issuers, NULL);
+    ngx_conf_merge_ptr_value(conf->scopes, prev->scopes, NULL);
+    ngx_conf_merge_value(conf->accept_m2m, prev->accept_m2m, 0);
+    ngx_conf_merge_value(conf->cors_preflight, prev->cors_preflight, 0);
+    ngx_conf_merge_value(conf->session_duration, prev->session_duration, 0);
+    ngx_conf_merge_uint_value(conf->api_rate, prev->api_rate, 0);
     ngx_conf_merge_ptr_value(conf->permissions, prev->permissions, NULL);
     ngx_conf_merge_ptr_value(conf->organization, prev->organization, NULL);
     ngx_conf_merge_ptr_value(conf->rules, prev->rules, NULL);
@@ -603,6 +656,11 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         } else {
             ngx_str_set(&conf->api_url, "https://test.stytch.com");
         }
+    }
+
+    if (conf->auth == NGX_HTTP_STYTCH_AUTH_M2M) {
+        /* an M2M token has no session for the API to look at */
+        conf->fallback = 0;
     }
 
     if (conf->ssl_trusted_certificate.len
@@ -664,6 +722,14 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (ngx_http_stytch_add_issuers(cf, conf, conf->project) != NGX_OK) {
         return NGX_CONF_ERROR;
+    }
+
+    /* one bucket per project in each worker: the smallest rate wins */
+    if (conf->api_rate
+        && (conf->project->api_rate == 0
+            || conf->api_rate < conf->project->api_rate))
+    {
+        conf->project->api_rate = conf->api_rate;
     }
 
     if (conf->basic_auth.len) {
@@ -1442,7 +1508,8 @@ ngx_http_stytch_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid value \"%V\" in \"%V\" directive, "
-                       "it must be \"on\", \"off\" or \"strict\"",
+                       "it must be \"on\", \"off\", \"strict\", "
+                       "\"report\" or \"m2m\"",
                        &value[1], &cmd->name);
 
     return NGX_CONF_ERROR;
@@ -1932,6 +1999,155 @@ ngx_http_stytch_require_permission(ngx_conf_t *cf, ngx_command_t *cmd,
 
     if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
         return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* stytch_require_scope scope ...: every scope is required */
+
+static char *
+ngx_http_stytch_require_scope(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    ngx_str_t                         *value;
+    ngx_uint_t                         i;
+    ngx_http_complex_value_t          *cv;
+    ngx_http_compile_complex_value_t   ccv;
+
+    if (slcf->scopes == NGX_CONF_UNSET_PTR) {
+        slcf->scopes = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                        sizeof(ngx_http_complex_value_t));
+        if (slcf->scopes == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (value[i].len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "empty scope in \"stytch_require_scope\"");
+            return NGX_CONF_ERROR;
+        }
+
+        cv = ngx_array_push(slcf->scopes);
+        if (cv == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
+        ccv.cf = cf;
+        ccv.value = &value[i];
+        ccv.complex_value = cv;
+
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* stytch_session_duration time | off: Stytch's session_duration_minutes */
+
+static char *
+ngx_http_stytch_session_duration(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    time_t      t;
+    ngx_str_t  *value;
+
+    if (slcf->session_duration != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        slcf->session_duration = 0;
+        return NGX_CONF_OK;
+    }
+
+    t = ngx_parse_time(&value[1], 1);
+
+    /* Stytch takes 5 to 527040 minutes (366 days) */
+    if (t == (time_t) NGX_ERROR || t % 60 || t < 5 * 60
+        || t > 527040 * 60)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid value \"%V\" in "
+                           "\"stytch_session_duration\": it must be whole "
+                           "minutes from 5m to 366d, or \"off\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    slcf->session_duration = t / 60;
+
+    return NGX_CONF_OK;
+}
+
+
+/* stytch_api_rate NUMBERr/s | NUMBERr/m | off, as limit_req's rate */
+
+static char *
+ngx_http_stytch_api_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    size_t      len;
+    ngx_int_t   rate, scale;
+    ngx_str_t  *value;
+
+    if (slcf->api_rate != NGX_CONF_UNSET_UINT) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+        slcf->api_rate = 0;
+        return NGX_CONF_OK;
+    }
+
+    len = value[1].len;
+    scale = 1;
+
+    if (len > 3 && ngx_strncmp(value[1].data + len - 3, "r/s", 3) == 0) {
+        len -= 3;
+
+    } else if (len > 3
+               && ngx_strncmp(value[1].data + len - 3, "r/m", 3) == 0)
+    {
+        len -= 3;
+        scale = 60;
+
+    } else {
+        len = 0;
+    }
+
+    rate = len ? ngx_atoi(value[1].data, len) : NGX_ERROR;
+
+    if (rate <= 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid rate \"%V\" in \"stytch_api_rate\": "
+                           "it must be like \"10r/s\" or \"60r/m\", or "
+                           "\"off\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    slcf->api_rate = rate * 1000 / scale;
+
+    if (slcf->api_rate == 0) {
+        slcf->api_rate = 1;
     }
 
     return NGX_CONF_OK;

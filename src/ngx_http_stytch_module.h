@@ -38,6 +38,8 @@
 #define NGX_HTTP_STYTCH_AUTH_OFF          0
 #define NGX_HTTP_STYTCH_AUTH_ON           1
 #define NGX_HTTP_STYTCH_AUTH_STRICT       2
+#define NGX_HTTP_STYTCH_AUTH_REPORT       3
+#define NGX_HTTP_STYTCH_AUTH_M2M          4
 
 #define NGX_HTTP_STYTCH_KEY_LEN           32    /* SHA-256 */
 #define NGX_HTTP_STYTCH_MAX_API_BODY      (256 * 1024)
@@ -108,6 +110,8 @@ typedef struct {
     ngx_atomic_t                api_failed;
     ngx_atomic_t                api_cache_hits;
     ngx_atomic_t                api_joins;
+    ngx_atomic_t                api_limited;
+    ngx_atomic_t                reported;
 } ngx_http_stytch_shm_project_t;
 
 
@@ -176,6 +180,11 @@ typedef struct {
     ngx_atomic_uint_t           policy_generation;
     ngx_http_stytch_org_policy_t  orgs[NGX_HTTP_STYTCH_MAX_ORGS];
     ngx_queue_t                 key_waiters;  /* ctx->waiting */
+    ngx_uint_t                  api_rate;     /* calls/s * 1000, 0: off */
+    ngx_uint_t                  api_tokens;   /* the bucket, * 1000 */
+    ngx_msec_t                  api_refilled;
+    time_t                      api_limited_logged;
+    time_t                      api_failed;   /* the last outage seen */
     unsigned                    issuer_logged:1;
     ngx_event_t                 refresh;      /* the refresh timer's tick */
     ngx_http_stytch_fetch_t    *fetch[NGX_HTTP_STYTCH_NDOCS];
@@ -247,6 +256,11 @@ typedef struct {
 
     time_t                      policy_refresh;
     ngx_array_t                *permissions;    /* permission_t */
+    ngx_array_t                *scopes;         /* ngx_http_complex_value_t */
+    ngx_flag_t                  accept_m2m;
+    ngx_flag_t                  cors_preflight;
+    time_t                      session_duration;  /* minutes, 0: off */
+    ngx_uint_t                  api_rate;       /* calls/s * 1000, 0: off */
     ngx_http_complex_value_t   *organization;
     ngx_array_t                *rules;          /* rule_t */
 
@@ -299,6 +313,7 @@ typedef struct {
     ngx_str_t                   source;      /* jwt, cache, api */
     time_t                      answered;    /* when the API vouched */
     ngx_uint_t                  deny;        /* 401 or 403 of a rule */
+    ngx_str_t                   scope;       /* the scopes missing */
 
     /* the tokens the request carries */
     ngx_str_t                   jwt;
@@ -319,6 +334,8 @@ typedef struct {
 
     unsigned                    authenticated:1;
     unsigned                    jwt_from_cookie:1;
+    unsigned                    m2m:1;        /* the JWT is an M2M token */
+    unsigned                    reported:1;
     unsigned                    keys_waited:1;
     unsigned                    cookies_set:1;
     unsigned                    set_cookie:1;  /* a cookie was set */

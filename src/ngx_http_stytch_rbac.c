@@ -15,6 +15,8 @@
 
 
 static ngx_uint_t ngx_http_stytch_true(ngx_str_t *value);
+static ngx_int_t ngx_http_stytch_scopes(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
 static ngx_int_t ngx_http_stytch_check(ngx_http_request_t *r,
     ngx_str_t *resource, ngx_str_t *action, ngx_str_t *org,
     ngx_str_t *check);
@@ -103,6 +105,10 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
         }
     }
 
+    if (slcf->scopes && ngx_http_stytch_scopes(r, slcf, ctx) != NGX_OK) {
+        return ctx->status == STYTCH_SCOPE_MISSING ? NGX_DECLINED : NGX_ERROR;
+    }
+
     if (slcf->permissions == NULL) {
         return NGX_OK;
     }
@@ -166,6 +172,108 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
             return NGX_DECLINED;
         }
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * stytch_require_scope: every scope (a value may hold several, separated
+ * by spaces) must be granted, as Stytch's m2m.authenticateToken matches
+ * required_scopes.  ctx->scope gets the scopes asked for, for the 403's
+ * challenge: only those made of RFC 6750's scope characters.
+ */
+
+static ngx_int_t
+ngx_http_stytch_scopes(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_http_stytch_ctx_t *ctx)
+{
+    u_char                    *p, *q, *start, *last;
+    size_t                     len;
+    ngx_str_t                 *values;
+    ngx_uint_t                 i, missing, valid;
+    ngx_http_complex_value_t  *cv;
+
+    cv = slcf->scopes->elts;
+
+    values = ngx_palloc(r->pool, slcf->scopes->nelts * sizeof(ngx_str_t));
+    if (values == NULL) {
+        return NGX_ERROR;
+    }
+
+    len = 0;
+
+    for (i = 0; i < slcf->scopes->nelts; i++) {
+        if (ngx_http_complex_value(r, &cv[i], &values[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        len += values[i].len + 1;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->scope.data = p;
+    missing = 0;
+
+    for (i = 0; i < slcf->scopes->nelts; i++) {
+        start = values[i].data;
+        last = start + values[i].len;
+
+        while (start < last) {
+            while (start < last && *start == ' ') {
+                start++;
+            }
+
+            q = start;
+            valid = 1;
+
+            while (q < last && *q != ' ') {
+                if (*q < 0x21 || *q > 0x7e || *q == '"' || *q == '\\') {
+                    valid = 0;
+                }
+
+                q++;
+            }
+
+            if (q == start) {
+                break;
+            }
+
+            if (!valid
+                || stytch_scopes_check(ctx->session, (char *) start,
+                                       q - start)
+                   != STYTCH_OK)
+            {
+                missing = 1;
+            }
+
+            if (valid) {
+                if (p != ctx->scope.data) {
+                    *p++ = ' ';
+                }
+
+                p = ngx_cpymem(p, start, q - start);
+            }
+
+            start = q;
+        }
+    }
+
+    ctx->scope.len = p - ctx->scope.data;
+
+    if (missing) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "stytch: the token lacks a scope of \"%V\"",
+                      &ctx->scope);
+        ctx->status = STYTCH_SCOPE_MISSING;
+        return NGX_DECLINED;
+    }
+
+    ngx_str_null(&ctx->scope);
 
     return NGX_OK;
 }

@@ -19,6 +19,12 @@ static ngx_int_t ngx_http_stytch_error_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_stytch_source_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_stytch_age_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_stytch_within_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_stytch_kind_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_stytch_set_value(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, const char *data, size_t len);
 
@@ -63,6 +69,54 @@ static ngx_http_variable_t  ngx_http_stytch_vars[] = {
     { ngx_string("stytch_organization_slug"), NULL,
       ngx_http_stytch_b2b_variable,
       STYTCH_FIELD_ORGANIZATION_SLUG, NGX_HTTP_STYTCH_VAR, 0 },
+
+    { ngx_string("stytch_session_last_accessed_at"), NULL,
+      ngx_http_stytch_field_variable,
+      STYTCH_FIELD_LAST_ACCESSED_AT, NGX_HTTP_STYTCH_VAR, 0 },
+
+    { ngx_string("stytch_session_ip_address"), NULL,
+      ngx_http_stytch_field_variable,
+      STYTCH_FIELD_IP_ADDRESS, NGX_HTTP_STYTCH_VAR, 0 },
+
+    { ngx_string("stytch_session_user_agent"), NULL,
+      ngx_http_stytch_field_variable,
+      STYTCH_FIELD_USER_AGENT, NGX_HTTP_STYTCH_VAR, 0 },
+
+    { ngx_string("stytch_auth_factors"), NULL,
+      ngx_http_stytch_field_variable,
+      STYTCH_FIELD_FACTOR_TYPES, NGX_HTTP_STYTCH_VAR, 0 },
+
+    { ngx_string("stytch_auth_delivery_methods"), NULL,
+      ngx_http_stytch_field_variable,
+      STYTCH_FIELD_DELIVERY_METHODS, NGX_HTTP_STYTCH_VAR, 0 },
+
+    { ngx_string("stytch_sso_connection_ids"), NULL,
+      ngx_http_stytch_field_variable,
+      STYTCH_FIELD_SSO_CONNECTION_IDS, NGX_HTTP_STYTCH_VAR, 0 },
+
+    { ngx_string("stytch_authentication_factors"), NULL,
+      ngx_http_stytch_field_variable,
+      STYTCH_FIELD_AUTH_FACTORS, NGX_HTTP_STYTCH_VAR, 0 },
+
+    { ngx_string("stytch_last_authenticated_at"), NULL,
+      ngx_http_stytch_field_variable,
+      STYTCH_FIELD_LAST_AUTHENTICATED_AT, NGX_HTTP_STYTCH_VAR, 0 },
+
+    { ngx_string("stytch_auth_age"), NULL, ngx_http_stytch_age_variable,
+      0, NGX_HTTP_STYTCH_VAR, 0 },
+
+    { ngx_string("stytch_authenticated_within_"), NULL,
+      ngx_http_stytch_within_variable,
+      0, NGX_HTTP_STYTCH_VAR|NGX_HTTP_VAR_PREFIX, 0 },
+
+    { ngx_string("stytch_client_id"), NULL, ngx_http_stytch_field_variable,
+      STYTCH_FIELD_CLIENT_ID, NGX_HTTP_STYTCH_VAR, 0 },
+
+    { ngx_string("stytch_scopes"), NULL, ngx_http_stytch_field_variable,
+      STYTCH_FIELD_SCOPES, NGX_HTTP_STYTCH_VAR, 0 },
+
+    { ngx_string("stytch_token_kind"), NULL, ngx_http_stytch_kind_variable,
+      0, NGX_HTTP_STYTCH_VAR, 0 },
 
     { ngx_string("stytch_claim_"), NULL, ngx_http_stytch_claim_variable,
       0, NGX_HTTP_STYTCH_VAR|NGX_HTTP_VAR_PREFIX, 0 },
@@ -186,6 +240,105 @@ ngx_http_stytch_claim_variable(ngx_http_request_t *r,
     }
 
     return ngx_http_stytch_set_value(r, v, value, len);
+}
+
+
+/* Seconds since the session's latest authentication factor. */
+
+static ngx_int_t
+ngx_http_stytch_age_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char            *p;
+    int64_t            at;
+    stytch_session_t  *session;
+
+    session = ngx_http_stytch_session(r);
+    at = session ? stytch_session_last_authenticated_at(session) : 0;
+
+    if (at == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = ngx_sprintf(p, "%T", ngx_max(ngx_time() - (time_t) at, 0)) - p;
+    v->data = p;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+/*
+ * $stytch_authenticated_within_SECONDS: "1" when the latest factor is at
+ * most SECONDS old, else "0", for stytch_require and map.
+ */
+
+static ngx_int_t
+ngx_http_stytch_within_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_str_t *name = (ngx_str_t *) data;
+
+    int64_t            at;
+    ngx_int_t          within;
+    stytch_session_t  *session;
+
+    within = ngx_atoi(name->data + sizeof("stytch_authenticated_within_") - 1,
+                      name->len - (sizeof("stytch_authenticated_within_") - 1));
+
+    session = ngx_http_stytch_session(r);
+
+    if (within == NGX_ERROR || session == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    at = stytch_session_last_authenticated_at(session);
+
+    v->data = (u_char *) (at && ngx_time() - (time_t) at <= within ? "1"
+                                                                   : "0");
+    v->len = 1;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_kind_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    stytch_session_t  *session;
+
+    session = ngx_http_stytch_session(r);
+
+    if (session == NULL) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    if (stytch_session_is_m2m(session)) {
+        ngx_str_set(v, "m2m");
+
+    } else {
+        ngx_str_set(v, "session");
+    }
+
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+
+    return NGX_OK;
 }
 
 

@@ -33,7 +33,7 @@ hello from a file
 
 
 
-=== TEST 2: stytch_auth takes only on, off or strict
+=== TEST 2: stytch_auth takes only on, off, strict, report or m2m
 --- config
     location /open/ {
         stytch_auth maybe;
@@ -42,7 +42,7 @@ hello from a file
 --- must_die
 --- error_log
 [emerg]
-invalid value "maybe" in "stytch_auth" directive, it must be "on", "off" or "strict"
+invalid value "maybe" in "stytch_auth" directive, it must be "on", "off", "strict", "report" or "m2m"
 --- no_error_log
 [error]
 [alert]

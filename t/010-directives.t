@@ -18,7 +18,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: stytch_auth at http level takes only on, off or strict
+=== TEST 1: stytch_auth at http level takes only on, off, strict, report or m2m
 --- http_config
     stytch_auth maybe;
 --- config

@@ -81,7 +81,7 @@ StytchTest::reset_emulator();
 
 
 
-=== TEST 2: an expired JWT of a revoked session: 401, no cookie
+=== TEST 2: an expired JWT of a revoked session: 401, and the dead cookie is cleared
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -119,7 +119,7 @@ StytchTest::reset_emulator();
 --- response_body_like eval
 ["401 Authorization Required", qr/"authenticate":1,/]
 --- response_headers eval
-["WWW-Authenticate: Bearer realm=\"stytch\", error=\"invalid_token\"\nX-Result: invalid\nX-Error: api_session_not_found\n!Set-Cookie", ""]
+["WWW-Authenticate: Bearer realm=\"stytch\", error=\"invalid_token\"\nX-Result: invalid\nX-Error: api_session_not_found\nSet-Cookie: stytch_session_jwt=; Path=/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT", ""]
 --- no_error_log
 [error]
 [alert]

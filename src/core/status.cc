@@ -67,6 +67,8 @@ constexpr StatusInfo kTable[] = {
     // directive (stytch_api_error_directive).
     {Status::kApiMisconfigured, "api_misconfigured", Action::kError},
     {Status::kApiRateLimited, "api_rate_limited", Action::kUnavailable},
+    // stytch_api_rate: the module itself spares the project's quota.
+    {Status::kApiCallsLimited, "api_calls_limited", Action::kUnavailable},
 };
 
 static_assert(std::size(kTable) == static_cast<size_t>(kStatusCount),

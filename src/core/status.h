@@ -47,6 +47,7 @@ enum class Status : int {
   kScopeMissing = STYTCH_SCOPE_MISSING,
   kApiMisconfigured = STYTCH_API_MISCONFIGURED,
   kApiRateLimited = STYTCH_API_RATE_LIMITED,
+  kApiCallsLimited = STYTCH_API_CALLS_LIMITED,
 };
 
 enum class Action : int {

@@ -81,6 +81,7 @@ typedef enum {
     STYTCH_API_MISCONFIGURED,         /* the API refused our configuration,
                                          or something else answered: 500 */
     STYTCH_API_RATE_LIMITED,          /* 429 */
+    STYTCH_API_CALLS_LIMITED,         /* this worker's own bound: 503 */
 
     STYTCH_STATUS_MAX
 } stytch_status_t;

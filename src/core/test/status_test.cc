@@ -64,6 +64,7 @@ TEST(StatusTest, ValuesAreStable) {
   EXPECT_EQ(STYTCH_SCOPE_MISSING, 33);
   EXPECT_EQ(STYTCH_API_MISCONFIGURED, 34);
   EXPECT_EQ(STYTCH_API_RATE_LIMITED, 35);
+  EXPECT_EQ(STYTCH_API_CALLS_LIMITED, 36);
 }
 
 TEST(StatusTest, ActionsFollowTheDesign) {
@@ -98,6 +99,7 @@ TEST(StatusTest, ActionsFollowTheDesign) {
       {Status::kApiForbidden, Action::kForbidden},
       {Status::kApiUnavailable, Action::kUnavailable},
       {Status::kApiRateLimited, Action::kUnavailable},
+      {Status::kApiCallsLimited, Action::kUnavailable},
       {Status::kApiMisconfigured, Action::kError},
       {Status::kTokenKindNotAllowed, Action::kUnauthorized},
       {Status::kScopeMissing, Action::kForbidden},
