@@ -755,6 +755,7 @@ ngx_http_stytch_tokens(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     ngx_str_null(&ctx->jwt);
     ngx_str_null(&ctx->session_token);
     ctx->jwt_from_cookie = 0;
+    ctx->token_from_cookie = 0;
 
     if (slcf->jwt_header.len
         && ngx_http_stytch_bearer(r, slcf, &bearer) == NGX_OK)
@@ -782,10 +783,12 @@ ngx_http_stytch_tokens(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     }
 
     if (slcf->auth != NGX_HTTP_STYTCH_AUTH_M2M && slcf->session_cookie.len
-        && ctx->session_token.len == 0)
+        && ctx->session_token.len == 0
+        && ngx_http_stytch_cookie(r, &slcf->session_cookie,
+                                  &ctx->session_token)
+           == NGX_OK)
     {
-        (void) ngx_http_stytch_cookie(r, &slcf->session_cookie,
-                                      &ctx->session_token);
+        ctx->token_from_cookie = 1;
     }
 }
 
@@ -1120,8 +1123,9 @@ ngx_http_stytch_set_cookies(ngx_http_request_t *r,
     if (ctx->cookies_set || !slcf->refresh_cookie || ctx->session == NULL
         || ctx->source.len != 3
         || ngx_strncmp(ctx->source.data, "api", 3) != 0
-        || (ctx->call.jwt && !ctx->jwt_from_cookie))
+        || (ctx->call.jwt ? !ctx->jwt_from_cookie : !ctx->token_from_cookie))
     {
+        /* a client that sent no cookie is not given one */
         return NGX_OK;
     }
 
@@ -1239,9 +1243,7 @@ ngx_http_stytch_clear_cookies(ngx_http_request_t *r,
         } else {
             name = &slcf->session_cookie;
 
-            if (ctx->session_token.len == 0 || name->len == 0
-                || ngx_http_stytch_cookie(r, name, &cookie) != NGX_OK)
-            {
+            if (!ctx->token_from_cookie) {
                 continue;
             }
         }

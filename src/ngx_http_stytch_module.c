@@ -92,6 +92,10 @@ static char *ngx_http_stytch_auth(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 
+static ngx_conf_num_bounds_t  ngx_http_stytch_organizations_bounds = {
+    ngx_conf_check_num_bounds, 1, NGX_HTTP_STYTCH_MAX_ORGS
+};
+
 static ngx_conf_post_handler_pt  ngx_http_stytch_project_id_post =
     ngx_http_stytch_check_project_id;
 
@@ -165,6 +169,13 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("stytch_organizations"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_stytch_main_conf_t, organizations),
+      &ngx_http_stytch_organizations_bounds },
 
     { ngx_string("stytch_jwks_refresh"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -448,6 +459,8 @@ ngx_http_stytch_create_main_conf(ngx_conf_t *cf)
      *     smcf->zone_set = 0;
      */
 
+    smcf->organizations = NGX_CONF_UNSET_UINT;
+
     /* never grows: locations keep pointers to its elements */
 
     if (ngx_array_init(&smcf->projects, cf->pool,
@@ -479,6 +492,11 @@ ngx_http_stytch_create_main_conf(ngx_conf_t *cf)
 static char *
 ngx_http_stytch_init_main_conf(ngx_conf_t *cf, void *conf)
 {
+    ngx_http_stytch_main_conf_t *smcf = conf;
+
+    ngx_conf_init_uint_value(smcf->organizations,
+                             NGX_HTTP_STYTCH_DEFAULT_ORGS);
+
     return NGX_CONF_OK;
 }
 

@@ -49,9 +49,9 @@
 #define NGX_HTTP_STYTCH_DOC_JWKS          0
 #define NGX_HTTP_STYTCH_DOC_POLICY        1
 #define NGX_HTTP_STYTCH_DOC_ORG           2     /* the first organization */
-#define NGX_HTTP_STYTCH_MAX_ORGS          16
-#define NGX_HTTP_STYTCH_NDOCS             (NGX_HTTP_STYTCH_DOC_ORG          \
-                                           + NGX_HTTP_STYTCH_MAX_ORGS)
+#define NGX_HTTP_STYTCH_DEFAULT_ORGS      1024
+#define NGX_HTTP_STYTCH_MAX_ORGS          (1024 * 1024)
+#define NGX_HTTP_STYTCH_ORG_PROBES        8
 #define NGX_HTTP_STYTCH_ORG_ID_LEN        128
 #define NGX_HTTP_STYTCH_MAX_PERMISSIONS   32
 
@@ -93,7 +93,11 @@ typedef struct {
     u_char                      key[256];  /* project id + " " + API URL */
     size_t                      key_len;
 
-    ngx_http_stytch_shm_doc_t   docs[NGX_HTTP_STYTCH_NDOCS];
+    ngx_http_stytch_shm_doc_t   docs[NGX_HTTP_STYTCH_DOC_ORG];
+
+    /* B2B: the organizations' policies, an open-addressing table */
+    ngx_http_stytch_shm_doc_t  *orgs;
+    ngx_uint_t                  norgs;
 
     ngx_atomic_t                credentials;  /* NGX_HTTP_STYTCH_ACCEPTED.. */
 
@@ -178,7 +182,8 @@ typedef struct {
     stytch_policy_t            *policy;
     ngx_str_t                   policy_bytes;
     ngx_atomic_uint_t           policy_generation;
-    ngx_http_stytch_org_policy_t  orgs[NGX_HTTP_STYTCH_MAX_ORGS];
+    ngx_http_stytch_org_policy_t  *orgs;      /* norgs, as the zone's */
+    ngx_http_stytch_fetch_t   **org_fetch;
     ngx_queue_t                 key_waiters;  /* ctx->waiting */
     ngx_uint_t                  api_rate;     /* calls/s * 1000, 0: off */
     ngx_uint_t                  api_tokens;   /* the bucket, * 1000 */
@@ -187,7 +192,7 @@ typedef struct {
     time_t                      api_failed;   /* the last outage seen */
     unsigned                    issuer_logged:1;
     ngx_event_t                 refresh;      /* the refresh timer's tick */
-    ngx_http_stytch_fetch_t    *fetch[NGX_HTTP_STYTCH_NDOCS];
+    ngx_http_stytch_fetch_t    *fetch[NGX_HTTP_STYTCH_DOC_ORG];
     ngx_log_t                  *log;
 } ngx_http_stytch_project_t;
 
@@ -213,6 +218,7 @@ typedef struct {
 
 typedef struct {
     ngx_shm_zone_t             *shm_zone;
+    ngx_uint_t                  organizations;
     ngx_array_t                 projects;    /* ngx_http_stytch_project_t */
     ngx_array_t                 api_uses;    /* ngx_http_stytch_api_use_t */
     ngx_array_t                 auth_requests;
@@ -334,6 +340,7 @@ typedef struct {
 
     unsigned                    authenticated:1;
     unsigned                    jwt_from_cookie:1;
+    unsigned                    token_from_cookie:1;
     unsigned                    m2m:1;        /* the JWT is an M2M token */
     unsigned                    reported:1;
     unsigned                    keys_waited:1;
@@ -398,6 +405,10 @@ void ngx_http_stytch_core_log(void *ctx, int level, const char *msg,
     size_t len);
 
 /* ngx_http_stytch_zone.c */
+#define ngx_http_stytch_shm_doc(sp, d)                                        \
+    ((d) < NGX_HTTP_STYTCH_DOC_ORG ? &(sp)->docs[d]                           \
+                                   : &(sp)->orgs[(d) - NGX_HTTP_STYTCH_DOC_ORG])
+
 ngx_int_t ngx_http_stytch_init_zone(ngx_shm_zone_t *shm_zone, void *data);
 ngx_int_t ngx_http_stytch_zone_publish(ngx_shm_zone_t *shm_zone,
     ngx_http_stytch_shm_doc_t *doc, ngx_atomic_uint_t epoch, u_char *data,

@@ -48,6 +48,18 @@ ngx_http_stytch_project_init(ngx_http_stytch_project_t *project,
         return NGX_ERROR;
     }
 
+    if (project->shm->norgs) {
+        project->orgs = ngx_calloc(project->shm->norgs
+                                   * sizeof(ngx_http_stytch_org_policy_t),
+                                   log);
+        project->org_fetch = ngx_calloc(project->shm->norgs
+                                        * sizeof(ngx_http_stytch_fetch_t *),
+                                        log);
+        if (project->orgs == NULL || project->org_fetch == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
     if (project->jwks_file.len
         && stytch_verifier_set_jwks(project->verifier,
                                     (char *) project->jwks_static.data,
@@ -67,11 +79,20 @@ ngx_http_stytch_project_exit(ngx_http_stytch_project_t *project)
 {
     ngx_uint_t  i;
 
-    for (i = 0; i < NGX_HTTP_STYTCH_MAX_ORGS; i++) {
-        if (project->orgs[i].policy) {
-            stytch_policy_free(project->orgs[i].policy);
-            project->orgs[i].policy = NULL;
+    if (project->orgs) {
+        for (i = 0; i < project->shm->norgs; i++) {
+            if (project->orgs[i].policy) {
+                stytch_policy_free(project->orgs[i].policy);
+            }
         }
+
+        ngx_free(project->orgs);
+        project->orgs = NULL;
+    }
+
+    if (project->org_fetch) {
+        ngx_free(project->org_fetch);
+        project->org_fetch = NULL;
     }
 
     if (project->policy) {
@@ -173,7 +194,7 @@ ngx_http_stytch_project_want(ngx_http_stytch_project_t *project,
         return;
     }
 
-    project->shm->docs[doc].wanted = 1;
+    ngx_http_stytch_shm_doc(project->shm, doc)->wanted = 1;
 
     if (project->refresh.handler && !project->refresh.posted) {
         ngx_post_event(&project->refresh, &ngx_posted_events);
@@ -370,7 +391,7 @@ ngx_http_stytch_project_org_policy(ngx_http_stytch_project_t *project,
         return NULL;
     }
 
-    sd = &project->shm->docs[NGX_HTTP_STYTCH_DOC_ORG + slot];
+    sd = &project->shm->orgs[slot];
     op = &project->orgs[slot];
     epoch = sd->epoch;
 

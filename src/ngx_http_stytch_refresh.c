@@ -28,6 +28,8 @@ struct ngx_http_stytch_fetch_s {
 };
 
 
+static ngx_http_stytch_fetch_t **ngx_http_stytch_fetch_slot(
+    ngx_http_stytch_project_t *project, ngx_uint_t doc);
 static void ngx_http_stytch_tick(ngx_event_t *ev);
 static ngx_uint_t ngx_http_stytch_due(ngx_http_stytch_project_t *project,
     ngx_uint_t doc, ngx_http_stytch_shm_doc_t *sd, time_t now);
@@ -89,14 +91,17 @@ ngx_http_stytch_refresh_exit(ngx_cycle_t *cycle,
     ngx_http_stytch_main_conf_t *smcf)
 {
     ngx_uint_t                  i, d;
+    ngx_http_stytch_fetch_t    *fetch;
     ngx_http_stytch_project_t  *project;
 
     project = smcf->projects.elts;
 
     for (i = 0; i < smcf->projects.nelts; i++) {
-        for (d = 0; d < NGX_HTTP_STYTCH_NDOCS; d++) {
-            if (project[i].fetch[d]) {
-                ngx_http_stytch_fetch_free(project[i].fetch[d]);
+        for (d = 0; d < NGX_HTTP_STYTCH_DOC_ORG + project[i].shm->norgs; d++) {
+            fetch = *ngx_http_stytch_fetch_slot(&project[i], d);
+
+            if (fetch) {
+                ngx_http_stytch_fetch_free(fetch);
             }
         }
 
@@ -108,6 +113,19 @@ ngx_http_stytch_refresh_exit(ngx_cycle_t *cycle,
             ngx_delete_posted_event(&project[i].refresh);
         }
     }
+}
+
+
+/* this worker's fetch of a document, if one is under way */
+
+static ngx_http_stytch_fetch_t **
+ngx_http_stytch_fetch_slot(ngx_http_stytch_project_t *project, ngx_uint_t doc)
+{
+    if (doc < NGX_HTTP_STYTCH_DOC_ORG) {
+        return &project->fetch[doc];
+    }
+
+    return &project->org_fetch[doc - NGX_HTTP_STYTCH_DOC_ORG];
 }
 
 
@@ -132,9 +150,10 @@ ngx_http_stytch_tick(ngx_event_t *ev)
         ngx_http_stytch_maybe_fetch(project, NGX_HTTP_STYTCH_DOC_POLICY);
 
         if (project->b2b) {
-            for (d = NGX_HTTP_STYTCH_DOC_ORG; d < NGX_HTTP_STYTCH_NDOCS; d++) {
-                if (project->shm->docs[d].org_id_len) {
-                    ngx_http_stytch_maybe_fetch(project, d);
+            for (d = 0; d < project->shm->norgs; d++) {
+                if (project->shm->orgs[d].org_id_len) {
+                    ngx_http_stytch_maybe_fetch(project,
+                                                NGX_HTTP_STYTCH_DOC_ORG + d);
                 }
             }
         }
@@ -181,11 +200,11 @@ ngx_http_stytch_maybe_fetch(ngx_http_stytch_project_t *project,
     ngx_slab_pool_t            *shpool;
     ngx_http_stytch_shm_doc_t  *sd;
 
-    if (project->fetch[doc]) {
+    if (*ngx_http_stytch_fetch_slot(project, doc)) {
         return;
     }
 
-    sd = &project->shm->docs[doc];
+    sd = ngx_http_stytch_shm_doc(project->shm, doc);
     shpool = (ngx_slab_pool_t *) project->shm_zone->shm.addr;
     now = ngx_time();
 
@@ -260,7 +279,7 @@ ngx_http_stytch_start_fetch(ngx_http_stytch_project_t *project,
 
     default:
         /* the organization id was checked to be URL-safe when asked for */
-        sd = &project->shm->docs[doc];
+        sd = ngx_http_stytch_shm_doc(project->shm, doc);
         shpool = (ngx_slab_pool_t *) project->shm_zone->shm.addr;
 
         ngx_shmtx_lock(&shpool->mutex);
@@ -285,7 +304,7 @@ ngx_http_stytch_start_fetch(ngx_http_stytch_project_t *project,
         get.authorization = project->basic_auth;
     }
 
-    project->fetch[doc] = fetch;
+    *ngx_http_stytch_fetch_slot(project, doc) = fetch;
 
     fetch->transfer = ngx_http_stytch_curl_get(&get, ngx_http_stytch_fetched,
                                                fetch, project->log);
@@ -367,7 +386,8 @@ ngx_http_stytch_fetched(void *data, ngx_uint_t status, u_char *body,
     }
 
     switch (ngx_http_stytch_zone_publish(project->shm_zone,
-                                         &project->shm->docs[doc],
+                                         ngx_http_stytch_shm_doc(project->shm,
+                                                                 doc),
                                          fetch->epoch, body, len))
     {
     case NGX_ERROR:
@@ -458,7 +478,7 @@ ngx_http_stytch_fetch_free(ngx_http_stytch_fetch_t *fetch)
         ngx_free(fetch->url);
     }
 
-    fetch->project->fetch[fetch->doc] = NULL;
+    *ngx_http_stytch_fetch_slot(fetch->project, fetch->doc) = NULL;
 
     ngx_free(fetch);
 }
@@ -480,7 +500,7 @@ ngx_http_stytch_fetch_result(ngx_http_stytch_project_t *project,
     ngx_slab_pool_t            *shpool;
     ngx_http_stytch_shm_doc_t  *sd;
 
-    sd = &project->shm->docs[doc];
+    sd = ngx_http_stytch_shm_doc(project->shm, doc);
     shpool = (ngx_slab_pool_t *) project->shm_zone->shm.addr;
     now = ngx_time();
 

@@ -63,8 +63,9 @@ ngx_http_stytch_status_handler(ngx_http_request_t *r)
                       "\"api_calls\":,\"api_ok\":,\"api_rejected\":,"
                       "\"api_forbidden\":,\"api_failed\":,"
                       "\"api_cache_hits\":,\"api_joins\":,"
+                      "\"api_limited\":,\"reported\":,"
                       "\"credentials\":\"accepted\"},") - 1
-               + project[i].project_id.len + 16 * NGX_ATOMIC_T_LEN;
+               + project[i].project_id.len + 18 * NGX_ATOMIC_T_LEN;
     }
 
     b = ngx_create_temp_buf(r->pool, len);
@@ -98,7 +99,8 @@ ngx_http_stytch_status_handler(ngx_http_request_t *r)
                           "\"api_calls\":%uA,\"api_ok\":%uA,"
                           "\"api_rejected\":%uA,\"api_forbidden\":%uA,"
                           "\"api_failed\":%uA,\"api_cache_hits\":%uA,"
-                          "\"api_joins\":%uA,\"credentials\":\"%s\"}",
+                          "\"api_joins\":%uA,\"api_limited\":%uA,"
+                          "\"reported\":%uA,\"credentials\":\"%s\"}",
                           i ? "," : "", &project[i].project_id,
                           sp->docs[NGX_HTTP_STYTCH_DOC_JWKS].generation,
                           sp->docs[NGX_HTTP_STYTCH_DOC_JWKS].fetched,
@@ -108,7 +110,7 @@ ngx_http_stytch_status_handler(ngx_http_request_t *r)
                           sp->cache_hits, sp->api_calls, sp->api_ok,
                           sp->api_rejected, sp->api_forbidden,
                           sp->api_failed, sp->api_cache_hits,
-                          sp->api_joins,
+                          sp->api_joins, sp->api_limited, sp->reported,
                           sp->credentials == NGX_HTTP_STYTCH_ACCEPTED
                           ? "accepted"
                           : sp->credentials == NGX_HTTP_STYTCH_REFUSED

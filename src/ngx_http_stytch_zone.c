@@ -21,6 +21,11 @@ static size_t ngx_http_stytch_zone_key(ngx_http_stytch_project_t *project,
 static ngx_http_stytch_shm_project_t *ngx_http_stytch_zone_slot(
     ngx_http_stytch_shm_t *sh, ngx_slab_pool_t *shpool,
     ngx_http_stytch_main_conf_t *smcf, u_char *key, size_t len);
+static ngx_int_t ngx_http_stytch_zone_orgs(ngx_slab_pool_t *shpool,
+    ngx_http_stytch_shm_t *sh, ngx_http_stytch_shm_project_t *sp,
+    ngx_uint_t norgs);
+static void ngx_http_stytch_zone_free_docs(ngx_slab_pool_t *shpool,
+    ngx_http_stytch_shm_project_t *sp);
 
 
 ngx_int_t
@@ -104,6 +109,20 @@ ngx_http_stytch_zone_attach(ngx_http_stytch_main_conf_t *smcf,
                           &smcf->shm_zone->shm.name, &project[i].project_id);
             return NGX_ERROR;
         }
+
+        if (project[i].b2b
+            && ngx_http_stytch_zone_orgs(shpool, sh, project[i].shm,
+                                         smcf->organizations)
+               != NGX_OK)
+        {
+            ngx_shmtx_unlock(&shpool->mutex);
+            ngx_log_error(NGX_LOG_EMERG, log, 0,
+                          "stytch zone \"%V\" is too small for %ui "
+                          "organizations (\"stytch_organizations\"): make "
+                          "it larger in \"stytch_zone\"",
+                          &smcf->shm_zone->shm.name, smcf->organizations);
+            return NGX_ERROR;
+        }
     }
 
     ngx_shmtx_unlock(&shpool->mutex);
@@ -167,12 +186,7 @@ ngx_http_stytch_zone_slot(ngx_http_stytch_shm_t *sh, ngx_slab_pool_t *shpool,
         }
 
         if (!used) {
-            for (j = 0; j < NGX_HTTP_STYTCH_NDOCS; j++) {
-                if (sp->docs[j].data) {
-                    ngx_slab_free_locked(shpool, sp->docs[j].data);
-                }
-            }
-
+            ngx_http_stytch_zone_free_docs(shpool, sp);
             goto found;
         }
     }
@@ -186,6 +200,81 @@ found:
     sp->key_len = len;
 
     return sp;
+}
+
+
+/*
+ * A B2B project's table of organization policies: kept across a reload
+ * that keeps its size, made anew (the policies are fetched again) when
+ * stytch_organizations changed.  Cached answers make room for it.
+ */
+
+static ngx_int_t
+ngx_http_stytch_zone_orgs(ngx_slab_pool_t *shpool, ngx_http_stytch_shm_t *sh,
+    ngx_http_stytch_shm_project_t *sp, ngx_uint_t norgs)
+{
+    size_t                      size;
+    ngx_uint_t                  i;
+    ngx_http_stytch_shm_doc_t  *orgs;
+
+    if (sp->orgs && sp->norgs == norgs) {
+        return NGX_OK;
+    }
+
+    if (sp->orgs) {
+        for (i = 0; i < sp->norgs; i++) {
+            if (sp->orgs[i].data) {
+                ngx_slab_free_locked(shpool, sp->orgs[i].data);
+            }
+        }
+
+        ngx_slab_free_locked(shpool, sp->orgs);
+        sp->orgs = NULL;
+        sp->norgs = 0;
+    }
+
+    size = norgs * sizeof(ngx_http_stytch_shm_doc_t);
+
+    orgs = ngx_slab_calloc_locked(shpool, size);
+
+    while (orgs == NULL && ngx_http_stytch_cache_evict_locked(shpool, sh)) {
+        orgs = ngx_slab_calloc_locked(shpool, size);
+    }
+
+    if (orgs == NULL) {
+        return NGX_ERROR;
+    }
+
+    sp->orgs = orgs;
+    sp->norgs = norgs;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_stytch_zone_free_docs(ngx_slab_pool_t *shpool,
+    ngx_http_stytch_shm_project_t *sp)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_STYTCH_DOC_ORG; i++) {
+        if (sp->docs[i].data) {
+            ngx_slab_free_locked(shpool, sp->docs[i].data);
+        }
+    }
+
+    if (sp->orgs == NULL) {
+        return;
+    }
+
+    for (i = 0; i < sp->norgs; i++) {
+        if (sp->orgs[i].data) {
+            ngx_slab_free_locked(shpool, sp->orgs[i].data);
+        }
+    }
+
+    ngx_slab_free_locked(shpool, sp->orgs);
 }
 
 
@@ -284,9 +373,11 @@ ngx_http_stytch_zone_copy(ngx_shm_zone_t *shm_zone,
 
 
 /*
- * The document slot of an organization's policy.  NGX_OK: *slot is the
- * organization's.  NGX_AGAIN: a slot was just given to it (its policy is
- * to be fetched).  NGX_DECLINED: every slot is being fetched.
+ * The slot of an organization's policy: the organization id's hash, then
+ * the next NGX_HTTP_STYTCH_ORG_PROBES - 1 slots.  NGX_OK: *slot is the
+ * organization's.  NGX_AGAIN: a slot was just given to it, the free one or
+ * the least recently asked for in the window (its policy is to be
+ * fetched).  NGX_DECLINED: every slot of the window is being fetched.
  */
 
 ngx_int_t
@@ -294,49 +385,58 @@ ngx_http_stytch_zone_org(ngx_shm_zone_t *shm_zone,
     ngx_http_stytch_shm_project_t *sp, ngx_str_t *org_id, ngx_uint_t *slot)
 {
     time_t                      oldest;
-    ngx_uint_t                  i, s, epoch;
+    uint32_t                    hash;
+    ngx_uint_t                  n, i, s, epoch, probes;
     ngx_slab_pool_t            *shpool;
-    ngx_http_stytch_shm_doc_t  *sd, *docs;
+    ngx_http_stytch_shm_doc_t  *sd;
+
+    if (sp->norgs == 0) {
+        return NGX_DECLINED;
+    }
 
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-    docs = &sp->docs[NGX_HTTP_STYTCH_DOC_ORG];
+    hash = ngx_crc32_short(org_id->data, org_id->len);
+    probes = ngx_min(sp->norgs, NGX_HTTP_STYTCH_ORG_PROBES);
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    for (i = 0; i < NGX_HTTP_STYTCH_MAX_ORGS; i++) {
-        if (docs[i].org_id_len == org_id->len
-            && ngx_memcmp(docs[i].org_id, org_id->data, org_id->len) == 0)
+    s = sp->norgs;
+    oldest = NGX_MAX_TIME_T_VALUE;
+
+    for (n = 0; n < probes; n++) {
+        i = (hash + n) % sp->norgs;
+        sd = &sp->orgs[i];
+
+        if (sd->org_id_len == org_id->len
+            && ngx_memcmp(sd->org_id, org_id->data, org_id->len) == 0)
         {
-            docs[i].used = ngx_time();
+            sd->used = ngx_time();
             ngx_shmtx_unlock(&shpool->mutex);
             *slot = i;
             return NGX_OK;
         }
-    }
 
-    /* a new organization takes a free slot or the least used one */
+        if (sd->org_id_len == 0) {
+            if (oldest != 0) {
+                oldest = 0;
+                s = i;
+            }
 
-    s = NGX_HTTP_STYTCH_MAX_ORGS;
-    oldest = NGX_MAX_TIME_T_VALUE;
-
-    for (i = 0; i < NGX_HTTP_STYTCH_MAX_ORGS; i++) {
-        if (docs[i].org_id_len == 0) {
-            s = i;
-            break;
+            continue;
         }
 
-        if (docs[i].used < oldest && docs[i].lease_pid == 0) {
-            oldest = docs[i].used;
+        if (sd->used < oldest && sd->lease_pid == 0) {
+            oldest = sd->used;
             s = i;
         }
     }
 
-    if (s == NGX_HTTP_STYTCH_MAX_ORGS) {
+    if (s == sp->norgs) {
         ngx_shmtx_unlock(&shpool->mutex);
         return NGX_DECLINED;
     }
 
-    sd = &docs[s];
+    sd = &sp->orgs[s];
     epoch = sd->epoch + 1;
 
     if (sd->data) {
