@@ -29,7 +29,7 @@ our @EXPORT = qw(
     create_session expire_session mint_jwt set_policy set_org_policy
     rotate_keys retire_key list_keys fault clear_faults refuse counters
     reset_emulator requests revoke stytch_api jwks_json
-    http_get http_request concurrent concurrent_get start_request start_get
+    http_get http_request http_answer concurrent concurrent_get start_request start_get
     read_answers h2_get
     wait_until wait_status wait_keys wait_zone wait_policy nginx_status
     nginx_pid nginx_workers nginx_cmd stop_nginx free_port write_file log_lines
@@ -405,7 +405,8 @@ sub start_get { start_request('GET', @_) }
 
 # read_answers(CONNECTIONS...): reads each connection's answer to its end
 # (for at most $RequestSeconds in all) and closes it.  Returns one hash
-# ref per connection, in order: {status (0: no answer), head, body, raw}.
+# ref per connection, in order: {status (0: no answer), head, headers (by
+# lower-case name; the last of a repeated one), body, raw}.
 sub read_answers {
     my @socks = @_;
     my %buf;
@@ -428,8 +429,12 @@ sub read_answers {
         my $raw = defined $_ ? ($buf{"$_"} // '') : '';
         my ($head, $body) = split /\r\n\r\n/, $raw, 2;
         my ($status) = ($head // '') =~ m{^HTTP/1\.\d (\d{3})};
-        { status => $status // 0, head => $head // '', body => $body // '',
-          raw => $raw };
+        my %h;
+        for (split /\r\n/, $head // '') {
+            $h{lc $1} = $2 if /^([^:\s]+):\s*(.*)$/;
+        }
+        { status => $status // 0, head => $head // '', headers => \%h,
+          body => $body // '', raw => $raw };
     } @socks;
 }
 
@@ -469,6 +474,13 @@ sub http_request {
 }
 
 sub http_get { http_request('GET', @_) }
+
+# http_answer(METHOD, PATH, HEADER => VALUE, ...): one request; its answer
+# as read_answers() gives it.
+sub http_answer {
+    my ($r) = read_answers(start_request(@_));
+    return $r;
+}
 
 # wait_until(CODE): calls CODE until it returns true, for at most
 # $WaitSeconds; returns whether it did.
@@ -821,11 +833,15 @@ connection.  An answer not received within C<$StytchTest::RequestSeconds>
 One request.  In list context C<(status, head, body)> (the head without
 its final blank line); in scalar context the status.
 
+=item C<http_answer(METHOD, PATH, HEADERS...)>
+
+One request; its answer as a hash ref, as C<concurrent> gives it.
+
 =item C<concurrent([OPTIONS,] [METHOD, PATH, HEADERS...], ...)>
 
 The requests, each on its own connection, all sent before any answer is
 read.  Returns one hash ref per request, in order:
-C<{status, head, body, raw}>.  With C<{close_first =E<gt> SECONDS}> the
+C<{status, head, headers, body, raw}> (C<headers> by lower-case name).  With C<{close_first =E<gt> SECONDS}> the
 first request goes 50 ms before the others and its connection is closed
 SECONDS after the last is sent, before its answer: a client that goes
 away.
