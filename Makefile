@@ -3,7 +3,8 @@ SHELL := /bin/bash
 #
 #   make            build build/ngx_http_stytch_module.so against Debian's
 #                   nginx-dev tree (or NGINX_SRC=/path/to/nginx-x.y.z)
-#   make test       unit tests, emulator tests and the t/ suite
+#   make test       unit tests, emulator tests, the t/ suite and the browser
+#                   walk-through (make test-browser: headless Chromium)
 #   make demo       nginx + the module + the Stytch emulator, walked through
 #   make bench      wrk against unprotected and protected locations
 #   make fuzz       each fuzz target for FUZZ_SECONDS (default 60)
@@ -28,7 +29,7 @@ NGX_LD_OPT  ?= -Wl,-z,relro -Wl,-z,now -fPIC
 GLUE_SRCS := $(wildcard src/*.c src/*.h) config
 
 .PHONY: all module deps test test-core test-emulator test-nginx demo \
-        demo-serve bench fuzz clean
+        demo-serve bench fuzz clean test-browser
 
 all: module
 
@@ -64,7 +65,7 @@ $(MODULE_SO): $(NGINX_BUILD)/Makefile $(CORE_LIB) $(GLUE_SRCS)
 	$(MAKE) -C $(NGINX_BUILD) -f objs/Makefile modules
 	cp $(NGINX_BUILD)/objs/ngx_http_stytch_module.so $@
 
-test: deps module test-core test-emulator test-nginx
+test: deps module test-core test-emulator test-nginx test-browser
 
 test-emulator: deps
 	node --test scripts/test/
@@ -72,6 +73,10 @@ test-emulator: deps
 test-nginx: deps module
 	TEST_NGINX_BINARY=$(NGINX_BIN) STYTCH_MODULE=$(MODULE_SO) \
 	    prove -I t/lib -r t/
+
+test-browser: deps module
+	scripts/install-deps browser
+	scripts/test-browser
 
 demo: deps module
 	scripts/demo

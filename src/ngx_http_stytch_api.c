@@ -43,6 +43,7 @@ struct ngx_http_stytch_flight_s {
     time_t                      valid;
     time_t                      reject_valid;
     ngx_msec_t                  deadline_ms;
+    ngx_msec_t                  started;
     ngx_event_t                 deadline;
     ngx_http_stytch_api_body_t  body;
     ngx_http_stytch_answer_t    answer;
@@ -438,6 +439,7 @@ ngx_http_stytch_flight_create(ngx_http_request_t *r,
     }
 
     ngx_add_timer(&flight->deadline, flight->deadline_ms);
+    flight->started = ngx_current_msec;
 
     return flight;
 }
@@ -511,6 +513,10 @@ ngx_http_stytch_flight_land(ngx_http_stytch_flight_t *flight,
     }
 
     sp = flight->project->shm;
+
+    if (flight->started) {
+        ngx_http_stytch_zone_latency(sp, ngx_current_msec - flight->started);
+    }
 
     switch (stytch_status_action(status)) {
     case STYTCH_ACTION_ALLOW:

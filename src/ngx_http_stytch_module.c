@@ -67,6 +67,8 @@ static ngx_int_t ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
     ngx_http_stytch_project_t *project);
 static ngx_int_t ngx_http_stytch_add_use(ngx_conf_t *cf, ngx_array_t *uses,
     ngx_str_t *uri);
+static ngx_int_t ngx_http_stytch_check_logout(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf, ngx_http_stytch_loc_conf_t *slcf);
 static ngx_int_t ngx_http_stytch_check_api_uses(ngx_conf_t *cf,
     ngx_http_stytch_main_conf_t *smcf);
 static ngx_int_t ngx_http_stytch_check_auth_requests(ngx_conf_t *cf,
@@ -394,6 +396,13 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       0,
       NULL },
 
+    { ngx_string("stytch_logout"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_stytch_logout,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("stytch_retry_after"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_sec_slot,
@@ -653,6 +662,12 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         {
             return NGX_CONF_ERROR;
         }
+    }
+
+    if (conf->logout.len
+        && ngx_http_stytch_check_logout(cf, smcf, conf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (conf->auth == NGX_HTTP_STYTCH_AUTH_OFF) {
@@ -1122,6 +1137,42 @@ ngx_http_stytch_add_use(ngx_conf_t *cf, ngx_array_t *uses, ngx_str_t *uri)
 
 
 /*
+ * stytch_logout revokes through the API location with the project's
+ * credentials, and answers requests whose session is gone: the access
+ * phase must not refuse them first.
+ */
+
+static ngx_int_t
+ngx_http_stytch_check_logout(ngx_conf_t *cf, ngx_http_stytch_main_conf_t *smcf,
+    ngx_http_stytch_loc_conf_t *slcf)
+{
+    if (slcf->auth != NGX_HTTP_STYTCH_AUTH_OFF) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_logout\" needs \"stytch_auth off\" in "
+                           "its location: a sign-out must answer requests "
+                           "whose session is gone");
+        return NGX_ERROR;
+    }
+
+    if (slcf->project_id.len == 0 || slcf->secret.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_logout\" needs \"stytch_project_id\" "
+                           "and \"stytch_secret\" or \"stytch_secret_file\" "
+                           "to revoke sessions");
+        return NGX_ERROR;
+    }
+
+    if (slcf->basic_auth.len == 0
+        && ngx_http_stytch_basic_auth(cf, slcf) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_stytch_add_use(cf, &smcf->api_uses, &slcf->api_location);
+}
+
+
+/*
  * Each server's API location must exist, be internal and proxy.  It is
  * the module's alone: its error_page (inherited, with
  * proxy_intercept_errors, from the server or http level) would replace
@@ -1385,6 +1436,10 @@ ngx_http_stytch_preconfiguration(ngx_conf_t *cf)
         }
     }
 
+    if (ngx_http_stytch_logout_add_variables(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_stytch_add_variables(cf);
 }
 
@@ -1395,6 +1450,10 @@ ngx_http_stytch_postconfiguration(ngx_conf_t *cf)
     ngx_http_handler_pt          *h;
     ngx_http_core_main_conf_t    *cmcf;
     ngx_http_stytch_main_conf_t  *smcf;
+
+    if (ngx_http_stytch_logout_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_stytch_module);
 

@@ -8,6 +8,7 @@
  *   ngx_http_stytch_module.c     directives, configuration, life cycle
  *   ngx_http_stytch_variables.c  $stytch_* (reads the request context)
  *   ngx_http_stytch_status.c     stytch_status (reads the zone)
+ *   ngx_http_stytch_logout.c     stytch_logout, $stytch_return_to
  *   ngx_http_stytch_handler.c    the request path and its responses
  *   ngx_http_stytch_rbac.c       authorization
  *   ngx_http_stytch_api.c        asking Stytch: subrequest, single flight
@@ -52,6 +53,7 @@
 #define NGX_HTTP_STYTCH_DEFAULT_ORGS      1024
 #define NGX_HTTP_STYTCH_MAX_ORGS          (1024 * 1024)
 #define NGX_HTTP_STYTCH_ORG_PROBES        8
+#define NGX_HTTP_STYTCH_LATENCY_BUCKETS   12   /* the last one is +Inf */
 #define NGX_HTTP_STYTCH_ORG_ID_LEN        128
 #define NGX_HTTP_STYTCH_MAX_PERMISSIONS   32
 
@@ -116,6 +118,8 @@ typedef struct {
     ngx_atomic_t                api_joins;
     ngx_atomic_t                api_limited;
     ngx_atomic_t                reported;
+    ngx_atomic_t                api_latency[NGX_HTTP_STYTCH_LATENCY_BUCKETS];
+    ngx_atomic_t                api_latency_ms;
 } ngx_http_stytch_shm_project_t;
 
 
@@ -270,6 +274,8 @@ typedef struct {
     ngx_http_complex_value_t   *organization;
     ngx_array_t                *rules;          /* rule_t */
 
+    ngx_str_t                   logout;         /* empty: no stytch_logout */
+
     ngx_http_stytch_project_t  *project;
 } ngx_http_stytch_loc_conf_t;
 
@@ -358,6 +364,11 @@ ngx_int_t ngx_http_stytch_add_variables(ngx_conf_t *cf);
 /* ngx_http_stytch_status.c */
 char *ngx_http_stytch_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
+/* ngx_http_stytch_logout.c */
+char *ngx_http_stytch_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_stytch_logout_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_stytch_logout_add_variables(ngx_conf_t *cf);
+
 /* ngx_http_stytch_handler.c */
 ngx_int_t ngx_http_stytch_handler_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_stytch_handler(ngx_http_request_t *r);
@@ -419,6 +430,9 @@ u_char *ngx_http_stytch_zone_copy(ngx_shm_zone_t *shm_zone,
 ngx_int_t ngx_http_stytch_zone_org(ngx_shm_zone_t *shm_zone,
     ngx_http_stytch_shm_project_t *sp, ngx_str_t *org_id,
     ngx_uint_t *slot);
+void ngx_http_stytch_zone_latency(ngx_http_stytch_shm_project_t *sp,
+    ngx_msec_t ms);
+extern ngx_msec_t  ngx_http_stytch_latency_bounds[];
 
 /* ngx_http_stytch_cache.c */
 void ngx_http_stytch_cache_init(ngx_http_stytch_shm_t *sh);

@@ -72,6 +72,11 @@ ngx_http_stytch_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
+/* upper bounds of the API latency histogram's buckets, in milliseconds */
+ngx_msec_t  ngx_http_stytch_latency_bounds[NGX_HTTP_STYTCH_LATENCY_BUCKETS - 1]
+    = { 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000 };
+
+
 /*
  * Gives each configured project its slot in the zone, found by its key, so
  * that a reload finds the keys of the projects it still has.
@@ -454,4 +459,23 @@ ngx_http_stytch_zone_org(ngx_shm_zone_t *shm_zone,
     *slot = s;
 
     return NGX_AGAIN;
+}
+
+
+/* Counts an API call's duration in its bucket of the histogram. */
+
+void
+ngx_http_stytch_zone_latency(ngx_http_stytch_shm_project_t *sp,
+    ngx_msec_t ms)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_STYTCH_LATENCY_BUCKETS - 1; i++) {
+        if (ms <= ngx_http_stytch_latency_bounds[i]) {
+            break;
+        }
+    }
+
+    (void) ngx_atomic_fetch_add(&sp->api_latency[i], 1);
+    (void) ngx_atomic_fetch_add(&sp->api_latency_ms, ms);
 }

@@ -140,8 +140,8 @@ claims={"flags":{"a":[1,"two"],"b":true},"level":3,"note":"line1\r\nX-Injected: 
 
 === TEST 3: B2B token: member, organization id and slug
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_project_id $TEST_NGINX_STYTCH_B2B_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_B2B_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_fallback off;
 --- config
@@ -164,7 +164,7 @@ session=$http_x_session
 ";
     }
 --- init
-StytchTest::wait_keys('/app/x');
+StytchTest::wait_keys({ b2b => 1 }, '/app/x');
 --- request
 GET /app/x
 --- more_headers eval
@@ -280,9 +280,9 @@ StytchTest::wait_keys('/p/index.html');
 --- request eval
 ["GET /p/index.html", "GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
-["Cookie: stytch_session_jwt=$main::B->{session_jwt}",
- "Cookie: stytch_session_jwt=$main::B->{session_jwt}",
- "Authorization: Bearer $main::B->{session_jwt}"]
+["Cookie: stytch_session_jwt=$main::S->{session_jwt}",
+ "Cookie: stytch_session_jwt=$main::S->{session_jwt}",
+ "Authorization: Bearer $main::S->{session_jwt}"]
 --- error_code eval
 [200, 200, 200]
 --- response_headers eval

@@ -407,6 +407,7 @@ GET /counters
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_api_cache_valid 10s 10s;
     proxy_intercept_errors on;
 --- config
     error_page 404 /404.html;
@@ -422,7 +423,6 @@ GET /counters
 
     location /p/ {
         stytch_auth on;
-        stytch_api_cache_valid 5s 1m;
         root html;
         add_header X-Error $stytch_auth_error always;
     }

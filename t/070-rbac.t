@@ -485,8 +485,8 @@ StytchTest::wait_policy();
 
 === TEST 9: B2B: stytch_require_organization admits only members of the organization in the URL
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_project_id $TEST_NGINX_STYTCH_B2B_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_B2B_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_policy_refresh 1s;
     stytch_b2b on;
@@ -539,8 +539,8 @@ qr/\[info\] .*the session's organization is not "\Q$::org_b\E"/
 
 === TEST 10: B2B: the organization's policy adds its roles, and the RBAC check includes the tenancy check
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_project_id $TEST_NGINX_STYTCH_B2B_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_B2B_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_policy_refresh 1s;
     stytch_b2b on;

@@ -12,7 +12,7 @@ const path = require('node:path');
 const readline = require('node:readline');
 
 const EMULATOR = path.resolve(__dirname, '..', 'stytch-emulator');
-const READY = /^stytch-emulator listening on (https?):\/\/([^:]+|\[[^\]]+\]):(\d+) project_id=(\S+) secret=(\S+)$/;
+const READY = /^stytch-emulator listening on (https?):\/\/([^:]+|\[[^\]]+\]):(\d+) project_id=(\S+) secret=(\S+) b2b_project_id=(\S+) b2b_secret=(\S+)$/;
 
 function startEmulator(args = [], { timeoutMs = 15000 } = {}) {
   return new Promise((resolve, reject) => {
@@ -39,6 +39,7 @@ function startEmulator(args = [], { timeoutMs = 15000 } = {}) {
       proc.removeAllListeners('exit');
       const emu = {
         proc, lines, scheme: m[1], host: m[2], port: Number(m[3]), projectId: m[4], secret: m[5],
+        b2bProjectId: m[6], b2bSecret: m[7],
         url: `${m[1]}://${m[2]}:${m[3]}`,
         stderr: () => stderr,
         cert: null,
@@ -59,13 +60,16 @@ function startEmulator(args = [], { timeoutMs = 15000 } = {}) {
 function basic(emu, secret) {
   return 'Basic ' + Buffer.from(`${emu.projectId}:${secret === undefined ? emu.secret : secret}`).toString('base64');
 }
+const basicB2b = (emu) => 'Basic ' + Buffer.from(`${emu.b2bProjectId}:${emu.b2bSecret}`).toString('base64');
 
-// Raw request. body: object (JSON-encoded) or string.  auth: true (Basic with
-// the right secret), false (none), or a string Authorization header value.
+// Raw request. body: object (JSON-encoded) or string.  auth: true (Basic
+// with the consumer project's credentials), 'b2b' (the B2B project's),
+// false (none), or a string Authorization header value.
 function request(emu, method, urlPath, body, { auth = true, headers = {}, agent, timeoutMs = 20000 } = {}) {
   const lib = emu.scheme === 'https' ? https : http;
   const h = { ...headers };
   if (auth === true) h.authorization = basic(emu);
+  else if (auth === 'b2b') h.authorization = basicB2b(emu);
   else if (typeof auth === 'string') h.authorization = auth;
   let data;
   if (body !== undefined) {
@@ -122,4 +126,4 @@ function verifyWithJwks(jwt, jwks) {
   return { header, payload };
 }
 
-module.exports = { startEmulator, request, ctl, basic, decodeJwt, verifyWithJwks, EMULATOR };
+module.exports = { startEmulator, request, ctl, basic, basicB2b, decodeJwt, verifyWithJwks, EMULATOR };

@@ -179,30 +179,43 @@ describe('sessions/authenticate', () => {
       }
     });
 
-    it('401 invalid_session_jwt: rogue key, tampered payload, no signature, wrong iss/aud/alg, no kid', async () => {
+    it('unable_to_parse_session_jwt when the JWT cannot be verified: rogue key, no signature, alg, kid, tampered', async () => {
       const cases = [
         { key: 'rogue' },
+        { session_id: s.session_id, key: 'rogue' },
         { session_id: s.session_id, signature: 'none' },
-        { session_id: s.session_id, claims: { iss: 'stytch.com/project-test-other' } },
-        { session_id: s.session_id, claims: { aud: ['project-test-other'] } },
         { session_id: s.session_id, header: { alg: 'HS256' } },
         { session_id: s.session_id, header: { kid: null } },
         { session_id: s.session_id, header: { kid: 'jwk-test-unknown' } },
-        { session_id: s.session_id, claims: { 'https://stytch.com/session': null } },
       ];
       for (const c of cases) {
         const jwt = (await ctl(emu, 'POST', '/jwt', c)).jwt;
-        assertError(await request(emu, 'POST', AUTH, { session_jwt: jwt }), 401, 'invalid_session_jwt');
+        assertError(await request(emu, 'POST', AUTH, { session_jwt: jwt }), 400, 'unable_to_parse_session_jwt');
       }
-      // A rogue-key JWT for a real session must fail too.
-      const rogue = (await ctl(emu, 'POST', '/jwt', { session_id: s.session_id, key: 'rogue' })).jwt;
-      assertError(await request(emu, 'POST', AUTH, { session_jwt: rogue }), 401, 'invalid_session_jwt');
       // Tamper with a valid JWT's payload.
       const [h, , sig] = s.session_jwt.split('.');
       const p = decodeJwt(s.session_jwt).payload;
       p['https://stytch.com/session'].roles = ['admin'];
       const forged = `${h}.${Buffer.from(JSON.stringify(p)).toString('base64url')}.${sig}`;
-      assertError(await request(emu, 'POST', AUTH, { session_jwt: forged }), 401, 'invalid_session_jwt');
+      assertError(await request(emu, 'POST', AUTH, { session_jwt: forged }), 400, 'unable_to_parse_session_jwt');
+    });
+
+    it('a verified JWT with the wrong iss, aud or session claim: jwt_invalid_issuer, _audience, _claims', async () => {
+      const mint = async (claims) => (await ctl(emu, 'POST', '/jwt', { session_id: s.session_id, claims })).jwt;
+      assertError(await request(emu, 'POST', AUTH, { session_jwt: await mint({ iss: 'stytch.com/project-test-other' }) }),
+        401, 'jwt_invalid_issuer');
+      assertError(await request(emu, 'POST', AUTH, { session_jwt: await mint({ iss: null }) }), 401, 'jwt_invalid_issuer');
+      assertError(await request(emu, 'POST', AUTH, { session_jwt: await mint({ aud: ['project-test-other'] }) }),
+        401, 'jwt_invalid_audience');
+      assertError(await request(emu, 'POST', AUTH, { session_jwt: await mint({ 'https://stytch.com/session': null }) }),
+        401, 'jwt_invalid_claims');
+      assertError(await request(emu, 'POST', AUTH, { session_jwt: await mint({ sub: null }) }), 401, 'jwt_invalid_claims');
+    });
+
+    it('invalid_session_token for what cannot be a session token', async () => {
+      for (const tok of [42, ['x'], 'has space', 'semi;colon', 'x'.repeat(2000)]) {
+        assertError(await request(emu, 'POST', AUTH, { session_token: tok }), 400, 'invalid_session_token');
+      }
     });
 
     it('an aud given as a plain string is accepted', async () => {
@@ -244,15 +257,18 @@ describe('sessions/authenticate', () => {
       assert.equal('roles' in decodeJwt(r.body.session_jwt).payload['https://stytch.com/session'], false);
     });
 
-    it('a consumer session is not found at the B2B endpoint', async () => {
-      assertError(await request(emu, 'POST', B2B, { session_token: s.session_token }), 404, 'session_not_found');
-      assertError(await request(emu, 'POST', B2B, { session_jwt: s.session_jwt }), 404, 'session_not_found');
+    it("the consumer project's id on the B2B endpoint: invalid_b2b_endpoint; the B2B project does not know the session", async () => {
+      assertError(await request(emu, 'POST', B2B, { session_token: s.session_token }), 400, 'invalid_b2b_endpoint');
+      assertError(await request(emu, 'POST', B2B, { session_token: s.session_token }, { auth: 'b2b' }), 404, 'session_not_found');
+      assertError(await request(emu, 'POST', B2B, { session_jwt: s.session_jwt }, { auth: 'b2b' }), 400, 'unable_to_parse_session_jwt');
     });
   });
 
   describe('B2B', () => {
     let m;
+    let jwks;
     before(async () => {
+      jwks = (await request(emu, 'GET', `/v1/b2b/sessions/jwks/${emu.b2bProjectId}`, undefined, { auth: false })).body;
       m = await ctl(emu, 'POST', '/sessions', {
         type: 'b2b', organization_id: 'organization-test-33333333-3333-3333-3333-333333333333',
         organization_slug: 'acme', email: 'bob@acme.test', roles: ['stytch_member', 'editor'],
@@ -278,7 +294,7 @@ describe('sessions/authenticate', () => {
 
     for (const by of ['session_token', 'session_jwt']) {
       it(`200 by ${by} with the full B2B response shape`, async () => {
-        const r = await request(emu, 'POST', B2B, { [by]: m[by] });
+        const r = await request(emu, 'POST', B2B, { [by]: m[by] }, { auth: 'b2b' });
         assert.equal(r.status, 200, r.raw);
         const b = r.body;
         assert.equal(b.status_code, 200);
@@ -315,27 +331,31 @@ describe('sessions/authenticate', () => {
 
     it('expired JWT of a live member session is refreshed', async () => {
       const old = (await ctl(emu, 'POST', '/jwt', { session_id: m.session_id, iat: Math.floor(Date.now() / 1000) - 900 })).jwt;
-      const r = await request(emu, 'POST', B2B, { session_jwt: old });
+      const r = await request(emu, 'POST', B2B, { session_jwt: old }, { auth: 'b2b' });
       assert.equal(r.status, 200, r.raw);
       assert.ok(verifyWithJwks(r.body.session_jwt, jwks).payload.exp > Date.now() / 1000);
     });
 
     it('errors: no args, both args, bad auth, malformed, rogue, unknown, consumer session', async () => {
-      assertError(await request(emu, 'POST', B2B, {}), 400, 'no_session_arguments');
-      assertError(await request(emu, 'POST', B2B, { session_token: m.session_token, session_jwt: m.session_jwt }), 400, 'too_many_session_arguments');
-      assertError(await request(emu, 'POST', B2B, { session_token: m.session_token }, { auth: false }), 401, 'unauthorized_credentials');
-      assertError(await request(emu, 'POST', B2B, { session_jwt: 'x.y' }), 400, 'unable_to_parse_session_jwt');
+      assertError(await request(emu, 'POST', B2B, {}, { auth: 'b2b' }), 400, 'no_session_arguments');
+      assertError(await request(emu, 'POST', B2B, { session_token: m.session_token, session_jwt: m.session_jwt }, { auth: 'b2b' }), 400, 'too_many_session_arguments');
+      assertError(await request(emu, 'POST', B2B, { session_token: m.session_token }, { auth: false }, { auth: 'b2b' }), 401, 'unauthorized_credentials');
+      assertError(await request(emu, 'POST', B2B, { session_jwt: 'x.y' }, { auth: 'b2b' }), 400, 'unable_to_parse_session_jwt');
       const rogue = (await ctl(emu, 'POST', '/jwt', { session_id: m.session_id, key: 'rogue' })).jwt;
-      assertError(await request(emu, 'POST', B2B, { session_jwt: rogue }), 401, 'invalid_session_jwt');
-      assertError(await request(emu, 'POST', B2B, { session_token: 'nope' }), 404, 'session_not_found');
+      assertError(await request(emu, 'POST', B2B, { session_jwt: rogue }, { auth: 'b2b' }), 400, 'unable_to_parse_session_jwt');
+      const wrongIss = (await ctl(emu, 'POST', '/jwt', { session_id: m.session_id, claims: { iss: 'x' } })).jwt;
+      assertError(await request(emu, 'POST', B2B, { session_jwt: wrongIss }, { auth: 'b2b' }), 401, 'jwt_invalid_issuer');
+      assertError(await request(emu, 'POST', B2B, { session_token: 'nope' }, { auth: 'b2b' }), 404, 'session_not_found');
       const c = await ctl(emu, 'POST', '/sessions', {});
-      assertError(await request(emu, 'POST', B2B, { session_token: c.session_token }), 404, 'session_not_found');
+      assertError(await request(emu, 'POST', B2B, { session_token: c.session_token }, { auth: 'b2b' }), 404, 'session_not_found');
       assertError(await request(emu, 'POST', AUTH, { session_token: m.session_token }), 404, 'session_not_found');
+      assertError(await request(emu, 'POST', AUTH, { session_token: m.session_token }, { auth: 'b2b' }),
+        400, 'invalid_consumer_endpoint');
     });
 
     it('duration and custom claims work for B2B too', async () => {
       const r = await request(emu, 'POST', B2B, { session_jwt: m.session_jwt, session_duration_minutes: 5,
-        session_custom_claims: { my_custom_claim: null, k: [1, 2] } });
+        session_custom_claims: { my_custom_claim: null, k: [1, 2] } }, { auth: 'b2b' });
       assert.equal(r.status, 200, r.raw);
       assert.ok(Math.abs(Date.parse(r.body.member_session.expires_at) - Date.now() - 300000) < 3000);
       assert.deepEqual(r.body.member_session.custom_claims, { k: [1, 2] });
@@ -346,7 +366,7 @@ describe('sessions/authenticate', () => {
       const d = await ctl(emu, 'POST', '/sessions', { type: 'b2b' });
       assert.match(d.organization_id, /^organization-test-/);
       assert.deepEqual(d.session.roles, ['stytch_member']);
-      const r = await request(emu, 'POST', B2B, { session_token: d.session_token });
+      const r = await request(emu, 'POST', B2B, { session_token: d.session_token }, { auth: 'b2b' });
       assert.equal(r.status, 200);
       assert.equal(r.body.organization.organization_slug, d.session.organization_slug);
     });

@@ -15,9 +15,14 @@ describe('command line', () => {
     const emu = await startEmulator();
     try {
       assert.equal(emu.lines.length, 1);
-      assert.match(emu.lines[0], /^stytch-emulator listening on http:\/\/127\.0\.0\.1:\d+ project_id=\S+ secret=\S+$/);
+      assert.match(emu.lines[0],
+        /^stytch-emulator listening on http:\/\/127\.0\.0\.1:\d+ project_id=\S+ secret=\S+ b2b_project_id=\S+ b2b_secret=\S+$/);
       assert.equal(emu.projectId, 'project-test-00000000-0000-0000-0000-000000000000');
       assert.equal(emu.secret, 'secret-test-emulator');
+      assert.equal(emu.b2bProjectId, 'project-test-11111111-1111-1111-1111-111111111111');
+      assert.equal(emu.b2bSecret, 'secret-test-emulator-b2b');
+      // the parsers of the older line (t/lib/StytchTest.pm, scripts/demo) still find today's fields first
+      assert.match(emu.lines[0], / project_id=project-test-0{8}-0{4}-0{4}-0{4}-0{12} secret=secret-test-emulator /);
       assert.ok(emu.port > 0);
       assert.deepEqual(await ctl(emu, 'GET', '/health'), { ok: true });
     } finally {
@@ -53,8 +58,23 @@ describe('command line', () => {
     } finally { await emu.stop(); }
   });
 
+  it('--b2b-project-id and --b2b-secret name the B2B project', async () => {
+    const emu = await startEmulator(['--b2b-project-id', 'project-test-22222222-2222-2222-2222-222222222222',
+      '--b2b-secret=b2b-s3cret']);
+    try {
+      assert.equal(emu.b2bProjectId, 'project-test-22222222-2222-2222-2222-222222222222');
+      assert.equal(emu.b2bSecret, 'b2b-s3cret');
+      const s = await ctl(emu, 'POST', '/sessions', { type: 'b2b' });
+      assert.equal(s.project_id, emu.b2bProjectId);
+      const r = await request(emu, 'POST', '/v1/b2b/sessions/authenticate', { session_token: s.session_token }, { auth: 'b2b' });
+      assert.equal(r.status, 200, r.raw);
+    } finally { await emu.stop(); }
+  });
+
   it('bad arguments exit 2 with usage', () => {
-    for (const args of [[], ['--port'], ['--port', 'x'], ['--port', '0', '--bogus'], ['--port', '0', '--tls-cert', 'a']]) {
+    for (const args of [[], ['--port'], ['--port', 'x'], ['--port', '0', '--bogus'], ['--port', '0', '--tls-cert', 'a'],
+      ['--port', '0', '--idle-timeout', '-1'], ['--port', '0', '--b2b-project-id', 'project-test-00000000-0000-0000-0000-000000000000'],
+      ['--port', '0', '--secret', 'with space']]) {
       const r = spawnSync(process.execPath, [EMULATOR, ...args], { encoding: 'utf8' });
       assert.equal(r.status, 2, args.join(' '));
       assert.match(r.stderr, /usage/);
@@ -141,7 +161,8 @@ describe('command line', () => {
       await request(emu, 'POST', '/v1/sessions/revoke', { session_id: v.session_id });
       assert.equal((await emu.stop()).code, 0);
       const st = JSON.parse(fs.readFileSync(file, 'utf8'));
-      assert.equal(st.keys.length, 2);
+      assert.equal(st.version, 2);
+      assert.equal(st.projects.find((p) => p.project_id === emu.projectId).keys.length, 2);
 
       emu = await startEmulator(['--state', file]);
       try {
@@ -154,12 +175,53 @@ describe('command line', () => {
         assert.deepEqual(r.body.session.custom_claims, { x: 1 });
         const jwks = (await request(emu, 'GET', `/v1/sessions/jwks/${emu.projectId}`)).body;
         assert.equal(verifyWithJwks(r.body.session_jwt, jwks).header.kid, rot.kid);
-        const rb = await request(emu, 'POST', '/v1/b2b/sessions/authenticate', { session_token: b.session_token });
+        const rb = await request(emu, 'POST', '/v1/b2b/sessions/authenticate', { session_token: b.session_token },
+          { auth: 'b2b' });
         assert.equal(rb.status, 200);
         assert.equal(rb.body.organization.organization_slug, 'acme');
-        const op = await request(emu, 'GET', `/v1/b2b/rbac/organizations/${b.organization_id}`);
+        const op = await request(emu, 'GET', `/v1/b2b/rbac/organizations/${b.organization_id}`, undefined, { auth: 'b2b' });
         assert.deepEqual(op.body.org_policy.roles.map((x) => x.role_id), ['r']);
         assert.equal((await request(emu, 'POST', '/v1/sessions/authenticate', { session_token: v.session_token })).status, 404);
+      } finally { await emu.stop(); }
+    } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  it('--state keeps the projects tests made, with their keys and sessions', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emu-state-'));
+    const file = path.join(dir, 'state.json');
+    try {
+      let emu = await startEmulator(['--state', file]);
+      const p = await ctl(emu, 'POST', '/projects', { vertical: 'b2b', secret: 'kept-secret' });
+      const s = await ctl(emu, 'POST', '/sessions', { project_id: p.project_id, organization_slug: 'kept' });
+      const kid = (await ctl(emu, 'GET', `/keys?project_id=${p.project_id}`)).signing;
+      assert.equal((await emu.stop()).code, 0);
+      emu = await startEmulator(['--state', file]);
+      try {
+        const again = await ctl(emu, 'GET', `/projects/${p.project_id}`);
+        assert.equal(again.secret, 'kept-secret');
+        assert.equal(again.vertical, 'b2b');
+        assert.equal((await ctl(emu, 'GET', `/keys?project_id=${p.project_id}`)).signing, kid);
+        const r = await request(emu, 'POST', '/v1/b2b/sessions/authenticate', { session_jwt: s.session_jwt },
+          { auth: 'Basic ' + Buffer.from(`${p.project_id}:kept-secret`).toString('base64') });
+        assert.equal(r.status, 200, r.raw);
+        assert.equal(r.body.organization.organization_slug, 'kept');
+      } finally { await emu.stop(); }
+    } finally { fs.rmSync(dir, { recursive: true, force: true }); }
+  });
+
+  it('--state still reads a version 1 file (the default project alone)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'emu-state-'));
+    const file = path.join(dir, 'state.json');
+    try {
+      let emu = await startEmulator(['--state', file]);
+      const s = await ctl(emu, 'POST', '/sessions', {});
+      assert.equal((await emu.stop()).code, 0);
+      const v2 = JSON.parse(fs.readFileSync(file, 'utf8'));
+      const { secret, vertical, builtin, ...v1 } = v2.projects[0]; // eslint-disable-line no-unused-vars
+      fs.writeFileSync(file, JSON.stringify({ version: 1, ...v1 }));
+      emu = await startEmulator(['--state', file]);
+      try {
+        assert.equal((await request(emu, 'POST', '/v1/sessions/authenticate', { session_jwt: s.session_jwt })).status, 200);
       } finally { await emu.stop(); }
     } finally { fs.rmSync(dir, { recursive: true, force: true }); }
   });

@@ -9,6 +9,8 @@ const { startEmulator, request, ctl, decodeJwt, verifyWithJwks } = require('../e
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const AUTH = '/v1/sessions/authenticate';
+const SIGNIN0 = { magic_links_send: 0, magic_links_authenticate: 0, otps_send: 0, otps_authenticate: 0,
+  m2m_clients: 0, m2m_token: 0 };
 
 describe('control API', () => {
   let emu;
@@ -58,7 +60,7 @@ describe('control API', () => {
       verifyWithJwks(r.body.session_jwt, set);
     });
 
-    it('retire: the key leaves the JWKS and its JWTs fail with 401; the signing key cannot be retired', async () => {
+    it('retire: the key leaves the JWKS and its JWTs fail; the signing key cannot be retired', async () => {
       const s = await ctl(emu, 'POST', '/sessions', {});
       const oldKid = decodeJwt(s.session_jwt).header.kid;
       const rot = await ctl(emu, 'POST', '/keys/rotate');
@@ -74,12 +76,12 @@ describe('control API', () => {
       assert.ok(k.retired.includes(oldKid));
       assert.ok(!(await jwks()).keys.some((x) => x.kid === oldKid));
       const r = await request(emu, 'POST', AUTH, { session_jwt: s.session_jwt });
-      assert.equal(r.status, 401);
-      assert.equal(r.body.error_type, 'invalid_session_jwt');
+      assert.equal(r.status, 400);
+      assert.equal(r.body.error_type, 'unable_to_parse_session_jwt');
       // A JWT can still be minted with the retired kid (to test clients).
       const j = (await ctl(emu, 'POST', '/jwt', { session_id: s.session_id, key: oldKid })).jwt;
       assert.equal(decodeJwt(j).header.kid, oldKid);
-      assert.equal((await request(emu, 'POST', AUTH, { session_jwt: j })).status, 401);
+      assert.equal((await request(emu, 'POST', AUTH, { session_jwt: j })).status, 400);
       // The token path is unaffected.
       assert.equal((await request(emu, 'POST', AUTH, { session_token: s.session_token })).status, 200);
     });
@@ -147,27 +149,31 @@ describe('control API', () => {
     beforeEach(async () => { await ctl(emu, 'POST', '/reset'); });
 
     it('counts each endpoint, consumer and B2B together plus b2b_* separately', async () => {
-      const c0 = await ctl(emu, 'GET', '/counters');
+      const requestsOnly = ({ connections_accepted, connections_closed_idle, ...rest }) => { // eslint-disable-line no-unused-vars
+        assert.ok(Number.isInteger(connections_accepted) && Number.isInteger(connections_closed_idle));
+        return rest;
+      };
+      const c0 = requestsOnly(await ctl(emu, 'GET', '/counters'));
       assert.deepEqual(c0, { jwks: 0, authenticate: 0, revoke: 0, policy: 0, org_policy: 0,
-        b2b_jwks: 0, b2b_authenticate: 0, b2b_revoke: 0, b2b_policy: 0 });
+        b2b_jwks: 0, b2b_authenticate: 0, b2b_revoke: 0, b2b_policy: 0, ...SIGNIN0, rate_limited: 0 });
       const s = await ctl(emu, 'POST', '/sessions', {});
       await request(emu, 'GET', jwksPath, undefined, { auth: false });
-      await request(emu, 'GET', `/v1/b2b/sessions/jwks/${emu.projectId}`, undefined, { auth: false });
+      await request(emu, 'GET', `/v1/b2b/sessions/jwks/${emu.b2bProjectId}`, undefined, { auth: false });
       await request(emu, 'POST', AUTH, { session_token: s.session_token });
       await request(emu, 'POST', AUTH, {}); // errors count too
-      await request(emu, 'POST', '/v1/b2b/sessions/authenticate', {});
+      await request(emu, 'POST', '/v1/b2b/sessions/authenticate', {}, { auth: 'b2b' });
       await request(emu, 'GET', '/v1/rbac/policy');
-      await request(emu, 'GET', '/v1/b2b/rbac/policy');
-      await request(emu, 'GET', '/v1/b2b/rbac/organizations/o1');
+      await request(emu, 'GET', '/v1/b2b/rbac/policy', undefined, { auth: 'b2b' });
+      await request(emu, 'GET', '/v1/b2b/rbac/organizations/o1', undefined, { auth: 'b2b' });
       await request(emu, 'POST', '/v1/sessions/revoke', { session_id: s.session_id });
-      const c = await ctl(emu, 'GET', '/counters');
+      const c = requestsOnly(await ctl(emu, 'GET', '/counters'));
       assert.deepEqual(c, { jwks: 2, authenticate: 3, revoke: 1, policy: 2, org_policy: 1,
-        b2b_jwks: 1, b2b_authenticate: 1, b2b_revoke: 0, b2b_policy: 1 });
+        b2b_jwks: 1, b2b_authenticate: 1, b2b_revoke: 0, b2b_policy: 1, ...SIGNIN0, rate_limited: 0 });
     });
 
     it('GET /emulator/requests shows method, path, lowercased headers and body; limit; ring bound', async () => {
       await request(emu, 'POST', AUTH, { session_token: 't1' }, { headers: { 'X-Custom-Thing': 'abc' } });
-      await request(emu, 'POST', '/v1/b2b/sessions/authenticate', { session_token: 't2' });
+      await request(emu, 'POST', '/v1/b2b/sessions/authenticate', { session_token: 't2' }, { auth: 'b2b' });
       await request(emu, 'POST', AUTH, 'not json');
       const all = (await ctl(emu, 'GET', '/requests?endpoint=authenticate')).requests;
       assert.equal(all.length, 3);
@@ -223,7 +229,7 @@ describe('control API', () => {
         const r = await request(emu, 'GET', jwksPath, undefined, { auth: false });
         assert.equal(r.status, 503);
         assert.equal(r.body.status_code, 503);
-        assert.equal(r.body.error_type, 'service_unavailable');
+        assert.equal(r.body.error_type, 'server_unavailable');
         assert.ok(r.body.request_id && r.body.error_message);
       }
       // other endpoints unaffected
@@ -245,19 +251,19 @@ describe('control API', () => {
     it('latency_ms delays the answer, then answers normally', async () => {
       await ctl(emu, 'POST', '/faults', { endpoint: 'policy', latency_ms: 300, count: 1 });
       let t = Date.now();
-      const r = await request(emu, 'GET', '/v1/b2b/rbac/policy');
+      const r = await request(emu, 'GET', '/v1/b2b/rbac/policy', undefined, { auth: 'b2b' });
       assert.ok(Date.now() - t >= 290, `took ${Date.now() - t}`);
       assert.equal(r.status, 200);
       assert.ok(r.body.policy);
       t = Date.now();
-      await request(emu, 'GET', '/v1/b2b/rbac/policy');
+      await request(emu, 'GET', '/v1/b2b/rbac/policy', undefined, { auth: 'b2b' });
       assert.ok(Date.now() - t < 250);
     });
 
     it('latency with status', async () => {
       await ctl(emu, 'POST', '/faults', { endpoint: 'org_policy', latency_ms: 200, status: 429 });
       const t = Date.now();
-      const r = await request(emu, 'GET', '/v1/b2b/rbac/organizations/o');
+      const r = await request(emu, 'GET', '/v1/b2b/rbac/organizations/o', undefined, { auth: 'b2b' });
       assert.ok(Date.now() - t >= 190);
       assert.equal(r.status, 429);
       assert.equal(r.body.error_type, 'too_many_requests');
@@ -292,7 +298,7 @@ describe('control API', () => {
       await ctl(emu, 'POST', '/faults', { endpoint: 'jwks', status: 502 });
       await ctl(emu, 'POST', '/faults', { endpoint: 'jwks', status: 504 });
       assert.equal((await request(emu, 'GET', '/v1/rbac/policy')).status, 500);
-      assert.equal((await request(emu, 'POST', '/v1/b2b/sessions/authenticate', {})).status, 500);
+      assert.equal((await request(emu, 'POST', '/v1/b2b/sessions/authenticate', {}, { auth: 'b2b' })).status, 500);
       assert.equal((await request(emu, 'GET', jwksPath, undefined, { auth: false })).status, 504);
       assert.equal((await ctl(emu, 'GET', '/health')).ok, true, 'control API never faulted');
       const list = await ctl(emu, 'GET', '/faults');

@@ -10,9 +10,10 @@ describe('GET /v1/[b2b/]sessions/jwks/{project_id}', () => {
   before(async () => { emu = await startEmulator(); });
   after(async () => { await emu.stop(); });
 
-  for (const prefix of ['/v1/sessions/jwks/', '/v1/b2b/sessions/jwks/']) {
+  for (const [prefix, b2b] of [['/v1/sessions/jwks/', false], ['/v1/b2b/sessions/jwks/', true]]) {
+    const pid = () => (b2b ? emu.b2bProjectId : emu.projectId);
     it(`${prefix} serves RSA keys with all fields, without auth`, async () => {
-      const r = await request(emu, 'GET', prefix + emu.projectId, undefined, { auth: false });
+      const r = await request(emu, 'GET', prefix + pid(), undefined, { auth: false });
       assert.equal(r.status, 200);
       assert.equal(r.body.status_code, 200);
       assert.match(r.body.request_id, /^request-id-test-[0-9a-f-]{36}$/);
@@ -45,13 +46,13 @@ describe('GET /v1/[b2b/]sessions/jwks/{project_id}', () => {
     });
 
     it(`${prefix} accepts Basic auth too (ruby sends it)`, async () => {
-      const r = await request(emu, 'GET', prefix + emu.projectId);
+      const r = await request(emu, 'GET', prefix + pid(), undefined, { auth: b2b ? 'b2b' : true });
       assert.equal(r.status, 200);
       assert.equal(r.body.keys.length, 1);
     });
 
     it(`${prefix} rejects an unknown project id with 400 invalid_project_id`, async () => {
-      const r = await request(emu, 'GET', prefix + 'project-test-11111111-1111-1111-1111-111111111111', undefined, { auth: false });
+      const r = await request(emu, 'GET', prefix + 'project-test-99999999-9999-9999-9999-999999999999', undefined, { auth: false });
       assert.equal(r.status, 400);
       assert.equal(r.body.status_code, 400);
       assert.equal(r.body.error_type, 'invalid_project_id');
@@ -59,11 +60,18 @@ describe('GET /v1/[b2b/]sessions/jwks/{project_id}', () => {
     });
   }
 
-  it('consumer and B2B serve the same keys', async () => {
+  it('each project serves its own keys on the JWKS endpoint of its vertical only', async () => {
     const a = await request(emu, 'GET', '/v1/sessions/jwks/' + emu.projectId, undefined, { auth: false });
-    const b = await request(emu, 'GET', '/v1/b2b/sessions/jwks/' + emu.projectId, undefined, { auth: false });
-    assert.deepEqual(a.body.keys, b.body.keys);
-    assert.notEqual(a.body.request_id, b.body.request_id);
+    const b = await request(emu, 'GET', '/v1/b2b/sessions/jwks/' + emu.b2bProjectId, undefined, { auth: false });
+    assert.notEqual(a.body.keys[0].kid, b.body.keys[0].kid);
+    const wrongB2b = await request(emu, 'GET', '/v1/b2b/sessions/jwks/' + emu.projectId, undefined, { auth: false });
+    assert.equal(wrongB2b.status, 400);
+    assert.equal(wrongB2b.body.error_type, 'invalid_b2b_endpoint');
+    assert.equal(wrongB2b.body.error_message, 'This endpoint is only enabled for B2B projects.');
+    const wrongConsumer = await request(emu, 'GET', '/v1/sessions/jwks/' + emu.b2bProjectId, undefined, { auth: false });
+    assert.equal(wrongConsumer.status, 400);
+    assert.equal(wrongConsumer.body.error_type, 'invalid_consumer_endpoint');
+    assert.equal(wrongConsumer.body.error_message, 'This endpoint is only enabled for consumer projects.');
   });
 
   it('unknown API route gives a Stytch-shaped 404', async () => {

@@ -34,7 +34,7 @@ describe('RBAC', () => {
   });
 
   it('GET /v1/b2b/rbac/policy: default B2B policy', async () => {
-    const r = await request(emu, 'GET', '/v1/b2b/rbac/policy');
+    const r = await request(emu, 'GET', '/v1/b2b/rbac/policy', undefined, { auth: 'b2b' });
     assert.equal(r.status, 200);
     const p = r.body.policy;
     const ids = p.roles.map((x) => x.role_id);
@@ -47,7 +47,7 @@ describe('RBAC', () => {
   });
 
   it('GET /v1/b2b/rbac/organizations/{id}: empty roles without an org policy', async () => {
-    const r = await request(emu, 'GET', '/v1/b2b/rbac/organizations/organization-test-x');
+    const r = await request(emu, 'GET', '/v1/b2b/rbac/organizations/organization-test-x', undefined, { auth: 'b2b' });
     assert.equal(r.status, 200);
     assert.deepEqual(r.body.org_policy.roles, []);
     assert.ok(r.body.request_id);
@@ -123,7 +123,7 @@ describe('RBAC', () => {
       assertError(await request(emu, 'POST', AUTH, { session_token: editor.session_token,
         authorization_check: { resource_id: 'documents', action: 'write' } }), 403, 'consumer_session_authorization_error');
       // B2B policy untouched
-      const b = (await request(emu, 'GET', '/v1/b2b/rbac/policy')).body.policy;
+      const b = (await request(emu, 'GET', '/v1/b2b/rbac/policy', undefined, { auth: 'b2b' })).body.policy;
       assert.ok(b.roles.some((x) => x.role_id === 'stytch_member'));
     });
 
@@ -135,6 +135,7 @@ describe('RBAC', () => {
 
   describe('B2B authorization_check', () => {
     const B2B = '/v1/b2b/sessions/authenticate';
+    const b2bAuth = (path, body) => request(emu, 'POST', path, body, { auth: 'b2b' });
     const ORG = 'organization-test-aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
     let member;
     before(async () => {
@@ -142,20 +143,20 @@ describe('RBAC', () => {
     });
 
     it('tenancy is checked first: another org is 403 session_authorization_tenancy_error', async () => {
-      assertError(await request(emu, 'POST', B2B, { session_token: member.session_token,
+      assertError(await b2bAuth(B2B, { session_token: member.session_token,
         authorization_check: { organization_id: 'organization-test-other', resource_id: 'stytch.self', action: 'delete' } }),
       403, 'session_authorization_tenancy_error');
     });
 
     it('project policy roles grant: stytch_member on stytch.self', async () => {
-      const r = await request(emu, 'POST', B2B, { session_jwt: member.session_jwt,
+      const r = await b2bAuth(B2B, { session_jwt: member.session_jwt,
         authorization_check: { organization_id: ORG, resource_id: 'stytch.self', action: 'delete' } });
       assert.equal(r.status, 200, r.raw);
       assert.deepEqual(r.body.verdict, { authorized: true, granting_roles: ['stytch_member'] });
     });
 
     it('denied without a granting role: 403 session_authorization_error', async () => {
-      assertError(await request(emu, 'POST', B2B, { session_token: member.session_token,
+      assertError(await b2bAuth(B2B, { session_token: member.session_token,
         authorization_check: { organization_id: ORG, resource_id: 'documents', action: 'read' } }),
       403, 'session_authorization_error');
     });
@@ -163,24 +164,24 @@ describe('RBAC', () => {
     it('org policy roles are added for that org only', async () => {
       await ctl(emu, 'POST', '/org-policy', { organization_id: ORG, org_policy: { roles: [
         { role_id: 'reviewer', description: 'org role', permissions: [{ resource_id: 'documents', actions: ['read'] }] }] } });
-      const g = await request(emu, 'GET', `/v1/b2b/rbac/organizations/${ORG}`);
+      const g = await request(emu, 'GET', `/v1/b2b/rbac/organizations/${ORG}`, undefined, { auth: 'b2b' });
       assert.equal(g.status, 200);
       assert.deepEqual(g.body.org_policy.roles.map((x) => x.role_id), ['reviewer']);
-      const r = await request(emu, 'POST', B2B, { session_token: member.session_token,
+      const r = await b2bAuth(B2B, { session_token: member.session_token,
         authorization_check: { organization_id: ORG, resource_id: 'documents', action: 'read' } });
       assert.equal(r.status, 200, r.raw);
       assert.deepEqual(r.body.verdict.granting_roles, ['reviewer']);
-      assertError(await request(emu, 'POST', B2B, { session_token: member.session_token,
+      assertError(await b2bAuth(B2B, { session_token: member.session_token,
         authorization_check: { organization_id: ORG, resource_id: 'documents', action: 'write' } }),
       403, 'session_authorization_error');
       const other = await ctl(emu, 'POST', '/sessions', { type: 'b2b', roles: ['stytch_member', 'reviewer'] });
-      assertError(await request(emu, 'POST', B2B, { session_token: other.session_token,
+      assertError(await b2bAuth(B2B, { session_token: other.session_token,
         authorization_check: { organization_id: other.organization_id, resource_id: 'documents', action: 'read' } }),
       403, 'session_authorization_error');
     });
 
     it('B2B check without organization_id is 400', async () => {
-      assertError(await request(emu, 'POST', B2B, { session_token: member.session_token,
+      assertError(await b2bAuth(B2B, { session_token: member.session_token,
         authorization_check: { resource_id: 'documents', action: 'read' } }), 400, 'invalid_authorization_check');
     });
 
@@ -188,7 +189,7 @@ describe('RBAC', () => {
       await ctl(emu, 'POST', '/policy', { b2b: true, policy: { roles: [
         { role_id: 'stytch_member', description: '', permissions: [{ resource_id: 'documents', actions: ['*'] }] }],
       resources: [], scopes: [] } });
-      const r = await request(emu, 'POST', B2B, { session_token: member.session_token,
+      const r = await b2bAuth(B2B, { session_token: member.session_token,
         authorization_check: { organization_id: ORG, resource_id: 'documents', action: 'write' } });
       assert.equal(r.status, 200, r.raw);
       assert.deepEqual(r.body.verdict.granting_roles, ['stytch_member']);

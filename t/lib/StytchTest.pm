@@ -42,6 +42,7 @@ our $Module = File::Spec->rel2abs($ENV{STYTCH_MODULE}
               || "$RepoRoot/build/ngx_http_stytch_module.so");
 
 our ($EmuPid, $EmuUrl, $EmuPort, $EmuProject, $EmuSecret, $EmuCert, $EmuDir);
+our ($EmuB2bProject, $EmuB2bSecret);
 our $StartedBy;     # pid of the process that started the emulator
 our $StartTimeout = $ENV{STYTCH_EMULATOR_START_TIMEOUT} || 15;
 my $Json = JSON::PP->new->utf8->canonical->allow_nonref;
@@ -149,6 +150,8 @@ sub start_emulator {
                 if ($line =~ m{^stytch-emulator listening on (https?://([^\s:/]+|\[[^\]]+\]):(\d+))\s+project_id=(\S+)\s+secret=(\S+)}) {
                     $ready = 1;
                     ($EmuUrl, $EmuPort, $EmuProject, $EmuSecret) = ($1, $3, $4, $5);
+                    ($EmuB2bProject, $EmuB2bSecret) = ($1, $2)
+                        if $line =~ /\sb2b_project_id=(\S+)\s+b2b_secret=(\S+)/;
                     last;
                 }
             }
@@ -173,6 +176,8 @@ sub start_emulator {
     $ENV{TEST_NGINX_STYTCH_PORT}    = $EmuPort;
     $ENV{TEST_NGINX_STYTCH_PROJECT} = $EmuProject;
     $ENV{TEST_NGINX_STYTCH_SECRET}  = $EmuSecret;
+    $ENV{TEST_NGINX_STYTCH_B2B_PROJECT} = $EmuB2bProject;
+    $ENV{TEST_NGINX_STYTCH_B2B_SECRET}  = $EmuB2bSecret;
     if (defined $cert) {
         $ENV{TEST_NGINX_STYTCH_CERT} = $cert;
     } else {
@@ -324,12 +329,13 @@ sub requests {
     return ref $r eq 'HASH' ? ($r->{requests} || []) : [];
 }
 
-# stytch_api(METHOD, PATH, BODY): a call to the emulator's Stytch API with
-# the project's Basic credentials.  Returns the decoded reply (it has
-# status_code); never dies on a 4xx.
+# stytch_api(METHOD, PATH, BODY, [B2B]): a call to the emulator's Stytch
+# API with the project's Basic credentials (the B2B project's with B2B).
+# Returns the decoded reply (it has status_code); never dies on a 4xx.
 sub stytch_api {
-    my ($method, $path, $body) = @_;
-    my $auth = encode_base64("$EmuProject:$EmuSecret", '');
+    my ($method, $path, $body, $b2b) = @_;
+    my $auth = $b2b ? encode_base64("$EmuB2bProject:$EmuB2bSecret", '')
+                    : encode_base64("$EmuProject:$EmuSecret", '');
     my $res = emulator_raw($method, $path, $body,
                            { Authorization => "Basic $auth" });
     my $d = decode_body($res);
@@ -338,13 +344,14 @@ sub stytch_api {
 }
 
 # revoke(session_id => ...) / revoke(session_token => ...) /
-# revoke(member_session_id => ..., [b2b => 1]): the Stytch API call.
+# revoke(member_session_id => ..., [b2b => 1]): the Stytch API call, with
+# the B2B project's credentials for B2B.
 sub revoke {
     my %o = @_;
     my $b2b = delete $o{b2b};
     $b2b = 1 if exists $o{member_session_id};
     return stytch_api(POST => $b2b ? '/v1/b2b/sessions/revoke'
-                                   : '/v1/sessions/revoke', \%o);
+                                   : '/v1/sessions/revoke', \%o, $b2b);
 }
 
 # The project's key set as the emulator serves it (the text of the JSON);
@@ -507,16 +514,18 @@ sub wait_status {
     }
 }
 
-# wait_keys(PATH, HEADER => VALUE, ...): GETs PATH, with a JWT minted for
-# this alone in "Authorization: Bearer" and the headers given, until it
-# answers 200.  That JWT's session is unknown to the emulator, so only
+# wait_keys([{b2b => 1},] PATH, HEADER => VALUE, ...): GETs PATH, with a
+# JWT minted for this alone (of the B2B project with b2b) in
+# "Authorization: Bearer" and the headers given, until it answers 200.  That JWT's session is unknown to the emulator, so only
 # local verification admits it: the keys are in the zone (the first fetch
 # is asynchronous).  PATH must admit any valid JWT.  The block's own
 # tokens are not sent, so its first request is a fresh verification.
 # Dies after $WaitSeconds.
 sub wait_keys {
+    my %o = ref $_[0] eq 'HASH' ? %{ shift() } : ();
     my ($path, @headers) = @_;
-    my @auth = (Authorization => 'Bearer ' . mint_jwt());
+    my @auth = (Authorization => 'Bearer '
+                                 . mint_jwt($o{b2b} ? (type => 'b2b') : ()));
     my $deadline = time + $WaitSeconds;
     my $st;
     while (time < $deadline) {
@@ -775,9 +784,11 @@ On import:
 =item * starts C<node scripts/stytch-emulator --port 0 --host 127.0.0.1>
 (C<--tls> with the C<tls> flag) once per test file, waits for its ready
 line, and sets C<TEST_NGINX_STYTCH_URL>, C<TEST_NGINX_STYTCH_PORT>,
-C<TEST_NGINX_STYTCH_PROJECT>, C<TEST_NGINX_STYTCH_SECRET> and, with
-C<tls>, C<TEST_NGINX_STYTCH_CERT>.  The emulator is stopped in C<END> and
-on INT/TERM/HUP.  The C<no_emulator> flag skips it.
+C<TEST_NGINX_STYTCH_PROJECT>, C<TEST_NGINX_STYTCH_SECRET> (the consumer
+project), C<TEST_NGINX_STYTCH_B2B_PROJECT>, C<TEST_NGINX_STYTCH_B2B_SECRET>
+(the B2B project) and, with C<tls>, C<TEST_NGINX_STYTCH_CERT>.  A Stytch
+project is one vertical: B2B blocks use the B2B project.  The emulator is
+stopped in C<END> and on INT/TERM/HUP.  The C<no_emulator> flag skips it.
 
 =item * adds a block preprocessor (through whichever Test::Nginx::Socket
 is loaded; C<use> it before StytchTest).  It adds one thing, the same for
@@ -805,14 +816,16 @@ C<rotate_keys()>, C<retire_key($kid)>, C<list_keys()>, C<fault(%opts)>,
 C<clear_faults()>, C<refuse($ms)>, C<counters()> (calls per endpoint, as
 a hash), C<reset_emulator(%opts)>,
 C<requests(endpoint =E<gt> ..., limit =E<gt> ...)> (array ref).
+C<create_session(type =E<gt> 'b2b')>, B2B C<mint_jwt> and
+C<set_org_policy> reach the B2B project unless a C<project_id> is given.
 
-C<stytch_api(METHOD, PATH, BODY)>: a call to the emulator's Stytch API
-with the project's Basic credentials; returns the decoded reply (it has
-C<status_code>) and does not die on a 4xx.
-C<revoke(session_id =E<gt> ...)> (or C<session_token>, or
+C<stytch_api(METHOD, PATH, BODY, [B2B])>: a call to the emulator's Stytch
+API with the project's Basic credentials (the B2B project's when B2B is
+true); returns the decoded reply (it has C<status_code>) and does not die
+on a 4xx.  C<revoke(session_id =E<gt> ...)> (or C<session_token>, or
 C<member_session_id> or C<b2b =E<gt> 1> for B2B) is that call to
-C<sessions/revoke>.  C<jwks_json()>: the project's key set as the emulator
-serves it, as text (the emulator counts it as a JWKS fetch).
+C<sessions/revoke>.  C<jwks_json()>: the consumer project's key set as the
+emulator serves it, as text (the emulator counts it as a JWKS fetch).
 
 Over TLS without IO::Socket::SSL the control calls go through C<curl
 --cacert>.
@@ -873,10 +886,11 @@ Each gives up after C<$StytchTest::WaitSeconds> (10).
 
 =over
 
-=item C<wait_keys(PATH, HEADERS...)>
+=item C<wait_keys([{b2b =E<gt> 1},] PATH, HEADERS...)>
 
 GETs PATH with a JWT minted for this alone (in C<Authorization: Bearer>,
-plus the headers given) until it answers 200.  The emulator does not know
+plus the headers given; a member's of the B2B project with C<b2b>) until
+it answers 200.  The emulator does not know
 that JWT's session, so only local verification admits it: when this
 returns, the keys are in the zone.  PATH must admit any valid JWT (no
 permission).  The block's own tokens are not sent, so its first request is
