@@ -639,10 +639,10 @@ ngx_http_stytch_flight_stop(ngx_http_stytch_flight_t *flight)
 
 
 /*
- * The subrequest carries nothing of the client's request: its headers are
- * replaced by the three that Stytch needs, and its body is ours.  It is
- * not a background one: the body filter sees the answer as it comes, not
- * only when the upstream has sent it all.
+ * The call's subrequest: its body is the token, the check and, with
+ * stytch_session_duration, the session's new duration.  It is not a
+ * background one: the body filter sees the answer as it comes, not only
+ * when the upstream has sent it all.
  */
 
 static ngx_int_t
@@ -652,61 +652,7 @@ ngx_http_stytch_subrequest(ngx_http_request_t *r,
 {
     size_t                       len;
     ngx_buf_t                   *b;
-    ngx_str_t                    uri, length;
-    ngx_chain_t                 *cl;
-    ngx_http_request_t          *sr;
-    ngx_http_request_body_t     *rb;
     ngx_http_post_subrequest_t  *ps;
-
-    static ngx_str_t  post = ngx_string("POST");
-    static ngx_str_t  json = ngx_string("application/json");
-
-    uri.len = slcf->api_location.len
-              + sizeof("/v1/b2b/sessions/authenticate") - 1;
-    uri.data = ngx_pnalloc(r->pool, uri.len);
-    if (uri.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    uri.len = ngx_sprintf(uri.data, "%V%s", &slcf->api_location,
-                          ctx->project->b2b
-                          ? "/v1/b2b/sessions/authenticate"
-                          : "/v1/sessions/authenticate")
-              - uri.data;
-
-    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
-    if (ps == NULL) {
-        return NGX_ERROR;
-    }
-
-    ps->handler = ngx_http_stytch_api_done;
-    ps->data = flight;
-
-    /*
-     * Not NGX_HTTP_SUBREQUEST_IN_MEMORY: a response over its buffer ends
-     * the subrequest in NGX_ERROR, which terminates the client's request
-     * too.  The body filter below reads the answer instead, up to a limit.
-     */
-    if (ngx_http_subrequest(r, &uri, NULL, &sr, ps,
-                            NGX_HTTP_SUBREQUEST_WAITED)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    /*
-     * First, before anything can fail: the subrequest starts with the
-     * client's headers and body, and none of them may reach Stytch.
-     */
-    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
-    sr->request_body = NULL;
-
-    /*
-     * The subrequest's context marks it as the one made here: an internal
-     * redirect (X-Accel-Redirect in the answer) clears it.
-     */
-    ngx_http_set_ctx(sr, flight, ngx_http_stytch_module);
-    flight->sr = sr;
 
     /* the token was checked to hold only base64url characters and '.' */
 
@@ -730,6 +676,59 @@ ngx_http_stytch_subrequest(ngx_http_request_t *r,
     }
 
     *b->last++ = '}';
+
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps->handler = ngx_http_stytch_api_done;
+    ps->data = flight;
+
+    /*
+     * Not NGX_HTTP_SUBREQUEST_IN_MEMORY: a response over its buffer ends
+     * the subrequest in NGX_ERROR, which terminates the client's request
+     * too.  The body filter below reads the answer instead, up to a limit.
+     */
+    return ngx_http_stytch_api_post(r, slcf,
+                                    ctx->project->b2b
+                                    ? "/v1/b2b/sessions/authenticate"
+                                    : "/v1/sessions/authenticate",
+                                    b, ps, NGX_HTTP_SUBREQUEST_WAITED, flight,
+                                    &flight->sr);
+}
+
+
+/*
+ * A POST of the JSON in b to Stytch's path, through the API location.  The
+ * subrequest carries nothing of the client's request: its headers are
+ * replaced by the three that Stytch needs, and its body is b.  Its context
+ * is marker: an internal redirect of the call (X-Accel-Redirect in the
+ * answer) clears it, which tells the completion.
+ */
+
+ngx_int_t
+ngx_http_stytch_api_post(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, const char *path, ngx_buf_t *b,
+    ngx_http_post_subrequest_t *ps, ngx_uint_t flags, void *marker,
+    ngx_http_request_t **psr)
+{
+    ngx_str_t                 uri, length;
+    ngx_chain_t              *cl;
+    ngx_http_request_t       *sr;
+    ngx_http_request_body_t  *rb;
+
+    static ngx_str_t  post = ngx_string("POST");
+    static ngx_str_t  json = ngx_string("application/json");
+
+    uri.len = slcf->api_location.len + ngx_strlen(path);
+    uri.data = ngx_pnalloc(r->pool, uri.len);
+    if (uri.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(uri.data, "%V%s", &slcf->api_location, path);
+
     b->last_buf = 1;
     b->last_in_chain = 1;
 
@@ -747,7 +746,28 @@ ngx_http_stytch_subrequest(ngx_http_request_t *r,
     }
 
     rb->bufs = cl;
+
+    length.data = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
+    if (length.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    length.len = ngx_sprintf(length.data, "%O", (off_t) (b->last - b->pos))
+                 - length.data;
+
+    if (ngx_http_subrequest(r, &uri, NULL, &sr, ps, flags) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /*
+     * First, before anything can fail: the subrequest starts with the
+     * client's headers and body, and none of them may reach Stytch.
+     */
+    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
     sr->request_body = rb;
+
+    ngx_http_set_ctx(sr, marker, ngx_http_stytch_module);
+    *psr = sr;
 
     if (ngx_list_init(&sr->headers_in.headers, r->pool, 4,
                       sizeof(ngx_table_elt_t))
@@ -771,20 +791,9 @@ ngx_http_stytch_subrequest(ngx_http_request_t *r,
     sr->headers_in.content_type =
         ngx_http_stytch_add_input_header(sr, "Content-Type", "content-type",
                                          &json);
-
-    length.data = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
-    if (length.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    length.len = ngx_sprintf(length.data, "%O",
-                             sr->headers_in.content_length_n)
-                 - length.data;
-
     sr->headers_in.content_length =
         ngx_http_stytch_add_input_header(sr, "Content-Length",
                                          "content-length", &length);
-
     sr->headers_in.authorization =
         ngx_http_stytch_add_input_header(sr, "Authorization", "authorization",
                                          &slcf->basic_auth);

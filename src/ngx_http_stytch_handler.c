@@ -47,6 +47,8 @@ static ngx_int_t ngx_http_stytch_ask(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
 static ngx_int_t ngx_http_stytch_wait(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static void ngx_http_stytch_answer(ngx_http_stytch_ctx_t *ctx,
+    ngx_http_stytch_answer_t *answer, char *source);
 static ngx_int_t ngx_http_stytch_answered(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
 static ngx_int_t ngx_http_stytch_authorized(ngx_http_request_t *r,
@@ -84,8 +86,6 @@ static ngx_int_t ngx_http_stytch_unavailable(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf);
 static ngx_int_t ngx_http_stytch_set_cookies(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
-static ngx_table_elt_t *ngx_http_stytch_add_header(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value);
 static ngx_int_t ngx_http_stytch_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_stytch_private(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_stytch_shared_directive(u_char *p, size_t len);
@@ -355,16 +355,7 @@ ngx_http_stytch_ask(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->status = answer.status;
-    ctx->answered = answer.answered;
-    ngx_http_stytch_set_session(ctx, answer.session);
-    ngx_str_set(&ctx->source, "cache");
-
-    if (answer.session) {
-        stytch_session_release(answer.session);
-    }
-
-    ctx->state = NGX_HTTP_STYTCH_ANSWERED;
+    ngx_http_stytch_answer(ctx, &answer, "cache");
 
     return NGX_OK;
 }
@@ -389,18 +380,30 @@ ngx_http_stytch_wait(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
         return NGX_OK;
     }
 
-    ctx->status = answer.status;
-    ctx->answered = answer.answered;
-    ngx_http_stytch_set_session(ctx, answer.session);
-    ngx_str_set(&ctx->source, "api");
+    ngx_http_stytch_answer(ctx, &answer, "api");
 
-    if (answer.session) {
-        stytch_session_release(answer.session);
+    return NGX_OK;
+}
+
+
+/* The API's answer becomes the request's; its reference is taken over. */
+
+static void
+ngx_http_stytch_answer(ngx_http_stytch_ctx_t *ctx,
+    ngx_http_stytch_answer_t *answer, char *source)
+{
+    ctx->status = answer->status;
+    ctx->answered = answer->answered;
+    ngx_http_stytch_set_session(ctx, answer->session);
+
+    ctx->source.data = (u_char *) source;
+    ctx->source.len = ngx_strlen(source);
+
+    if (answer->session) {
+        stytch_session_release(answer->session);
     }
 
     ctx->state = NGX_HTTP_STYTCH_ANSWERED;
-
-    return NGX_OK;
 }
 
 
@@ -1226,55 +1229,71 @@ static ngx_int_t
 ngx_http_stytch_clear_cookies(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
 {
-    u_char      *p;
-    size_t       len;
-    ngx_str_t    cookie, *name;
-    ngx_uint_t   i;
+    if (ctx->jwt_from_cookie
+        && ngx_http_stytch_clear_cookie(r, slcf, &slcf->jwt_cookie)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
-    for (i = 0; i < 2; i++) {
+    if (ctx->token_from_cookie
+        && ngx_http_stytch_clear_cookie(r, slcf, &slcf->session_cookie)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
-        if (i == 0) {
-            name = &slcf->jwt_cookie;
+    ctx->set_cookie = 1;
 
-            if (!ctx->jwt_from_cookie) {
-                continue;
-            }
+    return NGX_OK;
+}
 
-        } else {
-            name = &slcf->session_cookie;
 
-            if (!ctx->token_from_cookie) {
-                continue;
-            }
-        }
+/* A Set-Cookie that drops the cookie name, with its attributes. */
 
-        len = name->len + sizeof("=; ") - 1 + slcf->cookie_attributes.len
-              + sizeof("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
-              - 1;
+ngx_int_t
+ngx_http_stytch_clear_cookie(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *name)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   cookie;
 
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
+    if (name->len == 0) {
+        return NGX_OK;
+    }
 
-        cookie.data = p;
-        p = ngx_sprintf(p, "%V=", name);
+    len = name->len + sizeof("=; ") - 1 + slcf->cookie_attributes.len
+          + sizeof("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT") - 1
+          + sizeof("; Secure") - 1;
 
-        if (slcf->cookie_attributes.len) {
-            p = ngx_sprintf(p, "; %V", &slcf->cookie_attributes);
-        }
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
 
-        p = ngx_cpymem(p, "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
-                       sizeof("; Max-Age=0; Expires=Thu, 01 Jan 1970 "
-                              "00:00:00 GMT") - 1);
+    cookie.data = p;
+    p = ngx_sprintf(p, "%V=", name);
 
-        cookie.len = p - cookie.data;
+    if (slcf->cookie_attributes.len) {
+        p = ngx_sprintf(p, "; %V", &slcf->cookie_attributes);
+    }
 
-        if (ngx_http_stytch_add_header(r, "Set-Cookie", &cookie) == NULL) {
-            return NGX_ERROR;
-        }
+    p = ngx_cpymem(p, "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+                   sizeof("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 "
+                          "GMT") - 1);
 
-        ctx->set_cookie = 1;
+#if (NGX_HTTP_SSL)
+    /* the attribute it was set with */
+    if (r->connection->ssl) {
+        p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
+    }
+#endif
+
+    cookie.len = p - cookie.data;
+
+    if (ngx_http_stytch_add_header(r, "Set-Cookie", &cookie) == NULL) {
+        return NGX_ERROR;
     }
 
     return NGX_OK;
@@ -1283,7 +1302,7 @@ ngx_http_stytch_clear_cookies(ngx_http_request_t *r,
 
 /* A response header; value must live as long as the request. */
 
-static ngx_table_elt_t *
+ngx_table_elt_t *
 ngx_http_stytch_add_header(ngx_http_request_t *r, const char *name,
     ngx_str_t *value)
 {

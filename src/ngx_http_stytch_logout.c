@@ -45,9 +45,6 @@ static ngx_int_t ngx_http_stytch_logout_token(ngx_http_request_t *r,
 static ngx_int_t ngx_http_stytch_revoke(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_logout_t *lo,
     ngx_str_t *token, ngx_uint_t jwt);
-static ngx_int_t ngx_http_stytch_revoke_header(ngx_http_request_t *sr,
-    const char *name, const char *lowcase, ngx_str_t *value,
-    ngx_table_elt_t **h);
 static ngx_int_t ngx_http_stytch_revoke_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
 static void ngx_http_stytch_logout_finish(ngx_http_request_t *r);
@@ -55,8 +52,6 @@ static void ngx_http_stytch_logout_log(ngx_http_request_t *r,
     ngx_http_stytch_logout_t *lo);
 static ngx_int_t ngx_http_stytch_logout_send(ngx_http_request_t *r,
     ngx_http_stytch_logout_t *lo);
-static ngx_int_t ngx_http_stytch_logout_header(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value, ngx_table_elt_t **h);
 static void ngx_http_stytch_logout_cleanup(void *data);
 static ngx_int_t ngx_http_stytch_logout_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -366,29 +361,12 @@ ngx_http_stytch_revoke(ngx_http_request_t *r,
     ngx_str_t *token, ngx_uint_t jwt)
 {
     ngx_buf_t                   *b;
-    ngx_str_t                    uri, length;
-    ngx_chain_t                 *cl;
     ngx_http_request_t          *sr;
-    ngx_http_request_body_t     *rb;
     ngx_http_post_subrequest_t  *ps;
-
-    static ngx_str_t  post = ngx_string("POST");
-    static ngx_str_t  json = ngx_string("application/json");
 
     if (slcf->basic_auth.len == 0 || slcf->api_location.len == 0) {
         return NGX_DECLINED;
     }
-
-    uri.len = slcf->api_location.len + sizeof("/v1/b2b/sessions/revoke") - 1;
-    uri.data = ngx_pnalloc(r->pool, uri.len);
-    if (uri.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    uri.len = ngx_sprintf(uri.data, "%V%s", &slcf->api_location,
-                          slcf->b2b ? "/v1/b2b/sessions/revoke"
-                                    : "/v1/sessions/revoke")
-              - uri.data;
 
     /* the token was checked to hold only base64url characters and '.' */
 
@@ -400,31 +378,6 @@ ngx_http_stytch_revoke(ngx_http_request_t *r,
 
     b->last = ngx_sprintf(b->pos, "{\"%s\":\"%V\"}",
                           jwt ? "session_jwt" : "session_token", token);
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    cl = ngx_alloc_chain_link(r->pool);
-    if (cl == NULL) {
-        return NGX_ERROR;
-    }
-
-    cl->buf = b;
-    cl->next = NULL;
-
-    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
-    if (rb == NULL) {
-        return NGX_ERROR;
-    }
-
-    rb->bufs = cl;
-
-    length.data = ngx_pnalloc(r->pool, NGX_OFF_T_LEN);
-    if (length.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    length.len = ngx_sprintf(length.data, "%O", (off_t) (b->last - b->pos))
-                 - length.data;
 
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
     if (ps == NULL) {
@@ -434,90 +387,23 @@ ngx_http_stytch_revoke(ngx_http_request_t *r,
     ps->handler = ngx_http_stytch_revoke_done;
     ps->data = lo;
 
-    if (ngx_http_subrequest(r, &uri, NULL, &sr, ps,
-                            NGX_HTTP_SUBREQUEST_IN_MEMORY
-                            |NGX_HTTP_SUBREQUEST_WAITED)
+    if (ngx_http_stytch_api_post(r, slcf,
+                                 slcf->b2b ? "/v1/b2b/sessions/revoke"
+                                           : "/v1/sessions/revoke",
+                                 b, ps,
+                                 NGX_HTTP_SUBREQUEST_IN_MEMORY
+                                 |NGX_HTTP_SUBREQUEST_WAITED,
+                                 lo, &sr)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
-
-    /* first: the subrequest starts with the client's headers and body */
-    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
-    sr->request_body = rb;
-
-    /* an internal redirect of the call (X-Accel-Redirect) clears this */
-    ngx_http_set_ctx(sr, lo, ngx_http_stytch_module);
-
-    if (ngx_list_init(&sr->headers_in.headers, r->pool, 4,
-                      sizeof(ngx_table_elt_t))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-#if (nginx_version < 1023000)
-    if (ngx_array_init(&sr->headers_in.cookies, r->pool, 1,
-                       sizeof(ngx_table_elt_t *))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-#endif
-
-    sr->headers_in.content_length_n = b->last - b->pos;
-    sr->headers_in.keep_alive_n = -1;
-
-    if (ngx_http_stytch_revoke_header(sr, "Content-Type", "content-type",
-                                      &json, &sr->headers_in.content_type)
-        != NGX_OK
-        || ngx_http_stytch_revoke_header(sr, "Content-Length",
-                                         "content-length", &length,
-                                         &sr->headers_in.content_length)
-           != NGX_OK
-        || ngx_http_stytch_revoke_header(sr, "Authorization",
-                                         "authorization", &slcf->basic_auth,
-                                         &sr->headers_in.authorization)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    sr->method = NGX_HTTP_POST;
-    sr->method_name = post;
-    sr->header_only = 0;
 
     r->write_event_handler = ngx_http_stytch_logout_finish;
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "stytch: revoking the session by its %s through \"%V\"",
-                   jwt ? "JWT" : "token", &uri);
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_stytch_revoke_header(ngx_http_request_t *sr, const char *name,
-    const char *lowcase, ngx_str_t *value, ngx_table_elt_t **h)
-{
-    ngx_table_elt_t  *e;
-
-    e = ngx_list_push(&sr->headers_in.headers);
-    if (e == NULL) {
-        return NGX_ERROR;
-    }
-
-    e->key.data = (u_char *) name;
-    e->key.len = ngx_strlen(name);
-    e->lowcase_key = (u_char *) lowcase;
-    e->hash = ngx_hash_key(e->lowcase_key, e->key.len);
-    e->value = *value;
-#if (nginx_version >= 1023000)
-    e->next = NULL;
-#endif
-
-    *h = e;
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "stytch: revoking the session by its %s",
+                   jwt ? "JWT" : "token");
 
     return NGX_OK;
 }
@@ -659,10 +545,6 @@ static ngx_int_t
 ngx_http_stytch_logout_send(ngx_http_request_t *r,
     ngx_http_stytch_logout_t *lo)
 {
-    u_char                      *p;
-    size_t                       len;
-    ngx_str_t                    cookie, *name;
-    ngx_uint_t                   i, secure;
     ngx_table_elt_t             *h;
     ngx_http_stytch_loc_conf_t  *slcf;
 
@@ -670,99 +552,24 @@ ngx_http_stytch_logout_send(ngx_http_request_t *r,
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_stytch_module);
 
-#if (NGX_HTTP_SSL)
-    secure = (r->connection->ssl != NULL);
-#else
-    secure = 0;
-#endif
-
-    for (i = 0; i < 2; i++) {
-
-        name = (i == 0) ? &slcf->jwt_cookie : &slcf->session_cookie;
-
-        if (name->len == 0) {
-            continue;
-        }
-
-        len = name->len + sizeof("=; ") - 1 + slcf->cookie_attributes.len
-              + sizeof("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT")
-              - 1 + sizeof("; Secure") - 1;
-
-        p = ngx_pnalloc(r->pool, len);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        cookie.data = p;
-
-        p = ngx_sprintf(p, "%V=", name);
-
-        if (slcf->cookie_attributes.len) {
-            p = ngx_sprintf(p, "; %V", &slcf->cookie_attributes);
-        }
-
-        p = ngx_cpymem(p, "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
-                       sizeof("; Max-Age=0; Expires=Thu, 01 Jan 1970 "
-                              "00:00:00 GMT") - 1);
-
-        if (secure) {
-            p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
-        }
-
-        cookie.len = p - cookie.data;
-
-        if (ngx_http_stytch_logout_header(r, "Set-Cookie", &cookie, NULL)
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
-    if (ngx_http_stytch_logout_header(r, "Cache-Control", &no_store,
-                                      NULL)
-        != NGX_OK)
+    if (ngx_http_stytch_clear_cookie(r, slcf, &slcf->jwt_cookie) != NGX_OK
+        || ngx_http_stytch_clear_cookie(r, slcf, &slcf->session_cookie)
+           != NGX_OK
+        || ngx_http_stytch_add_header(r, "Cache-Control", &no_store) == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_http_clear_location(r);
 
-    if (ngx_http_stytch_logout_header(r, "Location", &lo->location, &h)
-        != NGX_OK)
-    {
+    h = ngx_http_stytch_add_header(r, "Location", &lo->location);
+    if (h == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     r->headers_out.location = h;
 
     return NGX_HTTP_SEE_OTHER;
-}
-
-
-static ngx_int_t
-ngx_http_stytch_logout_header(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value, ngx_table_elt_t **h)
-{
-    ngx_table_elt_t  *e;
-
-    e = ngx_list_push(&r->headers_out.headers);
-    if (e == NULL) {
-        return NGX_ERROR;
-    }
-
-    e->hash = 1;
-#if (nginx_version >= 1023000)
-    e->next = NULL;
-#endif
-    e->key.data = (u_char *) name;
-    e->key.len = ngx_strlen(name);
-    e->value = *value;
-
-    if (h) {
-        *h = e;
-    }
-
-    return NGX_OK;
 }
 
 

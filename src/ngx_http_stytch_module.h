@@ -373,6 +373,10 @@ ngx_int_t ngx_http_stytch_logout_add_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_stytch_handler_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_stytch_handler(ngx_http_request_t *r);
 ngx_http_stytch_ctx_t *ngx_http_stytch_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_stytch_clear_cookie(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *name);
+ngx_table_elt_t *ngx_http_stytch_add_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
 
 /* ngx_http_stytch_rbac.c */
 ngx_int_t ngx_http_stytch_authorize(ngx_http_request_t *r,
@@ -388,6 +392,10 @@ ngx_int_t ngx_http_stytch_api_ask(ngx_http_request_t *r,
 ngx_int_t ngx_http_stytch_api_take(ngx_http_stytch_ctx_t *ctx,
     ngx_http_stytch_answer_t *answer);
 void ngx_http_stytch_api_leave(ngx_http_stytch_ctx_t *ctx);
+ngx_int_t ngx_http_stytch_api_post(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, const char *path, ngx_buf_t *b,
+    ngx_http_post_subrequest_t *ps, ngx_uint_t flags, void *marker,
+    ngx_http_request_t **psr);
 
 /* ngx_http_stytch_refresh.c */
 ngx_int_t ngx_http_stytch_refresh_init(ngx_cycle_t *cycle,
