@@ -435,6 +435,7 @@ sub read_answers {
     return map {
         my $raw = defined $_ ? ($buf{"$_"} // '') : '';
         my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+        $head .= "\r\n" if defined $head && $head ne '';
         my ($status) = ($head // '') =~ m{^HTTP/1\.\d (\d{3})};
         my %h;
         for (split /\r\n/, $head // '') {
@@ -843,8 +844,9 @@ connection.  An answer not received within C<$StytchTest::RequestSeconds>
 
 =item C<http_get(PATH, HEADERS...)>, C<http_request(METHOD, PATH, HEADERS...)>
 
-One request.  In list context C<(status, head, body)> (the head without
-its final blank line); in scalar context the status.
+One request.  In list context C<(status, head, body)> (the head is the
+status line and the header lines, each with its CRLF); in scalar context
+the status.
 
 =item C<http_answer(METHOD, PATH, HEADERS...)>
 
