@@ -33,6 +33,7 @@ our @EXPORT = qw(
     read_answers h2_get
     wait_until wait_status wait_keys wait_zone wait_policy nginx_status
     nginx_pid nginx_workers nginx_cmd stop_nginx free_port write_file log_lines
+    nginx_error_log
     table_blocks
 );
 
@@ -684,6 +685,13 @@ sub write_file {
     close $f or die "StytchTest: $path: $!\n";
 }
 
+# nginx_error_log(): the text of the block's logs/error.log (the runner's
+# server root), '' while there is none.
+sub nginx_error_log {
+    my $file = runner_call('server_root') . '/logs/error.log';
+    return -e $file ? slurp($file) : '';
+}
+
 # log_lines(FILE, REGEX): the lines of FILE that match.
 sub log_lines {
     my ($file, $re) = @_;
@@ -929,7 +937,9 @@ C<nginx_cmd(PREFIX, ARGS...)> (runs C<$TEST_NGINX_BINARY -p PREFIX/ -c
 conf/nginx.conf -e logs/error.log ARGS>; returns the exit status and the
 output), C<stop_nginx(PREFIX)> (QUIT, then KILL after 5 s, the nginx of
 PREFIX's F<logs/nginx.pid>), C<free_port()> (a loopback TCP port nobody listens on),
-C<write_file(PATH, TEXT)>, C<log_lines(FILE, REGEX)> (the matching lines).
+C<write_file(PATH, TEXT)>, C<log_lines(FILE, REGEX)> (the matching lines),
+C<nginx_error_log()> (the text of the block's F<logs/error.log>, for an
+C<init> that checks what a request logged).
 
 =head2 table_blocks
 
