@@ -283,7 +283,10 @@ ngx_http_stytch_start(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
         return NGX_OK;
     }
 
-    if (!ngx_http_stytch_token_is_safe(&token)) {
+    /* a session token is base64url: with a dot, it is a JWT misplaced */
+    if (!ngx_http_stytch_token_is_safe(&token)
+        || (!ctx->call.jwt && ngx_http_stytch_dots(&token)))
+    {
         ctx->status = STYTCH_TOKEN_MALFORMED;
         ctx->state = NGX_HTTP_STYTCH_DECIDED;
         return NGX_OK;
@@ -622,6 +625,13 @@ ngx_http_stytch_stricter(ngx_http_stytch_loc_conf_t *prev,
         return 1;
     }
 
+    /* a location that does not take this kind of token refuses it anew */
+    if (ctx->m2m ? slcf->auth != NGX_HTTP_STYTCH_AUTH_M2M && !slcf->accept_m2m
+                 : slcf->auth == NGX_HTTP_STYTCH_AUTH_M2M)
+    {
+        return 1;
+    }
+
     if (ctx->answered) {
         /* what the API said is younger than this location asks */
         return ngx_time() - ctx->answered > slcf->api_cache_valid;
@@ -721,8 +731,11 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
                           "stytch: a JWT signed with the key of project "
                           "\"%V\" has the issuer \"%*s\", which is not "
                           "accepted: if it is your custom domain, add it to "
-                          "\"stytch_issuer\"; the API is asked meanwhile",
-                          &project->project_id, ngx_min(len, 256), issuer);
+                          "\"stytch_issuer\"; %s",
+                          &project->project_id, ngx_min(len, 256), issuer,
+                          ctx->m2m || !slcf->fallback
+                          ? "the token is refused"
+                          : "the API is asked meanwhile");
         }
 
         stytch_session_release(session);

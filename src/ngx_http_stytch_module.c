@@ -694,6 +694,18 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     if (conf->auth == NGX_HTTP_STYTCH_AUTH_M2M) {
         /* an M2M token has no session for the API to look at */
         conf->fallback = 0;
+
+        if (conf->permissions || conf->organization) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%s\" cannot be used with \"stytch_auth "
+                               "m2m\": an M2M token has no roles and no "
+                               "organization; require scopes with "
+                               "\"stytch_require_scope\"",
+                               conf->permissions
+                               ? "stytch_require_permission"
+                               : "stytch_require_organization");
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (conf->ssl_trusted_certificate.len

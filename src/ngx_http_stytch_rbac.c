@@ -113,6 +113,15 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    if (stytch_session_is_m2m(ctx->session)) {
+        /* no role to grant it anything, and no session for the API */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "stytch: an M2M token has no roles for "
+                      "\"stytch_require_permission\"");
+        ctx->status = STYTCH_PERMISSION_DENIED;
+        return NGX_DECLINED;
+    }
+
     policy = NULL;
     perm = slcf->permissions->elts;
 

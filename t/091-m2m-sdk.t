@@ -1,0 +1,206 @@
+# The official Stytch Node SDK and the module agree on M2M access tokens:
+# for each token of t/lib/StytchM2m.pm and each set of required scopes,
+# stytch-node's m2m.authenticateToken({access_token, required_scopes}),
+# pointed at the emulator over TLS, and a stytch_auth m2m location that
+# requires the same scopes give the same verdict: success is 200, the
+# SDK's missing_scopes is 403, any other refusal of the token is 401.
+# The SDK is installed into a scratch directory by
+# scripts/emulator/sdk-m2m.js; the test skips only when the npm registry
+# cannot be reached.
+use Test::Nginx::Socket;
+use JSON::PP ();
+
+our ($SdkHelper, $Sdk);
+
+BEGIN {
+    require Cwd;
+    require File::Basename;
+    $SdkHelper = Cwd::abs_path(File::Basename::dirname(Cwd::abs_path(__FILE__))
+                               . '/../scripts/emulator/sdk-m2m.js');
+    my $out = `node $SdkHelper install`;
+    $Sdk = eval { JSON::PP::decode_json($out) }
+        or die "sdk-m2m.js install: no answer: $out\n";
+    if ($Sdk->{failed}) {
+        plan(skip_all => 'the npm registry cannot be reached') if $Sdk->{network};
+        die "npm install stytch failed (not a network error):\n$Sdk->{out}\n";
+    }
+}
+
+use StytchTest 'tls';
+use StytchM2m;
+use File::Temp qw( tempfile );
+
+plan('no_plan');
+no_shuffle();
+check_accum_error_log();
+
+# the sets of required scopes, one location each
+our @Sets = (
+    [],
+    ['read:users'],
+    ['read:users', 'write:users'],
+    ['pet:cats'],
+    ['pet:*'],
+    ['audit'],
+    ['*'],
+    ['read:*'],
+    ['read:users:extra'],
+    ['write:users', 'pet:dogs'],
+);
+
+our $M = m2m_cases();
+our @Cases = @{ $M->{cases} };
+
+# Where the module is stricter than the SDK, and why.  stytch-node's
+# authenticateToken checks no kind of token: a session JWT whose custom
+# claims hold a string "scope" (Stytch reserves only the registered claim
+# names) passes it as an M2M token with those scopes.  The module takes a
+# token with a https://stytch.com/session claim for a session, never for
+# a machine client.
+our %Stricter = (session_scope_claim => 401);
+
+# the SDK's verdicts
+our %Sdk;
+{
+    my @ask;
+    for my $c (@Cases) {
+        for my $i (0 .. $#Sets) {
+            push @ask, { id => "$c->{name}/$i", access_token => $c->{token},
+                         required_scopes => $Sets[$i] };
+        }
+    }
+    my ($fh, $file) = tempfile(UNLINK => 1);
+    print $fh JSON::PP::encode_json({
+        base_url => $ENV{TEST_NGINX_STYTCH_URL},
+        project_id => $ENV{TEST_NGINX_STYTCH_PROJECT},
+        secret => $ENV{TEST_NGINX_STYTCH_SECRET},
+        cases => \@ask,
+    });
+    close $fh;
+    local $ENV{NODE_EXTRA_CA_CERTS} = $ENV{TEST_NGINX_STYTCH_CERT};
+    my $out = `node $SdkHelper authenticate < $file`;
+    my $r = eval { JSON::PP::decode_json($out) }
+        or die "sdk-m2m.js authenticate: no answer: $out\n";
+    $Sdk->{version} = $r->{sdk_version};
+    %Sdk = map { $_->{id} => $_ } @{ $r->{results} };
+}
+
+# success 200, missing scopes 403, a refused token 401
+sub main::verdict {
+    my $r = shift;
+    return 200 if $r->{ok};
+    return 403 if ($r->{error} // '') eq 'ClientError'
+                  && ($r->{code} // '') eq 'missing_scopes';
+    return 401;
+}
+
+# what the SDK said, in short
+sub main::said {
+    my $r = shift;
+    return 'ok' if $r->{ok};
+    return $r->{code} if ($r->{error} // '') eq 'ClientError';
+    return $r->{error} // 'error';
+}
+
+# The SDK refuses for the reasons Stytch's tokens are refused for: a valid
+# token is never refused and an invalid one never accepted; a session JWT
+# without a scope claim makes it throw a TypeError (scope.split).
+for my $c (@Cases) {
+    for my $i (0 .. $#Sets) {
+        my $r = $Sdk{"$c->{name}/$i"} or die "no SDK answer for $c->{name}/$i\n";
+        if ($c->{kind} eq 'ok' || $c->{name} eq 'session_scope_claim') {
+            ok($r->{ok} || ($r->{code} // '') eq 'missing_scopes',
+               "SDK: $c->{name} with [@{$Sets[$i]}] is valid: " . main::said($r));
+        } elsif ($c->{kind} eq 'session') {
+            is($r->{error}, 'TypeError',
+               "SDK: $c->{name} with [@{$Sets[$i]}] has no scope claim");
+        } else {
+            is(main::said($r), 'jwt_invalid',
+               "SDK: $c->{name} with [@{$Sets[$i]}] is refused");
+        }
+    }
+}
+my ($scoped) = grep { $_->{name} eq 'session_scope_claim' } @Cases;
+is($Sdk{'session_scope_claim/0'}{client_id},
+   JSON::PP::decode_json(base64url_decode((split /\./, $scoped->{token})[1]))->{sub},
+   'SDK: a session JWT with a scope claim passes as an M2M token of its user');
+
+# the table: one row per token, one column per set of required scopes;
+# the SDK's verdict, and the module's where it differs
+{
+    my @head = map { '[' . join(' ', @$_) . ']' } @Sets;
+    my $w = 19;
+    my $t = sprintf("stytch-node %s vs the module (m: where the module differs)\n",
+                    $Sdk->{version});
+    $t .= sprintf("%-${w}s %s\n", 'token \\ required', join(' ', map { sprintf '%-7s', $_ } 0 .. $#Sets));
+    for my $c (@Cases) {
+        my @cells;
+        for my $i (0 .. $#Sets) {
+            my $v = main::verdict($Sdk{"$c->{name}/$i"});
+            my $m = $Stricter{$c->{name}};
+            push @cells, sprintf '%-7s', defined $m && $m != $v ? "${v}m$m" : $v;
+        }
+        $t .= sprintf("%-${w}s %s\n", $c->{name}, join(' ', @cells));
+    }
+    $t .= "scope sets: " . join('  ', map { "$_=$head[$_]" } 0 .. $#head) . "\n";
+    $t .= "SDK errors: " . join(', ', map {
+        my $c = $_;
+        my %e = map { main::said($Sdk{"$c->{name}/$_"}) => 1 } 0 .. $#Sets;
+        "$c->{name}=" . join('/', sort keys %e)
+    } @Cases) . "\n";
+    diag($t);
+}
+
+# the module: a location per set, every token to every location
+our $Server = '';
+for my $i (0 .. $#Sets) {
+    $Server .= "    location /s$i/ {\n        stytch_auth m2m;\n"
+        . (@{ $Sets[$i] } ? "        stytch_require_scope @{ $Sets[$i] };\n" : '')
+        . "        root html;\n"
+        . "        add_header X-Err \$stytch_auth_error always;\n    }\n\n";
+}
+$Server .= <<'_EOC_';
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+        proxy_ssl_verify off;
+    }
+_EOC_
+
+our $Files = join '', map { ">>> s$_/index.html\nset $_\n" } 0 .. $#Sets;
+
+our (@Req, @Hdr, @Code, @Body);
+for my $c (@Cases) {
+    for my $i (0 .. $#Sets) {
+        my $v = main::verdict($Sdk{"$c->{name}/$i"});
+        $v = $Stricter{$c->{name}} if exists $Stricter{$c->{name}};
+        push @Req, "GET /s$i/index.html";
+        push @Hdr, "Authorization: Bearer $c->{token}";
+        push @Code, $v;
+        push @Body, $v == 200 ? qr/^set $i$/m : qr/$v /;
+    }
+}
+push @Req, 'GET /counters';
+push @Hdr, '';
+push @Code, 200;
+push @Body, qr/"authenticate":0,.*"m2m_token":0,/;
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: every token at every set of required scopes: the module's answer is the SDK's verdict
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_ssl_trusted_certificate $TEST_NGINX_STYTCH_CERT;
+--- config eval: $::Server
+--- user_files eval: $::Files
+--- init
+StytchTest::reset_emulator();
+--- request eval: \@::Req
+--- more_headers eval: \@::Hdr
+--- error_code eval: \@::Code
+--- response_body_like eval: \@::Body
+--- no_error_log
+[error]
+[alert]
