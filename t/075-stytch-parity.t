@@ -397,8 +397,10 @@ StytchTest::emulator(POST => '/emulator/idle-timeout', { ms => 65000 });
 GET /p/index.html
 --- error_code: 401
 --- timeout: 20
+--- grep_error_log eval: qr/\[error\] .*/
+--- grep_error_log_out eval
+qr/\A(?:\[error\] [^\n]*(?:upstream prematurely closed connection|Connection reset by peer)[^\n]*\n)*\z/
 --- no_error_log
 [alert]
-[error]
 [crit]
 [emerg]
