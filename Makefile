@@ -3,18 +3,28 @@ SHELL := /bin/bash
 #
 #   make            build build/ngx_http_stytch_module.so against Debian's
 #                   nginx-dev tree (or NGINX_SRC=/path/to/nginx-x.y.z)
-#   make test       unit tests, emulator tests, the t/ suite and the browser
-#                   walk-through (make test-browser: headless Chromium)
+#   make test       unit tests, emulator tests, the t/ suite, part of it
+#                   against a static NGINX built from the 1.22.1 tarball,
+#                   and the browser walk-through (headless Chromium)
 #   make demo       nginx + the module + the Stytch emulator, walked through
+#   make install    the module, its load_module snippet and the link that
+#                   enables it, laid out as Debian's module packages are
+#   make deb        build/deb/libnginx-mod-http-stytch_*.deb
+#   make upstream   NGINX and the module from every tarball in
+#                   NGINX_TARBALLS, dynamic and static
 #   make bench      wrk against unprotected and protected locations
 #   make fuzz       each fuzz target for FUZZ_SECONDS (default 60)
+#
+# Nothing is rebuilt when nothing changed, and the module is replaced by a
+# rename, never written in place: a running nginx maps the old file, and
+# rewriting its pages under it kills the workers.
 
 NGINX_SRC   ?= /usr/share/nginx/src
 NGINX_BIN   ?= /usr/sbin/nginx
 BUILD       := $(CURDIR)/build
-MODULE_SO   := $(BUILD)/ngx_http_stytch_module.so
+MODULE_NAME := ngx_http_stytch_module
+MODULE_SO   := $(BUILD)/$(MODULE_NAME).so
 NGINX_BUILD := $(BUILD)/nginx
-DEPS_STAMP  := $(BUILD)/.deps
 
 CXX         ?= g++
 CXXFLAGS    ?= -O2 -g
@@ -28,26 +38,57 @@ NGX_LD_OPT  ?= -Wl,-z,relro -Wl,-z,now -fPIC
 
 GLUE_SRCS := $(wildcard src/*.c src/*.h) config
 
-.PHONY: all module deps test test-core test-emulator test-nginx demo \
-        demo-serve bench fuzz clean test-browser
+.DELETE_ON_ERROR:
+
+.PHONY: all module deps test test-core test-emulator test-nginx test-static \
+        test-browser demo demo-serve bench fuzz clean install install-module \
+        uninstall deb upstream
 
 all: module
 
-deps: $(DEPS_STAMP)
+# --- packages ----------------------------------------------------------------
 
-$(DEPS_STAMP): scripts/install-deps
-	scripts/install-deps
-	@mkdir -p $(BUILD) && touch $@
+# One stamp per set of scripts/install-deps; a new list re-runs the check.
+# INSTALL_DEPS=no (package builds, scratch copies) only records the stamps.
+INSTALL_DEPS ?= yes
+DEPS_SETS    := build test deb demo bench fuzz browser
+$(foreach s,$(DEPS_SETS),$(eval DEPS_$(s) := $(BUILD)/.deps-$(s)))
+
+$(BUILD)/.deps-%: scripts/install-deps
+	$(if $(filter no,$(INSTALL_DEPS)),,scripts/install-deps $*)
+	@mkdir -p $(@D) && touch $@
+
+deps: $(DEPS_build)
 
 include src/core/core.mk
 
-# the core's own targets need the packages too
-test-core test-core-asan fuzz bench-core: deps
+# Order-only: a new package list does not rebuild what was built.
+$(CORE_OBJS): | $(DEPS_build)
+$(CORE_TEST_OBJS) $(CORE_ASAN_OBJS): | $(DEPS_test)
+$(FUZZ_LIB_OBJS) $(FUZZ_BINS): | $(DEPS_fuzz)
+$(CORE_BENCH): | $(DEPS_bench)
+test-core test-core-asan: | $(DEPS_test)
+fuzz: | $(DEPS_fuzz)
+bench-core: | $(DEPS_bench)
+
+# --- the module against NGINX_SRC -------------------------------------------
+
+# configure is run again when what it was given changes: the tree, the
+# flags, the compiler, or the tree's version (a Debian update of nginx-dev).
+NGINX_ID      := $(NGINX_SRC) $(NGX_CC_OPT) $(NGX_LD_OPT) $(CC)
+NGINX_ID_FILE := $(BUILD)/.nginx-id
+ifneq ($(file <$(NGINX_ID_FILE)),$(NGINX_ID))
+$(shell mkdir -p $(BUILD))
+$(file >$(NGINX_ID_FILE),$(NGINX_ID))
+endif
+
+NGINX_CONFIGURED := $(NGINX_BUILD)/objs/Makefile
 
 module: $(MODULE_SO)
 
 # NGINX's configure writes into the tree it runs in, so it runs in a copy.
-$(NGINX_BUILD)/Makefile: $(DEPS_STAMP) config
+$(NGINX_CONFIGURED): config $(NGINX_ID_FILE) \
+                     $(wildcard $(NGINX_SRC)/src/core/nginx.h) | $(DEPS_build)
 	rm -rf $(NGINX_BUILD)
 	mkdir -p $(NGINX_BUILD)
 	cp -a $(NGINX_SRC)/. $(NGINX_BUILD)/
@@ -58,34 +99,180 @@ $(NGINX_BUILD)/Makefile: $(DEPS_STAMP) config
 	    STYTCH_CORE_LIB=$(CORE_LIB) ./configure "$${NGX_CONF_FLAGS[@]}" \
 	        --with-cc-opt="$(NGX_CC_OPT)" --with-ld-opt="$(NGX_LD_OPT)" \
 	        --add-dynamic-module=$(CURDIR) >configure.log 2>&1 \
-	    || { tail -30 configure.log; exit 1; }
+	    || { tail -30 configure.log; rm -f $@; exit 1; }
 
-$(MODULE_SO): $(NGINX_BUILD)/Makefile $(CORE_LIB) $(GLUE_SRCS)
-	rm -f $(NGINX_BUILD)/objs/ngx_http_stytch_module.so
+# NGINX's objs/Makefile knows neither the core library nor the glue's
+# headers other than those config lists: a changed header recompiles the
+# glue, and the module is always relinked here.  The result is renamed
+# over the old file, which a running nginx may have mapped.
+$(MODULE_SO): $(NGINX_CONFIGURED) $(CORE_LIB) $(GLUE_SRCS)
+	$(if $(filter %.h,$?),rm -f $(NGINX_BUILD)/objs/addon/src/*.o)
+	rm -f $(NGINX_BUILD)/objs/$(MODULE_NAME).so
 	$(MAKE) -C $(NGINX_BUILD) -f objs/Makefile modules
-	cp $(NGINX_BUILD)/objs/ngx_http_stytch_module.so $@
+	cp $(NGINX_BUILD)/objs/$(MODULE_NAME).so $@.tmp
+	mv -f $@.tmp $@
 
-test: deps module test-core test-emulator test-nginx test-browser
+# --- install, as Debian lays out its libnginx-mod-* packages ----------------
 
-test-emulator: deps
+PREFIX                ?= /usr
+SYSCONFDIR            ?= /etc
+MODULES_DIR           ?= $(PREFIX)/lib/nginx/modules
+MODULES_AVAILABLE_DIR ?= $(PREFIX)/share/nginx/modules-available
+MODULES_ENABLED_DIR   ?= $(SYSCONFDIR)/nginx/modules-enabled
+MODULE_CONF           := mod-http-stytch.conf
+MODULE_PRIORITY       ?= 50
+DESTDIR               ?=
+
+# The .so and its load_module snippet; what a package ships.
+install-module: $(MODULE_SO)
+	install -d $(DESTDIR)$(MODULES_DIR) $(DESTDIR)$(MODULES_AVAILABLE_DIR)
+	install -m 644 $(MODULE_SO) $(DESTDIR)$(MODULES_DIR)/.$(MODULE_NAME).so.tmp
+	mv -f $(DESTDIR)$(MODULES_DIR)/.$(MODULE_NAME).so.tmp \
+	    $(DESTDIR)$(MODULES_DIR)/$(MODULE_NAME).so
+	echo "load_module $(MODULES_DIR)/$(MODULE_NAME).so;" \
+	    >$(DESTDIR)$(MODULES_AVAILABLE_DIR)/$(MODULE_CONF)
+	chmod 644 $(DESTDIR)$(MODULES_AVAILABLE_DIR)/$(MODULE_CONF)
+
+# ... and the link that a package's postinst would make.
+install: install-module
+	install -d $(DESTDIR)$(MODULES_ENABLED_DIR)
+	ln -sfn $(MODULES_AVAILABLE_DIR)/$(MODULE_CONF) \
+	    $(DESTDIR)$(MODULES_ENABLED_DIR)/$(MODULE_PRIORITY)-$(MODULE_CONF)
+
+uninstall:
+	rm -f $(DESTDIR)$(MODULES_ENABLED_DIR)/$(MODULE_PRIORITY)-$(MODULE_CONF) \
+	    $(DESTDIR)$(MODULES_AVAILABLE_DIR)/$(MODULE_CONF) \
+	    $(DESTDIR)$(MODULES_DIR)/$(MODULE_NAME).so
+
+# --- the Debian package -----------------------------------------------------
+
+DEB_BUILD   := $(BUILD)/deb
+DEB_PKG     := libnginx-mod-http-stytch
+DEB_VERSION := $(if $(wildcard debian/changelog),$(shell \
+                 sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog))
+DEB_ARCH    := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_FILE    := $(DEB_BUILD)/$(DEB_PKG)_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_SRCS    := $(shell find src $(wildcard debian) -type f) config Makefile
+
+deb: $(DEB_FILE)
+
+# dpkg-buildpackage writes beside the tree it builds, so it builds a copy.
+$(DEB_FILE): $(DEB_SRCS) | $(DEPS_deb)
+	rm -rf $(DEB_BUILD)
+	mkdir -p $(DEB_BUILD)/$(DEB_PKG)
+	tar -C $(CURDIR) --exclude=./build --exclude=./.git \
+	    --exclude='./t/servroot*' -cf - . | tar -C $(DEB_BUILD)/$(DEB_PKG) -xf -
+	cd $(DEB_BUILD)/$(DEB_PKG) && dpkg-buildpackage -b --no-sign \
+	    >$(DEB_BUILD)/build.log 2>&1 \
+	    || { tail -40 $(DEB_BUILD)/build.log; exit 1; }
+	@ls $(DEB_FILE)
+
+# --- upstream NGINX trees: build/upstream/VERSION-{dynamic,static} ----------
+
+# Release tarballs, nginx-VERSION.tar.gz; CI has them in ../shared/nginx.
+SHARED            ?= $(CURDIR)/../shared
+NGINX_TARBALLS    ?= $(SHARED)/nginx
+UPSTREAM          := $(BUILD)/upstream
+UPSTREAM_VERSIONS ?= $(patsubst $(NGINX_TARBALLS)/nginx-%.tar.gz,%,\
+                       $(wildcard $(NGINX_TARBALLS)/nginx-*.tar.gz))
+UPSTREAM_BUILDS   := $(foreach v,$(UPSTREAM_VERSIONS),\
+                       $(UPSTREAM)/$(v)-dynamic/built $(UPSTREAM)/$(v)-static/built)
+
+# Debian's set of modules, less those t/ never uses (mail, stream, the
+# dynamic modules with their own libraries).  --with-debug compiles the
+# glue's debug logging too, which is where warnings hide.
+UPSTREAM_CONF_FLAGS ?= --with-compat --with-debug --with-threads \
+    --with-pcre-jit --with-http_ssl_module --with-http_v2_module \
+    --with-http_dav_module --with-http_auth_request_module \
+    --with-http_realip_module --with-http_stub_status_module \
+    --with-http_slice_module --with-http_sub_module \
+    --with-http_addition_module --with-http_gunzip_module
+
+upstream: $(UPSTREAM_BUILDS)
+
+upstream_version = $(firstword $(subst -, ,$(1)))
+upstream_mode    = $(lastword $(subst -, ,$(1)))
+
+$(NGINX_TARBALLS)/%.tar.gz:
+	@echo "$@: not found; NGINX_TARBALLS (or SHARED) must name the" \
+	      "directory that holds NGINX's release tarballs" >&2; exit 1
+
+# The static build lets NGINX's make compile the core with $CC (what an
+# --add-module user gets); the dynamic one links the core library, as
+# `make` does.  Each is configured once per tree.
+.SECONDEXPANSION:
+$(UPSTREAM)/%/objs/Makefile: \
+        $$(NGINX_TARBALLS)/nginx-$$(call upstream_version,$$*).tar.gz \
+        config | $(DEPS_build)
+	rm -rf $(UPSTREAM)/$*
+	mkdir -p $(UPSTREAM)/$*
+	tar -xzf $< -C $(UPSTREAM)/$* --strip-components=1
+	cd $(UPSTREAM)/$* && \
+	    $(if $(filter static,$(call upstream_mode,$*)), \
+	        env -u STYTCH_CORE_LIB ./configure --add-module=$(CURDIR), \
+	        STYTCH_CORE_LIB=$(CORE_LIB) ./configure \
+	            --add-dynamic-module=$(CURDIR)) \
+	        $(UPSTREAM_CONF_FLAGS) \
+	        --with-cc-opt="$(NGX_CC_OPT)" --with-ld-opt="$(NGX_LD_OPT)" \
+	        >configure.log 2>&1 \
+	    || { tail -30 configure.log; rm -f $@; exit 1; }
+
+# Kept, although a pattern rule makes them on the way to `built`.
+.PRECIOUS: $(UPSTREAM)/%/objs/Makefile $(UPSTREAM)/%/built
+
+# `built` stands for objs/nginx (and objs/*.so), compiled with NGINX's
+# -Werror and with no "warning:" anywhere in the logs (the linker's and
+# configure's too).
+$(UPSTREAM)/%/built: $(UPSTREAM)/%/objs/Makefile $(CORE_LIB) $(GLUE_SRCS) \
+                     $(CORE_SRCS) $(wildcard src/core/*.h)
+	$(if $(filter %.h,$?),find $(UPSTREAM)/$*/objs/addon -name '*.o' -delete)
+	rm -f $(UPSTREAM)/$*/objs/$(MODULE_NAME).so
+	$(MAKE) -C $(UPSTREAM)/$* -f objs/Makefile >$(UPSTREAM)/$*/build.log 2>&1 \
+	    || { grep -E -B2 -A6 'error:' $(UPSTREAM)/$*/build.log | head -60; \
+	         tail -20 $(UPSTREAM)/$*/build.log; exit 1; }
+	@if grep -E -n '(warning|error):' $(UPSTREAM)/$*/configure.log \
+	        $(UPSTREAM)/$*/build.log; then \
+	    echo "$*: warnings in the build (see $(UPSTREAM)/$*/build.log)"; \
+	    exit 1; fi
+	@echo "built $(UPSTREAM)/$*/objs/nginx" \
+	    "$(if $(filter dynamic,$(call upstream_mode,$*)),and $(MODULE_NAME).so)"
+	@touch $@
+
+# --- tests ---------------------------------------------------------------------
+
+test: module test-core test-emulator test-nginx test-static test-browser \
+      | $(DEPS_test)
+
+test-emulator: | $(DEPS_test)
 	node --test scripts/test/
 
-test-nginx: deps module
+test-nginx: module | $(DEPS_test)
 	TEST_NGINX_BINARY=$(NGINX_BIN) STYTCH_MODULE=$(MODULE_SO) \
 	    prove -I t/lib -r t/
 
-test-browser: deps module
-	scripts/install-deps browser
+# The module compiled into NGINX (--add-module), where the module list's
+# order, not load_module's, places its body filter.  The .t files that
+# write load_module themselves (050, 051) cannot run against such a
+# binary; all the others do.
+STATIC_VERSION ?= 1.22.1
+STATIC_NGINX   := $(UPSTREAM)/$(STATIC_VERSION)-static
+STATIC_TESTS   ?= $(shell grep -L load_module t/*.t)
+
+test-static: $(STATIC_NGINX)/built | $(DEPS_test)
+	TEST_NGINX_BINARY=$(STATIC_NGINX)/objs/nginx STYTCH_MODULE=static \
+	    prove -I t/lib $(STATIC_TESTS)
+
+test-browser: module | $(DEPS_browser)
 	scripts/test-browser
 
-demo: deps module
+demo: module | $(DEPS_demo)
 	scripts/demo
 
-demo-serve: deps module
+demo-serve: module | $(DEPS_demo)
 	scripts/demo --serve
 
-bench: deps module
+bench: module | $(DEPS_bench)
 	scripts/bench
 
 clean:
-	rm -rf $(BUILD) t/servroot
+	rm -rf $(BUILD) t/servroot t/servroot_*

@@ -10,7 +10,8 @@ use StytchTest;
 use File::Temp qw( tempdir );
 use Time::HiRes qw( sleep );
 
-my $module = $StytchTest::Module;
+# none with STYTCH_MODULE=static: the module is in the binary
+my $load_module = $StytchTest::Module ? "load_module $StytchTest::Module;" : '';
 my $dir = tempdir('stytch-reload-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 mkdir "$dir/$_" for qw( conf logs html html/p );
 
@@ -20,7 +21,7 @@ $StytchTest::NginxPort = $port;
 sub write_conf {
     my ($zone_size) = @_;
     write_file("$dir/conf/nginx.conf", <<"EOC");
-load_module $module;
+$load_module
 daemon on;
 master_process on;
 worker_processes 2;

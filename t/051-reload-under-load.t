@@ -12,7 +12,8 @@ use StytchTest;
 use File::Temp qw( tempdir );
 use Time::HiRes qw( sleep );
 
-my $module = $StytchTest::Module;
+# none with STYTCH_MODULE=static: the module is in the binary
+my $load_module = $StytchTest::Module ? "load_module $StytchTest::Module;" : '';
 my $dir = tempdir('stytch-reload-load-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 mkdir "$dir/$_" for qw( conf logs html html/p );
 
@@ -21,7 +22,7 @@ $StytchTest::NginxPort = $port;
 
 write_file("$dir/html/p/index.html", "protected content\n");
 write_file("$dir/conf/nginx.conf", <<"EOC");
-load_module $module;
+$load_module
 daemon on;
 master_process on;
 worker_processes 2;

@@ -10,7 +10,8 @@ use StytchTest;
 
 use File::Temp qw( tempdir );
 
-my $module = $StytchTest::Module;
+# none with STYTCH_MODULE=static: the module is in the binary
+my $load_module = $StytchTest::Module ? "load_module $StytchTest::Module;" : '';
 my $dir = tempdir('stytch-schedule-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 mkdir "$dir/$_" for qw( conf logs html );
 
@@ -19,7 +20,7 @@ my $port = free_port();
 sub write_conf {
     my ($refresh) = @_;
     write_file("$dir/conf/nginx.conf", <<"EOC");
-load_module $module;
+$load_module
 daemon on;
 master_process on;
 worker_processes 1;

@@ -39,7 +39,10 @@ our @EXPORT = qw(
 
 our $RepoRoot = abs_path(File::Spec->catdir(dirname(abs_path(__FILE__)),
                                             '..', '..'));
-our $Module = File::Spec->rel2abs($ENV{STYTCH_MODULE}
+# STYTCH_MODULE=static: the nginx binary has the module compiled in
+# (--add-module), so no block gets a load_module line.
+our $Static = ($ENV{STYTCH_MODULE} || '') eq 'static';
+our $Module = $Static ? undef : File::Spec->rel2abs($ENV{STYTCH_MODULE}
               || "$RepoRoot/build/ngx_http_stytch_module.so");
 
 our ($EmuPid, $EmuUrl, $EmuPort, $EmuProject, $EmuSecret, $EmuCert, $EmuDir);
@@ -84,6 +87,7 @@ sub install_preprocessor {
         my $block = shift;
         die $block->name . ": a \"--- table\" block that table_blocks() "
             . "did not expand\n" if exists $block->{table};
+        return if $Static;
         my $mc = $block->main_config;
         return if defined $mc && $mc =~ /^\s*load_module\b/m;
         $block->set_value('main_config',
@@ -804,9 +808,10 @@ is loaded; C<use> it before StytchTest).  It adds one thing, the same for
 every block: C<load_module $STYTCH_MODULE;> (default
 F<E<lt>repoE<gt>/build/ngx_http_stytch_module.so>, made absolute) in front
 of the block's C<main_config>, unless that already has a C<load_module>
-line.  It also refuses a block that still has a C<--- table> line (see
-L</table_blocks>).  Everything else a block configures is written in the
-block.
+line; with C<STYTCH_MODULE=static> (a binary built with C<--add-module>)
+not even that.  It also refuses a block that still has a C<--- table>
+line (see L</table_blocks>).  Everything else a block configures is
+written in the block.
 
 =back
 
