@@ -1,47 +1,24 @@
-# Directives: every configuration error dies naming the directive and the
-# bad value; every directive is accepted in the contexts it documents.
-#
-# Under the real Test::Nginx with Debian's nginx (error log compiled in as
-# stderr) startup errors never reach logs/error.log, so the must_die
-# blocks' error_log checks need t/lib's runner (which passes -e) or an
-# OpenResty-style nginx.
+# Directives: every configuration error fails "nginx -t" with a message
+# that names the directive and the bad value, and every directive is
+# accepted in each context it documents (http, server, location) and
+# works there.
 use Test::Nginx::Socket;
 use StytchTest;
 
-use HTTP::Tiny ();
-use Time::HiRes ();
-
 repeat_each(1);
 no_shuffle();
-
-# Waits until the protected PATH answers something else than 503 (the
-# first key fetch is asynchronous); called from "--- init".
-sub main::wait_keys {
-    my ($path, %headers) = @_;
-    my $jwt = mint_jwt();
-    my $ua = HTTP::Tiny->new(timeout => 2);
-    my $url = 'http://127.0.0.1:' . server_port_for_client() . $path;
-    my $deadline = Time::HiRes::time() + 10;
-    while (Time::HiRes::time() < $deadline) {
-        my $r = $ua->get($url, { headers => { Authorization => "Bearer $jwt",
-                                              %headers } });
-        return 1 if $r->{status} != 503 && $r->{status} != 599;
-        Time::HiRes::sleep(0.05);
-    }
-    die "the keys were not loaded within 10 s\n";
-}
 
 our $S = create_session();
 our $Expired = mint_jwt(session_id => $S->{session_id},
                         iat => time - 900, lifetime => 300);
 
-plan tests => repeat_each() * 119;
+plan tests => repeat_each() * 221;
 
 run_tests();
 
 __DATA__
 
-=== TEST 1: stytch_auth takes only on|off (http level)
+=== TEST 1: stytch_auth at http level takes only on, off, strict, report or m2m
 --- http_config
     stytch_auth maybe;
 --- config
@@ -50,10 +27,14 @@ __DATA__
 --- error_log
 [emerg]
 invalid value "maybe" in "stytch_auth" directive
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 2: a project id that is not "project-..."
+=== TEST 2: a project id that is not "project-..." is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -64,10 +45,14 @@ invalid value "maybe" in "stytch_auth" directive
 --- error_log
 [emerg]
 invalid project id "acme-123" in "stytch_project_id"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 3: a project id of neither kind: not project-test- nor project-live-
+=== TEST 3: a project id of neither kind (not project-test- nor project-live-) is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -79,10 +64,14 @@ invalid project id "acme-123" in "stytch_project_id"
 --- error_log
 [emerg]
 invalid project id "project-prod-1234" in "stytch_project_id"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 4: a project id with characters a project id never has
+=== TEST 4: a project id with characters a project id never has is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -93,10 +82,14 @@ invalid project id "project-prod-1234" in "stytch_project_id"
 --- error_log
 [emerg]
 invalid project id "project-test-a/b" in "stytch_project_id"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 5: stytch_auth on without a project id
+=== TEST 5: stytch_auth on without a project id is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -108,10 +101,14 @@ invalid project id "project-test-a/b" in "stytch_project_id"
 --- error_log
 [emerg]
 "stytch_auth" is on but no "stytch_project_id" is set
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 6: stytch_secret_file: a missing file
+=== TEST 6: stytch_secret_file: a missing file is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -123,10 +120,14 @@ invalid project id "project-test-a/b" in "stytch_project_id"
 --- error_log
 [emerg]
 "stytch_secret_file" cannot open "/nonexistent/stytch.secret"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 7: stytch_secret_file: an empty file (blanks only)
+=== TEST 7: stytch_secret_file: an empty file (blanks only) is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -141,6 +142,10 @@ invalid project id "project-test-a/b" in "stytch_project_id"
 --- error_log
 [emerg]
 "stytch_secret_file" "../html/empty.secret" is empty
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -156,10 +161,14 @@ invalid project id "project-test-a/b" in "stytch_project_id"
 --- error_log
 [emerg]
 "ftp://stytch.example.com" in "stytch_api_url"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 9: stytch_api_url without a scheme
+=== TEST 9: stytch_api_url without a scheme is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -171,10 +180,14 @@ invalid project id "project-test-a/b" in "stytch_project_id"
 --- error_log
 [emerg]
 "test.stytch.com" in "stytch_api_url"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 10: stytch_zone: too small a size names the value
+=== TEST 10: stytch_zone: too small a size is refused, naming the value
 --- http_config
     stytch_zone stytch 8k;
 --- config
@@ -190,10 +203,14 @@ invalid project id "project-test-a/b" in "stytch_project_id"
 [emerg]
 "stytch_zone"
 "8k"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 11: stytch_zone: a size that is not one
+=== TEST 11: stytch_zone: a size that is not one is refused
 --- http_config
     stytch_zone stytch lots;
 --- config
@@ -208,6 +225,10 @@ invalid project id "project-test-a/b" in "stytch_project_id"
 --- error_log
 [emerg]
 invalid zone size "lots" in "stytch_zone"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -225,10 +246,14 @@ invalid zone size "lots" in "stytch_zone"
 --- error_log
 [emerg]
 "stytch_zone" directive is not allowed here
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 13: stytch_jwks_file: a file that is not a key set fails at startup (nginx -t)
+=== TEST 13: stytch_jwks_file: a file that is not a usable key set fails the start (nginx -t)
 --- config
     location /p/ {
         stytch_auth on;
@@ -242,13 +267,16 @@ invalid zone size "lots" in "stytch_zone"
 >>> bad.jwks
 {"keys": []}
 --- must_die
---- error_log
-[emerg]
-"stytch_jwks_file" "../html/bad.jwks" is not a usable key set: 
+--- error_log eval
+[qr{\[emerg\] .*"stytch_jwks_file" "\.\./html/bad\.jwks" is not a usable key set: jwks_no_usable_key},
+ qr/\[error\] .*JWKS holds no usable key/]
+--- no_error_log
+[alert]
+[crit]
 
 
 
-=== TEST 14: stytch_jwks_file: not JSON at all
+=== TEST 14: stytch_jwks_file: a file that is not JSON fails the start
 --- config
     location /p/ {
         stytch_auth on;
@@ -262,13 +290,16 @@ invalid zone size "lots" in "stytch_zone"
 >>> junk.jwks
 this is not json
 --- must_die
---- error_log
-[emerg]
-"stytch_jwks_file" "../html/junk.jwks" is not a usable key set: 
+--- error_log eval
+[qr{\[emerg\] .*"stytch_jwks_file" "\.\./html/junk\.jwks" is not a usable key set: jwks_invalid},
+ qr/\[error\] .*JWKS document is not a JSON key set/]
+--- no_error_log
+[alert]
+[crit]
 
 
 
-=== TEST 15: stytch_jwks_file: a missing file
+=== TEST 15: stytch_jwks_file: a missing file fails the start
 --- config
     location /p/ {
         stytch_auth on;
@@ -282,6 +313,10 @@ this is not json
 --- error_log
 [emerg]
 "stytch_jwks_file" cannot open "/nonexistent/keys.json"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -299,6 +334,10 @@ this is not json
 --- error_log
 [emerg]
 invalid realm "a"b" in "stytch_realm"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -316,10 +355,14 @@ invalid realm "a"b" in "stytch_realm"
 --- error_log
 [emerg]
 in "stytch_realm"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 18: stytch_unavailable_status below 400
+=== TEST 18: stytch_unavailable_status below 400 is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -333,10 +376,14 @@ in "stytch_realm"
 --- error_log
 [emerg]
 invalid status "302" in "stytch_unavailable_status"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 19: stytch_unavailable_status above 599
+=== TEST 19: stytch_unavailable_status above 599 is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -350,10 +397,14 @@ invalid status "302" in "stytch_unavailable_status"
 --- error_log
 [emerg]
 invalid status "600" in "stytch_unavailable_status"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 20: stytch_max_token_age: neither a time nor off
+=== TEST 20: stytch_max_token_age: neither a time nor off is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -367,10 +418,14 @@ invalid status "600" in "stytch_unavailable_status"
 --- error_log
 [emerg]
 invalid value "forever" in "stytch_max_token_age"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 21: stytch_jwt_header: a name with a colon
+=== TEST 21: stytch_jwt_header: a name with a colon is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -384,10 +439,14 @@ invalid value "forever" in "stytch_max_token_age"
 --- error_log
 [emerg]
 invalid name "X-Token:" in "stytch_jwt_header"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 22: stytch_jwt_cookie: a name with "="
+=== TEST 22: stytch_jwt_cookie: a name with "=" is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -401,10 +460,14 @@ invalid name "X-Token:" in "stytch_jwt_header"
 --- error_log
 [emerg]
 invalid name "a=b" in "stytch_jwt_cookie"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 23: stytch_jwks_refresh 0
+=== TEST 23: stytch_jwks_refresh 0 is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -418,10 +481,14 @@ invalid name "a=b" in "stytch_jwt_cookie"
 --- error_log
 [emerg]
 "stytch_jwks_refresh" must be more than 0
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 24: stytch_jwks_refresh: not a time
+=== TEST 24: stytch_jwks_refresh: a value that is not a time is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -435,10 +502,14 @@ invalid name "a=b" in "stytch_jwt_cookie"
 --- error_log
 [emerg]
 "stytch_jwks_refresh" directive invalid value
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 25: stytch_leeway: not a time
+=== TEST 25: stytch_leeway: a value that is not a time is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -452,10 +523,14 @@ invalid name "a=b" in "stytch_jwt_cookie"
 --- error_log
 [emerg]
 "stytch_leeway" directive invalid value
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 26: stytch_jwt_cache: not a size
+=== TEST 26: stytch_jwt_cache: a value that is not a number is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -469,10 +544,14 @@ invalid name "a=b" in "stytch_jwt_cookie"
 --- error_log
 [emerg]
 "stytch_jwt_cache" directive invalid value
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 27: stytch_jwt_cache: more entries than a worker should allocate
+=== TEST 27: stytch_jwt_cache: more entries than a worker should allocate are refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -486,10 +565,14 @@ invalid name "a=b" in "stytch_jwt_cookie"
 --- error_log
 [emerg]
 invalid value "2000000" in "stytch_jwt_cache", it must be at most 1048576
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 28: stytch_ssl_verify takes only on|off
+=== TEST 28: stytch_ssl_verify takes only on or off
 --- config
     location /p/ {
         stytch_auth on;
@@ -503,10 +586,14 @@ invalid value "2000000" in "stytch_jwt_cache", it must be at most 1048576
 --- error_log
 [emerg]
 invalid value "maybe" in "stytch_ssl_verify" directive, it must be "on" or "off"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 29: stytch_fallback takes only on|off
+=== TEST 29: stytch_fallback takes only on or off
 --- config
     location /p/ {
         stytch_auth on;
@@ -520,10 +607,14 @@ invalid value "maybe" in "stytch_ssl_verify" directive, it must be "on" or "off"
 --- error_log
 [emerg]
 invalid value "maybe" in "stytch_fallback" directive, it must be "on" or "off"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 30: every directive at http level (stytch_auth on included)
+=== TEST 30: every directive is accepted at http level and applies to the locations (stytch_auth on included)
 --- http_config
     stytch_auth on;
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
@@ -553,7 +644,7 @@ invalid value "maybe" in "stytch_fallback" directive, it must be "on" or "off"
 >>> p/index.html
 protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request eval
 ["GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
@@ -565,12 +656,14 @@ main::wait_keys('/p/index.html');
 --- response_body_like eval
 [qr/^(?!protected)/, qr/^protected content$/]
 --- no_error_log
-[emerg]
+[error]
 [alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 31: every directive at server level
+=== TEST 31: every directive is accepted at server level and applies to its locations
 --- config
     stytch_auth on;
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
@@ -598,7 +691,7 @@ main::wait_keys('/p/index.html');
 >>> p/index.html
 protected content
 --- init
-main::wait_keys('/p/index.html', 'X-Token' => 'Bearer ' . StytchTest::mint_jwt());
+StytchTest::wait_keys('/p/index.html', 'X-Token' => 'Bearer ' . StytchTest::mint_jwt());
 --- request eval
 ["GET /p/index.html", "GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
@@ -610,12 +703,14 @@ main::wait_keys('/p/index.html', 'X-Token' => 'Bearer ' . StytchTest::mint_jwt()
 --- response_headers eval
 ['WWW-Authenticate: Bearer realm="ctx-server"', "", ""]
 --- no_error_log
-[emerg]
+[error]
 [alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 32: every directive at location level
+=== TEST 32: every directive is accepted at location level
 --- config
     location /p/ {
         stytch_auth on;
@@ -643,7 +738,7 @@ main::wait_keys('/p/index.html', 'X-Token' => 'Bearer ' . StytchTest::mint_jwt()
 >>> p/index.html
 protected content
 --- init
-main::wait_keys('/p/index.html', Cookie => 'stytch_session_jwt=' . StytchTest::mint_jwt());
+StytchTest::wait_keys('/p/index.html', Cookie => 'stytch_session_jwt=' . StytchTest::mint_jwt());
 --- request eval
 ["GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
@@ -654,8 +749,10 @@ main::wait_keys('/p/index.html', Cookie => 'stytch_session_jwt=' . StytchTest::m
 --- response_headers eval
 ['WWW-Authenticate: Bearer realm="ctx-location"', ""]
 --- no_error_log
-[emerg]
+[error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -676,7 +773,7 @@ main::wait_keys('/p/index.html', Cookie => 'stytch_session_jwt=' . StytchTest::m
 --- user_files eval
 ">>> p/index.html\nprotected content\n>>> stytch.secret\n$ENV{TEST_NGINX_STYTCH_SECRET}\n\n"
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -687,4 +784,4 @@ protected content
 --- response_headers
 X-Source: api
 --- no_error_log eval
-[$ENV{TEST_NGINX_STYTCH_SECRET}, "[emerg]"]
+[$ENV{TEST_NGINX_STYTCH_SECRET}, "[error]", "[alert]", "[crit]", "[emerg]"]

@@ -1,51 +1,29 @@
-# Local JWT verification in the access phase: tokens from the emulator or
-# from Crypt::JWT, never from our own verifier.
+# Local JWT verification in the access phase: where the token is read
+# from, what local verification accepts, what it refuses on its own, what
+# it leaves to the API (a wrong claim under the project's signature), the
+# answers without keys, and how the module fits with error_page, satisfy,
+# proxied and nested locations.  Tokens come from
+# the emulator or from Crypt::JWT, never from our own verifier.
 use Test::Nginx::Socket;
 use StytchTest;
 
 use Crypt::JWT qw( encode_jwt );
-use HTTP::Tiny ();
 use JSON::PP ();
 use MIME::Base64 qw( decode_base64url );
-use Time::HiRes ();
 
 repeat_each(1);
 no_shuffle();
-
-# Waits until the protected PATH answers something else than 503 (the
-# first key fetch is asynchronous).  Called from "--- init"; its own token
-# is never used by the block, so the block's first request is a fresh
-# verification.
-sub main::wait_keys {
-    my ($path) = @_;
-    my $jwt = mint_jwt();
-    my $ua = HTTP::Tiny->new(timeout => 2);
-    my $url = 'http://127.0.0.1:' . server_port_for_client() . $path;
-    my $deadline = Time::HiRes::time() + 10;
-    while (Time::HiRes::time() < $deadline) {
-        my $r = $ua->get($url, { headers => { Authorization => "Bearer $jwt" } });
-        return 1 if $r->{status} != 503 && $r->{status} != 599;
-        Time::HiRes::sleep(0.05);
-    }
-    die "the keys were not loaded within 10 s\n";
-}
 
 sub payload_of {
     my ($jwt) = @_;
     return JSON::PP->new->decode(decode_base64url((split /\./, $jwt)[1]));
 }
 
-# Test::Base's eval filter runs in Test::Base::Filter: the helpers are
-# called as StytchTest::mint_jwt(...) and the values as $main::...
 our $Kid = list_keys()->{signing};
 our $Now = time;
 our $S1 = create_session(roles => ['admin']);
 our $S2 = create_session();
-
-# HS256 over the same claims with the current kid (alg confusion).
-our $Hs256 = encode_jwt(payload => payload_of($S2->{session_jwt}),
-                        alg => 'HS256', key => 'not-the-rsa-key',
-                        extra_headers => { kid => $Kid });
+our $Other = 'project-test-11111111-1111-1111-1111-111111111111';
 
 # The emulator's token with one signature character changed.
 our $Tampered = do {
@@ -54,47 +32,65 @@ our $Tampered = do {
     "$h.$p.$s";
 };
 
-our $Files = <<'FILES';
->>> p/index.html
-protected content
-FILES
+sub random_text {
+    my ($n, @alphabet) = @_;
+    return join '', map { $alphabet[rand @alphabet] } 1 .. $n;
+}
+my @b64url = ('A' .. 'Z', 'a' .. 'z', '0' .. '9', '-', '_');
+our $Huge = join '.', 'eyJhbGciOiJSUzI1NiJ9', map { random_text(20000, @b64url) } 1 .. 2;
+our $Garbage = join '.', map { random_text(3000, 'A' .. 'Z', 'a' .. 'z') } 1 .. 3;
 
-# Every block: the project in http{}, and in the server the API location
-# that the fallback (on by default) would call, so that a call that must
-# not happen is counted by the emulator (GET /counters).
-our $HttpConfig = <<'_EOC_';
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
-_EOC_
+# HS256 over the same claims, keyed with a string, with the current kid.
+our $Hs256 = encode_jwt(payload => payload_of($S2->{session_jwt}), alg => 'HS256',
+                        key => 'not-the-rsa-key', extra_headers => { kid => $Kid });
 
-our $Api = <<'_EOC_';
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-    location = /counters {
-        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
-    }
-_EOC_
+# Tokens that local verification refuses with 401 invalid_token, whether
+# they come in the header or in the cookie, and that are never sent to the
+# API although the fallback is on.
+our @Refused = (
+    # [name, token, status, $stytch_auth_error]
+    ['a token that is not a JWT',                   'not.a.jwt', 401, 'token_malformed'],
+    ['three segments of garbage (9 KB)',            $Garbage,    401, 'jwt_header_invalid'],
+    ['a 40 KB token',                               $Huge,       401, 'token_too_large'],
+    ['one character of the signature changed',      $Tampered,   401, 'jwt_signature_invalid'],
+    ['HS256 under the current kid (key confusion)', $Hs256,      401, 'jwt_alg_not_allowed'],
+    ['signed by another key under the current kid', mint_jwt(key => 'rogue', header => { kid => $Kid }),        401, 'jwt_signature_invalid'],
+    ['alg "none" and no signature',                 mint_jwt(signature => 'none', header => { alg => 'none' }), 401, 'jwt_alg_not_allowed'],
+);
+table_blocks(refused => [qw( name token status error )], @Refused);
 
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('user_files', $Files) unless defined $block->user_files;
-    $block->set_value('http_config', $HttpConfig)
-        unless defined $block->http_config;
-    $block->set_value('config', $block->config . $Api)
-        if defined $block->config;
-});
+# Tokens with the project's signature whose claims local verification
+# refuses: Stytch is asked, and refuses them; the second request, with the
+# same token in the cookie, is answered by the API-result cache.
+our @Asked = (
+    # [name, token, status, $stytch_auth_error]
+    ['another project as the issuer',   mint_jwt(claims => { iss => "stytch.com/$Other" }), 401, 'api_session_not_found'],
+    ['another project as the audience', mint_jwt(claims => { aud => [$Other] }),            401, 'api_session_not_found'],
+    ['nbf an hour ahead',               mint_jwt(claims => { nbf => $Now + 3600 }),         401, 'api_session_not_found'],
+);
+table_blocks(asked => [qw( name token status error )], @Asked);
 
-plan tests => repeat_each() * 136;
+# Tokens that only the API could accept, refused when stytch_fallback is
+# off (with stytch_max_token_age 1h).
+our @Unverifiable = (
+    # [name, token, status, $stytch_auth_result, $stytch_auth_error]
+    ['an expired JWT',                    mint_jwt(session_id => $S2->{session_id}, iat => $Now - 600, lifetime => 300),   401, 'expired',     'jwt_expired'],
+    ['a JWT older than 1 h, not expired', mint_jwt(session_id => $S2->{session_id}, iat => $Now - 4000, lifetime => 7200), 401, 'too_old',     'jwt_too_old'],
+    ['signed by a key the key set lacks', mint_jwt(key => 'rogue'),                                                       401, 'unknown_key', 'jwks_unknown_kid'],
+);
+table_blocks(unverifiable => [qw( name token status result error )], @Unverifiable);
+
+plan tests => repeat_each() * (235 + 26 * @Refused + 26 * @Asked + 20 * @Unverifiable);
 
 run_tests();
 
 __DATA__
 
-
-=== TEST 1: a valid JWT in "Authorization: Bearer" gets the file
+=== TEST 1: a valid JWT in "Authorization: Bearer" gets the file, verified locally
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -102,8 +98,16 @@ __DATA__
         add_header X-Result $stytch_auth_result always;
         add_header X-Source $stytch_auth_source always;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -118,18 +122,32 @@ X-Source: jwt
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 2: a valid JWT in the stytch_session_jwt cookie gets the file
+=== TEST 2: a valid JWT in the stytch_session_jwt cookie, among other cookies, gets the file
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
         add_header X-Result $stytch_auth_result always;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -141,18 +159,33 @@ protected content
 X-Result: ok
 --- no_error_log
 [error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 3: the same token again in the same worker comes from the cache
+=== TEST 3: the same token again in the same worker is answered from the JWT cache
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
         add_header X-Source $stytch_auth_source always;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request eval
 ["GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
@@ -164,86 +197,19 @@ main::wait_keys('/p/index.html');
 ["protected content\n", "protected content\n"]
 --- response_headers eval
 ["X-Source: jwt", "X-Source: cache"]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 4: no token: 401 with a plain Bearer challenge
---- config
-    location /p/ {
-        stytch_auth on;
-        root html;
-        add_header X-Result $stytch_auth_result always;
-    }
---- request
-GET /p/index.html
---- error_code: 401
---- response_body_unlike: protected content
---- response_headers
-WWW-Authenticate: Bearer realm="stytch"
-X-Result: missing
-
-
-
-=== TEST 5: another scheme (Basic) is not a token: 401 as with none
---- config
-    location /p/ {
-        stytch_auth on;
-        root html;
-        add_header X-Result $stytch_auth_result always;
-    }
---- request
-GET /p/index.html
---- more_headers
-Authorization: Basic dXNlcjpwYXNz
---- error_code: 401
---- response_headers
-WWW-Authenticate: Bearer realm="stytch"
-X-Result: missing
-
-
-
-=== TEST 6: the Bearer scheme is case-insensitive
---- config
-    location /p/ {
-        stytch_auth on;
-        root html;
-    }
---- init
-main::wait_keys('/p/index.html');
---- request
-GET /p/index.html
---- more_headers eval
-"Authorization: bEARER $main::S1->{session_jwt}"
---- error_code: 200
---- response_body
-protected content
-
-
-
-=== TEST 7: a malformed token: 401 invalid_token, no API call
---- config
-    location /p/ {
-        stytch_auth on;
-        root html;
-        add_header X-Result $stytch_auth_result always;
-    }
---- init
-main::wait_keys('/p/index.html');
-StytchTest::reset_emulator();
---- request eval
-["GET /p/index.html", "GET /counters"]
---- more_headers eval
-["Authorization: Bearer not.a.jwt", ""]
---- error_code eval
-[401, 200]
---- response_headers eval
-['WWW-Authenticate: Bearer realm="stytch", error="invalid_token"', ""]
---- response_body_like eval
-[qr/^(?!protected)/, qr/"authenticate":0\b/]
-
-
-
-=== TEST 8: a bad signature (one character changed): 401 invalid_token, no API call
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -251,177 +217,246 @@ StytchTest::reset_emulator();
         add_header X-Result $stytch_auth_result always;
         add_header X-Error $stytch_auth_error always;
     }
---- init
-main::wait_keys('/p/index.html');
-StytchTest::reset_emulator();
---- request eval
-["GET /p/index.html", "GET /counters"]
---- more_headers eval
-["Authorization: Bearer $main::Tampered", ""]
---- error_code eval
-[401, 200]
---- response_headers eval
-["WWW-Authenticate: Bearer realm=\"stytch\", error=\"invalid_token\"\nX-Result: invalid", ""]
---- response_body_like eval
-[qr/^(?!protected)/, qr/"authenticate":0\b/]
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
+--- request
+GET /p/index.html
+--- error_code: 401
+--- response_body_unlike: protected content
+--- response_headers
+WWW-Authenticate: Bearer realm="stytch"
+X-Result: missing
+X-Error: token_missing
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 9: signed by another key under the current kid: 401 invalid_token
+=== TEST 5: another scheme (Basic) is not a token: 401 as with none
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
         add_header X-Result $stytch_auth_result always;
     }
---- init
-main::wait_keys('/p/index.html');
-StytchTest::reset_emulator();
---- request eval
-["GET /p/index.html", "GET /counters"]
---- more_headers eval
-["Authorization: Bearer " . StytchTest::mint_jwt(key => 'rogue', header => { kid => $main::Kid }), ""]
---- error_code eval
-[401, 200]
---- response_headers eval
-["WWW-Authenticate: Bearer realm=\"stytch\", error=\"invalid_token\"\nX-Result: invalid", ""]
---- response_body_like eval
-[qr/^(?!protected)/, qr/"authenticate":0\b/]
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
+--- request
+GET /p/index.html
+--- more_headers
+Authorization: Basic dXNlcjpwYXNz
+--- error_code: 401
+--- response_body_unlike: protected content
+--- response_headers
+WWW-Authenticate: Bearer realm="stytch"
+X-Result: missing
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 10: alg "none" with no signature: 401 invalid_token, no API call
+=== TEST 6: the Bearer scheme is case-insensitive
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
-StytchTest::reset_emulator();
---- request eval
-["GET /p/index.html", "GET /counters"]
+StytchTest::wait_keys('/p/index.html');
+--- request
+GET /p/index.html
 --- more_headers eval
-["Authorization: Bearer " . StytchTest::mint_jwt(signature => 'none', header => { alg => 'none' }), ""]
---- error_code eval
-[401, 200]
---- response_headers eval
-['WWW-Authenticate: Bearer realm="stytch", error="invalid_token"', ""]
---- response_body_like eval
-[qr/^(?!protected)/, qr/"authenticate":0\b/]
+"Authorization: bEARER $main::S1->{session_jwt}"
+--- error_code: 200
+--- response_body
+protected content
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 11: HS256 (key confusion) with the current kid: 401 invalid_token, no API call
+=== TEST 7: refused locally, in the header and in the cookie, with no API call: {{name}}
+--- table: refused
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+    large_client_header_buffers 4 64k;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-User "[$stytch_user_id]" always;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 StytchTest::reset_emulator();
 --- request eval
-["GET /p/index.html", "GET /counters"]
+["GET /p/index.html", "GET /p/index.html", "GET /counters"]
 --- more_headers eval
-["Authorization: Bearer $main::Hs256", ""]
+["Authorization: Bearer {{token}}", "Cookie: stytch_session_jwt={{token}}", ""]
 --- error_code eval
-[401, 200]
+[{{status}}, {{status}}, 200]
 --- response_headers eval
-['WWW-Authenticate: Bearer realm="stytch", error="invalid_token"', ""]
+[qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: invalid\nX-Error: {{error}}\nX-User: []},
+ qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: invalid\nX-Error: {{error}}\nX-User: []},
+ ""]
 --- response_body_like eval
-[qr/^(?!protected)/, qr/"authenticate":0\b/]
+[qr/^(?!protected)/, qr/^(?!protected)/, qr/"authenticate":0,/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 12: a wrong issuer with the project's signature: Stytch is asked, and refuses it
+=== TEST 8: a wrong claim under the project's signature, in the header and in the cookie: Stytch is asked once (the refusal is cached) and refuses it: {{name}}
+--- table: asked
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
+        stytch_api_cache_valid 5s 1m;
         root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-User "[$stytch_user_id]" always;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 StytchTest::reset_emulator();
 --- request eval
-["GET /p/index.html", "GET /counters"]
+["GET /p/index.html", "GET /p/index.html", "GET /counters"]
 --- more_headers eval
-["Authorization: Bearer " . StytchTest::mint_jwt(claims => { iss => 'stytch.com/project-test-11111111-1111-1111-1111-111111111111' }), ""]
+["Authorization: Bearer {{token}}", "Cookie: stytch_session_jwt={{token}}", ""]
 --- error_code eval
-[401, 200]
+[{{status}}, {{status}}, 200]
 --- response_headers eval
-['WWW-Authenticate: Bearer realm="stytch", error="invalid_token"', ""]
+[qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: invalid\nX-Error: {{error}}\nX-User: []},
+ qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: invalid\nX-Error: {{error}}\nX-User: []},
+ ""]
 --- response_body_like eval
-[qr/^(?!protected)/, qr/"authenticate":1\b/]
+[qr/^(?!protected)/, qr/^(?!protected)/, qr/"authenticate":1,/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 13: a wrong audience with the project's signature: Stytch is asked, and refuses it
---- config
-    location /p/ {
-        stytch_auth on;
-        root html;
-    }
---- init
-main::wait_keys('/p/index.html');
-StytchTest::reset_emulator();
---- request eval
-["GET /p/index.html", "GET /counters"]
---- more_headers eval
-["Authorization: Bearer " . StytchTest::mint_jwt(claims => { aud => ['project-test-11111111-1111-1111-1111-111111111111'] }), ""]
---- error_code eval
-[401, 200]
---- response_headers eval
-['WWW-Authenticate: Bearer realm="stytch", error="invalid_token"', ""]
---- response_body_like eval
-[qr/^(?!protected)/, qr/"authenticate":1\b/]
-
-
-
-=== TEST 14: nbf an hour ahead with the project's signature: Stytch is asked, and refuses it
---- config
-    location /p/ {
-        stytch_auth on;
-        root html;
-    }
---- init
-main::wait_keys('/p/index.html');
-StytchTest::reset_emulator();
---- request eval
-["GET /p/index.html", "GET /counters"]
---- more_headers eval
-["Authorization: Bearer " . StytchTest::mint_jwt(claims => { nbf => $main::Now + 3600 }), ""]
---- error_code eval
-[401, 200]
---- response_headers eval
-['WWW-Authenticate: Bearer realm="stytch", error="invalid_token"', ""]
---- response_body_like eval
-[qr/^(?!protected)/, qr/"authenticate":1\b/]
-
-
-
-=== TEST 15: an expired JWT with stytch_fallback off: 401 invalid_token
+=== TEST 9: with stytch_fallback off, a token only the API could accept is refused, in the header and in the cookie: {{name}}
+--- table: unverifiable
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         stytch_fallback off;
+        stytch_max_token_age 1h;
         root html;
         add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-User "[$stytch_user_id]" always;
     }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
---- request
-GET /p/index.html
+StytchTest::wait_keys('/p/index.html');
+--- request eval
+["GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
-"Authorization: Bearer " . StytchTest::mint_jwt(session_id => $main::S2->{session_id}, iat => $main::Now - 600, lifetime => 300)
---- error_code: 401
---- response_headers
-WWW-Authenticate: Bearer realm="stytch", error="invalid_token"
-X-Result: expired
+["Authorization: Bearer {{token}}", "Cookie: stytch_session_jwt={{token}}"]
+--- error_code eval
+[{{status}}, {{status}}]
+--- response_headers eval
+[qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: {{result}}\nX-Error: {{error}}\nX-User: []},
+ qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: {{result}}\nX-Error: {{error}}\nX-User: []}]
+--- response_body_like eval
+[qr/^(?!protected)/, qr/^(?!protected)/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 16: a JWT older than stytch_max_token_age, fallback off: 401 invalid_token
+=== TEST 10: stytch_max_token_age: a JWT older than it is refused (fallback off)
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -430,8 +465,11 @@ X-Result: expired
         root html;
         add_header X-Result $stytch_auth_result always;
     }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -440,17 +478,34 @@ GET /p/index.html
 --- response_headers
 WWW-Authenticate: Bearer realm="stytch", error="invalid_token"
 X-Result: too_old
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 17: the same old JWT without stytch_max_token_age is fine
+=== TEST 11: without stytch_max_token_age the same old JWT gets the file
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -458,39 +513,35 @@ GET /p/index.html
 --- error_code: 200
 --- response_body
 protected content
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 18: a key the JWKS lacks (its own kid), fallback off: 401 invalid_token
---- config
-    location /p/ {
-        stytch_auth on;
-        stytch_fallback off;
-        root html;
-        add_header X-Result $stytch_auth_result always;
-    }
---- init
-main::wait_keys('/p/index.html');
---- request
-GET /p/index.html
---- more_headers eval
-"Authorization: Bearer " . StytchTest::mint_jwt(key => 'rogue')
---- error_code: 401
---- response_headers
-WWW-Authenticate: Bearer realm="stytch", error="invalid_token"
-X-Result: unknown_key
-
-
-
-=== TEST 19: stytch_leeway lets a JWT expired 10 s ago through
+=== TEST 12: stytch_leeway lets a JWT expired 10 s ago through
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         stytch_leeway 60s;
         root html;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -498,10 +549,19 @@ GET /p/index.html
 --- error_code: 200
 --- response_body
 protected content
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 20: no keys (the JWKS endpoint is unreachable), fallback off: 503 with Retry-After
+=== TEST 13: no keys (the JWKS endpoint is unreachable), fallback off: 503 with Retry-After
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -510,6 +570,9 @@ protected content
         root html;
         add_header X-Result $stytch_auth_result always;
     }
+--- user_files
+>>> p/index.html
+protected content
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -519,10 +582,20 @@ GET /p/index.html
 --- response_headers
 Retry-After: 5
 X-Result: no_keys
+--- error_log eval
+qr{\[error\] .*stytch: fetching the keys of project "[^"]+" from "http://127\.0\.0\.1:9/[^"]+" failed: .*; no keys yet}
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 21: stytch_unavailable_status and stytch_retry_after shape the 503
+=== TEST 14: stytch_unavailable_status and stytch_retry_after shape the answer without keys
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -532,6 +605,9 @@ X-Result: no_keys
         stytch_api_url http://127.0.0.1:9;
         root html;
     }
+--- user_files
+>>> p/index.html
+protected content
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -539,29 +615,57 @@ GET /p/index.html
 --- error_code: 502
 --- response_headers
 Retry-After: 60
+--- error_log eval
+qr{\[error\] .*stytch: fetching the keys of project "[^"]+" from "http://127\.0\.0\.1:9/[^"]+" failed: .*; no keys yet}
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 22: error_page 401 = @login turns the challenge into a redirect
+=== TEST 15: error_page 401 = @login turns the challenge into a redirect
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
         error_page 401 = @login;
     }
+
     location @login {
         return 302 /login;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- request
 GET /p/index.html
 --- error_code: 302
 --- response_headers_like
 Location: .*/login$
 --- response_body_unlike: protected content
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 23: satisfy any: an allowed address needs no token
+=== TEST 16: satisfy any: an allowed address needs no token
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         satisfy any;
@@ -570,15 +674,32 @@ Location: .*/login$
         stytch_auth on;
         root html;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- request
 GET /p/index.html
 --- error_code: 200
 --- response_body
 protected content
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 24: satisfy any: a denied address still needs a token
+=== TEST 17: satisfy any: a denied address still needs a token
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         satisfy any;
@@ -586,21 +707,46 @@ protected content
         stytch_auth on;
         root html;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- request
 GET /p/index.html
 --- error_code: 401
 --- response_headers
 WWW-Authenticate: Bearer realm="stytch"
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 25: stytch_realm names the realm of the challenge
+=== TEST 18: stytch_realm names the realm of the challenge
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         stytch_realm "example app";
         root html;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- request
 GET /p/index.html
 --- more_headers
@@ -608,18 +754,35 @@ Authorization: Bearer x.y.z
 --- error_code: 401
 --- response_headers
 WWW-Authenticate: Bearer realm="example app", error="invalid_token"
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 26: stytch_jwt_header: the token is read from another header, Authorization is ignored
+=== TEST 19: stytch_jwt_header: the token is read from another header, Authorization is ignored
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         stytch_jwt_header X-Stytch-Token;
         root html;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html', 'X-Stytch-Token' => 'Bearer ' . StytchTest::mint_jwt());
 --- request eval
 ["GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
@@ -629,18 +792,35 @@ main::wait_keys('/p/index.html');
 [200, 401]
 --- response_body_like eval
 [qr/^protected content$/, qr/^(?!protected)/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 27: stytch_jwt_header off: only the cookie counts
+=== TEST 20: stytch_jwt_header off: only the cookie counts
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         stytch_jwt_header off;
         root html;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html', Cookie => 'stytch_session_jwt=' . StytchTest::mint_jwt());
 --- request eval
 ["GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
@@ -650,18 +830,35 @@ main::wait_keys('/p/index.html');
 [401, 200]
 --- response_headers eval
 ['WWW-Authenticate: Bearer realm="stytch"', ""]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 28: stytch_jwt_cookie names the cookie; the default cookie is then ignored
+=== TEST 21: stytch_jwt_cookie names the cookie; the default cookie is then ignored
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         stytch_jwt_cookie my_jwt;
         root html;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request eval
 ["GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
@@ -669,16 +866,33 @@ main::wait_keys('/p/index.html');
  "Cookie: stytch_session_jwt=$main::S1->{session_jwt}"]
 --- error_code eval
 [200, 401]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 29: stytch_jwt_cookie off: a cookie is not a token
+=== TEST 22: stytch_jwt_cookie off: a cookie is not a token
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         stytch_jwt_cookie off;
         root html;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -686,17 +900,34 @@ GET /p/index.html
 --- error_code: 401
 --- response_headers
 WWW-Authenticate: Bearer realm="stytch"
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 30: the header is read before the cookie: a bad header token is not saved by a good cookie
+=== TEST 23: the header is read before the cookie: a bad header token is not saved by a good cookie
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -704,21 +935,36 @@ GET /p/index.html
 --- error_code: 401
 --- response_headers
 WWW-Authenticate: Bearer realm="stytch", error="invalid_token"
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 31: a proxied location: the upstream gets the user only after a valid JWT
+=== TEST 24: a proxied location: the upstream gets the user only after a valid JWT
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /app/ {
         stytch_auth on;
         proxy_set_header X-User-Id $stytch_user_id;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo/;
     }
+
     location /echo/ {
         return 200 "upstream uid=$http_x_user_id\n";
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
 --- init
-main::wait_keys('/app/x');
+StytchTest::wait_keys('/app/x');
 --- request eval
 ["GET /app/x", "GET /app/x"]
 --- more_headers eval
@@ -727,17 +973,32 @@ main::wait_keys('/app/x');
 [200, 401]
 --- response_body_like eval
 [qr/^upstream uid=\Q$main::S1->{user_id}\E$/, qr/^(?!upstream)/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 32: stytch_auth off in a nested location turns protection off there
+=== TEST 25: stytch_auth off in a nested location turns protection off there
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
+
         location /p/open/ {
             stytch_auth off;
         }
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
     }
 --- user_files
 >>> p/index.html
@@ -750,10 +1011,19 @@ open content
 [200, 401]
 --- response_body_like eval
 [qr/^open content$/, qr/^(?!protected)/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 33: an index redirect is verified once (the result survives the internal redirect)
+=== TEST 26: an index redirect is verified once (the result survives the internal redirect)
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -761,8 +1031,16 @@ open content
         index index.html;
         add_header X-Source $stytch_auth_source always;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request
 GET /p/
 --- more_headers eval
@@ -772,17 +1050,34 @@ GET /p/
 protected content
 --- response_headers
 X-Source: jwt
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 34: the secret never reaches the error log (debug level, valid and invalid tokens)
+=== TEST 27: the secret never reaches the error log (debug level, valid and invalid tokens)
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request eval
 ["GET /p/index.html", "GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
@@ -792,19 +1087,31 @@ main::wait_keys('/p/index.html');
 --- error_code eval
 [200, 401, 401]
 --- no_error_log eval
-[$ENV{TEST_NGINX_STYTCH_SECRET}]
+[$ENV{TEST_NGINX_STYTCH_SECRET}, "[error]", "[alert]", "[crit]", "[emerg]"]
 
 
 
-=== TEST 35: the cookie is found as NGINX finds cookies: any case, among others, in any Cookie header
+=== TEST 28: the cookie is found as NGINX finds cookies: any case, among others, in any Cookie header
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
         add_header X-Result $stytch_auth_result always;
     }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request eval
 ["GET /p/index.html", "GET /p/index.html", "GET /p/index.html",
  "GET /p/index.html", "GET /p/index.html"]
@@ -819,3 +1126,8 @@ main::wait_keys('/p/index.html');
 --- response_headers eval
 ["X-Result: ok", "X-Result: ok", "X-Result: ok", "X-Result: missing",
  "X-Result: missing"]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]

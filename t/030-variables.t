@@ -1,33 +1,17 @@
-# The $stytch_* variables, seen by an upstream (proxy_set_header) or in
-# response headers (add_header ... always, which also shows them on 401s).
+# The $stytch_* variables: identity, custom claims, B2B, and the result
+# of the decision, as an upstream sees them (proxy_set_header), in
+# response headers (add_header ... always, which shows them on 401s too)
+# and in the access log; empty where the module did not run.  Every block
+# has stytch_fallback off: what is checked is decided locally.  (The
+# result and error of each refused token: the tables of t/020-jwt.t.)
 use Test::Nginx::Socket;
 use StytchTest;
 
-use HTTP::Tiny ();
 use JSON::PP ();
-use Time::HiRes ();
 
 repeat_each(1);
 no_shuffle();
 
-# Waits until the protected PATH answers something else than 503 (the
-# first key fetch is asynchronous); called from "--- init".
-sub main::wait_keys {
-    my ($path) = @_;
-    my $jwt = mint_jwt();
-    my $ua = HTTP::Tiny->new(timeout => 2);
-    my $url = 'http://127.0.0.1:' . server_port_for_client() . $path;
-    my $deadline = Time::HiRes::time() + 10;
-    while (Time::HiRes::time() < $deadline) {
-        my $r = $ua->get($url, { headers => { Authorization => "Bearer $jwt" } });
-        return 1 if $r->{status} != 503 && $r->{status} != 599;
-        Time::HiRes::sleep(0.05);
-    }
-    die "the keys were not loaded within 10 s\n";
-}
-
-# Test::Base's eval filter runs in Test::Base::Filter: helpers are called
-# as StytchTest::...(), values are read as $main::...
 our $S = create_session(
     roles => ['stytch_user', 'editor'],
     custom_claims => {
@@ -37,34 +21,19 @@ our $S = create_session(
         note  => "line1\r\nX-Injected: yes",
     });
 our $B = create_session(type => 'b2b', roles => ['stytch_member']);
-our $Now = time;
 
-our $Files = <<'FILES';
->>> p/index.html
-protected content
-FILES
-
-our $HttpConfig = <<'_EOC_';
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
-    stytch_fallback off;
-_EOC_
-
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('user_files', $Files) unless defined $block->user_files;
-    $block->set_value('http_config', $HttpConfig)
-        unless defined $block->http_config;
-});
-
-plan tests => repeat_each() * 50;
+plan tests => repeat_each() * 91;
 
 run_tests();
 
 __DATA__
 
 === TEST 1: identity variables reach the upstream
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
 --- config
     location /app/ {
         stytch_auth on;
@@ -79,6 +48,7 @@ __DATA__
         proxy_set_header X-Source $stytch_auth_source;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo/;
     }
+
     location /echo/ {
         return 200 "user=$http_x_user
 session=$http_x_session
@@ -92,7 +62,7 @@ source=$http_x_source
 ";
     }
 --- init
-main::wait_keys('/app/x');
+StytchTest::wait_keys('/app/x');
 --- request
 GET /app/x
 --- more_headers eval
@@ -109,10 +79,20 @@ org=
 result=ok
 source=jwt
 "
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 2: custom claims: strings raw, other values compact JSON, control characters as a JSON string, $stytch_claims sorted
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
 --- config
     location /app/ {
         stytch_auth on;
@@ -124,6 +104,7 @@ source=jwt
         proxy_set_header X-Claims $stytch_claims;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo/;
     }
+
     location /echo/ {
         return 200 "plan=$http_x_plan
 level=$http_x_level
@@ -135,7 +116,7 @@ claims=$http_x_claims
 ";
     }
 --- init
-main::wait_keys('/app/x');
+StytchTest::wait_keys('/app/x');
 --- request
 GET /app/x
 --- more_headers eval
@@ -149,11 +130,20 @@ note=
 missing=
 injected=
 claims={"flags":{"a":[1,"two"],"b":true},"level":3,"note":"line1\r\nX-Injected: yes","plan":"pro"}
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 3: B2B token: member, organization id and slug
---- http_config eval: $::HttpConfig =~ s/TEST_NGINX_STYTCH_PROJECT/TEST_NGINX_STYTCH_B2B_PROJECT/r =~ s/TEST_NGINX_STYTCH_SECRET/TEST_NGINX_STYTCH_B2B_SECRET/r
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_B2B_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_B2B_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
 --- config
     location /app/ {
         stytch_auth on;
@@ -165,6 +155,7 @@ claims={"flags":{"a":[1,"two"],"b":true},"level":3,"note":"line1\r\nX-Injected: 
         proxy_set_header X-Session $stytch_session_id;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/echo/;
     }
+
     location /echo/ {
         return 200 "member=$http_x_member
 org=$http_x_org
@@ -173,7 +164,7 @@ session=$http_x_session
 ";
     }
 --- init
-main::wait_keys('/app/x');
+StytchTest::wait_keys({ b2b => 1 }, '/app/x');
 --- request
 GET /app/x
 --- more_headers eval
@@ -185,10 +176,20 @@ org=$main::B->{organization_id}
 slug=$main::B->{organization_slug}
 session=$main::B->{session}{member_session_id}
 "
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 4: $stytch_auth_result and $stytch_auth_error on a file: ok, missing, invalid
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
 --- config
     location /p/ {
         stytch_auth on;
@@ -198,8 +199,11 @@ session=$main::B->{session}{member_session_id}
         add_header X-Source "[$stytch_auth_source]" always;
         add_header X-User "[$stytch_user_id]" always;
     }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request eval
 ["GET /p/index.html", "GET /p/index.html", "GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
@@ -211,50 +215,34 @@ main::wait_keys('/p/index.html');
 [200, 401, 401, 401]
 --- response_headers eval
 ["X-Result: ok\nX-Error: []\nX-Source: [jwt]\nX-User: [$main::S->{user_id}]",
- "X-Result: missing\nX-Source: []\nX-User: []",
+ "X-Result: missing\nX-Error: [token_missing]\nX-Source: []\nX-User: []",
  "X-Result: invalid\nX-Error: [token_malformed]\nX-User: []",
  "X-Result: invalid\nX-Error: [claim_audience_mismatch]\nX-User: []"]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 5: $stytch_auth_result: expired, too_old, unknown_key (fallback off)
+=== TEST 5: $stytch_auth_result no_keys (the JWKS endpoint unreachable, fallback off)
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
 --- config
     location /p/ {
         stytch_auth on;
-        stytch_fallback off;
-        stytch_max_token_age 10m;
-        root html;
-        add_header X-Result $stytch_auth_result always;
-        add_header X-Error $stytch_auth_error always;
-        add_header X-User "[$stytch_user_id]" always;
-    }
---- init
-main::wait_keys('/p/index.html');
---- request eval
-["GET /p/index.html", "GET /p/index.html", "GET /p/index.html"]
---- more_headers eval
-["Authorization: Bearer " . StytchTest::mint_jwt(iat => $main::Now - 400, lifetime => 300),
- "Authorization: Bearer " . StytchTest::mint_jwt(iat => $main::Now - 1200, lifetime => 3600),
- "Authorization: Bearer " . StytchTest::mint_jwt(key => 'rogue')]
---- error_code eval
-[401, 401, 401]
---- response_headers eval
-["X-Result: expired\nX-Error: jwt_expired\nX-User: []",
- "X-Result: too_old\nX-Error: jwt_too_old\nX-User: []",
- "X-Result: unknown_key\nX-Error: jwks_unknown_kid\nX-User: []"]
-
-
-
-=== TEST 6: $stytch_auth_result no_keys (the JWKS endpoint unreachable, fallback off)
---- config
-    location /p/ {
-        stytch_auth on;
-        stytch_fallback off;
         stytch_api_url http://127.0.0.1:9;
         root html;
         add_header X-Result $stytch_auth_result always;
         add_header X-Error $stytch_auth_error always;
     }
+--- user_files
+>>> p/index.html
+protected content
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -263,18 +251,32 @@ GET /p/index.html
 --- response_headers
 X-Result: no_keys
 X-Error: jwks_no_keys
+--- error_log eval
+qr{\[error\] .*stytch: fetching the keys of project "[^"]+" from "http://127\.0\.0\.1:9/[^"]+" failed: .*; no keys yet}
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 7: $stytch_auth_source: jwt, then cache for the same token
+=== TEST 6: $stytch_auth_source: jwt, then cache for the same token
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
         add_header X-Source $stytch_auth_source always;
     }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request eval
 ["GET /p/index.html", "GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
@@ -285,21 +287,35 @@ main::wait_keys('/p/index.html');
 [200, 200, 200]
 --- response_headers eval
 ["X-Source: jwt", "X-Source: cache", "X-Source: cache"]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 8: variables are empty outside a protected location
+=== TEST 7: variables are empty outside a protected location
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
     }
+
     location /open/ {
         alias html/p/;
         add_header X-User "[$stytch_user_id]" always;
         add_header X-Result "[$stytch_auth_result]" always;
         add_header X-Claim "[$stytch_claim_plan]" always;
     }
+--- user_files
+>>> p/index.html
+protected content
 --- request
 GET /open/index.html
 --- more_headers eval
@@ -309,10 +325,15 @@ GET /open/index.html
 X-User: []
 X-Result: []
 X-Claim: []
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 9: variables in the access log
+=== TEST 8: variables in the access log
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -321,12 +342,16 @@ X-Claim: []
     log_format stytch "stytch user=$stytch_user_id result=$stytch_auth_result source=$stytch_auth_source";
 --- config
     access_log logs/access.log stytch;
+
     location /p/ {
         stytch_auth on;
         root html;
     }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -335,3 +360,8 @@ GET /p/index.html
 --- wait: 0.2
 --- access_log eval
 "stytch user=$main::S->{user_id} result=ok source=jwt"
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]

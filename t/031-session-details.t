@@ -53,6 +53,8 @@ __DATA__
 --- user_files
 >>> p/index.html
 protected content
+--- init
+StytchTest::wait_keys('/p/index.html');
 --- more_headers eval
 ["Authorization: Bearer $::s->{session_jwt}", "Cookie: stytch_session=$::s->{session_token}"]
 --- request eval
@@ -66,6 +68,8 @@ protected content
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -85,9 +89,15 @@ protected content
         stytch_require $stytch_has_sso $stytch_authenticated_within_600;
         root html;
     }
+
+    location = /status {
+        stytch_status;
+    }
 --- user_files
 >>> admin/index.html
 admin content
+--- init
+StytchTest::wait_zone('keys_generation');
 --- more_headers eval
 ["Authorization: Bearer $::s->{session_jwt}", "Authorization: Bearer $::old->{session_jwt}"]
 --- request eval
@@ -97,3 +107,5 @@ admin content
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]

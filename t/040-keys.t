@@ -1,10 +1,11 @@
-# Keys and timers: one fetch for all workers, keys kept through a failing
-# endpoint, recovery with one log line per state change, rotation and
-# retirement, static keys from stytch_jwks_file.
+# The key set: one fetch for all the workers, a JWKS endpoint down at
+# start (503 until it is back, one log line per change of state), a
+# failing endpoint that keeps the last good keys, a key rotation fetched
+# on an unknown kid (within stytch_jwks_cooldown), retired keys that stop
+# verifying, and static keys from stytch_jwks_file.  Two workers.
 use Test::Nginx::Socket;
 use StytchTest;
 
-use HTTP::Tiny ();
 use Time::HiRes ();
 
 master_on();
@@ -12,75 +13,12 @@ workers(2);
 repeat_each(1);
 no_shuffle();
 
-# GET PATH with a token until the status is WANT (or, without WANT, until
-# it is not 503); dies after 10 s.  Called from "--- init".
-sub main::poll {
-    my ($path, $jwt, $want) = @_;
-    my $ua = HTTP::Tiny->new(timeout => 2);
-    my $url = 'http://127.0.0.1:' . server_port_for_client() . $path;
-    my $deadline = Time::HiRes::time() + 10;
-    my $st;
-    while (Time::HiRes::time() < $deadline) {
-        $st = $ua->get($url, { headers => { Authorization => "Bearer $jwt" } })->{status};
-        return $st if defined $want ? $st == $want : ($st != 503 && $st != 599);
-        Time::HiRes::sleep(0.05);
-    }
-    die "$path: still $st after 10 s\n";
-}
-
-sub main::wait_keys { main::poll($_[0], StytchTest::mint_jwt()) }
-
-sub main::touch { open my $f, '>', html_dir() . "/$_[0]" or die "$_[0]: $!"; close $f }
-
 our $S = create_session();
 our $Project = $ENV{TEST_NGINX_STYTCH_PROJECT};
-our $Jwks = emulator_raw(GET => "/v1/sessions/jwks/$Project")->{content};
+our $Jwks = jwks_json();
 reset_emulator();    # that GET counted as a JWKS fetch
 
-# The status of one GET with a token ("--- init" checks with it what the
-# request sections cannot: tokens of keys made during the block).
-sub main::get {
-    my ($path, $jwt) = @_;
-    my $url = 'http://127.0.0.1:' . server_port_for_client() . $path;
-    return HTTP::Tiny->new(timeout => 5)->get($url,
-        { headers => { Authorization => "Bearer $jwt" } })->{status};
-}
-
-our $HttpConfig = <<'_EOC_';
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_fallback off;
-_EOC_
-
-# /stytch/ stands for Stytch: it proxies to the emulator unless the file
-# html/jwks-down exists, then it answers 500.
-our $Config = <<'_EOC_';
-    location /p/ {
-        stytch_auth on;
-        root html;
-        add_header X-Result $stytch_auth_result always;
-    }
-    location /stytch/ {
-        if (-f $document_root/jwks-down) {
-            return 500;
-        }
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-    location = /counters {
-        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
-    }
-_EOC_
-
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value('http_config', $HttpConfig)
-        unless defined $block->http_config;
-    $block->set_value('config', $Config) unless defined $block->config;
-    $block->set_value('user_files', ">>> p/index.html\nprotected content\n")
-        unless defined $block->user_files;
-});
-
-plan tests => repeat_each() * 69;
+plan tests => repeat_each() * 147;
 
 run_tests();
 
@@ -90,10 +28,22 @@ __DATA__
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_fallback off;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request eval
 [("GET /p/index.html") x 6, "GET /counters"]
 --- more_headers eval
@@ -105,6 +55,8 @@ main::wait_keys('/p/index.html');
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -112,9 +64,23 @@ main::wait_keys('/p/index.html');
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_fallback off;
     stytch_api_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/stytch;
+    stytch_fallback off;
     stytch_jwks_refresh 1s;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+    }
+
+    # Stytch, down while html/jwks-down exists
+    location /stytch/ {
+        if (-f $document_root/jwks-down) {
+            return 500;
+        }
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
 --- user_files
 >>> p/index.html
 protected content
@@ -130,9 +96,13 @@ GET /p/index.html
 Retry-After: 5
 X-Result: no_keys
 --- response_body_unlike: protected content
---- grep_error_log eval: qr/fetching the keys of project "[^"]+" from "[^"]+" failed: the response status is 500; no keys yet/
+--- grep_error_log eval: qr/\[error\] .*?\Kfetching the keys of project "[^"]+" from "[^"]+" failed: the response status is 500; no keys yet/
 --- grep_error_log_out eval
 qr/\A(fetching the keys of project "\Q$main::Project\E" from "[^"]+" failed: the response status is 500; no keys yet\n)\z/
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 
 
 
@@ -140,18 +110,32 @@ qr/\A(fetching the keys of project "\Q$main::Project\E" from "[^"]+" failed: the
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_fallback off;
     stytch_api_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/stytch;
+    stytch_fallback off;
     stytch_jwks_refresh 1s;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+
+    # Stytch, down while html/jwks-down exists
+    location /stytch/ {
+        if (-f $document_root/jwks-down) {
+            return 500;
+        }
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
 --- user_files
 >>> p/index.html
 protected content
 >>> jwks-down
 --- init
 Time::HiRes::sleep(2.5);
-my $st = main::poll('/p/index.html', StytchTest::mint_jwt(), 503);
+Test::More::is(StytchTest::http_get('/p/index.html', Authorization => 'Bearer ' . StytchTest::mint_jwt()),
+               503, "TEST 3: no keys while Stytch is down");
 unlink(html_dir() . '/jwks-down') or die "unlink: $!";
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -159,22 +143,42 @@ GET /p/index.html
 --- error_code: 200
 --- response_body
 protected content
---- grep_error_log eval: qr/fetching the keys of project[^,]*|keys of project "[^"]+" fetched again/
+--- grep_error_log eval: qr/\[(?:error|notice)\] .*?\K(?:fetching the keys of project[^,]*|keys of project "[^"]+" fetched again)/
 --- grep_error_log_out eval
 qr/\Afetching the keys of project "[^"]+" from "[^"]+" failed: the response status is 500; no keys yet\nkeys of project "\Q$main::Project\E" fetched again\n\z/
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 4: the endpoint fails after the keys were loaded: the last good keys are kept
+=== TEST 4: the endpoint fails after the keys were loaded: the last good keys are kept, with one error line
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_fallback off;
     stytch_api_url http://127.0.0.1:$TEST_NGINX_SERVER_PORT/stytch;
+    stytch_fallback off;
     stytch_jwks_refresh 1s;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+
+    # Stytch, down while html/jwks-down exists
+    location /stytch/ {
+        if (-f $document_root/jwks-down) {
+            return 500;
+        }
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
-main::touch('jwks-down');
+StytchTest::wait_keys('/p/index.html');
+StytchTest::write_file(html_dir() . '/jwks-down', '');
 Time::HiRes::sleep(3.5);
 --- request
 GET /p/index.html
@@ -183,9 +187,13 @@ GET /p/index.html
 --- error_code: 200
 --- response_body
 protected content
---- grep_error_log eval: qr/fetching the keys of project .*? failed: [^;]*; [a-z ]+/
+--- grep_error_log eval: qr/\[error\] .*?\Kfetching the keys of project .*? failed: [^;]*; [a-z ]+/
 --- grep_error_log_out eval
 qr/\Afetching the keys of project "[^"]+" from "[^"]+" failed: the response status is 500; keeping the last good keys\n\z/
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 
 
 
@@ -193,8 +201,16 @@ qr/\Afetching the keys of project "[^"]+" from "[^"]+" failed: the response stat
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_fallback off;
     stytch_api_url http://127.0.0.1:9;
+    stytch_fallback off;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
 Time::HiRes::sleep(0.3);
 --- request
@@ -204,8 +220,12 @@ GET /p/index.html
 --- error_code: 503
 --- response_headers
 Retry-After: 5
---- error_log
-fetching the keys of project
+--- error_log eval
+qr{\[error\] .*stytch: fetching the keys of project "[^"]+" from "http://127\.0\.0\.1:9/[^"]+" failed: .*; no keys yet}
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 
 
 
@@ -213,22 +233,43 @@ fetching the keys of project
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_fallback off;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
     stytch_jwks_cooldown 1s;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
 my $old = StytchTest::mint_jwt();
-main::poll('/p/index.html', $old, 200);
+Test::More::is(StytchTest::wait_status(200, '/p/index.html', Authorization => "Bearer $old"),
+               200, "TEST 6: the keys are loaded");
 Time::HiRes::sleep(1.2);
 StytchTest::rotate_keys();
 StytchTest::reset_emulator();
 my $new = StytchTest::mint_jwt();
-main::poll('/p/index.html', $new, 200);
-Test::More::is(main::get('/p/index.html', $new), 200, "TEST 6: the new key's token");
-Test::More::is(main::get('/p/index.html', $old), 200, "TEST 6: the old key's token");
+Test::More::is(StytchTest::wait_status(200, '/p/index.html', Authorization => "Bearer $new"),
+               200, "TEST 6: the new key is fetched");
+Test::More::is(StytchTest::http_get('/p/index.html', Authorization => "Bearer $new"),
+               200, "TEST 6: the new key's token");
+Test::More::is(StytchTest::http_get('/p/index.html', Authorization => "Bearer $old"),
+               200, "TEST 6: the old key's token");
 --- request
 GET /counters
 --- response_body_like: "jwks":1,
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
@@ -236,11 +277,23 @@ GET /counters
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_fallback off;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
     stytch_jwks_cooldown 1h;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
-main::wait_keys('/p/index.html');
+StytchTest::wait_keys('/p/index.html');
 StytchTest::reset_emulator();
 --- request eval
 [("GET /p/index.html") x 5, "GET /counters"]
@@ -250,6 +303,11 @@ StytchTest::reset_emulator();
 [(401) x 5, 200]
 --- response_body_like eval
 [(qr/^(?!protected)/) x 5, qr/"jwks":0,/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
@@ -257,22 +315,37 @@ StytchTest::reset_emulator();
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_fallback off;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
     stytch_jwks_refresh 1s;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
 my $old = StytchTest::mint_jwt();
-main::poll('/p/index.html', $old, 200);
-main::poll('/p/index.html', $old, 200);
-main::poll('/p/index.html', $old, 200);
+# verified, then cached, in both workers
+for (1 .. 3) {
+    Test::More::is(StytchTest::wait_status(200, '/p/index.html', Authorization => "Bearer $old"),
+                   200, "TEST 8: the old key's token verifies");
+}
 StytchTest::rotate_keys();
 my $keys = StytchTest::list_keys();
 StytchTest::retire_key($_) for grep { $_ ne $keys->{signing} } @{ $keys->{served} };
 my $new = StytchTest::mint_jwt();
-main::poll('/p/index.html', $new, 200);
-main::poll('/p/index.html', $old, 401);
-Test::More::is(main::get('/p/index.html', $old), 401, "TEST 8: the retired key's token, again");
-Test::More::is(main::get('/p/index.html', $new), 200, "TEST 8: the new key's token");
+Test::More::is(StytchTest::wait_status(200, '/p/index.html', Authorization => "Bearer $new"),
+               200, "TEST 8: the new key is fetched");
+Test::More::is(StytchTest::wait_status(401, '/p/index.html', Authorization => "Bearer $old"),
+               401, "TEST 8: the retired key's token is refused");
+Test::More::is(StytchTest::http_get('/p/index.html', Authorization => "Bearer $old"),
+               401, "TEST 8: the retired key's token, again");
+Test::More::is(StytchTest::http_get('/p/index.html', Authorization => "Bearer $new"),
+               200, "TEST 8: the new key's token");
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -281,6 +354,11 @@ GET /p/index.html
 --- response_headers
 X-Result: unknown_key
 WWW-Authenticate: Bearer realm="stytch", error="invalid_token"
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
@@ -288,19 +366,39 @@ WWW-Authenticate: Bearer realm="stytch", error="invalid_token"
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_fallback off;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_fallback off;
     stytch_jwks_file ../html/keys.json;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
 --- user_files eval
-">>> p/index.html\nprotected content\n>>> keys.json\n$main::Jwks\n"
+">>> p/index.html
+protected content
+>>> keys.json
+$main::Jwks
+"
 --- init
 StytchTest::reset_emulator();
 Time::HiRes::sleep(1.2);
 --- request eval
 ["GET /p/index.html", "GET /p/index.html", "GET /counters"]
 --- more_headers eval
-["Authorization: Bearer " . StytchTest::mint_jwt(key => (StytchTest::list_keys()->{served})->[0]), "Authorization: Bearer " . StytchTest::mint_jwt(key => 'rogue'), ""]
+["Authorization: Bearer " . StytchTest::mint_jwt(key => StytchTest::list_keys()->{served}[0]),
+ "Authorization: Bearer " . StytchTest::mint_jwt(key => 'rogue'),
+ ""]
 --- error_code eval
 [200, 401, 200]
 --- response_body_like eval
 [qr/^protected content$/, qr/^(?!protected)/, qr/"jwks":0,/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]

@@ -8,34 +8,20 @@ use Test::More;
 use StytchTest;
 
 use File::Temp qw( tempdir );
-use HTTP::Tiny ();
-use IO::Socket::INET ();
-use Time::HiRes qw( sleep time );
+use Time::HiRes qw( sleep );
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
-my $module = $StytchTest::Module;
+# none with STYTCH_MODULE=static: the module is in the binary
+my $load_module = $StytchTest::Module ? "load_module $StytchTest::Module;" : '';
 my $dir = tempdir('stytch-reload-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 mkdir "$dir/$_" for qw( conf logs html html/p );
 
-my $port = do {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    my $p = $s->sockport;
-    close $s;
-    $p;
-};
-
-sub write_file {
-    my ($name, $text) = @_;
-    open my $f, '>', "$dir/$name" or die "$name: $!";
-    print $f $text;
-    close $f;
-}
+my $port = free_port();
+$StytchTest::NginxPort = $port;
 
 sub write_conf {
     my ($zone_size) = @_;
-    write_file('conf/nginx.conf', <<"EOC");
-load_module $module;
+    write_file("$dir/conf/nginx.conf", <<"EOC");
+$load_module
 daemon on;
 master_process on;
 worker_processes 2;
@@ -61,84 +47,45 @@ http {
 EOC
 }
 
-sub nginx_cmd {
-    my @args = @_;
-    my $out = `$nginx -p $dir/ -c conf/nginx.conf -e logs/error.log @args 2>&1`;
-    return ($? >> 8, $out);
-}
-
-sub master_pid {
-    open my $f, '<', "$dir/logs/nginx.pid" or return undef;
-    my $pid = <$f>;
-    chomp $pid if defined $pid;
-    return $pid;
-}
-
-sub workers_of {
-    my ($master) = @_;
-    my @pids = map { /(\d+)/ ? $1 : () } `ps -o pid= --ppid $master`;
-    return sort { $a <=> $b } @pids;
-}
-
-my $ua = HTTP::Tiny->new(timeout => 3);
-sub get {
+sub get_status {
     my ($jwt) = @_;
-    return $ua->get("http://127.0.0.1:$port/p/index.html",
-                    { headers => { Authorization => "Bearer $jwt" } });
+    return scalar http_get('/p/index.html', Authorization => "Bearer $jwt");
 }
 
 my $master;
-END {
-    # always stop the nginx this file started
-    if ($master && kill 0, $master) {
-        kill 'QUIT', $master;
-        my $deadline = time + 5;
-        sleep 0.05 while kill(0, $master) && time < $deadline;
-        kill 'KILL', $master if kill 0, $master;
-    }
-}
+END { stop_nginx($dir) }    # always stop the nginx this file started
 
-write_file('html/p/index.html', "protected content\n");
+write_file("$dir/html/p/index.html", "protected content\n");
 write_conf('4m');
 reset_emulator();
 
-my ($rc, $out) = nginx_cmd();
+my ($rc, $out) = nginx_cmd($dir);
 is($rc, 0, 'nginx starts') or diag($out);
-my $deadline = time + 10;
-sleep 0.05 until ($master = master_pid()) || time > $deadline;
-ok($master, 'nginx wrote its pid') or BAIL_OUT('no nginx');
+ok(wait_until(sub { $master = nginx_pid("$dir/logs/nginx.pid") }), 'nginx wrote its pid')
+    or BAIL_OUT('no nginx');
 
-# the first fetch is asynchronous: poll with a token of its own
-my $st;
-my $poll = mint_jwt();
-$deadline = time + 10;
-while (time < $deadline) {
-    $st = get($poll)->{status};
-    last if $st == 200;
-    sleep 0.05;
-}
-is($st, 200, 'the keys were loaded');
+# the first fetch is asynchronous: wait with a token of its own
+is(wait_status(200, '/p/index.html', Authorization => 'Bearer ' . mint_jwt()),
+   200, 'the keys were loaded');
 is(counters()->{jwks}, 1, 'one JWKS fetch for two workers');
 
 # reload with the same zone: the new workers have the keys at once
-my @old = workers_of($master);
+my @old = nginx_workers($master);
 is(scalar @old, 2, 'two workers before the reload');
 
-($rc, $out) = nginx_cmd('-s', 'reload');
+($rc, $out) = nginx_cmd($dir, '-s', 'reload');
 is($rc, 0, 'nginx -s reload') or diag($out);
 
+my %old = map { $_ => 1 } @old;
 my @new;
-$deadline = time + 10;
-while (time < $deadline) {
-    my %old = map { $_ => 1 } @old;
-    @new = grep { !$old{$_} } workers_of($master);
-    last if @new == 2 && !grep { kill 0, $_ } @old;
-    sleep 0.05;
-}
+wait_until(sub {
+    @new = grep { !$old{$_} } nginx_workers($master);
+    @new == 2 && !grep { kill 0, $_ } @old;
+});
 is(scalar @new, 2, 'two new workers after the reload');
 
 # tokens these workers never saw: verified with the keys from the zone
-my @statuses = map { get(mint_jwt())->{status} } 1 .. 6;
+my @statuses = map { get_status(mint_jwt()) } 1 .. 6;
 is("@statuses", join(' ', (200) x 6),
    'the new workers verify at once, no 503 for want of keys');
 sleep 1.5;    # a first tick that would fetch has had time to
@@ -146,24 +93,17 @@ is(counters()->{jwks}, 1, 'no JWKS fetch after the reload');
 
 # a new zone size starts clean: the keys are fetched again
 write_conf('8m');
-($rc, $out) = nginx_cmd('-s', 'reload');
+($rc, $out) = nginx_cmd($dir, '-s', 'reload');
 is($rc, 0, 'nginx -s reload with a new zone size') or diag($out);
-$deadline = time + 10;
-sleep 0.05 while counters()->{jwks} < 2 && time < $deadline;
+wait_until(sub { counters()->{jwks} >= 2 });
 is(counters()->{jwks}, 2, 'a new zone fetches the keys again');
 
-$deadline = time + 10;
-$poll = mint_jwt();
-while (time < $deadline) {
-    $st = get($poll)->{status};
-    last if $st == 200;
-    sleep 0.05;
-}
-is($st, 200, 'tokens verify after the zone change');
+is(wait_status(200, '/p/index.html', Authorization => 'Bearer ' . mint_jwt()),
+   200, 'tokens verify after the zone change');
 
-open my $log, '<', "$dir/logs/error.log" or die $!;
-my @bad = grep { /\[(alert|crit|emerg)\]/ || /signal \d+ \(SIG(SEGV|ABRT|BUS)\)/ } <$log>;
-is_deeply(\@bad, [], 'no alert, crit, emerg or crash in error.log')
+my @bad = log_lines("$dir/logs/error.log",
+                    qr/\[(?:error|alert|crit|emerg)\]|signal \d+ \(SIG(?:SEGV|ABRT|BUS)\)/);
+is_deeply(\@bad, [], 'no error, alert, crit, emerg or crash in error.log')
     or diag(@bad);
 
 done_testing();

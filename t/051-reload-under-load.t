@@ -10,32 +10,19 @@ use Test::More;
 use StytchTest;
 
 use File::Temp qw( tempdir );
-use IO::Socket::INET ();
 use Time::HiRes qw( sleep );
 
-my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
-my $module = $StytchTest::Module;
+# none with STYTCH_MODULE=static: the module is in the binary
+my $load_module = $StytchTest::Module ? "load_module $StytchTest::Module;" : '';
 my $dir = tempdir('stytch-reload-load-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 mkdir "$dir/$_" for qw( conf logs html html/p );
 
-my $port = do {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    my $p = $s->sockport;
-    close $s;
-    $p;
-};
+my $port = free_port();
+$StytchTest::NginxPort = $port;
 
-sub write_file {
-    my ($name, $text) = @_;
-    open my $f, '>', "$dir/$name" or die "$name: $!";
-    print $f $text;
-    close $f;
-}
-
-write_file('html/p/index.html', "protected content\n");
-write_file('conf/nginx.conf', <<"EOC");
-load_module $module;
+write_file("$dir/html/p/index.html", "protected content\n");
+write_file("$dir/conf/nginx.conf", <<"EOC");
+$load_module
 daemon on;
 master_process on;
 worker_processes 2;
@@ -67,7 +54,7 @@ my $jwt = $session->{session_jwt};
 my $expired = mint_jwt(session_id => $session->{session_id},
                        iat => time() - 3600);
 
-write_file('load.lua', <<"EOL");
+write_file("$dir/load.lua", <<"EOL");
 local n = 0
 request = function()
   n = n + 1
@@ -79,26 +66,17 @@ done = function(summary, latency, requests)
 end
 EOL
 
-sub get {
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port)
-        or return 0;
-    print $s "GET /p/index.html HTTP/1.0\r\nHost: localhost\r\n"
-             . "Cookie: stytch_session_jwt=$jwt\r\n\r\n";
-    local $/;
-    my $raw = <$s> // '';
-    return $raw =~ m{^HTTP/1\.\d (\d+)} ? $1 : 0;
-}
+my @cookie = (Cookie => "stytch_session_jwt=$jwt");
 
-my $out = `$nginx -p $dir/ -c conf/nginx.conf -e logs/error.log 2>&1`;
-is($?, 0, "nginx starts") or diag($out);
+END { stop_nginx($dir) }    # always stop the nginx this file started
 
-my $status = 0;
-for (1 .. 50) {
-    $status = get();
-    last if $status == 200;
-    sleep 0.1;
+my ($rc, $out) = nginx_cmd($dir);
+is($rc, 0, "nginx starts") or diag($out);
+
+{
+    local $StytchTest::WaitSeconds = 5;
+    is(wait_status(200, '/p/index.html', @cookie), 200, "keys loaded");
 }
-is($status, 200, "keys loaded");
 
 my $wrk = open(my $load, '-|', 'wrk', '-t1', '-c16', '-d5s',
                '-s', "$dir/load.lua", "http://127.0.0.1:$port/")
@@ -106,8 +84,8 @@ my $wrk = open(my $load, '-|', 'wrk', '-t1', '-c16', '-d5s',
 
 sleep 0.5;
 for (1 .. 5) {
-    my $r = `$nginx -p $dir/ -c conf/nginx.conf -e logs/error.log -s reload 2>&1`;
-    is($?, 0, "reload $_") or diag($r);
+    my ($r, $o) = nginx_cmd($dir, '-s', 'reload');
+    is($r, 0, "reload $_") or diag($o);
     sleep 0.7;
 }
 
@@ -117,19 +95,18 @@ my ($requests, $errors) = $report =~ /^RESULT (\d+) (\d+)/m;
 ok(defined $requests && $requests > 1000, "wrk kept being answered ("
    . ($requests // 'none') . " requests)") or diag($report);
 is($errors, 0, "no answer was an error status");
-is(get(), 200, "still serving after the reloads");
+is(scalar http_get('/p/index.html', @cookie), 200, "still serving after the reloads");
 
-`$nginx -p $dir/ -c conf/nginx.conf -e logs/error.log -s quit 2>&1`;
+nginx_cmd($dir, '-s', 'quit');
 for (1 .. 50) {
     last unless -e "$dir/logs/nginx.pid";
     sleep 0.1;
 }
 ok(!-e "$dir/logs/nginx.pid", "nginx stops");
 
-open my $log, '<', "$dir/logs/error.log" or die $!;
-my @bad = grep { /\[(alert|crit|emerg)\]|exited on signal|worker process \d+ exited with code [^0]/ } <$log>;
-close $log;
-is(scalar(@bad), 0, "no alert, crash or failed worker in error.log")
+my @bad = log_lines("$dir/logs/error.log",
+                    qr/\[(?:error|alert|crit|emerg)\]|exited on signal|worker process \d+ exited with code [^0]/);
+is(scalar(@bad), 0, "no error, alert, crash or failed worker in error.log")
     or diag(join '', @bad[0 .. ($#bad < 9 ? $#bad : 9)]);
 
 done_testing();

@@ -1,47 +1,11 @@
 # The Stytch API fallback: expired JWTs and opaque session tokens are sent
-# to sessions/authenticate through a subrequest; the answers map to 200,
-# 401, 403, 500 and 503; a refreshed JWT goes back in a cookie.
+# to sessions/authenticate through a subrequest; Stytch's answers map to
+# 200 (with the refreshed JWT in the cookie), 401, 500 and 503; nothing of
+# the client's request reaches Stytch; answers are cached per token.
 use Test::Nginx::Socket 'no_plan';
 use StytchTest;
 
 no_shuffle();
-
-our $HttpConfig = <<'_EOC_';
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
-_EOC_
-
-our $Api = <<'_EOC_';
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-        proxy_read_timeout 1s;
-    }
-
-    location = /counters {
-        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
-    }
-
-    location = /seen {
-        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/requests?endpoint=authenticate&limit=1;
-    }
-_EOC_
-
-our $Protected = <<'_EOC_';
-    location /p/ {
-        stytch_auth on;
-        root html;
-        add_header X-Result $stytch_auth_result always;
-        add_header X-Source $stytch_auth_source always;
-        add_header X-User $stytch_user_id always;
-    }
-_EOC_
-
-our $Files = <<'_EOC_';
->>> p/index.html
-protected content
-_EOC_
 
 # An expired JWT whose session is live, and one whose session is revoked.
 our $live = create_session(roles => ['stytch_user']);
@@ -55,14 +19,48 @@ revoke(session_id => $gone->{session_id});
 
 our $opaque = create_session(roles => ['stytch_user']);
 
+# How Stytch can fail: [name, the emulator's fault, $stytch_auth_error,
+# the error line that says so].
+table_blocks(failures => [qw( name fault error log )],
+    ['it answers 500',                       'status => 500',       'api_unavailable',      'stytch: the API answered 500: api_unavailable'],
+    ['it answers 429',                       'status => 429',       'api_rate_limited',     'stytch: the API answered 429: api_rate_limited, too_many_requests'],
+    ['it drops the connection',              'drop => \1',          'api_unavailable',      'stytch: the API call through "/_stytch_api/'],
+    ['it is slower than proxy_read_timeout', 'latency_ms => 2500',  'api_unavailable',      'upstream timed out'],
+    ['it answers malformed JSON',            "body => 'malformed'", 'api_response_invalid', 'stytch: the API answered 200: api_response_invalid'],
+    ['it answers 10 MB',                     "body => 'oversized'", 'api_response_invalid', "stytch: the API's answer is over 262144 bytes"],
+);
+
 run_tests();
 
 __DATA__
 
-=== TEST 1: an expired JWT of a live session: the API answers, and the new JWT is set
---- http_config eval: $::HttpConfig
---- config eval: $::Api . $::Protected
---- user_files eval: $::Files
+=== TEST 1: an expired JWT of a live session: the API answers, and the refreshed JWT is set in the cookie
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-Source $stytch_auth_source always;
+        add_header X-User $stytch_user_id always;
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
 StytchTest::reset_emulator();
 --- more_headers eval
@@ -77,13 +75,39 @@ StytchTest::reset_emulator();
 ["X-Source: api\nX-User: \Q$::live->{user_id}\E\nSet-Cookie: stytch_session_jwt=eyJ[A-Za-z0-9_.-]+; Path=/; SameSite=Lax; Expires=\\w{3}, \\d\\d[- ]\\w{3}[- ]\\d{2,4} \\d\\d:\\d\\d:\\d\\d GMT", ""]
 --- no_error_log
 [error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 2: an expired JWT of a revoked session: 401, and the dead cookie is cleared
---- http_config eval: $::HttpConfig
---- config eval: $::Api . $::Protected
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-Source $stytch_auth_source always;
+        add_header X-User $stytch_user_id always;
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
 StytchTest::reset_emulator();
 --- more_headers eval
@@ -95,16 +119,40 @@ StytchTest::reset_emulator();
 --- response_body_like eval
 ["401 Authorization Required", qr/"authenticate":1,/]
 --- response_headers eval
-["WWW-Authenticate: Bearer realm=\"stytch\", error=\"invalid_token\"\nX-Result: invalid\nSet-Cookie: stytch_session_jwt=; Path=/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT", ""]
+["WWW-Authenticate: Bearer realm=\"stytch\", error=\"invalid_token\"\nX-Result: invalid\nX-Error: api_session_not_found\nSet-Cookie: stytch_session_jwt=; Path=/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT", ""]
 --- no_error_log
 [error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 3: an opaque session token: 200 with the user's identity
---- http_config eval: $::HttpConfig
---- config eval: $::Api . $::Protected
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-Source $stytch_auth_source always;
+        add_header X-User $stytch_user_id always;
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+--- user_files
+>>> p/index.html
+protected content
+--- init
+StytchTest::clear_faults();
 --- more_headers eval
 "Cookie: stytch_session=$::opaque->{session_token}"
 --- request
@@ -116,13 +164,37 @@ protected content
 "X-Source: api\nX-User: $::opaque->{user_id}\nX-Result: ok"
 --- no_error_log
 [error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 4: an unknown opaque session token: 401
---- http_config eval: $::HttpConfig
---- config eval: $::Api . $::Protected
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-Source $stytch_auth_source always;
+        add_header X-User $stytch_user_id always;
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+--- user_files
+>>> p/index.html
+protected content
+--- init
+StytchTest::clear_faults();
 --- more_headers
 Cookie: stytch_session=session-token-that-stytch-never-issued
 --- request
@@ -130,15 +202,42 @@ GET /p/index.html
 --- error_code: 401
 --- response_headers
 WWW-Authenticate: Bearer realm="stytch", error="invalid_token"
+X-Error: api_session_not_found
 --- no_error_log
 [error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 5: a session token with characters Stytch never uses: 401, and no API call
---- http_config eval: $::HttpConfig
---- config eval: $::Api . $::Protected
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-Source $stytch_auth_source always;
+        add_header X-User $stytch_user_id always;
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
 StytchTest::reset_emulator();
 --- more_headers
@@ -147,16 +246,48 @@ Cookie: stytch_session="a\"b,{}"
 ["GET /p/index.html", "GET /counters"]
 --- error_code eval
 [401, 200]
+--- response_headers eval
+["WWW-Authenticate: Bearer realm=\"stytch\", error=\"invalid_token\"", ""]
 --- response_body_like eval
 ["401", qr/"authenticate":0,/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 6: stytch_fallback off: an expired JWT is refused without asking
---- http_config eval: $::HttpConfig
---- config eval: $::Api . $::Protected =~ s/stytch_auth on;/stytch_auth on; stytch_fallback off;/r
---- user_files eval: $::Files
+=== TEST 6: stytch_fallback off: an expired JWT is refused without asking the API
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /p/ {
+        stytch_auth on;
+        stytch_fallback off;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-Source $stytch_auth_source always;
+        add_header X-User $stytch_user_id always;
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
+StytchTest::wait_keys('/p/index.html');
 StytchTest::reset_emulator();
 --- more_headers eval
 "Cookie: stytch_session_jwt=$::expired"
@@ -164,18 +295,45 @@ StytchTest::reset_emulator();
 ["GET /p/index.html", "GET /counters"]
 --- error_code eval
 [401, 200]
+--- response_headers eval
+["X-Result: expired", ""]
 --- response_body_like eval
 ["401", qr/"authenticate":0,/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 7: Stytch answers 500: 503 with Retry-After, and nginx keeps serving
---- http_config eval: $::HttpConfig
---- config eval: $::Api . $::Protected
---- user_files eval: $::Files
+=== TEST 7: Stytch fails: 503 with Retry-After, an error line that says how, and nginx keeps serving: {{name}}
+--- table: failures
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-Source $stytch_auth_source always;
+        add_header X-User $stytch_user_id always;
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
 StytchTest::clear_faults();
-StytchTest::fault(endpoint => 'authenticate', status => 500);
+StytchTest::fault(endpoint => 'authenticate', {{fault}});
 --- more_headers eval
 "Cookie: stytch_session_jwt=$::expired"
 --- request eval
@@ -183,103 +341,43 @@ StytchTest::fault(endpoint => 'authenticate', status => 500);
 --- error_code eval
 [503, 503]
 --- response_headers eval
-["Retry-After: 5\nX-Result: unavailable", "Retry-After: 5"]
---- error_log
-the API answered 500
-
-
-
-=== TEST 8: Stytch answers 429: 503
---- http_config eval: $::HttpConfig
---- config eval: $::Api . $::Protected
---- user_files eval: $::Files
---- init
-StytchTest::clear_faults();
-StytchTest::fault(endpoint => 'authenticate', status => 429);
---- more_headers eval
-"Cookie: stytch_session_jwt=$::expired"
---- request
-GET /p/index.html
---- error_code: 503
---- response_headers
-Retry-After: 5
-
-
-
-=== TEST 9: Stytch drops the connection: 503
---- http_config eval: $::HttpConfig
---- config eval: $::Api . $::Protected
---- user_files eval: $::Files
---- init
-StytchTest::clear_faults();
-StytchTest::fault(endpoint => 'authenticate', drop => \1);
---- more_headers eval
-"Cookie: stytch_session_jwt=$::expired"
---- request
-GET /p/index.html
---- error_code: 503
---- error_log
-the API call through
-
-
-
-=== TEST 10: Stytch is slower than proxy_read_timeout: 503
---- http_config eval: $::HttpConfig
---- config eval: $::Api . $::Protected
---- user_files eval: $::Files
---- init
-StytchTest::clear_faults();
-StytchTest::fault(endpoint => 'authenticate', latency_ms => 2500);
---- more_headers eval
-"Cookie: stytch_session_jwt=$::expired"
---- request
-GET /p/index.html
---- error_code: 503
+["Retry-After: 5\nX-Result: unavailable\nX-Error: {{error}}",
+ "Retry-After: 5\nX-Result: unavailable\nX-Error: {{error}}"]
+--- response_body_unlike eval
+["protected", "protected"]
 --- timeout: 5
---- error_log
-upstream timed out
+--- error_log eval
+qr{\[error\] .*\Q{{log}}\E}
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 11: Stytch answers malformed JSON: 503
---- http_config eval: $::HttpConfig
---- config eval: $::Api . $::Protected
---- user_files eval: $::Files
---- init
-StytchTest::clear_faults();
-StytchTest::fault(endpoint => 'authenticate', body => 'malformed');
---- more_headers eval
-"Cookie: stytch_session_jwt=$::expired"
---- request
-GET /p/index.html
---- error_code: 503
---- error_log
-api_response_invalid
+=== TEST 8: a wrong secret: 500, and the log names the cause but not the secret
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret wrong-secret;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-Source $stytch_auth_source always;
+        add_header X-User $stytch_user_id always;
+    }
 
-
-
-=== TEST 12: Stytch answers 10 MB: 503, the body is not kept
---- http_config eval: $::HttpConfig
---- config eval: $::Api . $::Protected
---- user_files eval: $::Files
---- init
-StytchTest::clear_faults();
-StytchTest::fault(endpoint => 'authenticate', body => 'oversized');
---- more_headers eval
-"Cookie: stytch_session_jwt=$::expired"
---- request eval
-["GET /p/index.html", "GET /p/index.html"]
---- error_code eval
-[503, 503]
---- error_log
-the API's answer is over 262144 bytes
-
-
-
-=== TEST 13: a wrong secret: 500, and the log names the cause
---- http_config eval: $::HttpConfig =~ s/stytch_secret [^;]+;/stytch_secret wrong-secret;/r
---- config eval: $::Api . $::Protected
---- user_files eval: $::Files
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
 StytchTest::clear_faults();
 --- more_headers eval
@@ -287,17 +385,45 @@ StytchTest::clear_faults();
 --- request
 GET /p/index.html
 --- error_code: 500
+--- response_headers
+X-Error: api_unauthorized
 --- error_log
 the API refused the project's configuration (401 unauthorized_credentials): check "stytch_project_id" and "stytch_secret"
 --- no_error_log
 wrong-secret
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 14: nothing of the client's request reaches Stytch
---- http_config eval: $::HttpConfig
---- config eval: $::Api . $::Protected
---- user_files eval: $::Files
+=== TEST 9: nothing of the client's request reaches Stytch
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-Source $stytch_auth_source always;
+        add_header X-User $stytch_user_id always;
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location = /seen {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/requests?endpoint=authenticate&limit=1;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
 StytchTest::reset_emulator();
 --- more_headers eval
@@ -312,13 +438,37 @@ User-Agent: client-user-agent"
 ["protected content", qr/"authorization":"Basic [A-Za-z0-9+\/=]+"/]
 --- response_body_unlike eval
 ["^\$", qr/client-cookie-value|client-header-value|client-user-agent|client-arg|tracking/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 15: a cached rejection is not reused for another token
---- http_config eval: $::HttpConfig
---- config eval: $::Api . $::Protected
---- user_files eval: $::Files
+=== TEST 10: a rejection cached for one token is not reused for another
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-Source $stytch_auth_source always;
+        add_header X-User $stytch_user_id always;
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+--- user_files
+>>> p/index.html
+protected content
 --- init
 StytchTest::clear_faults();
 --- more_headers eval
@@ -327,13 +477,51 @@ StytchTest::clear_faults();
 ["GET /p/index.html", "GET /p/index.html"]
 --- error_code eval
 [401, 200]
+--- response_body_like eval
+["401", "^protected content\n\$"]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 16: the API-result cache answers the second request; off, it does not
---- http_config eval: $::HttpConfig
---- config eval: $::Api . $::Protected . "location /nocache/ { stytch_auth on; stytch_api_cache off; root html; }"
---- user_files eval: $::Files . ">>> nocache/index.html\nuncached\n"
+=== TEST 11: the API-result cache answers the second request; with stytch_api_cache off it does not
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+        add_header X-Result $stytch_auth_result always;
+        add_header X-Error $stytch_auth_error always;
+        add_header X-Source $stytch_auth_source always;
+        add_header X-User $stytch_user_id always;
+    }
+
+    location /nocache/ {
+        stytch_auth on;
+        stytch_api_cache off;
+        root html;
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location = /counters {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> nocache/index.html
+uncached
 --- init
 StytchTest::reset_emulator();
 --- more_headers eval
@@ -346,3 +534,9 @@ StytchTest::reset_emulator();
 ["X-Source: api", "X-Source: cache", "", "", ""]
 --- response_body_like eval
 ["protected", "protected", "uncached", "uncached", qr/"authenticate":3,/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
+

@@ -6,65 +6,15 @@
 # fetched does the API decide.
 use Test::Nginx::Socket 'no_plan';
 use StytchTest;
-use IO::Select;
-use IO::Socket::INET;
+
 use Time::HiRes ();
 
 no_shuffle();
 
 our $session = create_session();
 
-# Sends each request on its own connection, all before reading any answer,
-# and returns the raw answers.
-sub main::answers {
-    my @requests = @_;
-    my @socks;
-    for my $req (@requests) {
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                      PeerPort => server_port(),
-                                      Proto => 'tcp')
-            or die "connect: $!";
-        print $s $req;
-        push @socks, $s;
-    }
-    my %buf;
-    my $sel = IO::Select->new(@socks);
-    my $deadline = time() + 15;
-    while ($sel->count && time() < $deadline) {
-        for my $s ($sel->can_read(1)) {
-            my $n = sysread($s, my $chunk, 65536);
-            if (!$n) {
-                $sel->remove($s);
-                close $s;
-                next;
-            }
-            $buf{"$s"} .= $chunk;
-        }
-    }
-    return map { $buf{"$_"} // '' } @socks;
-}
-
-sub main::statuses {
-    return map { (m{^HTTP/1\.\d (\d+)})[0] // 0 } main::answers(@_);
-}
-
-sub main::request_for {
-    my ($jwt) = @_;
-    return "GET /p/index.html HTTP/1.0\r\nHost: localhost\r\n"
-           . "Cookie: stytch_session_jwt=$jwt\r\n\r\n";
-}
-
-# Until the current signing key's JWT is accepted.
-sub main::wait_keys {
-    my $jwt = StytchTest::mint_jwt(session_id => $main::session->{session_id});
-    for (1 .. 100) {
-        my ($st) = main::statuses(main::request_for($jwt));
-        return if $st == 200;
-        Time::HiRes::sleep(0.05);
-    }
-    die "the keys were not loaded\n";
-}
-
+# N JWTs of the session, signed by a key Stytch never had, each under a
+# kid of its own.
 sub main::forged {
     my ($n) = @_;
     return map {
@@ -103,20 +53,23 @@ __DATA__
 >>> p/index.html
 protected content
 --- init
-main::wait_keys();
+StytchTest::wait_keys('/p/index.html');
 Time::HiRes::sleep(1.2);    # the key set is now older than the cooldown
 StytchTest::reset_emulator();
 StytchTest::rotate_keys();
 my $new = StytchTest::mint_jwt(session_id => $main::session->{session_id});
-my ($answer) = main::answers(main::request_for($new));
-Test::More::like($answer, qr{^HTTP/1\.\d 200 .*\r\nX-Source: jwt\r\n.*protected content}s,
-                 "the new key's JWT: 200, verified locally");
+my ($status, $head, $body) = StytchTest::http_get('/p/index.html', Cookie => "stytch_session_jwt=$new");
+Test::More::is($status, 200, "TEST 1: the new key's JWT: 200");
+Test::More::like($head, qr/^X-Source: jwt\r?$/m, "TEST 1: verified locally");
+Test::More::is($body, "protected content\n", "TEST 1: the file");
 --- request
 GET /counters
 --- response_body_like: ^(?=.*"jwks":1,)(?=.*"authenticate":0,)
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -143,19 +96,22 @@ GET /counters
 >>> p/index.html
 protected content
 --- init
-main::wait_keys();
+StytchTest::wait_keys('/p/index.html');
 StytchTest::reset_emulator();
 my @forged = main::forged(300);
-my @codes;
-push @codes, main::statuses(map { main::request_for($_) } @forged[$_ * 50 .. $_ * 50 + 49])
+my @answers;
+push @answers, StytchTest::concurrent(map { [GET => '/p/index.html', Cookie => "stytch_session_jwt=$_"] }
+                                      @forged[$_ * 50 .. $_ * 50 + 49])
     for 0 .. 5;
-Test::More::is(scalar(grep { $_ == 401 } @codes), 300, "300 forged kids, 300 answers 401");
+Test::More::is(scalar(grep { $_->{status} == 401 } @answers), 300, "TEST 2: 300 forged kids, 300 answers 401");
 --- request
 GET /counters
 --- response_body_like: ^(?=.*"jwks":0,)(?=.*"authenticate":0,)
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -183,12 +139,13 @@ GET /counters
 >>> p/index.html
 protected content
 --- init
-main::wait_keys();
+StytchTest::wait_keys('/p/index.html');
 Time::HiRes::sleep(1.2);
 StytchTest::reset_emulator();
 StytchTest::fault(endpoint => 'jwks', latency_ms => 300);
-my @codes = main::statuses(map { main::request_for($_) } main::forged(50));
-Test::More::is(scalar(grep { $_ == 401 } @codes), 50, "50 forged kids, 50 answers 401");
+my @answers = StytchTest::concurrent(map { [GET => '/p/index.html', Cookie => "stytch_session_jwt=$_"] }
+                                     main::forged(50));
+Test::More::is(scalar(grep { $_->{status} == 401 } @answers), 50, "TEST 3: 50 forged kids, 50 answers 401");
 StytchTest::clear_faults();
 --- request
 GET /counters
@@ -196,6 +153,8 @@ GET /counters
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -224,21 +183,24 @@ GET /counters
 >>> p/index.html
 protected content
 --- init
-main::wait_keys();
+StytchTest::wait_keys('/p/index.html');
 Time::HiRes::sleep(1.2);
 StytchTest::reset_emulator();
 StytchTest::fault(endpoint => 'jwks', status => 500);
 StytchTest::rotate_keys();
 my $new = StytchTest::mint_jwt(session_id => $main::session->{session_id});
-my ($answer) = main::answers(main::request_for($new));
-Test::More::like($answer, qr{^HTTP/1\.\d 200 .*\r\nX-Source: api\r\n.*protected content}s,
-                 "the new key's JWT: 200 through the API");
+my ($status, $head, $body) = StytchTest::http_get('/p/index.html', Cookie => "stytch_session_jwt=$new");
+Test::More::is($status, 200, "TEST 4: the new key's JWT: 200");
+Test::More::like($head, qr/^X-Source: api\r?$/m, "TEST 4: through the API");
+Test::More::is($body, "protected content\n", "TEST 4: the file");
 StytchTest::clear_faults();
 --- request
 GET /counters
 --- response_body_like: ^(?=.*"jwks":1,)(?=.*"authenticate":1,)
---- error_log
-fetching the keys of project
-jwks_unknown_kid, asking the API
+--- error_log eval
+[qr/\[error\] .*stytch: fetching the keys of project "[^"]+" from "[^"]+" failed: the response status is 500\b[^;]*; keeping the last good keys/,
+ qr/\[info\] .*stytch: jwks_unknown_kid, asking the API/]
 --- no_error_log
 [alert]
+[crit]
+[emerg]

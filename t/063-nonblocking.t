@@ -1,8 +1,10 @@
 # The key fetch never blocks a worker: while Stytch takes seconds to answer
-# the JWKS request, the same (only) worker keeps answering requests.
+# the JWKS request, the same (only) worker keeps answering requests, and
+# the request that asked for the fetch waits for it.
 use Test::Nginx::Socket 'no_plan';
 use StytchTest;
-use IO::Socket::INET;
+
+use Time::HiRes ();
 
 no_shuffle();
 
@@ -10,19 +12,6 @@ our $session = create_session();
 # a kid the key set lacks: the request asks for a fetch and waits for it
 our $unknown = mint_jwt(session_id => $session->{session_id},
                         header => { kid => 'jwk-test-00000000-not-in-the-set' });
-
-sub main::get {
-    my ($path, $cookie) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => server_port(), Proto => 'tcp')
-        or die "connect: $!";
-    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n"
-             . ($cookie ? "Cookie: $cookie\r\n" : "") . "\r\n";
-    local $/;
-    my $raw = <$s> // '';
-    my ($status) = $raw =~ m{^HTTP/1\.\d (\d+)};
-    return ($status // 0, $raw);
-}
 
 run_tests();
 
@@ -35,56 +24,45 @@ __DATA__
     stytch_fallback off;
     stytch_jwks_cooldown 1s;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    location /p/ {
+        stytch_auth on;
+        root html;
     }
 
     location = /status {
         stytch_status;
     }
-
-    location /p/ {
-        stytch_auth on;
-        root html;
-    }
 --- user_files
 >>> p/index.html
 protected content
 --- init
-my $cookie = "stytch_session_jwt=$main::session->{session_jwt}";
-my $status;
-for (1 .. 50) {
-    ($status) = main::get('/p/index.html', $cookie);
-    last if $status == 200;
-    select(undef, undef, undef, 0.1);
-}
-Test::More::is($status, 200, "keys loaded");
+my @cookie = (Cookie => "stytch_session_jwt=$main::session->{session_jwt}");
+StytchTest::wait_zone('keys_generation');
+Test::More::is(StytchTest::http_get('/p/index.html', @cookie), 200, "TEST 1: keys loaded");
 sleep 1;    # past the cooldown
 StytchTest::reset_emulator();
 StytchTest::fault(endpoint => 'jwks', latency_ms => 4000);
 # the unknown kid's request waits for the refresh: it is read at the end
-my $waiting = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                    PeerPort => server_port(), Proto => 'tcp')
-    or die "connect: $!";
-print $waiting "GET /p/index.html HTTP/1.0\r\nHost: localhost\r\n"
-               . "Cookie: stytch_session_jwt=$main::unknown\r\n\r\n";
-select(undef, undef, undef, 0.3);
-Test::More::is(StytchTest::counters()->{jwks}, 1, "the fetch reached Stytch and waits there");
-my $served = 0;
-for (1 .. 200) {
-    my ($st) = main::get('/p/index.html', $cookie);
-    $served++ if $st == 200;
-}
-Test::More::is($served, 200, "200 requests answered meanwhile");
-my (undef, $raw) = main::get('/status');
-Test::More::like($raw, qr/"fetches":1,/, "the second fetch has not finished yet");
-my $answer = do { local $/; <$waiting> } // '';
-Test::More::like($answer, qr{^HTTP/1\.\d 401 }, "once it has, the unknown kid is refused");
+my $waiting = StytchTest::start_get('/p/index.html', Cookie => "stytch_session_jwt=$main::unknown");
+Time::HiRes::sleep(0.3);
+Test::More::is(StytchTest::counters()->{jwks}, 1, "TEST 1: the fetch reached Stytch and waits there");
+my $served = grep { StytchTest::http_get('/p/index.html', @cookie) == 200 } 1 .. 200;
+Test::More::is($served, 200, "TEST 1: 200 requests answered meanwhile");
+Test::More::is(StytchTest::nginx_status()->{projects}[0]{fetches}, 1,
+               "TEST 1: the second fetch has not finished yet");
+my ($answer) = StytchTest::read_answers($waiting);
+Test::More::is($answer->{status}, 401, "TEST 1: once it has, the unknown kid is refused");
 StytchTest::clear_faults();
 --- request
 GET /p/index.html
 --- more_headers eval
 "Cookie: stytch_session_jwt=$::session->{session_jwt}"
 --- error_code: 200
+--- response_body
+protected content
 --- timeout: 8
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]

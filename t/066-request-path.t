@@ -1,14 +1,14 @@
 # The request path against hostile and unlucky API answers: an answer that
 # redirects the subrequest, a location stricter than the one that accepted
 # the session, a client that goes away while others wait for its call,
-# error pages that would replace Stytch's answer, and answers that are too
-# big or never end.
+# error pages that would replace Stytch's answer, answers that are too
+# big or never end, and a location reached by auth_request, which its
+# stytch_auth does not protect (nginx warns at start).
 use Test::Nginx::Socket 'no_plan';
 use StytchTest;
-use File::Temp qw( tempdir );
-use IO::Select;
-use IO::Socket::INET;
-use POSIX qw( :sys_wait_h );
+
+use IO::Socket::INET ();
+use POSIX ();
 use Time::HiRes ();
 
 no_shuffle();
@@ -71,78 +71,7 @@ revoke(session_id => $revoked->{session_id});
 our $revoked_expired = mint_jwt(session_id => $revoked->{session_id},
                                 iat => time() - 3600);
 
-# Sends each request on its own connection before reading any answer;
-# with close_first, the first connection is closed after delay seconds,
-# before its answer.  Returns the raw answers of the others.
-sub main::answers {
-    my ($requests, %o) = @_;
-    my @socks;
-    for my $req (@$requests) {
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                      PeerPort => server_port(),
-                                      Proto => 'tcp')
-            or die "connect: $!";
-        print $s $req;
-        push @socks, $s;
-        Time::HiRes::sleep(0.05) if $o{close_first} && @socks == 1;
-    }
-    if ($o{close_first}) {
-        Time::HiRes::sleep($o{close_first});
-        close(shift @socks);
-    }
-    my %buf;
-    my $sel = IO::Select->new(@socks);
-    my $deadline = time() + 15;
-    while ($sel->count && time() < $deadline) {
-        for my $s ($sel->can_read(1)) {
-            my $n = sysread($s, my $chunk, 65536);
-            if (!$n) {
-                $sel->remove($s);
-                close $s;
-                next;
-            }
-            $buf{"$s"} .= $chunk;
-        }
-    }
-    return map { $buf{"$_"} // '' } @socks;
-}
-
-sub main::get {
-    my ($path, $cookie) = @_;
-    return "GET $path HTTP/1.0\r\nHost: localhost\r\n"
-           . ($cookie ? "Cookie: $cookie\r\n" : '') . "\r\n";
-}
-
-# a client of the Node.js the emulator runs on: an HTTP/2 connection whose
-# first stream is cancelled (RST_STREAM) after a delay; prints the other
-# streams' statuses
-our $h2client = tempdir('stytch-h2-XXXXXX', TMPDIR => 1, CLEANUP => 1) . '/client.js';
-open my $f, '>', $h2client or die $!;
-print $f <<'JS';
-const http2 = require('node:http2');
-const [port, cookie, path, n] = process.argv.slice(2);
-const c = http2.connect(`http://127.0.0.1:${port}`);
-const codes = [];
-let done = 0;
-const first = c.request({ ':path': `${path}?i=0`, cookie });
-first.on('error', () => {});
-setTimeout(() => first.close(http2.constants.NGHTTP2_CANCEL), 200);
-for (let i = 1; i < Number(n); i++) {
-  const req = c.request({ ':path': `${path}?i=${i}`, cookie });
-  req.on('response', (h) => codes.push(h[':status']));
-  req.resume();
-  req.on('end', () => { if (++done === Number(n) - 1) { console.log(codes.sort().join(' ')); c.close(); } });
-}
-JS
-close $f;
-
-$ENV{TEST_NGINX_H2_PORT} = do {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    my $p = $s->sockport;
-    close $s;
-    $p;
-};
+$ENV{TEST_NGINX_H2_PORT} = free_port();
 
 run_tests();
 
@@ -190,12 +119,13 @@ the secret file
 ["X-Error: api_response_invalid", "X-Error: api_response_invalid"]
 --- response_body_unlike eval
 ["the secret file", "the secret file"]
---- error_log
-redirected the call internally (X-Accel-Redirect): it is refused
+--- error_log eval
+qr/\[error\] .*redirected the call internally \(X-Accel-Redirect\): it is refused/
 --- no_error_log
 exited on signal
 [alert]
 [crit]
+[emerg]
 
 
 
@@ -239,6 +169,8 @@ protected content
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -270,6 +202,8 @@ protected content
 lax content
 >>> strict/index.html
 strict content
+--- init
+StytchTest::wait_keys('/lax/index.html');
 --- more_headers eval
 "Cookie: stytch_session_jwt=$::revoked->{session_jwt}"
 --- request eval
@@ -281,6 +215,8 @@ strict content
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -311,6 +247,8 @@ strict content
 lax content
 >>> young/index.html
 young content
+--- init
+StytchTest::wait_keys('/lax/index.html');
 --- more_headers eval
 "Cookie: stytch_session_jwt=$::revoked->{session_jwt}"
 --- request eval
@@ -320,6 +258,8 @@ young content
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -355,6 +295,7 @@ young content
 >>> b/index.html
 b content
 --- init
+StytchTest::wait_zone('keys_generation');
 StytchTest::reset_emulator();
 --- more_headers eval
 "Cookie: stytch_session_jwt=$::live->{session_jwt}"
@@ -369,6 +310,8 @@ StytchTest::reset_emulator();
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -397,19 +340,21 @@ protected content
 --- init
 StytchTest::reset_emulator();
 StytchTest::fault(endpoint => 'authenticate', latency_ms => 600);
-my $req = main::get('/p/index.html', "stytch_session_jwt=$main::expired");
-my @answers = main::answers([($req) x 5], close_first => 0.2);
-my $ok = grep { m{^HTTP/1\.\d 200 .*protected content}s } @answers;
-Test::More::is($ok, 4, "the 4 requests that waited got 200");
+my @get = (GET => '/p/index.html', Cookie => "stytch_session_jwt=$main::expired");
+my (undef, @waited) = StytchTest::concurrent({ close_first => 0.2 }, ([@get]) x 5);
+Test::More::is(scalar(grep { $_->{status} == 200 && $_->{body} eq "protected content\n" } @waited),
+               4, "TEST 6: the 4 requests that waited got the file");
 StytchTest::clear_faults();
 --- request
 GET /counters
 --- response_body_like: "authenticate":2,
---- error_log
-the client went away before the API answered
+--- error_log eval
+qr/\[info\] .*the client went away before the API answered/
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -442,9 +387,9 @@ protected content
 --- init
 StytchTest::reset_emulator();
 StytchTest::fault(endpoint => 'authenticate', latency_ms => 600);
-my $out = `node $main::h2client $ENV{TEST_NGINX_H2_PORT} 'stytch_session_jwt=$main::expired' /p/index.html 6`;
-chomp $out;
-Test::More::is($out, '200 200 200 200 200', "the 5 streams that waited got 200");
+Test::More::is(join(' ', StytchTest::h2_get({ cancel_first => 200 }, $ENV{TEST_NGINX_H2_PORT}, '/p/index.html', 6,
+                                             Cookie => "stytch_session_jwt=$main::expired")),
+               '200 200 200 200 200', "TEST 7: the 5 streams that waited got 200");
 StytchTest::clear_faults();
 --- request
 GET /counters
@@ -452,6 +397,8 @@ GET /counters
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -499,6 +446,8 @@ StytchTest::reset_emulator();
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -533,10 +482,12 @@ GET /p/index.html
 Retry-After: 5
 X-Error: api_unavailable
 --- timeout: 4
---- error_log
-the API did not answer within 1000 ms ("stytch_api_deadline")
+--- error_log eval
+qr/\[error\] .*the API did not answer within 1000 ms \("stytch_api_deadline"\)/
 --- no_error_log
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -570,10 +521,12 @@ GET /p/index.html
 --- response_headers
 X-Error: api_response_invalid
 --- timeout: 4
---- error_log
-the API's answer is over 262144 bytes: the call is ended
+--- error_log eval
+qr/\[error\] .*the API's answer is over 262144 bytes: the call is ended/
 --- no_error_log
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -607,3 +560,6 @@ content behind auth_request
 qr/\[warn\] .*"stytch_auth" of location "\/check\/" in server "localhost" does not protect it from the "auth_request" subrequest to "\/check\/ok.txt"/
 --- no_error_log
 [error]
+[alert]
+[crit]
+[emerg]

@@ -5,10 +5,8 @@
 # {} taken as true by stytch_require.
 use Test::Nginx::Socket 'no_plan';
 use StytchTest;
-use IO::Select;
-use IO::Socket::INET;
+
 use JSON::PP ();
-use MIME::Base64 qw( encode_base64 );
 use Time::HiRes ();
 
 no_shuffle();
@@ -20,11 +18,7 @@ our $expired = mint_jwt(session_id => $live->{session_id}, iat => time() - 3600)
 # tokens: a CR LF that would start a header, a ";" that would add an
 # attribute
 our $hostile_answer = do {
-    my $auth = encode_base64("$ENV{TEST_NGINX_STYTCH_PROJECT}:$ENV{TEST_NGINX_STYTCH_SECRET}", '');
-    my $res = emulator_raw(POST => '/v1/sessions/authenticate',
-                           { session_jwt => $expired },
-                           { Authorization => "Basic $auth" });
-    my $a = JSON::PP->new->decode($res->{content});
+    my $a = stytch_api(POST => '/v1/sessions/authenticate', { session_jwt => $expired });
     $a->{session_jwt} = "eyJhbGciOi.x.y; Domain=evil.example";
     $a->{session_token} = "abc\r\nX-Injected: yes";
     JSON::PP->new->canonical->encode($a);
@@ -34,52 +28,6 @@ our $claims = mint_jwt(claims => {
     f => JSON::PP::false, n => undef, a => [], o => {}, t => JSON::PP::true,
     s => 'yes',
 });
-
-sub main::answers {
-    my @requests = @_;
-    my @socks;
-    for my $req (@requests) {
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                      PeerPort => server_port(),
-                                      Proto => 'tcp')
-            or die "connect: $!";
-        print $s $req;
-        push @socks, $s;
-    }
-    my %buf;
-    my $sel = IO::Select->new(@socks);
-    my $deadline = time() + 15;
-    while ($sel->count && time() < $deadline) {
-        for my $s ($sel->can_read(1)) {
-            my $n = sysread($s, my $chunk, 65536);
-            if (!$n) {
-                $sel->remove($s);
-                close $s;
-                next;
-            }
-            $buf{"$s"} .= $chunk;
-        }
-    }
-    return map { $buf{"$_"} // '' } @socks;
-}
-
-sub main::get {
-    my ($path, $cookie) = @_;
-    return "GET $path HTTP/1.0\r\nHost: localhost\r\n"
-           . ($cookie ? "Cookie: $cookie\r\n" : '') . "\r\n";
-}
-
-sub main::status_of { (($_[0] // '') =~ m{^HTTP/1\.\d (\d+)})[0] // 0 }
-
-sub main::wait_keys {
-    my $jwt = StytchTest::mint_jwt(session_id => $main::live->{session_id});
-    for (1 .. 100) {
-        my ($a) = main::answers(main::get('/p/index.html', "stytch_session_jwt=$jwt"));
-        return if main::status_of($a) == 200;
-        Time::HiRes::sleep(0.05);
-    }
-    die "the keys were not loaded\n";
-}
 
 run_tests();
 
@@ -116,31 +64,32 @@ __DATA__
 >>> p/index.html
 protected content
 --- init
-main::wait_keys();
+StytchTest::wait_keys('/p/index.html');
 my $refused = 0;
 for my $round (1 .. 75) {
-    my @req = map { main::get('/p/index.html', sprintf('stytch_session=random%08x%08xtoken%04d',
-                                                       int rand 2**32, int rand 2**32, $_)) } 1 .. 20;
-    $refused += grep { main::status_of($_) == 401 } main::answers(@req);
+    my @req = map { [GET => '/p/index.html', Cookie => sprintf('stytch_session=random%08x%08xtoken%04d',
+                                                              int rand 2**32, int rand 2**32, $_)] } 1 .. 20;
+    $refused += grep { $_->{status} == 401 } StytchTest::concurrent(@req);
 }
-Test::More::is($refused, 1500, "1500 random session tokens refused");
-my ($status) = main::answers(main::get('/status'));
-my ($evictions) = $status =~ /"cache_evictions":(\d+)/;
-Test::More::cmp_ok($evictions // 0, '>', 0, "the zone was full: cached answers were evicted");
+Test::More::is($refused, 1500, "TEST 1: 1500 random session tokens refused");
+Test::More::cmp_ok(StytchTest::nginx_status()->{zone}{cache_evictions}, '>', 0,
+                   "TEST 1: the zone was full: cached answers were evicted");
 Time::HiRes::sleep(1.2);
 StytchTest::reset_emulator();
 StytchTest::rotate_keys();
 my $new = StytchTest::mint_jwt(session_id => $main::live->{session_id});
-my ($answer) = main::answers(main::get('/p/index.html', "stytch_session_jwt=$new"));
-Test::More::like($answer, qr{^HTTP/1\.\d 200 .*\r\nX-Source: jwt\r\n}s,
-                 "a JWT of the new key: 200, verified locally");
+my ($status, $head) = StytchTest::http_get('/p/index.html', Cookie => "stytch_session_jwt=$new");
+Test::More::is($status, 200, "TEST 1: a JWT of the new key: 200");
+Test::More::like($head, qr/^X-Source: jwt\r?$/m, "TEST 1: verified locally");
 --- request
 GET /counters
 --- response_body_like: ^(?=.*"jwks":1,)(?=.*"authenticate":0,)
 --- no_error_log
 the zone is too small
+[error]
 [alert]
 [crit]
+[emerg]
 
 
 
@@ -174,22 +123,24 @@ lax content
 strict content
 --- init
 $main::s2 = StytchTest::create_session();
-my $cookie = "stytch_session=$main::s2->{session_token}";
-my ($a) = main::answers(main::get('/lax/index.html', $cookie));
-Test::More::is(main::status_of($a), 200, "the lax location caches the answer");
+my @cookie = (Cookie => "stytch_session=$main::s2->{session_token}");
+Test::More::is(StytchTest::http_get('/lax/index.html', @cookie), 200,
+               "TEST 2: the lax location caches the answer");
 StytchTest::revoke(session_id => $main::s2->{session_id});
 Time::HiRes::sleep(1.5);
-($a) = main::answers(main::get('/lax/index.html', $cookie));
-Test::More::is(main::status_of($a), 200, "the lax location may still use it");
-($a) = main::answers(main::get('/strict/index.html', $cookie));
-Test::More::is(main::status_of($a), 401, "the strict location asks Stytch: revoked");
-Test::More::like($a, qr/\r\nX-Error: api_session_not_found\r\n/, "Stytch said so");
+Test::More::is(StytchTest::http_get('/lax/index.html', @cookie), 200,
+               "TEST 2: the lax location may still use it");
+my ($status, $head) = StytchTest::http_get('/strict/index.html', @cookie);
+Test::More::is($status, 401, "TEST 2: the strict location asks Stytch: revoked");
+Test::More::like($head, qr/^X-Error: api_session_not_found\r?$/m, "TEST 2: Stytch said so");
 --- request
 GET /lax/index.html
 --- error_code: 401
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -222,10 +173,12 @@ GET /p/index.html
 --- response_body
 protected content
 --- raw_response_headers_unlike: (?i)set-cookie|x-injected|domain=evil
---- error_log
-the API's session_jwt is not a token: no cookie is set
+--- error_log eval
+qr/\[error\] .*the API's session_jwt is not a token: no cookie is set/
 --- no_error_log
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -266,6 +219,8 @@ application page
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -299,6 +254,8 @@ GET /p/index.html
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -318,11 +275,8 @@ GET /p/index.html
 >>> p/index.html
 protected content
 --- init
-for (1 .. 100) {
-    my ($a) = main::answers(main::get('/true/index.html', "stytch_session_jwt=$main::claims"));
-    last if main::status_of($a) != 503;
-    Time::HiRes::sleep(0.05);
-}
+Test::More::is(StytchTest::wait_status(200, '/true/index.html', Cookie => "stytch_session_jwt=$main::claims"),
+               200, "TEST 6: the keys are loaded");
 --- more_headers eval
 "Cookie: stytch_session_jwt=$::claims"
 --- request eval
@@ -333,3 +287,5 @@ for (1 .. 100) {
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]

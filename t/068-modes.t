@@ -3,8 +3,6 @@
 # calls, and the per-worker bound on API calls.
 use Test::Nginx::Socket 'no_plan';
 use StytchTest;
-use HTTP::Tiny ();
-use Time::HiRes ();
 
 no_shuffle();
 
@@ -16,21 +14,6 @@ our $forged = do {
     my (undef, undef, $sig) = split /\./, mint_jwt(session_id => $live->{session_id}, key => 'rogue');
     "$h.$p.$sig";
 };
-
-sub main::get {
-    my ($path, %h) = @_;
-    return HTTP::Tiny->new(timeout => 10)
-        ->get('http://127.0.0.1:' . server_port() . $path, { headers => \%h });
-}
-
-sub main::wait_keys {
-    for (1 .. 100) {
-        my $r = main::get('/p/index.html', Authorization => "Bearer $main::live->{session_jwt}");
-        return if $r->{status} == 200 && ($r->{headers}{'x-result'} // '') eq 'ok';
-        Time::HiRes::sleep(0.05);
-    }
-    die "the keys were not loaded\n";
-}
 
 run_tests();
 
@@ -64,11 +47,13 @@ X-Result: missing
 X-Error: token_missing
 --- response_body
 protected content
---- error_log
-report only: would answer 401: token_missing
+--- error_log eval
+qr/\[warn\] .*report only: would answer 401: token_missing/
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -98,7 +83,7 @@ report only: would answer 401: token_missing
 >>> p/index.html
 protected content
 --- init
-main::wait_keys();
+StytchTest::wait_zone('keys_generation');
 --- more_headers eval
 ["Authorization: Bearer $::forged", "Authorization: Bearer $::live->{session_jwt}", ""]
 --- request eval
@@ -113,6 +98,8 @@ main::wait_keys();
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -127,6 +114,10 @@ main::wait_keys();
         proxy_pass $TEST_NGINX_STYTCH_URL/;
     }
 
+    location = /status {
+        stytch_status;
+    }
+
     location /p/ {
         stytch_auth report;
         root html;
@@ -136,7 +127,7 @@ main::wait_keys();
 >>> p/index.html
 protected content
 --- init
-main::wait_keys();
+StytchTest::wait_zone('keys_generation');
 --- more_headers eval
 "Authorization: Bearer $::forged"
 --- request
@@ -144,6 +135,11 @@ GET /p/index.html
 --- error_code: 200
 --- error_log eval
 qr/\[warn\] .*report only: would answer 401: jwt_signature_invalid/
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
@@ -160,6 +156,10 @@ qr/\[warn\] .*report only: would answer 401: jwt_signature_invalid/
         proxy_pass $TEST_NGINX_STYTCH_URL/;
     }
 
+    location = /status {
+        stytch_status;
+    }
+
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
@@ -173,7 +173,7 @@ qr/\[warn\] .*report only: would answer 401: jwt_signature_invalid/
 >>> p/index.html
 protected content
 --- init
-main::wait_keys();
+StytchTest::wait_zone('keys_generation');
 StytchTest::reset_emulator();
 StytchTest::fault(endpoint => 'authenticate', latency_ms => 4000);
 --- more_headers eval
@@ -188,8 +188,13 @@ StytchTest::fault(endpoint => 'authenticate', latency_ms => 4000);
 --- response_body_like eval
 ["protected content", "protected content", "protected content", qr/"authenticate":1,/]
 --- timeout: 5
+--- grep_error_log eval: qr/\[error\] .*/
+--- grep_error_log_out eval
+qr/\A(?:\[error\] [^\n]*the API did not answer within 1000 ms \("stytch_api_deadline"\)[^\n]*\n\[error\] [^\n]*upstream timed out[^\n]*\n)?\z/
 --- no_error_log
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -232,6 +237,8 @@ StytchTest::fault(endpoint => 'authenticate', latency_ms => 4000);
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -267,6 +274,8 @@ GET /p/index.html
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -306,6 +315,8 @@ StytchTest::reset_emulator();
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -341,7 +352,7 @@ protected content
 StytchTest::reset_emulator();
 my (%codes, $limited);
 for my $i (1 .. 40) {
-    my $r = main::get('/p/index.html', Cookie => "stytch_session=made-up-token-number-$i");
+    my $r = StytchTest::http_answer(GET => '/p/index.html', Cookie => "stytch_session=made-up-token-number-$i");
     $codes{$r->{status}}++;
     $limited++ if ($r->{headers}{'x-error'} // '') eq 'api_calls_limited';
 }
@@ -353,14 +364,17 @@ Test::More::is($calls + ($codes{503} // 0), 40, "every other request was asked a
 --- request
 GET /status
 --- response_body_like: "api_limited":(2[5-9]|3\d|40),
---- error_log
-"stytch_api_rate" of project
+--- error_log eval
+qr/\[warn\] .*stytch: "stytch_api_rate" of project "[^"]+" is /
 --- no_error_log
+[error]
 [alert]
+[crit]
+[emerg]
 
 
 
-=== TEST 8: README's limit_req recipe: only requests with a session token and no JWT are limited
+=== TEST 9: README's limit_req recipe: only requests with a session token and no JWT are limited
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
@@ -393,17 +407,16 @@ GET /status
 >>> p/index.html
 protected content
 --- init
-main::wait_keys();
+StytchTest::wait_keys('/p/index.html');
 StytchTest::reset_emulator();
 my %codes;
 for my $i (1 .. 30) {
-    my $r = main::get('/p/index.html', Cookie => "stytch_session=made-up-token-number-$i");
-    $codes{$r->{status}}++;
+    $codes{StytchTest::http_get('/p/index.html', Cookie => "stytch_session=made-up-token-number-$i")}++;
 }
 Test::More::cmp_ok($codes{503} // 0, '>=', 20, "most made-up tokens are stopped by limit_req");
 my $ok = 0;
 for (1 .. 30) {
-    $ok++ if main::get('/p/index.html', Cookie => "stytch_session_jwt=$main::live->{session_jwt}")->{status} == 200;
+    $ok++ if StytchTest::http_get('/p/index.html', Cookie => "stytch_session_jwt=$main::live->{session_jwt}") == 200;
 }
 Test::More::is($ok, 30, "requests with a valid JWT are not limited");
 --- request
@@ -412,3 +425,5 @@ GET /counters
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]

@@ -61,6 +61,8 @@ protected content
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -89,3 +91,5 @@ protected content
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]

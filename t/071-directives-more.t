@@ -1,13 +1,15 @@
 # Configuration errors of the fallback and authorization directives: each
-# fails "nginx -t" naming the directive and the bad value.
+# fails "nginx -t" with an emerg line naming the directive and the bad
+# value, and logs nothing else at error level or above.
 use Test::Nginx::Socket 'no_plan';
 use StytchTest;
 
+no_shuffle();
 run_tests();
 
 __DATA__
 
-=== TEST 1: stytch_auth strict needs the API fallback
+=== TEST 1: stytch_auth strict with stytch_fallback off is refused: strict needs the API
 --- config
     location /p/ {
         stytch_auth strict;
@@ -18,11 +20,16 @@ __DATA__
     }
 --- must_die
 --- error_log
+[emerg]
 "stytch_auth strict" asks the Stytch API about every request and cannot be used with "stytch_fallback off"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 2: the fallback needs the secret
+=== TEST 2: the fallback without a secret is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -31,11 +38,16 @@ __DATA__
     }
 --- must_die
 --- error_log
+[emerg]
 "stytch_fallback" is on but no "stytch_secret" or "stytch_secret_file" is set
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 3: permissions need the secret to fetch the policy
+=== TEST 3: permissions without a secret to fetch the policy are refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -46,11 +58,16 @@ __DATA__
     }
 --- must_die
 --- error_log
+[emerg]
 "stytch_require_permission" needs "stytch_secret" or "stytch_secret_file" to fetch the RBAC policy
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 4: stytch_require takes error=401 or error=403 only
+=== TEST 4: stytch_require takes only error=401 or error=403
 --- config
     location /p/ {
         stytch_require $arg_x error=404;
@@ -58,11 +75,16 @@ __DATA__
     }
 --- must_die
 --- error_log
+[emerg]
 invalid "error=404" in "stytch_require": it must be "error=401" or "error=403"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 5: stytch_require needs a value
+=== TEST 5: stytch_require without a value is refused
 --- config
     location /p/ {
         stytch_require error=401;
@@ -70,11 +92,16 @@ invalid "error=404" in "stytch_require": it must be "error=401" or "error=403"
     }
 --- must_die
 --- error_log
+[emerg]
 no value in "stytch_require"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 6: stytch_policy_refresh must be positive
+=== TEST 6: stytch_policy_refresh 0 is refused: it must be positive
 --- config
     location /p/ {
         stytch_policy_refresh 0;
@@ -82,11 +109,16 @@ no value in "stytch_require"
     }
 --- must_die
 --- error_log
+[emerg]
 "stytch_policy_refresh" must be more than 0
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 7: stytch_api_cache_valid takes times
+=== TEST 7: stytch_api_cache_valid: a value that is not a time is refused
 --- config
     location /p/ {
         stytch_api_cache_valid soon;
@@ -94,11 +126,16 @@ no value in "stytch_require"
     }
 --- must_die
 --- error_log
+[emerg]
 invalid time "soon" in "stytch_api_cache_valid"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 8: stytch_api_location must be a URI
+=== TEST 8: stytch_api_location: a value that is not a URI is refused
 --- config
     location /p/ {
         stytch_api_location _stytch;
@@ -106,11 +143,16 @@ invalid time "soon" in "stytch_api_cache_valid"
     }
 --- must_die
 --- error_log
+[emerg]
 invalid URI "_stytch" in "stytch_api_location": it must start with "/"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 9: stytch_cookie_attributes stays on one header line
+=== TEST 9: stytch_cookie_attributes with a newline is refused: they stay on one header line
 --- config
     location /p/ {
         stytch_cookie_attributes "Path=/\nX-Injected: 1";
@@ -118,11 +160,17 @@ invalid URI "_stytch" in "stytch_api_location": it must start with "/"
     }
 --- must_die
 --- error_log
-invalid attributes
+[emerg]
+invalid attributes "Path=/
+X-Injected: 1" in "stytch_cookie_attributes"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
-=== TEST 10: stytch_require_organization is set once
+=== TEST 10: stytch_require_organization twice in a location is refused
 --- config
     location /p/ {
         stytch_require_organization $arg_a;
@@ -131,4 +179,9 @@ invalid attributes
     }
 --- must_die
 --- error_log
+[emerg]
 "stytch_require_organization" directive is duplicate
+--- no_error_log
+[error]
+[alert]
+[crit]

@@ -3,7 +3,6 @@
 # there, else logged at start, at error level, naming the directive.
 use Test::Nginx::Socket 'no_plan';
 use StytchTest;
-use Time::HiRes ();
 
 no_shuffle();
 no_root_location();
@@ -22,7 +21,12 @@ __DATA__
     }
 --- must_die
 --- error_log
+[emerg]
 "stytch_api_location" "/_stytch_api" matches no location in server "localhost": declare an internal location with "proxy_pass" to the Stytch API
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -41,7 +45,12 @@ __DATA__
     }
 --- must_die
 --- error_log
+[emerg]
 "stytch_api_location" "/_stytch_api" matches the location "/" in server "localhost", which is not "internal"
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -60,7 +69,12 @@ __DATA__
     }
 --- must_die
 --- error_log
+[emerg]
 "stytch_api_location" "/_stytch_api" matches the location "/_stytch_api/" in server "localhost", which has no "proxy_pass" to the Stytch API
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -85,8 +99,10 @@ protected content
 GET /p/index.html
 --- error_code: 401
 --- no_error_log
-[emerg]
 [error]
+[alert]
+[crit]
+[emerg]
 
 
 
@@ -101,7 +117,12 @@ GET /p/index.html
     }
 --- must_die
 --- error_log
+[emerg]
 invalid URL "https://test.stytch.com/v1" in "stytch_api_url": it must not include the API's "/v1", which the module adds
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -116,7 +137,11 @@ invalid URL "https://test.stytch.com/v1" in "stytch_api_url": it must not includ
     }
 --- must_die
 --- error_log eval
-qr/"stytch_ssl_trusted_certificate" "\S+\/conf\/no-such-ca.pem" cannot be read/
+["[emerg]", qr{"stytch_ssl_trusted_certificate" "\S+/conf/no-such-ca\.pem" cannot be read}]
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -140,14 +165,18 @@ qr/"stytch_ssl_trusted_certificate" "\S+\/conf\/no-such-ca.pem" cannot be read/
         root html;
     }
 --- init
-Time::HiRes::sleep(0.5);
+Test::More::ok(StytchTest::wait_until(sub { StytchTest::nginx_status()->{projects}[0]{credentials} ne 'unknown' }),
+               "TEST 7: the credentials are checked at start");
 --- request
 GET /status
 --- response_body_like: "credentials":"refused"
---- error_log
-(unauthorized_credentials): check "stytch_project_id" and "stytch_secret"
+--- error_log eval
+qr/\[error\] .*stytch: fetching the .* failed: the response status is 401 \(unauthorized_credentials\): check "stytch_project_id" and "stytch_secret"/
 --- no_error_log
+wrong-secret
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -171,10 +200,13 @@ GET /status
         root html;
     }
 --- init
-Time::HiRes::sleep(0.5);
+Test::More::ok(StytchTest::wait_until(sub { StytchTest::nginx_status()->{projects}[0]{credentials} ne 'unknown' }),
+               "TEST 8: the credentials are checked at start");
 --- request
 GET /status
 --- response_body_like: "credentials":"accepted"
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]

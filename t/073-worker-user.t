@@ -6,7 +6,11 @@ BEGIN { $ENV{TEST_NGINX_WORKER_USER} = 'nobody nogroup' }
 
 use Test::Nginx::Socket 'no_plan';
 use StytchTest;
+
 use File::Temp qw( tempdir );
+
+# workers apart from the master: per-block master_on is t/lib's only
+master_on();
 
 # a CA file that only root can read
 our $dir = tempdir('stytch-ca-XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -22,7 +26,6 @@ run_tests();
 __DATA__
 
 === TEST 1: a CA file that the workers cannot read: one error line at start, naming the directive
---- master_on
 --- config
     location /p/ {
         stytch_auth on;
@@ -39,4 +42,11 @@ protected content
 GET /p/index.html
 --- error_code: 401
 --- error_log eval
-qr/\[error\] .*"stytch_ssl_trusted_certificate" "\S+ca.pem" cannot be read by the worker processes/
+qr/\[error\] .*"stytch_ssl_trusted_certificate" "\S+\/ca\.pem" cannot be read by the worker processes/
+--- grep_error_log eval: qr/\[error\] .*/
+--- grep_error_log_out eval
+qr/\A\[error\] [^\n]*"stytch_ssl_trusted_certificate" [^\n]* cannot be read by the worker processes[^\n]*\n\z/
+--- no_error_log
+[alert]
+[crit]
+[emerg]

@@ -34,7 +34,9 @@ __DATA__
 >>> p/index.html
 protected content
 --- init
-sleep 1;    # the first key fetch has failed its verification by now
+Test::More::ok(StytchTest::wait_until(sub {
+                   StytchTest::log_lines(server_root() . '/logs/error.log', qr/fetching the keys of project/) }),
+               "TEST 1: the first key fetch has failed its verification");
 --- more_headers eval
 "Cookie: stytch_session_jwt=$::expired"
 --- request
@@ -42,11 +44,13 @@ GET /p/index.html
 --- error_code: 200
 --- response_headers
 X-Source: api
---- error_log
-fetching the keys of project
+--- error_log eval
+qr/\[error\] .*stytch: fetching the keys of project "[^"]+" from "https:[^"]+" failed: .*; no keys yet/
 --- no_error_log
 ignoring stale global SSL error
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -74,7 +78,7 @@ ignoring stale global SSL error
 >>> p/index.html
 protected content
 --- init
-sleep 1;
+StytchTest::wait_keys('/p/index.html');
 --- more_headers eval
 ["Cookie: stytch_session_jwt=$::live->{session_jwt}", "Cookie: stytch_session_jwt=$::expired"]
 --- request eval
@@ -86,3 +90,5 @@ sleep 1;
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]

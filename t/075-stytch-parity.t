@@ -5,9 +5,8 @@
 # connections.
 use Test::Nginx::Socket 'no_plan';
 use StytchTest;
-use HTTP::Tiny ();
+
 use JSON::PP ();
-use File::Spec ();
 use Time::HiRes ();
 
 no_shuffle();
@@ -18,29 +17,6 @@ our $expired = mint_jwt(session_id => $live->{session_id}, iat => time() - 3600)
 # Stytch's clock is 5 s ahead of NGINX's host
 our $skewed = mint_jwt(session_id => $live->{session_id},
                        claims => { nbf => time() + 5, iat => time() + 5 });
-
-sub main::get {
-    my ($path, %h) = @_;
-    return HTTP::Tiny->new(timeout => 10)
-        ->get('http://127.0.0.1:' . server_port() . $path, { headers => \%h });
-}
-
-sub main::error_log {
-    my $f = File::Spec->catfile(html_dir(), '..', 'logs', 'error.log');
-    open my $in, '<', $f or return '';
-    local $/;
-    return <$in> // '';
-}
-
-sub main::wait_keys {
-    my ($jwt) = @_;
-    for (1 .. 100) {
-        my $r = main::get('/p/index.html', Authorization => "Bearer $jwt");
-        return if $r->{status} == 200;
-        Time::HiRes::sleep(0.05);
-    }
-    die "the keys were not loaded\n";
-}
 
 # Stytch's answers, on demand: each error type, what the client gets, and
 # the directive the error log must name (empty: no error-level line).
@@ -83,19 +59,19 @@ __DATA__
 >>> p/index.html
 protected content
 --- init
-main::wait_keys($main::live->{session_jwt});
+StytchTest::wait_keys('/p/index.html');
 StytchTest::emulator(POST => "/emulator/projects/$main::Default/settings",
                      { custom_domain => 'https://login.example.test' });
 my $s = StytchTest::create_session();
 $main::domain_jwt = $s->{session_jwt};
 my %src;
 for (1 .. 3) {
-    my $r = main::get('/p/index.html', Cookie => "stytch_session_jwt=$main::domain_jwt");
+    my $r = StytchTest::http_answer(GET => '/p/index.html', Cookie => "stytch_session_jwt=$main::domain_jwt");
     Test::More::is($r->{status}, 200, "the custom domain's JWT is let in");
     $src{$r->{headers}{'x-source'} // ''}++;
 }
 Test::More::ok($src{api} || $src{cache}, "by Stytch's word");
-my @warn = main::error_log() =~ /(has the issuer "https:\/\/login\.example\.test", which is not accepted: if it is your custom domain, add it to "stytch_issuer")/g;
+my @warn = StytchTest::nginx_error_log() =~ /(has the issuer "https:\/\/login\.example\.test", which is not accepted: if it is your custom domain, add it to "stytch_issuer")/g;
 Test::More::is(scalar @warn, 1, "one warning names the issuer and stytch_issuer");
 StytchTest::emulator(POST => "/emulator/projects/$main::Default/settings",
                      { custom_domain => undef });
@@ -105,6 +81,8 @@ GET /p/index.html
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -133,14 +111,14 @@ GET /p/index.html
 >>> p/index.html
 protected content
 --- init
-main::wait_keys($main::live->{session_jwt});
+StytchTest::wait_keys('/p/index.html');
 StytchTest::emulator(POST => "/emulator/projects/$main::Default/settings",
                      { custom_domain => 'https://login.example.test' });
 $main::domain_jwt = StytchTest::create_session()->{session_jwt};
 StytchTest::emulator(POST => "/emulator/projects/$main::Default/settings",
                      { custom_domain => undef });
 StytchTest::reset_emulator();
-my $r = main::get('/p/index.html', Cookie => "stytch_session_jwt=$main::domain_jwt");
+my $r = StytchTest::http_answer(GET => '/p/index.html', Cookie => "stytch_session_jwt=$main::domain_jwt");
 Test::More::is($r->{status}, 200, "accepted");
 Test::More::is($r->{headers}{'x-source'}, 'jwt', "locally");
 --- request
@@ -149,6 +127,9 @@ GET /counters
 --- no_error_log
 [error]
 [warn]
+[alert]
+[crit]
+[emerg]
 
 
 
@@ -179,11 +160,13 @@ GET /p/index.html
 --- error_code: 200
 --- response_headers
 X-Source: api
---- error_log
-claim_not_yet_valid, asking the API
+--- error_log eval
+qr/\[info\] .*stytch: claim_not_yet_valid, asking the API/
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -212,12 +195,12 @@ for my $case (@main::Errors) {
     my ($type, $status, $error, $directive) = @$case;
     StytchTest::clear_faults();
     StytchTest::fault(endpoint => 'authenticate', error => $type);
-    my $before = length main::error_log();
-    my $r = main::get('/p/index.html', Cookie => "stytch_session_jwt=$main::expired");
+    my $before = length StytchTest::nginx_error_log();
+    my $r = StytchTest::http_answer(GET => '/p/index.html', Cookie => "stytch_session_jwt=$main::expired");
     Test::More::is($r->{status}, $status, "$type: $status");
     Test::More::is($r->{headers}{'x-error'}, $error, "$type: $error");
     Test::More::ok(!$r->{headers}{'set-cookie'} || $status == 401, "$type: no cookie set");
-    my $log = substr(main::error_log(), $before);
+    my $log = substr(StytchTest::nginx_error_log(), $before);
     if ($directive) {
         Test::More::like($log, qr/\[error\] .*\(\d+ $type\): check \Q$directive\E/,
                          "$type: the error log names $directive");
@@ -233,6 +216,8 @@ GET /p/index.html
 --- error_code: 401
 --- no_error_log
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -259,14 +244,14 @@ protected content
 --- init
 StytchTest::clear_faults();
 StytchTest::fault(endpoint => 'authenticate', html => JSON::PP::true, status => 403);
-my $r = main::get('/p/index.html', Cookie => "stytch_session_jwt=$main::expired");
+my $r = StytchTest::http_answer(GET => '/p/index.html', Cookie => "stytch_session_jwt=$main::expired");
 Test::More::is($r->{status}, 500, "an HTML page with 403: 500");
 Test::More::is($r->{headers}{'x-error'}, 'api_misconfigured', "api_misconfigured");
-Test::More::like(main::error_log(), qr/\[error\] .*not Stytch's.*check "stytch_api_url"/,
+Test::More::like(StytchTest::nginx_error_log(), qr/\[error\] .*not Stytch's.*check "stytch_api_url"/,
                  "the error log names stytch_api_url");
 StytchTest::clear_faults();
 StytchTest::fault(endpoint => 'authenticate', html => JSON::PP::true);
-$r = main::get('/p/index.html', Cookie => "stytch_session_jwt=$main::expired");
+$r = StytchTest::http_answer(GET => '/p/index.html', Cookie => "stytch_session_jwt=$main::expired");
 Test::More::is($r->{status}, 503, "an HTML page with 502: 503");
 StytchTest::clear_faults();
 --- request
@@ -274,6 +259,8 @@ GET /p/index.html
 --- error_code: 401
 --- no_error_log
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -298,7 +285,8 @@ GET /p/index.html
         root html;
     }
 --- init
-Time::HiRes::sleep(0.5);
+Test::More::ok(StytchTest::wait_until(sub { StytchTest::nginx_status()->{projects}[0]{credentials} ne 'unknown' }),
+               "the credentials are checked at start");
 --- request
 GET /status
 --- response_body_like: "credentials":"refused"
@@ -307,6 +295,8 @@ GET /status
  qr/\[error\] .*fetching the RBAC policy of project .* failed: the response status is 400 \(invalid_b2b_endpoint\): check "stytch_b2b"/]
 --- no_error_log
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -339,14 +329,17 @@ my @jwts = map {
     StytchTest::create_session(type => 'b2b', roles => ['stytch_member', 'editor'],
         organization_id => sprintf('organization-test-%08d-0000-0000-0000-000000000000', $_))->{session_jwt}
 } 1 .. 200;
-main::wait_keys($jwts[0]);
-my $ok = grep { main::get('/p/index.html', Authorization => "Bearer $_")->{status} == 200 } @jwts;
+Test::More::is(StytchTest::wait_status(200, '/p/index.html', Authorization => "Bearer $jwts[0]"), 200,
+               "the keys are loaded");
+my $ok = grep { StytchTest::http_answer(GET => '/p/index.html', Authorization => "Bearer $_")->{status} == 200 } @jwts;
 Test::More::is($ok, 200, "the first round: 200 each (the API checks meanwhile)");
-my $deadline = time() + 15;
-Time::HiRes::sleep(0.5) while StytchTest::counters()->{org_policy} < 200 && time() < $deadline;
+{
+    local $StytchTest::WaitSeconds = 15;
+    StytchTest::wait_until(sub { StytchTest::counters()->{org_policy} >= 200 });
+}
 Test::More::is(StytchTest::counters()->{org_policy}, 200, "each organization's policy fetched once");
 StytchTest::reset_emulator();
-$ok = grep { main::get('/p/index.html', Authorization => "Bearer $_")->{status} == 200 } @jwts;
+$ok = grep { StytchTest::http_answer(GET => '/p/index.html', Authorization => "Bearer $_")->{status} == 200 } @jwts;
 Test::More::is($ok, 200, "the second round: 200 each");
 --- request
 GET /counters
@@ -355,6 +348,8 @@ GET /counters
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -391,7 +386,7 @@ StytchTest::emulator(POST => '/emulator/idle-timeout', { ms => 300 });
 StytchTest::reset_emulator();
 my $ok = 0;
 for my $i (1 .. 20) {
-    $ok++ if main::get('/p/index.html', Cookie => "stytch_session_jwt=$main::expired")->{status} == 200;
+    $ok++ if StytchTest::http_answer(GET => '/p/index.html', Cookie => "stytch_session_jwt=$main::expired")->{status} == 200;
     Time::HiRes::sleep(0.28 + 0.01 * ($i % 5));
 }
 Test::More::is($ok, 20, "20 API calls spaced around the idle timeout: 200 each");
@@ -402,5 +397,10 @@ StytchTest::emulator(POST => '/emulator/idle-timeout', { ms => 65000 });
 GET /p/index.html
 --- error_code: 401
 --- timeout: 20
+--- grep_error_log eval: qr/\[error\] .*/
+--- grep_error_log_out eval
+qr/\A(?:\[error\] [^\n]*(?:upstream prematurely closed connection|Connection reset by peer)[^\n]*\n)*\z/
 --- no_error_log
 [alert]
+[crit]
+[emerg]

@@ -50,6 +50,8 @@ StytchTest::reset_emulator();
 --- no_error_log
 [error]
 [alert]
+[crit]
+[emerg]
 
 
 
@@ -64,4 +66,9 @@ StytchTest::reset_emulator();
     }
 --- must_die
 --- error_log
+[emerg]
 "stytch_require_permission" cannot be used with "stytch_auth m2m": an M2M token has no roles and no organization; require scopes with "stytch_require_scope"
+--- no_error_log
+[error]
+[alert]
+[crit]

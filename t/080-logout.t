@@ -4,18 +4,40 @@
 # same-origin "return_to", whatever Stytch answered; configuration errors.
 use Test::Nginx::Socket 'no_plan';
 use StytchTest;
-use IO::Socket::INET;
+
 use Time::HiRes ();
 
 no_shuffle();
 
-our $HttpConfig = <<'_EOC_';
+# The cookies as they must be cleared with the default attributes.
+our $ClearJwt = qr/^Set-Cookie: stytch_session_jwt=; Path=\/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT\r$/m;
+our $ClearToken = qr/^Set-Cookie: stytch_session=; Path=\/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT\r$/m;
+our $Cleared = qr/(?=[\s\S]*$ClearJwt)(?=[\s\S]*$ClearToken)[\s\S]*^Cache-Control: no-store\r$/m;
+
+sub main::revoked {
+    my $id = shift;
+    return StytchTest::emulator(GET => "/emulator/sessions/$id")->{revoked}
+           ? 1 : 0;
+}
+
+our $s1 = create_session();
+our $s2 = create_session();
+our $s3 = create_session();
+our $s4 = create_session();
+our $s5 = create_session();
+our $s6 = create_session();
+our $b2b = create_session(type => 'b2b');
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: the session token is revoked at Stytch, the cookies are cleared, 303 to "/"
+--- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
-_EOC_
-
-our $Config = <<'_EOC_';
+--- config
     absolute_redirect off;
 
     location /_stytch_api/ {
@@ -44,77 +66,11 @@ our $Config = <<'_EOC_';
         stytch_auth on;
         root html;
     }
-_EOC_
-
-# The API location, the emulator's control API and a sign-out location.
-our $Plain = <<'_EOC_';
-    absolute_redirect off;
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
-    location /emu/ {
-        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
-    }
-
-    location = /logout {
-        stytch_logout;
-    }
-_EOC_
-
-our $Files = <<'_EOC_';
+--- user_files
 >>> p/index.html
 protected content
 >>> secret/data.txt
 the secret file
-_EOC_
-
-# The cookies as they must be cleared with the default attributes.
-our $ClearJwt = qr/^Set-Cookie: stytch_session_jwt=; Path=\/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT\r$/m;
-our $ClearToken = qr/^Set-Cookie: stytch_session=; Path=\/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT\r$/m;
-our $Cleared = qr/(?=[\s\S]*$ClearJwt)(?=[\s\S]*$ClearToken)[\s\S]*^Cache-Control: no-store\r$/m;
-
-# One request on its own connection: (status, head, body).
-sub main::get {
-    my ($path, @headers) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => server_port(),
-                                  Proto => 'tcp', Timeout => 10)
-        or die "connect: $!";
-    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n"
-             . join('', map { "$_\r\n" } @headers) . "\r\n";
-    local $/;
-    my $raw = <$s> // '';
-    close $s;
-    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
-    my ($status) = ($head // '') =~ m{^HTTP/1\.\d (\d+)};
-    return ($status // 0, ($head // '') . "\r\n", $body // '');
-}
-
-sub main::revoked {
-    my $id = shift;
-    return StytchTest::emulator(GET => "/emulator/sessions/$id")->{revoked}
-           ? 1 : 0;
-}
-
-our $s1 = create_session();
-our $s2 = create_session();
-our $s3 = create_session();
-our $s4 = create_session();
-our $s5 = create_session();
-our $s6 = create_session();
-our $b2b = create_session(type => 'b2b');
-
-run_tests();
-
-__DATA__
-
-=== TEST 1: the session token is revoked at Stytch, the cookies are cleared, 303 to "/"
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
 --- init
 StytchTest::reset_emulator();
 --- request eval
@@ -132,13 +88,51 @@ StytchTest::reset_emulator();
 --- no_error_log
 [warn]
 [error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 2: nothing of the client's request reaches Stytch: the token in our body, our Basic credentials
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- init
 StytchTest::reset_emulator();
 --- request eval
@@ -151,13 +145,53 @@ StytchTest::reset_emulator();
 ["303 See Other", qr/^\{"requests":\[\{"method":"POST","path":"\/v1\/sessions\/revoke","headers":\{[^{}]*"content-type":"application\/json","authorization":"Basic [A-Za-z0-9+\/=]+"\},"body":\{"session_token":"\Q$::s2->{session_token}\E"\}\}\]\}$/]
 --- response_body_unlike eval
 ["client", qr/client-header-value|client\.bearer|198\.51\.100\.7|client-agent|client body|cookie/i]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 3: a JWT alone is revoked by session_jwt
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- init
 StytchTest::reset_emulator();
 --- request eval
@@ -170,13 +204,53 @@ StytchTest::reset_emulator();
 [$::Cleared, "", ""]
 --- response_body_like eval
 ["303 See Other", qr/"revoked":true/, qr/"body":\{"session_jwt":"\Q$::s3->{session_jwt}\E"\}/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 4: without a session: no call to Stytch, the cookies are cleared all the same
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- init
 StytchTest::reset_emulator();
 --- request eval
@@ -194,17 +268,55 @@ StytchTest::reset_emulator();
 --- no_error_log
 [warn]
 [error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 5: idempotent: the same session signed out twice; Stytch's 404 the second time
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- init
 StytchTest::reset_emulator();
-my ($status, $head) = main::get('/logout',
-                                "Cookie: stytch_session=$::s4->{session_token}");
+my ($status, $head) = StytchTest::http_get('/logout',
+    Cookie => "stytch_session=$::s4->{session_token}");
 Test::More::is($status, 303, "signed out once");
 Test::More::like($head, $::Cleared, "the cookies are cleared once");
 Test::More::is(main::revoked($::s4->{session_id}), 1, "revoked at Stytch");
@@ -220,13 +332,52 @@ $::Cleared
 signing out a session that Stytch does not know (404 session_not_found): its cookies are cleared
 --- no_error_log
 [warn]
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 6: a session Stytch never knew, by JWT: cleared and redirected
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- request
 GET /logout
 --- more_headers eval
@@ -238,17 +389,56 @@ $::Cleared
 signing out a session that Stytch does not know (400 unable_to_parse_session_jwt)
 --- no_error_log
 [warn]
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 7: a cookie that is no token is not sent to Stytch
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- init
 StytchTest::reset_emulator();
-my ($status, $head) = main::get('/logout',
-    'Cookie: stytch_session="a\\"b"; stytch_session_jwt={"x":1}');
+my ($status, $head) = StytchTest::http_get('/logout',
+    Cookie => 'stytch_session="a\\"b"; stytch_session_jwt={"x":1}');
 Test::More::is($status, 303, "signed out");
 Test::More::like($head, $::Cleared, "the cookies are cleared");
 --- request
@@ -257,20 +447,60 @@ GET /emu/counters
 --- error_log
 the cookie "stytch_session" does not hold a token
 the cookie "stytch_session_jwt" does not hold a token
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 8: Stytch unreachable: the cookies are cleared, the session stays valid at Stytch (warn)
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- init
 StytchTest::reset_emulator();
 my $s = StytchTest::create_session();
 StytchTest::refuse(1500);
 my $t0 = Time::HiRes::time();
-my ($status, $head) = main::get('/logout',
-                                "Cookie: stytch_session=$s->{session_token}");
+my ($status, $head) = StytchTest::http_get('/logout',
+    Cookie => "stytch_session=$s->{session_token}");
 Test::More::is($status, 303, "signed out while Stytch refuses connections");
 Test::More::like($head, $::Cleared, "both cookies are cleared");
 Test::More::like($head, qr{^Location: /\r$}m, "redirected to /");
@@ -280,15 +510,55 @@ Test::More::is(main::revoked($s->{session_id}), 0,
 --- request
 GET /emu/health
 --- error_code: 200
---- error_log
-the session could not be revoked at Stytch (no answer): its cookies are cleared, but it stays valid at Stytch until it expires
+--- error_log eval
+[qr{\[error\] .*, upstream: "http://127\.0\.0\.1:\d+/v1/sessions/revoke"},
+ qr/\[warn\] .*the session could not be revoked at Stytch \(no answer\): its cookies are cleared, but it stays valid at Stytch until it expires/]
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 9: Stytch answers 503: the cookies are cleared (warn)
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- init
 StytchTest::reset_emulator();
 StytchTest::fault(endpoint => 'revoke', status => 503);
@@ -301,6 +571,11 @@ GET /logout
 $::Cleared
 --- error_log eval
 qr/\[warn\] .*the session could not be revoked at Stytch \(503 server_unavailable\)/
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
@@ -309,8 +584,40 @@ qr/\[warn\] .*the session could not be revoked at Stytch \(503 server_unavailabl
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret wrong-secret;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
---- config eval: $::Config
---- user_files eval: $::Files
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- init
 StytchTest::reset_emulator();
 --- request
@@ -322,13 +629,52 @@ GET /logout
 $::Cleared
 --- error_log eval
 qr/\[error\] .*the API refused to revoke the session \(401 unauthorized_credentials\): check "stytch_project_id" and "stytch_secret"/
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 11: an answer over 4 KB: cleared, redirected, nothing of it reaches the client
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- init
 StytchTest::reset_emulator();
 StytchTest::fault(endpoint => 'revoke', body => 'oversized');
@@ -344,13 +690,52 @@ $::Cleared
 the session could not be revoked at Stytch (an answer over 4096 bytes)
 --- no_error_log
 too big subrequest response
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 12: a CDN's HTML error page: cleared, and the page does not reach the client
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- init
 StytchTest::reset_emulator();
 StytchTest::fault(endpoint => 'revoke', html => '<html><body>cdn-error-page</body></html>', status => 502);
@@ -364,13 +749,53 @@ $::Cleared
 --- response_body_unlike: cdn-error-page
 --- error_log
 the session could not be revoked at Stytch (502
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 13: Stytch slower than proxy_read_timeout: cleared after the timeout
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- init
 StytchTest::reset_emulator();
 StytchTest::fault(endpoint => 'revoke', latency_ms => 2500);
@@ -381,14 +806,21 @@ GET /logout
 --- error_code: 303
 --- raw_response_headers_like eval
 $::Cleared
---- error_log
-upstream timed out
-the session could not be revoked at Stytch (no answer)
+--- error_log eval
+[qr/\[error\] .*upstream timed out/,
+ qr/\[warn\] .*the session could not be revoked at Stytch \(no answer\)/]
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 14: an answer that redirects the call internally is refused; the file does not leak
---- http_config eval: $::HttpConfig
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -416,7 +848,11 @@ the session could not be revoked at Stytch (no answer)
         stytch_auth on;
         root html;
     }
---- user_files eval: $::Files
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- init
 StytchTest::reset_emulator();
 --- request
@@ -427,16 +863,55 @@ GET /logout
 --- raw_response_headers_like eval
 $::Cleared
 --- response_body_unlike: the secret file
---- error_log
-the answer to the session's revocation redirected the call internally (X-Accel-Redirect): it is refused
-the session could not be revoked at Stytch (no answer)
+--- error_log eval
+[qr/\[error\] .*the answer to the session's revocation redirected the call internally \(X-Accel-Redirect\): it is refused/,
+ qr/\[warn\] .*the session could not be revoked at Stytch \(no answer\)/]
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 15: a "return_to" path of this site is the redirect, query and all
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- request eval
 ["GET /logout?return_to=%2Fp%2Findex.html%3Fa%3D1%26b%3D%2520c",
  "GET /logout?x=1&return_to=/docs/guide.html",
@@ -451,13 +926,52 @@ the session could not be revoked at Stytch (no answer)
  "Location: /p/"]
 --- no_error_log
 is not a path of this site
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 16: open redirects are refused: the configured URL instead
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- request eval
 ["GET /logout?return_to=//evil.example/",
  "GET /logout?return_to=%2F%2Fevil.example%2F",
@@ -486,23 +1000,71 @@ is not a path of this site
  "Location: https://www.example.com/signed-out"]
 --- raw_response_headers_unlike eval
 [(qr/evil|injected/) x 19]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 17: a refused "return_to" is logged
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- request
 GET /logout?return_to=//evil.example/
 --- error_code: 303
 --- error_log
 the sign-out's "return_to" is not a path of this site: redirecting to "/"
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 18: absolute redirects as NGINX makes them, by default
---- http_config eval: $::HttpConfig
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /_stytch_api/ {
         internal;
@@ -517,16 +1079,37 @@ GET /logout?return_to=/p/
 --- error_code: 303
 --- response_headers_like
 Location: http://localhost(:\d+)?/p/
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 19: the cookies' names and attributes as configured; the token from the renamed cookie
---- http_config eval: $::HttpConfig
---- config eval
-'    stytch_jwt_cookie app_jwt;
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    stytch_jwt_cookie app_jwt;
     stytch_session_cookie app_session;
     stytch_cookie_attributes "Domain=example.com; Path=/; HttpOnly; SameSite=Strict";
-' . $::Plain
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
 --- init
 StytchTest::reset_emulator();
 --- request eval
@@ -541,13 +1124,35 @@ StytchTest::reset_emulator();
 [qr/stytch_session/, qr/\A(?!)/]
 --- response_body_like eval
 ["303 See Other", qr/"revoked":true/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 20: "stytch_session_cookie off": the JWT is revoked, only its cookie is cleared
---- http_config eval: $::HttpConfig
---- config eval
-"    stytch_session_cookie off;\n" . $::Plain
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    stytch_session_cookie off;
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
 --- init
 StytchTest::reset_emulator();
 --- request eval
@@ -562,6 +1167,11 @@ StytchTest::reset_emulator();
 [qr/Set-Cookie: stytch_session=/, qr/\A(?!)/]
 --- response_body_like eval
 ["303 See Other", qr/"body":\{"session_jwt":/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
@@ -571,8 +1181,40 @@ StytchTest::reset_emulator();
     stytch_secret $TEST_NGINX_STYTCH_B2B_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_b2b on;
---- config eval: $::Config
---- user_files eval: $::Files
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- init
 StytchTest::reset_emulator();
 --- request eval
@@ -585,26 +1227,106 @@ StytchTest::reset_emulator();
 [$::Cleared, "", ""]
 --- response_body_like eval
 ["303 See Other", qr/"revoked":true/, qr/"path":"\/v1\/b2b\/sessions\/revoke"/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 22: GET, HEAD and POST sign out; other methods are refused
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- request eval
 ["HEAD /logout", "POST /logout\r\nreturn_to=/elsewhere", "PUT /logout\r\nx", "DELETE /logout"]
 --- error_code eval
 [303, 303, 405, 405]
 --- response_headers eval
 ["Location: /", "Location: /", "", ""]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 23: a client that goes away while Stytch answers: nothing breaks
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- init
 StytchTest::reset_emulator();
 StytchTest::fault(endpoint => 'revoke', latency_ms => 600, count => 1);
@@ -620,28 +1342,73 @@ GET /logout
 [alert]
 [crit]
 exited on signal
+[error]
+[emerg]
 
 
 
 === TEST 24: the protected location still refuses a request whose cookies were cleared
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    absolute_redirect off;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+
+    location /emu/ {
+        proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
+    }
+
+    location = /logout {
+        stytch_logout;
+    }
+
+    location = /bye {
+        stytch_logout /signed-out?from=bye;
+    }
+
+    location = /away {
+        stytch_logout https://www.example.com/signed-out;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> secret/data.txt
+the secret file
 --- init
 my $s = StytchTest::create_session();
-my ($status, $head) = main::get('/logout',
-                                "Cookie: stytch_session=$s->{session_token}");
+my ($status, $head) = StytchTest::http_get('/logout',
+    Cookie => "stytch_session=$s->{session_token}");
 Test::More::is($status, 303, "signed out");
 --- request
 GET /p/index.html
 --- more_headers eval
 "Cookie: stytch_session=$::s1->{session_token}"
 --- error_code: 401
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 25: no API location in a server without protected locations: the cookies go all the same
---- http_config eval: $::HttpConfig
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -656,8 +1423,13 @@ GET /logout
 --- raw_response_headers_like eval
 $::Cleared
 --- response_body_unlike: _stytch_api
---- error_log
-did not reach an upstream: "stytch_api_location" must name a location with "proxy_pass" to the Stytch API
+--- error_log eval
+[qr{\[error\] .*open\(\) "[^"]*/_stytch_api/v1/sessions/revoke" failed},
+ qr/\[error\] .*did not reach an upstream: "stytch_api_location" must name a location with "proxy_pass" to the Stytch API/]
+--- no_error_log
+[alert]
+[crit]
+[emerg]
 
 
 
@@ -668,7 +1440,12 @@ did not reach an upstream: "stytch_api_location" must name a location with "prox
     }
 --- must_die
 --- error_log
+[emerg]
 invalid value "//evil.example/" in "stytch_logout" directive, it must be a path that starts with "/" (not "//") or an "http://" or "https://" URL
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -679,7 +1456,12 @@ invalid value "//evil.example/" in "stytch_logout" directive, it must be a path 
     }
 --- must_die
 --- error_log
+[emerg]
 invalid value "/a\b" in "stytch_logout" directive
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -690,7 +1472,12 @@ invalid value "/a\b" in "stytch_logout" directive
     }
 --- must_die
 --- error_log
+[emerg]
 invalid value "https:///x" in "stytch_logout" directive
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -701,7 +1488,12 @@ invalid value "https:///x" in "stytch_logout" directive
     }
 --- must_die
 --- error_log
+[emerg]
 invalid value "javascript:alert(1)" in "stytch_logout" directive
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -712,12 +1504,20 @@ invalid value "javascript:alert(1)" in "stytch_logout" directive
     }
 --- must_die
 --- error_log
+[emerg]
 invalid value "/signed out" in "stytch_logout" directive
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
 === TEST 31: twice in a location
---- http_config eval: $::HttpConfig
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location = /logout {
         stytch_logout;
@@ -725,7 +1525,12 @@ invalid value "/signed out" in "stytch_logout" directive
     }
 --- must_die
 --- error_log
+[emerg]
 "stytch_logout" directive is duplicate
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -736,7 +1541,12 @@ invalid value "/signed out" in "stytch_logout" directive
     }
 --- must_die
 --- error_log
+[emerg]
 invalid number of arguments in "stytch_logout" directive
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -745,12 +1555,20 @@ invalid number of arguments in "stytch_logout" directive
     stytch_logout;
 --- must_die
 --- error_log
+[emerg]
 "stytch_logout" directive is not allowed here
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
 === TEST 34: a protected sign-out location would refuse the requests it is for
---- http_config eval: $::HttpConfig
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     stytch_auth on;
 
@@ -764,7 +1582,12 @@ invalid number of arguments in "stytch_logout" directive
     }
 --- must_die
 --- error_log
+[emerg]
 "stytch_logout" needs "stytch_auth off" in its location: a sign-out must answer requests whose session is gone
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
@@ -777,12 +1600,20 @@ invalid number of arguments in "stytch_logout" directive
     }
 --- must_die
 --- error_log
+[emerg]
 "stytch_logout" needs "stytch_project_id" and "stytch_secret" or "stytch_secret_file" to revoke sessions
+--- no_error_log
+[error]
+[alert]
+[crit]
 
 
 
 === TEST 36: the API location is checked as the fallback's is
---- http_config eval: $::HttpConfig
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location = /logout {
         stytch_logout;
@@ -795,4 +1626,9 @@ invalid number of arguments in "stytch_logout" directive
     }
 --- must_die
 --- error_log
+[emerg]
 "stytch_api_location" "/_stytch_api" matches the location "/" in server "localhost", which is not "internal"
+--- no_error_log
+[error]
+[alert]
+[crit]

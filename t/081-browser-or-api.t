@@ -8,7 +8,20 @@ use StytchTest;
 
 no_shuffle();
 
-our $HttpConfig = <<'_EOC_';
+our $Browser = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
+
+our $live = create_session();
+our $gone = create_session();
+our $gone_expired = mint_jwt(session_id => $gone->{session_id},
+                             iat => time() - 3600);
+revoke(session_id => $gone->{session_id});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a browser without a session is sent to sign in, its URI in return_to
+--- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;
@@ -17,9 +30,7 @@ our $HttpConfig = <<'_EOC_';
         default      0;
         ~*text/html  1;
     }
-_EOC_
-
-our $Config = <<'_EOC_';
+--- config
     absolute_redirect off;
     stytch_auth on;
     error_page 401 = @login;
@@ -46,31 +57,11 @@ our $Config = <<'_EOC_';
         proxy_pass $TEST_NGINX_STYTCH_URL/;
         proxy_read_timeout 1s;
     }
-_EOC_
-
-our $Files = <<'_EOC_';
+--- user_files
 >>> p/index.html
 protected content
 >>> login.html
 the sign-in page
-_EOC_
-
-our $Browser = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
-
-our $live = create_session();
-our $gone = create_session();
-our $gone_expired = mint_jwt(session_id => $gone->{session_id},
-                             iat => time() - 3600);
-revoke(session_id => $gone->{session_id});
-
-run_tests();
-
-__DATA__
-
-=== TEST 1: a browser without a session is sent to sign in, its URI in return_to
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
 --- request
 GET /p/index.html?a=1&b=two%20words
 --- more_headers eval
@@ -78,13 +69,56 @@ GET /p/index.html?a=1&b=two%20words
 --- error_code: 302
 --- response_headers
 Location: /login?return_to=%2Fp%2Findex.html%3Fa%3D1%26b%3Dtwo%2520words
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 2: an API client without a session keeps the 401 and its challenge
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+
+    map $http_accept $stytch_browser {
+        default      0;
+        ~*text/html  1;
+    }
+--- config
+    absolute_redirect off;
+    stytch_auth on;
+    error_page 401 = @login;
+
+    location /p/ {
+        root html;
+    }
+
+    location = /login {
+        stytch_auth off;
+        root html;
+        try_files /login.html =404;
+    }
+
+    location @login {
+        if ($stytch_browser) {
+            return 302 /login?return_to=$stytch_return_to;
+        }
+        return 401 "sign in first\n";
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> login.html
+the sign-in page
 --- request eval
 ["GET /p/index.html", "GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
@@ -97,13 +131,56 @@ Location: /login?return_to=%2Fp%2Findex.html%3Fa%3D1%26b%3Dtwo%2520words
  "WWW-Authenticate: Bearer realm=\"stytch\"\n!Location"]
 --- response_body eval
 ["sign in first\n", "sign in first\n", "sign in first\n"]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 3: a revoked session: the browser goes to sign in, its dead cookie cleared; the API client gets invalid_token
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+
+    map $http_accept $stytch_browser {
+        default      0;
+        ~*text/html  1;
+    }
+--- config
+    absolute_redirect off;
+    stytch_auth on;
+    error_page 401 = @login;
+
+    location /p/ {
+        root html;
+    }
+
+    location = /login {
+        stytch_auth off;
+        root html;
+        try_files /login.html =404;
+    }
+
+    location @login {
+        if ($stytch_browser) {
+            return 302 /login?return_to=$stytch_return_to;
+        }
+        return 401 "sign in first\n";
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> login.html
+the sign-in page
 --- request eval
 ["GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
@@ -117,13 +194,56 @@ Location: /login?return_to=%2Fp%2Findex.html%3Fa%3D1%26b%3Dtwo%2520words
 --- raw_response_headers_like eval
 [qr/^Set-Cookie: stytch_session_jwt=; Path=\/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT\r$/m,
  qr/\A(?![\s\S]*Set-Cookie)/]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 4: both kinds of client with a session get the content
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+
+    map $http_accept $stytch_browser {
+        default      0;
+        ~*text/html  1;
+    }
+--- config
+    absolute_redirect off;
+    stytch_auth on;
+    error_page 401 = @login;
+
+    location /p/ {
+        root html;
+    }
+
+    location = /login {
+        stytch_auth off;
+        root html;
+        try_files /login.html =404;
+    }
+
+    location @login {
+        if ($stytch_browser) {
+            return 302 /login?return_to=$stytch_return_to;
+        }
+        return 401 "sign in first\n";
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> login.html
+the sign-in page
 --- request eval
 ["GET /p/index.html", "GET /p/index.html"]
 --- more_headers eval
@@ -133,13 +253,56 @@ Location: /login?return_to=%2Fp%2Findex.html%3Fa%3D1%26b%3Dtwo%2520words
 [200, 200]
 --- response_body eval
 ["protected content\n", "protected content\n"]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 5: the sign-in page itself is open, to both
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+
+    map $http_accept $stytch_browser {
+        default      0;
+        ~*text/html  1;
+    }
+--- config
+    absolute_redirect off;
+    stytch_auth on;
+    error_page 401 = @login;
+
+    location /p/ {
+        root html;
+    }
+
+    location = /login {
+        stytch_auth off;
+        root html;
+        try_files /login.html =404;
+    }
+
+    location @login {
+        if ($stytch_browser) {
+            return 302 /login?return_to=$stytch_return_to;
+        }
+        return 401 "sign in first\n";
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> login.html
+the sign-in page
 --- request eval
 ["GET /login?return_to=%2Fp%2F", "GET /login"]
 --- more_headers eval
@@ -148,13 +311,56 @@ Location: /login?return_to=%2Fp%2Findex.html%3Fa%3D1%26b%3Dtwo%2520words
 [200, 200]
 --- response_body eval
 ["the sign-in page\n", "the sign-in page\n"]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 6: return_to is one query argument whatever the URI holds
---- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files eval: $::Files
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+
+    map $http_accept $stytch_browser {
+        default      0;
+        ~*text/html  1;
+    }
+--- config
+    absolute_redirect off;
+    stytch_auth on;
+    error_page 401 = @login;
+
+    location /p/ {
+        root html;
+    }
+
+    location = /login {
+        stytch_auth off;
+        root html;
+        try_files /login.html =404;
+    }
+
+    location @login {
+        if ($stytch_browser) {
+            return 302 /login?return_to=$stytch_return_to;
+        }
+        return 401 "sign in first\n";
+    }
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+        proxy_read_timeout 1s;
+    }
+--- user_files
+>>> p/index.html
+protected content
+>>> login.html
+the sign-in page
 --- request eval
 ["GET /p/a%0D%0Ab?x=%26y%3D1&z=#frag",
  "GET /p/?q=a+b;c=d&e=f/g",
@@ -169,11 +375,24 @@ Location: /login?return_to=%2Fp%2Findex.html%3Fa%3D1%26b%3Dtwo%2520words
  "Location: /login?return_to=%2Fp%2F%3Fq%3Da%2Bb%3Bc%3Dd%26e%3Df%2Fg",
  "Location: /login?return_to=%2Fp%2F%25E2%2582%25AC%2F%E2%82%AC%3Fx%3D%27%22%3C%3E",
  "Location: /login?return_to=%2F%2Fevil.example%2Fp%2F"]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]
 
 
 
 === TEST 7: a return_to made from the variable brings the user back through stytch_logout
---- http_config eval: $::HttpConfig
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+
+    map $http_accept $stytch_browser {
+        default      0;
+        ~*text/html  1;
+    }
 --- config
     absolute_redirect off;
 
@@ -198,3 +417,8 @@ Location: /login?return_to=%2Fp%2Findex.html%3Fa%3D1%26b%3Dtwo%2520words
 --- response_headers eval
 ["Location: /logout?return_to=%2Fr%3Fnext%3D%252Fp%252F%26x%3D1",
  "Location: /r?next=%2Fp%2F&x=1"]
+--- no_error_log
+[error]
+[alert]
+[crit]
+[emerg]

@@ -1,9 +1,10 @@
 package StytchTest;
 
 # Project helper for t/*.t: starts the Stytch emulator once per test file,
-# makes every block load the module, and wraps the emulator's control API.
-# Works with both t/lib's Test::Nginx::Socket and openresty's real one; it
-# never imports a runner itself.
+# makes every block load the module, wraps the emulator's control API, and
+# holds the helpers the test files share (requests to nginx, waits, HTTP/2,
+# blocks made from a table).  Works with both t/lib's Test::Nginx::Socket
+# and openresty's real one; it never imports a runner itself.
 
 use strict;
 use warnings;
@@ -14,6 +15,8 @@ use File::Basename qw( dirname );
 use File::Spec ();
 use File::Temp qw( tempdir );
 use HTTP::Tiny ();
+use IO::Select ();
+use IO::Socket::INET ();
 use JSON::PP ();
 use MIME::Base64 qw( encode_base64 );
 use POSIX qw( :sys_wait_h );
@@ -25,7 +28,13 @@ our @EXPORT = qw(
     emulator emulator_raw emulator_url
     create_session expire_session mint_jwt set_policy set_org_policy
     rotate_keys retire_key list_keys fault clear_faults refuse counters
-    reset_emulator requests revoke
+    reset_emulator requests revoke stytch_api jwks_json
+    http_get http_request http_answer concurrent concurrent_get start_request start_get
+    read_answers h2_get
+    wait_until wait_status wait_keys wait_zone wait_policy nginx_status
+    nginx_pid nginx_workers nginx_cmd stop_nginx free_port write_file log_lines
+    nginx_error_log
+    table_blocks
 );
 
 our $RepoRoot = abs_path(File::Spec->catdir(dirname(abs_path(__FILE__)),
@@ -76,6 +85,8 @@ sub install_preprocessor {
     }
     $add->(sub {
         my $block = shift;
+        die $block->name . ": a \"--- table\" block that table_blocks() "
+            . "did not expand\n" if exists $block->{table};
         return if $Static;
         my $mc = $block->main_config;
         return if defined $mc && $mc =~ /^\s*load_module\b/m;
@@ -323,22 +334,419 @@ sub requests {
     return ref $r eq 'HASH' ? ($r->{requests} || []) : [];
 }
 
-# revoke(session_id => ...) / revoke(session_token => ...) /
-# revoke(member_session_id => ..., [b2b => 1]): the Stytch API call with
-# Basic auth (the B2B project's for B2B).  Returns the decoded reply (it
-# has status_code); never dies on a 4xx.
-sub revoke {
-    my %o = @_;
-    my $b2b = delete $o{b2b};
-    $b2b = 1 if exists $o{member_session_id};
-    my $path = $b2b ? '/v1/b2b/sessions/revoke' : '/v1/sessions/revoke';
+# stytch_api(METHOD, PATH, BODY, [B2B]): a call to the emulator's Stytch
+# API with the project's Basic credentials (the B2B project's with B2B).
+# Returns the decoded reply (it has status_code); never dies on a 4xx.
+sub stytch_api {
+    my ($method, $path, $body, $b2b) = @_;
     my $auth = $b2b ? encode_base64("$EmuB2bProject:$EmuB2bSecret", '')
                     : encode_base64("$EmuProject:$EmuSecret", '');
-    my $res = emulator_raw(POST => $path, \%o,
+    my $res = emulator_raw($method, $path, $body,
                            { Authorization => "Basic $auth" });
     my $d = decode_body($res);
     return ref $d eq 'HASH' ? $d : { status_code => $res->{status},
                                      body => $d };
+}
+
+# revoke(session_id => ...) / revoke(session_token => ...) /
+# revoke(member_session_id => ..., [b2b => 1]): the Stytch API call, with
+# the B2B project's credentials for B2B.
+sub revoke {
+    my %o = @_;
+    my $b2b = delete $o{b2b};
+    $b2b = 1 if exists $o{member_session_id};
+    return stytch_api(POST => $b2b ? '/v1/b2b/sessions/revoke'
+                                   : '/v1/sessions/revoke', \%o, $b2b);
+}
+
+# The project's key set as the emulator serves it (the text of the JSON);
+# the emulator counts it as a JWKS fetch.
+sub jwks_json {
+    my $res = emulator_raw(GET => "/v1/sessions/jwks/$EmuProject");
+    die "StytchTest: GET the JWKS -> $res->{status}\n" unless $res->{success};
+    return $res->{content};
+}
+
+# ---------------------------------------------------------------- nginx
+
+# The port http_get() and the helpers built on it talk to: the runner's
+# server_port_for_client() unless a file that runs nginx itself sets it.
+our $NginxPort;
+# How long wait_status(), wait_keys() and wait_policy() keep trying.
+our $WaitSeconds = 10;
+# How long one request may take to be answered.
+our $RequestSeconds = 10;
+
+sub runner_call {
+    my ($name, @args) = @_;
+    for my $pkg (qw( Test::Nginx::Socket Test::Nginx::Util )) {
+        my $f = $pkg->can($name) or next;
+        return $f->(@args);
+    }
+    croak "StytchTest: the runner has no $name()";
+}
+
+sub nginx_port { $NginxPort || runner_call('server_port_for_client') }
+
+sub request_text {
+    my ($method, $path, @headers) = @_;
+    croak "StytchTest: headers come in name => value pairs" if @headers % 2;
+    my $req = "$method $path HTTP/1.0\r\nHost: localhost\r\n";
+    while (my ($k, $v) = splice @headers, 0, 2) {
+        $req .= "$k: $v\r\n";
+    }
+    return "$req\r\n";
+}
+
+# start_request(METHOD, PATH, HEADER => VALUE, ...): sends the request on
+# a connection of its own and returns the connection (undef if nginx could
+# not be reached), for read_answers().
+sub start_request {
+    my $req = request_text(@_);
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => nginx_port(),
+                                  Proto => 'tcp', Timeout => 5)
+        or return undef;
+    binmode $s;
+    return $s if defined syswrite($s, $req);
+    close $s;
+    return undef;
+}
+
+sub start_get { start_request('GET', @_) }
+
+# read_answers(CONNECTIONS...): reads each connection's answer to its end
+# (for at most $RequestSeconds in all) and closes it.  Returns one hash
+# ref per connection, in order: {status (0: no answer), head, headers (by
+# lower-case name; the last of a repeated one), body, raw}.
+sub read_answers {
+    my @socks = @_;
+    my %buf;
+    my $sel = IO::Select->new(grep { defined && defined fileno $_ } @socks);
+    my $deadline = time + $RequestSeconds;
+    while ($sel->count && time < $deadline) {
+        for my $s ($sel->can_read($deadline - time)) {
+            my $got = sysread($s, my $chunk, 65536);
+            if (!$got) {
+                $sel->remove($s);
+                close $s;
+                next;
+            }
+            $buf{"$s"} .= $chunk;
+        }
+    }
+    close $_ for $sel->handles;
+
+    return map {
+        my $raw = defined $_ ? ($buf{"$_"} // '') : '';
+        my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+        $head .= "\r\n" if defined $head && $head ne '';
+        my ($status) = ($head // '') =~ m{^HTTP/1\.\d (\d{3})};
+        my %h;
+        for (split /\r\n/, $head // '') {
+            $h{lc $1} = $2 if /^([^:\s]+):\s*(.*)$/;
+        }
+        { status => $status // 0, head => $head // '', headers => \%h,
+          body => $body // '', raw => $raw };
+    } @socks;
+}
+
+# concurrent([OPTIONS,] [METHOD, PATH, HEADER => VALUE, ...], ...): the
+# requests, each on its own connection, all sent before any answer is
+# read; returns their answers as read_answers() does.  With OPTIONS
+# {close_first => SECONDS} the first request is sent 50 ms before the
+# others, and its connection is closed SECONDS after the last one is sent,
+# before its answer (a client that goes away): its answer is then empty.
+sub concurrent {
+    my %o = ref $_[0] eq 'HASH' ? %{ shift() } : ();
+    my @socks;
+    for my $r (@_) {
+        push @socks, start_request(@$r);
+        sleep 0.05 if $o{close_first} && @socks == 1;
+    }
+    if ($o{close_first}) {
+        sleep $o{close_first};
+        close $socks[0] if $socks[0];
+    }
+    return read_answers(@socks);
+}
+
+# concurrent_get(N, PATH, HEADER => VALUE, ...): N times the same GET,
+# concurrently.
+sub concurrent_get {
+    my ($n, @get) = @_;
+    return concurrent(([GET => @get]) x $n);
+}
+
+# http_request(METHOD, PATH, HEADER => VALUE, ...) and
+# http_get(PATH, HEADER => VALUE, ...): one request on its own connection.
+# In list context (status, head, body); in scalar context the status.
+sub http_request {
+    my ($r) = read_answers(start_request(@_));
+    return wantarray ? ($r->{status}, $r->{head}, $r->{body}) : $r->{status};
+}
+
+sub http_get { http_request('GET', @_) }
+
+# http_answer(METHOD, PATH, HEADER => VALUE, ...): one request; its answer
+# as read_answers() gives it.
+sub http_answer {
+    my ($r) = read_answers(start_request(@_));
+    return $r;
+}
+
+# wait_until(CODE): calls CODE until it returns true, for at most
+# $WaitSeconds; returns whether it did.
+sub wait_until {
+    my ($cond) = @_;
+    my $deadline = time + $WaitSeconds;
+    until ($cond->()) {
+        return 0 if time > $deadline;
+        sleep 0.05;
+    }
+    return 1;
+}
+
+# wait_status(STATUS, PATH, HEADER => VALUE, ...): GETs PATH until it
+# answers STATUS, for at most $WaitSeconds.  Returns the last status.
+sub wait_status {
+    my ($want, $path, @headers) = @_;
+    my $deadline = time + $WaitSeconds;
+    my $st;
+    while (1) {
+        $st = http_get($path, @headers);
+        return $st if $st == $want || time > $deadline;
+        sleep 0.05;
+    }
+}
+
+# wait_keys([{b2b => 1},] PATH, HEADER => VALUE, ...): GETs PATH, with a
+# JWT minted for this alone (of the B2B project with b2b) in
+# "Authorization: Bearer" and the headers given, until it answers 200.  That JWT's session is unknown to the emulator, so only
+# local verification admits it: the keys are in the zone (the first fetch
+# is asynchronous).  PATH must admit any valid JWT.  The block's own
+# tokens are not sent, so its first request is a fresh verification.
+# Dies after $WaitSeconds.
+sub wait_keys {
+    my %o = ref $_[0] eq 'HASH' ? %{ shift() } : ();
+    my ($path, @headers) = @_;
+    my @auth = (Authorization => 'Bearer '
+                                 . mint_jwt($o{b2b} ? (type => 'b2b') : ()));
+    my $deadline = time + $WaitSeconds;
+    my $st;
+    while (time < $deadline) {
+        $st = http_get($path, @auth, @headers);
+        return $st if $st == 200;
+        sleep 0.05;
+    }
+    die "StytchTest: $path still answers $st after ${WaitSeconds}s: "
+        . "the keys were not loaded\n";
+}
+
+# nginx_status(PATH = '/status'): the decoded JSON of a stytch_status
+# location.
+sub nginx_status {
+    my $path = shift // '/status';
+    my ($st, $head, $body) = http_get($path);
+    die "StytchTest: GET $path -> $st\n" unless $st == 200;
+    return $Json->decode($body);
+}
+
+# wait_zone(FIELD, PATH = '/status'): waits until the stytch_status
+# location shows FIELD > 0 for the first project: "keys_generation" (the
+# keys are in the zone) or "policy_generation" (the RBAC policy is).  It
+# sends no token, so it changes no counter.  Dies after $WaitSeconds.
+sub wait_zone {
+    my ($field, $path) = @_;
+    my $deadline = time + $WaitSeconds;
+    while (time < $deadline) {
+        my $p = nginx_status($path)->{projects}[0];
+        return if $p && ($p->{$field} // 0) > 0;
+        sleep 0.05;
+    }
+    die "StytchTest: $field still 0 after ${WaitSeconds}s\n";
+}
+
+# wait_policy(PATH = '/status'): wait_zone('policy_generation', PATH), so
+# that what follows is decided locally.
+sub wait_policy { wait_zone('policy_generation', @_) }
+
+# h2_get([OPTIONS,] PORT, PATH, N, HEADER => VALUE, ...): N concurrent
+# HTTP/2 streams on one cleartext (h2c, prior knowledge) connection to
+# PORT, each GET PATH?i=I with the headers.  Returns the statuses, sorted.
+# With OPTIONS {cancel_first => MS} the first stream is cancelled
+# (RST_STREAM) MS milliseconds after it is sent, and only the other
+# streams' statuses are returned.  The client runs on the Node.js the
+# emulator runs on.
+my $H2Client;
+sub h2_get {
+    my %o = ref $_[0] eq 'HASH' ? %{ shift() } : ();
+    my ($port, $path, $n, @headers) = @_;
+    croak "StytchTest: headers come in name => value pairs" if @headers % 2;
+    my %h;
+    while (my ($k, $v) = splice @headers, 0, 2) {
+        $h{lc $k} = $v;
+    }
+    if (!$H2Client) {
+        my $dir = tempdir('stytch-h2-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+        $H2Client = "$dir/client.js";
+        write_file($H2Client, <<'JS');
+'use strict';
+const http2 = require('node:http2');
+const [port, path, n, headers, cancelFirst] = process.argv.slice(2);
+const c = http2.connect(`http://127.0.0.1:${port}`);
+c.on('error', (e) => { console.error(e.message); process.exit(1); });
+const codes = [];
+let first = 0;
+if (Number(cancelFirst) > 0) {
+  const s = c.request({ ...JSON.parse(headers), ':path': `${path}?i=0` });
+  s.on('error', () => {});
+  setTimeout(() => s.close(http2.constants.NGHTTP2_CANCEL), Number(cancelFirst));
+  first = 1;
+}
+const want = Number(n) - first;
+for (let i = first; i < Number(n); i++) {
+  const req = c.request({ ...JSON.parse(headers), ':path': `${path}?i=${i}` });
+  req.on('response', (h) => codes.push(h[':status']));
+  req.resume();
+  req.on('end', () => {
+    if (codes.length === want) {
+      console.log(codes.join(' '));
+      c.close();
+    }
+  });
+}
+JS
+    }
+    open my $p, '-|', 'node', $H2Client, $port, $path, $n, $Json->encode(\%h),
+                      $o{cancel_first} // 0
+        or die "StytchTest: cannot run node: $!\n";
+    my $out = do { local $/; <$p> } // '';
+    close $p;
+    return sort { $a <=> $b } split ' ', $out;
+}
+
+# nginx_pid(FILE = <servroot>/logs/nginx.pid): the master's pid.
+sub nginx_pid {
+    my $file = shift // runner_call('server_root') . '/logs/nginx.pid';
+    open my $f, '<', $file or return undef;
+    my $pid = <$f>;
+    return defined $pid && $pid =~ /^(\d+)/ ? $1 : undef;
+}
+
+# nginx_workers(MASTER_PID): its children, the workers, sorted.
+sub nginx_workers {
+    my $master = shift;
+    return sort { $a <=> $b }
+           map { /(\d+)/ ? $1 : () } `ps -o pid= --ppid $master`;
+}
+
+# nginx_cmd(PREFIX, ARGS...): runs $TEST_NGINX_BINARY with PREFIX's
+# conf/nginx.conf and logs/error.log (for files that run nginx themselves).
+# Returns (exit status, output).
+sub nginx_cmd {
+    my ($prefix, @args) = @_;
+    my $nginx = $ENV{TEST_NGINX_BINARY} || 'nginx';
+    my @cmd = ($nginx, '-p', "$prefix/", '-c', 'conf/nginx.conf',
+               '-e', 'logs/error.log', @args);
+    my $pid = open my $p, '-|';
+    die "StytchTest: fork: $!\n" unless defined $pid;
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        exec @cmd or POSIX::_exit(127);
+    }
+    my $out = do { local $/; <$p> };
+    close $p;
+    return ($? >> 8, $out // '');
+}
+
+# stop_nginx(PREFIX): stops the nginx whose pid is in PREFIX's
+# logs/nginx.pid, if it runs: QUIT, then KILL after 5 s.
+sub stop_nginx {
+    my $master = nginx_pid("$_[0]/logs/nginx.pid");
+    return unless $master && kill 0, $master;
+    kill 'QUIT', $master;
+    my $deadline = time + 5;
+    sleep 0.05 while kill(0, $master) && time < $deadline;
+    kill 'KILL', $master if kill 0, $master;
+}
+
+# A TCP port nobody listens on at 127.0.0.1, for a second listener.
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, ReuseAddr => 1)
+        or die "StytchTest: no free port: $!\n";
+    my $p = $s->sockport;
+    close $s;
+    return $p;
+}
+
+sub write_file {
+    my ($path, $text) = @_;
+    open my $f, '>', $path or die "StytchTest: $path: $!\n";
+    binmode $f;
+    print $f $text;
+    close $f or die "StytchTest: $path: $!\n";
+}
+
+# nginx_error_log(): the text of the block's logs/error.log (the runner's
+# server root), '' while there is none.
+sub nginx_error_log {
+    my $file = runner_call('server_root') . '/logs/error.log';
+    return -e $file ? slurp($file) : '';
+}
+
+# log_lines(FILE, REGEX): the lines of FILE that match.
+sub log_lines {
+    my ($file, $re) = @_;
+    open my $f, '<', $file or die "StytchTest: $file: $!\n";
+    return grep { /$re/ } <$f>;
+}
+
+# ---------------------------------------------------------------- tables
+
+# table_blocks(NAME, [COLUMNS], ROWS...): the block of the test file that
+# has a "--- table: NAME" line is replaced, in place, by one copy per row,
+# in which each {{COLUMN}} is that row's value (as text).  Call it before
+# run_tests().
+my $Spec;
+sub table_blocks {
+    my ($table, $columns, @rows) = @_;
+    if (!defined $Spec) {
+        no warnings 'once';
+        my $data = \*main::DATA;
+        local $/;
+        $Spec = <$data>;
+        die "StytchTest: the test file has no __DATA__\n" unless defined $Spec;
+    }
+    my @parts = split /^(?====)/m, $Spec;
+    my $found;
+    for my $part (@parts) {
+        next unless $part =~ /^--- table:\s*(\S+)\s*\n/m && $1 eq $table;
+        $found++;
+        (my $template = $part) =~ s/^--- table:.*\n//m;
+        my @copies;
+        for my $row (@rows) {
+            croak "StytchTest: table $table: a row of " . scalar(@$row)
+                  . " values for " . scalar(@$columns) . " columns"
+                if @$row != @$columns;
+            my %v;
+            @v{@$columns} = @$row;
+            for (values %v) {
+                croak "StytchTest: table $table: a value with a newline"
+                    if /\n/;
+            }
+            (my $copy = $template) =~ s{\{\{(\w+)\}\}}{
+                exists $v{$1} ? $v{$1}
+                    : croak "StytchTest: table $table has no column $1"
+            }ge;
+            push @copies, $copy;
+        }
+        $part = join '', @copies;
+    }
+    croak "StytchTest: no block has \"--- table: $table\"" unless $found;
+    $Spec = join '', @parts;
+    Test::Base::spec_string($Spec);
 }
 
 1;
@@ -353,8 +761,32 @@ StytchTest - ngx_http_stytch_module's helper for t/*.t
     use Test::Nginx::Socket 'no_plan';   # t/lib's or the real one
     use StytchTest;                      # or: use StytchTest 'tls';
 
-    my $s = create_session(type => 'consumer', roles => ['admin']);
-    ...
+    our $s = create_session(roles => ['admin']);
+    run_tests();
+
+    __DATA__
+
+    === TEST 1: a valid JWT gets the file
+    --- http_config
+        stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+        stytch_secret $TEST_NGINX_STYTCH_SECRET;
+        stytch_api_url $TEST_NGINX_STYTCH_URL;
+    --- config
+        location /p/ {
+            stytch_auth on;
+            root html;
+        }
+    --- user_files
+    >>> p/index.html
+    protected content
+    --- init
+    StytchTest::wait_keys('/p/index.html');
+    --- request
+    GET /p/index.html
+    --- more_headers eval
+    "Authorization: Bearer $main::s->{session_jwt}"
+    --- response_body
+    protected content
 
 =head1 DESCRIPTION
 
@@ -368,32 +800,178 @@ line, and sets C<TEST_NGINX_STYTCH_URL>, C<TEST_NGINX_STYTCH_PORT>,
 C<TEST_NGINX_STYTCH_PROJECT>, C<TEST_NGINX_STYTCH_SECRET> (the consumer
 project), C<TEST_NGINX_STYTCH_B2B_PROJECT>, C<TEST_NGINX_STYTCH_B2B_SECRET>
 (the B2B project) and, with C<tls>, C<TEST_NGINX_STYTCH_CERT>.  A Stytch
-project is one vertical: B2B blocks use the B2B project.  The emulator is stopped in C<END> and
-on INT/TERM/HUP.  The C<no_emulator> flag skips it.
+project is one vertical: B2B blocks use the B2B project.  The emulator is
+stopped in C<END> and on INT/TERM/HUP.  The C<no_emulator> flag skips it.
 
 =item * adds a block preprocessor (through whichever Test::Nginx::Socket
-is loaded; C<use> it before StytchTest) that prepends
-C<load_module $STYTCH_MODULE;> (default
-F<E<lt>repoE<gt>/build/ngx_http_stytch_module.so>, made absolute) to each
-block's C<main_config>, unless that already has a C<load_module> line.
-With C<STYTCH_MODULE=static> (a binary built with C<--add-module>) no
-block gets one.
+is loaded; C<use> it before StytchTest).  It adds one thing, the same for
+every block: C<load_module $STYTCH_MODULE;> (default
+F<E<lt>repoE<gt>/build/ngx_http_stytch_module.so>, made absolute) in front
+of the block's C<main_config>, unless that already has a C<load_module>
+line; with C<STYTCH_MODULE=static> (a binary built with C<--add-module>)
+not even that.  It also refuses a block that still has a C<--- table>
+line (see L</table_blocks>).  Everything else a block configures is
+written in the block.
 
 =back
 
-Functions (exported): C<emulator(METHOD, PATH, BODY)> (decoded JSON, dies
-unless 2xx; C<create_session(type =E<gt> 'b2b')>, B2B C<mint_jwt> and
-C<set_org_policy> reach the B2B project unless a C<project_id> is given), C<emulator_raw> (HTTP::Tiny-style response hash),
-C<emulator_url>, C<create_session(%opts)>, C<expire_session($id)>,
-C<mint_jwt(%opts)> (the JWT string), C<set_policy(%opts)>,
-C<set_org_policy(%opts)>, C<rotate_keys()>, C<retire_key($kid)>,
-C<list_keys()>, C<fault(%opts)>, C<clear_faults()>, C<refuse($ms)>,
-C<counters()>, C<reset_emulator(%opts)>,
-C<requests(endpoint =E<gt> ..., limit =E<gt> ...)> (array ref),
-C<revoke(session_id =E<gt> ...)> (Basic auth; C<member_session_id> or
-C<b2b =E<gt> 1> for B2B; returns the reply, does not die on 4xx).
+Every function below is exported into the test file.  The code of
+C<--- init> and C<eval> sections runs in another package (the runner's, or
+Test::Base::Filter), so there they are called as C<StytchTest::name(...)>
+and the test file's values are read as C<$main::name>.
+
+=head2 The emulator
+
+C<emulator(METHOD, PATH, BODY)> (decoded JSON, dies unless 2xx),
+C<emulator_raw> (HTTP::Tiny-style response hash), C<emulator_url>,
+C<create_session(%opts)>, C<expire_session($id)>, C<mint_jwt(%opts)> (the
+JWT string), C<set_policy(%opts)>, C<set_org_policy(%opts)>,
+C<rotate_keys()>, C<retire_key($kid)>, C<list_keys()>, C<fault(%opts)>,
+C<clear_faults()>, C<refuse($ms)>, C<counters()> (calls per endpoint, as
+a hash), C<reset_emulator(%opts)>,
+C<requests(endpoint =E<gt> ..., limit =E<gt> ...)> (array ref).
+C<create_session(type =E<gt> 'b2b')>, B2B C<mint_jwt> and
+C<set_org_policy> reach the B2B project unless a C<project_id> is given.
+
+C<stytch_api(METHOD, PATH, BODY, [B2B])>: a call to the emulator's Stytch
+API with the project's Basic credentials (the B2B project's when B2B is
+true); returns the decoded reply (it has C<status_code>) and does not die
+on a 4xx.  C<revoke(session_id =E<gt> ...)> (or C<session_token>, or
+C<member_session_id> or C<b2b =E<gt> 1> for B2B) is that call to
+C<sessions/revoke>.  C<jwks_json()>: the consumer project's key set as the
+emulator serves it, as text (the emulator counts it as a JWKS fetch).
 
 Over TLS without IO::Socket::SSL the control calls go through C<curl
 --cacert>.
+
+=head2 Requests to nginx
+
+They go to 127.0.0.1 on C<$StytchTest::NginxPort>, or the runner's
+C<server_port_for_client()> when that is not set (files that run nginx
+themselves set it).  Headers are C<Name =E<gt> value> pairs, sent in that
+order; each request is C<HTTP/1.0> with C<Host: localhost> on its own
+connection.  An answer not received within C<$StytchTest::RequestSeconds>
+(10) has status 0.
+
+=over
+
+=item C<http_get(PATH, HEADERS...)>, C<http_request(METHOD, PATH, HEADERS...)>
+
+One request.  In list context C<(status, head, body)> (the head is the
+status line and the header lines, each with its CRLF); in scalar context
+the status.
+
+=item C<http_answer(METHOD, PATH, HEADERS...)>
+
+One request; its answer as a hash ref, as C<concurrent> gives it.
+
+=item C<concurrent([OPTIONS,] [METHOD, PATH, HEADERS...], ...)>
+
+The requests, each on its own connection, all sent before any answer is
+read.  Returns one hash ref per request, in order:
+C<{status, head, headers, body, raw}> (C<headers> by lower-case name).  With C<{close_first =E<gt> SECONDS}> the
+first request goes 50 ms before the others and its connection is closed
+SECONDS after the last is sent, before its answer: a client that goes
+away.
+
+=item C<concurrent_get(N, PATH, HEADERS...)>
+
+N times the same GET, concurrently.
+
+=item C<start_request(METHOD, PATH, HEADERS...)>, C<start_get(PATH, HEADERS...)>, C<read_answers(CONNECTIONS...)>
+
+Send a request now and read its answer later (a request that waits while
+others are made): C<start_*> returns the connection, C<read_answers>
+returns the answers as C<concurrent> does.
+
+=item C<h2_get([OPTIONS,] PORT, PATH, N, HEADERS...)>
+
+N concurrent HTTP/2 streams on one cleartext connection (prior knowledge)
+to PORT, stream I asking for C<PATH?i=I>.  Returns the statuses, sorted.
+With C<{cancel_first =E<gt> MS}> the first stream is cancelled
+(RST_STREAM) MS milliseconds after it is sent, and the other streams'
+statuses are returned.  The client is a small script run by the Node.js
+the emulator runs on.
+
+=back
+
+=head2 Waiting
+
+Each gives up after C<$StytchTest::WaitSeconds> (10).
+
+=over
+
+=item C<wait_keys([{b2b =E<gt> 1},] PATH, HEADERS...)>
+
+GETs PATH with a JWT minted for this alone (in C<Authorization: Bearer>,
+plus the headers given; a member's of the B2B project with C<b2b>) until
+it answers 200.  The emulator does not know
+that JWT's session, so only local verification admits it: when this
+returns, the keys are in the zone.  PATH must admit any valid JWT (no
+permission).  The block's own tokens are not sent, so its first request is
+still a fresh verification.  Dies on timeout.
+
+=item C<wait_zone(FIELD, PATH = '/status')>
+
+Reads the block's C<stytch_status> location until FIELD of the first
+project is above 0: C<keys_generation> (the keys are in the zone) or
+C<policy_generation> (the RBAC policy is).  It sends no token, so it
+changes no counter; use it where PATH-based waiting would (counters, the
+API-result cache, a location with permissions).  Dies on timeout.
+C<wait_policy(PATH)> is C<wait_zone('policy_generation', PATH)>.
+
+=item C<nginx_status(PATH = '/status')>
+
+The decoded JSON of a C<stytch_status> location.
+
+=item C<wait_status(STATUS, PATH, HEADERS...)>
+
+GETs PATH until it answers STATUS; returns the last status (check it).
+
+=item C<wait_until(CODE)>
+
+Calls CODE until it returns true; returns whether it did (check it).
+
+=back
+
+=head2 nginx processes
+
+C<nginx_pid(FILE)> (default: the runner's F<logs/nginx.pid>),
+C<nginx_workers(MASTER_PID)> (its children, sorted),
+C<nginx_cmd(PREFIX, ARGS...)> (runs C<$TEST_NGINX_BINARY -p PREFIX/ -c
+conf/nginx.conf -e logs/error.log ARGS>; returns the exit status and the
+output), C<stop_nginx(PREFIX)> (QUIT, then KILL after 5 s, the nginx of
+PREFIX's F<logs/nginx.pid>), C<free_port()> (a loopback TCP port nobody listens on),
+C<write_file(PATH, TEXT)>, C<log_lines(FILE, REGEX)> (the matching lines),
+C<nginx_error_log()> (the text of the block's F<logs/error.log>, for an
+C<init> that checks what a request logged).
+
+=head2 table_blocks
+
+    table_blocks(NAME => [COLUMNS], ROWS...);
+    run_tests();
+
+For cases that differ only in their data (the token, say): the block of
+the test file that has a C<--- table: NAME> line is a template; it is
+replaced, where it stands, by one block per row, in which each
+C<{{COLUMN}}> is that row's value, as text (a value cannot hold a
+newline).  Put C<{{name}}> in the block's title so that each case reports
+under its own name.  Call it before C<run_tests()>, once per table.
+
+    table_blocks(refused => [qw(name token status error)],
+        ['not a JWT',         'not.a.jwt', 401, 'token_malformed'],
+        ['a wrong audience',  $Wrong_aud,  401, 'claim_audience_mismatch'],
+    );
+
+    __DATA__
+
+    === TEST 7: refused locally: {{name}}
+    --- table: refused
+    ...
+    --- more_headers
+    Authorization: Bearer {{token}}
+    --- error_code: {{status}}
+    --- response_headers
+    X-Error: {{error}}
 
 =cut
