@@ -962,16 +962,17 @@ ngx_http_stytch_bearer(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
 /*
  * A cookie's value, found as ngx_http_parse_multi_header_lines() finds it
  * (names compared case-insensitively, pairs separated by ";" or ",", the
- * first match wins), except that the value's end is found with memchr():
- * a session JWT cookie is 1-2 KB, which NGINX's parser reads a byte at a
- * time on every request.
+ * first match wins), except that the ends of values are found with
+ * memchr(): a session JWT cookie is 1-2 KB, which NGINX's parser reads a
+ * byte at a time, and every request looks for the session token's cookie
+ * past it.
  */
 
 ngx_int_t
 ngx_http_stytch_cookie(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value)
 {
-    u_char           *start, *end, *semicolon;
+    u_char           *start, *end, *semicolon, *comma;
     ngx_table_elt_t  *h;
 #if (nginx_version < 1023000)
     ngx_uint_t        i;
@@ -1016,9 +1017,15 @@ ngx_http_stytch_cookie(ngx_http_request_t *r, ngx_str_t *name,
                 }
             }
 
-            while (start < end && *start != ';' && *start != ',') {
-                start++;
+            /* the next pair starts after the first ";" or "," */
+
+            semicolon = memchr(start, ';', end - start);
+            if (semicolon == NULL) {
+                semicolon = end;
             }
+
+            comma = memchr(start, ',', semicolon - start);
+            start = comma ? comma : semicolon;
 
             for (start++; start < end && *start == ' '; start++) {
                 /* void */
