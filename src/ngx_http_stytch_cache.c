@@ -12,7 +12,7 @@
  */
 
 
-#include "ngx_http_stytch_module.h"
+#include "ngx_http_stytch.h"
 
 
 #define NGX_HTTP_STYTCH_MAX_CACHED   8192
@@ -20,14 +20,12 @@
 
 
 typedef struct {
-    u_char                      color;
-    u_char                      dummy;
-    u_short                     len;
+    ngx_http_stytch_keyed_t     keyed;
     ngx_queue_t                 queue;
     time_t                      answered;
     time_t                      expires;     /* no reader goes past it */
     ngx_uint_t                  status;      /* stytch_status_t */
-    u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
+    size_t                      len;
     u_char                      data[1];     /* the identity, serialized */
 } ngx_http_stytch_cache_node_t;
 
@@ -44,12 +42,8 @@ typedef struct {
 static ngx_uint_t ngx_http_stytch_cache_fresh(time_t answered,
     time_t expires, stytch_status_t status, time_t valid,
     time_t reject_valid);
-static ngx_http_stytch_cache_node_t *ngx_http_stytch_cache_lookup(
-    ngx_http_stytch_shm_t *sh, u_char *key);
 static void ngx_http_stytch_cache_free_locked(ngx_slab_pool_t *shpool,
     ngx_http_stytch_shm_t *sh, ngx_http_stytch_cache_node_t *cn);
-static void ngx_http_stytch_cache_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_http_stytch_memo_t *ngx_http_stytch_memo_slot(u_char *key);
 static void ngx_http_stytch_memo_put(u_char *key,
     ngx_http_stytch_answer_t *answer, time_t expires);
@@ -62,7 +56,7 @@ void
 ngx_http_stytch_cache_init(ngx_http_stytch_shm_t *sh)
 {
     ngx_rbtree_init(&sh->rbtree, &sh->sentinel,
-                    ngx_http_stytch_cache_insert_value);
+                    ngx_http_stytch_keyed_insert);
     ngx_queue_init(&sh->queue);
 }
 
@@ -113,7 +107,8 @@ ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone, u_char *key,
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    cn = ngx_http_stytch_cache_lookup(sh, key);
+    cn = (ngx_http_stytch_cache_node_t *)
+             ngx_http_stytch_keyed_find(&sh->rbtree, key);
 
     if (cn == NULL || cn->expires <= ngx_time()) {
         ngx_shmtx_unlock(&shpool->mutex);
@@ -200,7 +195,6 @@ ngx_http_stytch_cache_put(ngx_shm_zone_t *shm_zone, u_char *key,
     size_t                         len, n;
     time_t                         expires, end;
     ngx_slab_pool_t               *shpool;
-    ngx_rbtree_node_t             *node;
     ngx_http_stytch_shm_t         *sh;
     ngx_http_stytch_cache_node_t  *cn;
 
@@ -266,25 +260,25 @@ ngx_http_stytch_cache_put(ngx_shm_zone_t *shm_zone, u_char *key,
     shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
     sh = shpool->data;
 
-    n = offsetof(ngx_rbtree_node_t, color)
-        + offsetof(ngx_http_stytch_cache_node_t, data) + len;
+    n = offsetof(ngx_http_stytch_cache_node_t, data) + len;
 
     ngx_shmtx_lock(&shpool->mutex);
 
-    cn = ngx_http_stytch_cache_lookup(sh, key);
+    cn = (ngx_http_stytch_cache_node_t *)
+             ngx_http_stytch_keyed_find(&sh->rbtree, key);
 
     if (cn) {
         ngx_http_stytch_cache_free_locked(shpool, sh, cn);
     }
 
-    node = ngx_slab_alloc_locked(shpool, n);
+    cn = ngx_slab_alloc_locked(shpool, n);
 
     /* a full zone loses its least recently used answers */
-    while (node == NULL && ngx_http_stytch_cache_evict_locked(shpool, sh)) {
-        node = ngx_slab_alloc_locked(shpool, n);
+    while (cn == NULL && ngx_http_stytch_cache_evict_locked(shpool, sh)) {
+        cn = ngx_slab_alloc_locked(shpool, n);
     }
 
-    if (node == NULL) {
+    if (cn == NULL) {
         ngx_shmtx_unlock(&shpool->mutex);
 
         if (data) {
@@ -294,11 +288,9 @@ ngx_http_stytch_cache_put(ngx_shm_zone_t *shm_zone, u_char *key,
         return;
     }
 
-    cn = (ngx_http_stytch_cache_node_t *) &node->color;
-
-    ngx_memcpy(&node->key, key, sizeof(ngx_rbtree_key_t));
-    ngx_memcpy(cn->key, key, NGX_HTTP_STYTCH_KEY_LEN);
-    cn->len = (u_short) len;
+    ngx_memcpy(&cn->keyed.node.key, key, sizeof(ngx_rbtree_key_t));
+    ngx_memcpy(cn->keyed.key, key, NGX_HTTP_STYTCH_KEY_LEN);
+    cn->len = len;
     cn->status = answer->status;
     cn->answered = answer->answered;
     cn->expires = expires;
@@ -307,7 +299,12 @@ ngx_http_stytch_cache_put(ngx_shm_zone_t *shm_zone, u_char *key,
         ngx_memcpy(cn->data, data, len);
     }
 
-    ngx_rbtree_insert(&sh->rbtree, node);
+    /*
+     * The tree lives on across reloads, which may load another build of
+     * the module at another address: each process inserts with its own.
+     */
+    sh->rbtree.insert = ngx_http_stytch_keyed_insert;
+    ngx_rbtree_insert(&sh->rbtree, &cn->keyed.node);
     ngx_queue_insert_head(&sh->queue, &cn->queue);
     sh->cache_entries++;
 
@@ -351,64 +348,25 @@ static void
 ngx_http_stytch_cache_free_locked(ngx_slab_pool_t *shpool,
     ngx_http_stytch_shm_t *sh, ngx_http_stytch_cache_node_t *cn)
 {
-    ngx_rbtree_node_t  *node;
-
-    node = (ngx_rbtree_node_t *)
-               ((u_char *) cn - offsetof(ngx_rbtree_node_t, color));
-
     ngx_queue_remove(&cn->queue);
-    ngx_rbtree_delete(&sh->rbtree, node);
-    ngx_slab_free_locked(shpool, node);
+    ngx_rbtree_delete(&sh->rbtree, &cn->keyed.node);
+    ngx_slab_free_locked(shpool, cn);
     sh->cache_entries--;
 }
 
 
-static ngx_http_stytch_cache_node_t *
-ngx_http_stytch_cache_lookup(ngx_http_stytch_shm_t *sh, u_char *key)
+/*
+ * The key tree, for the zone's answers and for the flights in a worker
+ * alike: ordered by the rbtree key (the key's first bytes), then by the
+ * whole key.
+ */
+
+void
+ngx_http_stytch_keyed_insert(ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
+    ngx_rbtree_node_t *sentinel)
 {
-    ngx_int_t                      rc;
-    ngx_rbtree_key_t               k;
-    ngx_rbtree_node_t             *node, *sentinel;
-    ngx_http_stytch_cache_node_t  *cn;
-
-    ngx_memcpy(&k, key, sizeof(ngx_rbtree_key_t));
-
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (k < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (k > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        cn = (ngx_http_stytch_cache_node_t *) &node->color;
-
-        rc = ngx_memcmp(key, cn->key, NGX_HTTP_STYTCH_KEY_LEN);
-
-        if (rc == 0) {
-            return cn;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-
-static void
-ngx_http_stytch_cache_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t             **p;
-    ngx_http_stytch_cache_node_t   *cn, *cnt;
+    ngx_rbtree_node_t       **p;
+    ngx_http_stytch_keyed_t  *k, *kt;
 
     for ( ;; ) {
 
@@ -419,10 +377,10 @@ ngx_http_stytch_cache_insert_value(ngx_rbtree_node_t *temp,
             p = &temp->right;
 
         } else {
-            cn = (ngx_http_stytch_cache_node_t *) &node->color;
-            cnt = (ngx_http_stytch_cache_node_t *) &temp->color;
+            k = (ngx_http_stytch_keyed_t *) node;
+            kt = (ngx_http_stytch_keyed_t *) temp;
 
-            p = (ngx_memcmp(cn->key, cnt->key, NGX_HTTP_STYTCH_KEY_LEN) < 0)
+            p = (ngx_memcmp(k->key, kt->key, NGX_HTTP_STYTCH_KEY_LEN) < 0)
                 ? &temp->left : &temp->right;
         }
 
@@ -438,6 +396,46 @@ ngx_http_stytch_cache_insert_value(ngx_rbtree_node_t *temp,
     node->left = sentinel;
     node->right = sentinel;
     ngx_rbt_red(node);
+}
+
+
+ngx_http_stytch_keyed_t *
+ngx_http_stytch_keyed_find(ngx_rbtree_t *tree, u_char *key)
+{
+    ngx_int_t                 rc;
+    ngx_rbtree_key_t          k;
+    ngx_rbtree_node_t        *node, *sentinel;
+    ngx_http_stytch_keyed_t  *keyed;
+
+    ngx_memcpy(&k, key, sizeof(ngx_rbtree_key_t));
+
+    node = tree->root;
+    sentinel = tree->sentinel;
+
+    while (node != sentinel) {
+
+        if (k < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (k > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        keyed = (ngx_http_stytch_keyed_t *) node;
+
+        rc = ngx_memcmp(key, keyed->key, NGX_HTTP_STYTCH_KEY_LEN);
+
+        if (rc == 0) {
+            return keyed;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
 }
 
 

@@ -10,7 +10,7 @@
  */
 
 
-#include "ngx_http_stytch_module.h"
+#include "ngx_http_stytch.h"
 
 #include <curl/curl.h>
 #include <openssl/err.h>

@@ -4,8 +4,8 @@
  * of a sign-in redirect.
  *
  * "stytch_logout" is a location's content handler.  It revokes the
- * request's session at Stytch (POST /v1[/b2b]/sessions/revoke through the
- * location that stytch_api_location names, as the fallback asks
+ * request's session at Stytch (POST /v1[/b2b]/sessions/revoke, with the
+ * API call of ngx_http_stytch_api.c, as authentication asks
  * sessions/authenticate), clears the module's cookies and redirects with
  * 303.  The cookies are cleared whatever Stytch answers, so that a
  * sign-out never leaves a browser signed in; the redirect goes to the
@@ -17,22 +17,17 @@
  */
 
 
-#include "ngx_http_stytch_module.h"
+#include "ngx_http_stytch.h"
 
 
 /* a return address longer than this is not one a site gives itself */
 #define NGX_HTTP_STYTCH_MAX_RETURN_TO  4096
 
-/* Stytch's answers to sessions/revoke are far smaller */
-#define NGX_HTTP_STYTCH_MAX_REVOKE     4096
-
 
 typedef struct {
     ngx_str_t                   location;
-    ngx_uint_t                  status;      /* Stytch's, 0: no answer */
-    ngx_str_t                   body;
-    unsigned                    done:1;
-    unsigned                    truncated:1;
+    ngx_http_stytch_call_t      call;
+    unsigned                    calling:1;
 } ngx_http_stytch_logout_t;
 
 
@@ -45,25 +40,18 @@ static ngx_int_t ngx_http_stytch_logout_token(ngx_http_request_t *r,
 static ngx_int_t ngx_http_stytch_revoke(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_logout_t *lo,
     ngx_str_t *token, ngx_uint_t jwt);
-static ngx_int_t ngx_http_stytch_revoke_done(ngx_http_request_t *sr,
-    void *data, ngx_int_t rc);
+static void ngx_http_stytch_revoked(ngx_http_stytch_call_t *call);
 static void ngx_http_stytch_logout_finish(ngx_http_request_t *r);
-static void ngx_http_stytch_logout_log(ngx_http_request_t *r,
-    ngx_http_stytch_logout_t *lo);
+static void ngx_http_stytch_logout_log(ngx_http_stytch_logout_t *lo);
 static ngx_int_t ngx_http_stytch_logout_send(ngx_http_request_t *r,
     ngx_http_stytch_logout_t *lo);
 static void ngx_http_stytch_logout_cleanup(void *data);
-static ngx_int_t ngx_http_stytch_logout_body_filter(ngx_http_request_t *r,
-    ngx_chain_t *in);
 static ngx_int_t ngx_http_stytch_return_to_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_str_t  ngx_http_stytch_return_to_name =
     ngx_string("stytch_return_to");
-
-static ngx_http_output_body_filter_pt  ngx_http_next_body_filter;
-
 
 char *
 ngx_http_stytch_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -129,16 +117,6 @@ ngx_http_stytch_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     clcf->handler = ngx_http_stytch_logout_handler;
 
     return NGX_CONF_OK;
-}
-
-
-ngx_int_t
-ngx_http_stytch_logout_init(ngx_conf_t *cf)
-{
-    ngx_http_next_body_filter = ngx_http_top_body_filter;
-    ngx_http_top_body_filter = ngx_http_stytch_logout_body_filter;
-
-    return NGX_OK;
 }
 
 
@@ -342,11 +320,8 @@ ngx_http_stytch_logout_token(ngx_http_request_t *r, ngx_str_t *name,
 
 
 /*
- * The subrequest carries nothing of the client's request, as the
- * fallback's does: its headers are replaced by the three that Stytch
- * needs, its body is ours.  Its answer is taken by the body filter below;
- * an in-memory subrequest keeps it from the client all the same should
- * the filter not be on the chain.  NGX_DECLINED: no call can be made.
+ * The revocation, with the API call that authentication makes: the same
+ * deadline, size limit and refusals.  NGX_DECLINED: no call can be made.
  */
 
 static ngx_int_t
@@ -354,9 +329,7 @@ ngx_http_stytch_revoke(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_logout_t *lo,
     ngx_str_t *token, ngx_uint_t jwt)
 {
-    ngx_buf_t                   *b;
-    ngx_http_request_t          *sr;
-    ngx_http_post_subrequest_t  *ps;
+    ngx_buf_t  *b;
 
     if (slcf->basic_auth.len == 0 || slcf->api_location.len == 0) {
         return NGX_DECLINED;
@@ -373,23 +346,17 @@ ngx_http_stytch_revoke(ngx_http_request_t *r,
     b->last = ngx_sprintf(b->pos, "{\"%s\":\"%V\"}",
                           jwt ? "session_jwt" : "session_token", token);
 
-    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
-    if (ps == NULL) {
-        return NGX_ERROR;
-    }
+    lo->call.handler = ngx_http_stytch_revoked;
+    lo->call.data = lo;
+    lo->calling = 1;
 
-    ps->handler = ngx_http_stytch_revoke_done;
-    ps->data = lo;
-
-    if (ngx_http_stytch_api_post(r, slcf,
+    if (ngx_http_stytch_api_call(r, slcf,
                                  slcf->b2b ? "/v1/b2b/sessions/revoke"
                                            : "/v1/sessions/revoke",
-                                 b, ps,
-                                 NGX_HTTP_SUBREQUEST_IN_MEMORY
-                                 |NGX_HTTP_SUBREQUEST_WAITED,
-                                 lo, &sr)
+                                 b, &lo->call)
         != NGX_OK)
     {
+        lo->call.over = 1;
         return NGX_ERROR;
     }
 
@@ -404,43 +371,14 @@ ngx_http_stytch_revoke(ngx_http_request_t *r,
 
 
 /*
- * The revocation's completion records what Stytch answered; the main
- * request then answers the client.  A failed call is an answer too: no
- * error page is made for it, and the client's request goes on.
+ * The revocation's outcome is logged; the main request answers the client
+ * once the subrequest is over, when NGINX runs it again.
  */
 
-static ngx_int_t
-ngx_http_stytch_revoke_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
+static void
+ngx_http_stytch_revoked(ngx_http_stytch_call_t *call)
 {
-    ngx_http_stytch_logout_t  *lo = data;
-
-    if (rc == NGX_AGAIN || lo->done) {
-        return rc;
-    }
-
-    lo->done = 1;
-
-    if (rc == NGX_HTTP_CLIENT_CLOSED_REQUEST || sr->connection->error) {
-        return rc;
-    }
-
-    if (ngx_http_get_module_ctx(sr, ngx_http_stytch_module) != lo) {
-        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
-                      "stytch: the answer to the session's revocation "
-                      "redirected the call internally (X-Accel-Redirect): "
-                      "it is refused");
-
-    } else if (sr->upstream == NULL && rc != NGX_ERROR) {
-        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
-                      "stytch: \"%V\" did not reach an upstream: "
-                      "\"stytch_api_location\" must name a location with "
-                      "\"proxy_pass\" to the Stytch API", &sr->uri);
-
-    } else if (rc != NGX_ERROR) {
-        lo->status = sr->headers_out.status;
-    }
-
-    return (rc == NGX_ERROR || rc >= NGX_HTTP_SPECIAL_RESPONSE) ? NGX_OK : rc;
+    ngx_http_stytch_logout_log(call->data);
 }
 
 
@@ -459,49 +397,60 @@ ngx_http_stytch_logout_finish(ngx_http_request_t *r)
         }
     }
 
-    if (lo == NULL || !lo->done) {
+    if (lo == NULL || !lo->call.over || !lo->call.ended) {
         return;
     }
 
     r->write_event_handler = ngx_http_request_empty_handler;
-
-    ngx_http_stytch_logout_log(r, lo);
 
     ngx_http_finalize_request(r, ngx_http_stytch_logout_send(r, lo));
 }
 
 
 static void
-ngx_http_stytch_logout_log(ngx_http_request_t *r, ngx_http_stytch_logout_t *lo)
+ngx_http_stytch_logout_log(ngx_http_stytch_logout_t *lo)
 {
+    ngx_log_t           *log;
+    ngx_uint_t           code;
     const char          *directive;
     stytch_status_t      status;
     stytch_api_error_t   error;
 
-    if (lo->status == 0 || lo->truncated) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "stytch: the session could not be revoked at Stytch "
-                      "(%s): its cookies are cleared, but it stays valid at "
-                      "Stytch until it expires",
-                      lo->status ? "an answer over 4096 bytes"
-                                 : "no answer");
+    static const char  *why[] = {
+        "", "no answer", "no answer within \"stytch_api_deadline\"",
+        "an answer over the size limit", "an answer that redirects the call",
+        "no answer", ""
+    };
+
+    log = lo->call.log;
+    code = lo->call.status;
+
+    if (lo->call.outcome == NGX_HTTP_STYTCH_CALL_GONE) {
         return;
     }
 
-    status = stytch_api_parse_error(lo->status, (char *) lo->body.data,
-                                    lo->body.len, &error);
+    if (lo->call.outcome != NGX_HTTP_STYTCH_CALL_ANSWERED) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "stytch: the session could not be revoked at Stytch "
+                      "(%s): its cookies are cleared, but it stays valid at "
+                      "Stytch until it expires", why[lo->call.outcome]);
+        return;
+    }
+
+    status = stytch_api_parse_error(code, (char *) lo->call.body,
+                                    lo->call.len, &error);
 
     switch (status) {
 
     case STYTCH_OK:
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, log, 0,
                        "stytch: the session is revoked");
         return;
 
     case STYTCH_API_SESSION_NOT_FOUND:
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_INFO, log, 0,
                       "stytch: signing out a session that Stytch does not "
-                      "know (%ui %s): its cookies are cleared", lo->status,
+                      "know (%ui %s): its cookies are cleared", code,
                       error.error_type[0] ? error.error_type
                                           : "session_not_found");
         return;
@@ -513,18 +462,18 @@ ngx_http_stytch_logout_log(ngx_http_request_t *r, ngx_http_stytch_logout_t *lo)
     directive = stytch_api_error_directive(&error);
 
     if (directive) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, log, 0,
                       "stytch: the API refused to revoke the session (%ui "
                       "%s): check \"%s\"; its cookies are cleared, but it "
-                      "stays valid at Stytch until it expires", lo->status,
+                      "stays valid at Stytch until it expires", code,
                       error.error_type, directive);
         return;
     }
 
-    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+    ngx_log_error(NGX_LOG_WARN, log, 0,
                   "stytch: the session could not be revoked at Stytch "
                   "(%ui %s): its cookies are cleared, but it stays valid at "
-                  "Stytch until it expires", lo->status,
+                  "Stytch until it expires", code,
                   error.error_type[0] ? error.error_type
                                       : stytch_status_name(status));
 }
@@ -570,68 +519,11 @@ ngx_http_stytch_logout_send(ngx_http_request_t *r,
 static void
 ngx_http_stytch_logout_cleanup(void *data)
 {
-    /* the state is in the request's pool: nothing to free */
-}
+    ngx_http_stytch_logout_t  *lo = data;
 
-
-/*
- * The revocation's answer is kept, up to a limit, and goes no further
- * down the chain: none of it reaches the client.  The subrequest is found
- * through its completion handler, which an internal redirect keeps.
- */
-
-static ngx_int_t
-ngx_http_stytch_logout_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
-{
-    size_t                     n;
-    ngx_buf_t                 *b;
-    ngx_chain_t               *cl;
-    ngx_http_stytch_logout_t  *lo;
-
-    if (r == r->main || r->post_subrequest == NULL
-        || r->post_subrequest->handler != ngx_http_stytch_revoke_done)
-    {
-        return ngx_http_next_body_filter(r, in);
+    if (lo->calling) {
+        ngx_http_stytch_api_call_free(&lo->call);
     }
-
-    lo = r->post_subrequest->data;
-
-    for (cl = in; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (!ngx_buf_in_memory(b)) {
-            if (ngx_buf_size(b)) {
-                lo->truncated = 1;
-            }
-
-            b->file_pos = b->file_last;
-            continue;
-        }
-
-        n = b->last - b->pos;
-
-        if (n == 0) {
-            continue;
-        }
-
-        if (lo->body.data == NULL) {
-            lo->body.data = ngx_pnalloc(r->pool, NGX_HTTP_STYTCH_MAX_REVOKE);
-            if (lo->body.data == NULL) {
-                return NGX_ERROR;
-            }
-        }
-
-        if (n > NGX_HTTP_STYTCH_MAX_REVOKE - lo->body.len) {
-            n = NGX_HTTP_STYTCH_MAX_REVOKE - lo->body.len;
-            lo->truncated = 1;
-        }
-
-        lo->body.len = ngx_cpymem(lo->body.data + lo->body.len, b->pos, n)
-                       - lo->body.data;
-        b->pos = b->last;
-    }
-
-    return NGX_OK;
 }
 
 

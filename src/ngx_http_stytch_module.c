@@ -1,10 +1,15 @@
 
 /*
- * ngx_http_stytch_module: the module, its directives and its configuration.
+ * ngx_http_stytch_module: the module.
+ *
+ * Its directives, the creation and merging of its configuration (the
+ * projects are built by ngx_http_stytch_project.c, the locations checked
+ * by ngx_http_stytch_locations.c), and its life cycle: the handlers and
+ * filters put in place, the zone, and each worker's start and exit.
  */
 
 
-#include "ngx_http_stytch_module.h"
+#include "ngx_http_stytch.h"
 
 
 static void *ngx_http_stytch_create_main_conf(ngx_conf_t *cf);
@@ -55,29 +60,10 @@ static char *ngx_http_stytch_check_cookie_attributes(ngx_conf_t *cf,
     void *post, void *data);
 static ngx_int_t ngx_http_stytch_basic_auth(ngx_conf_t *cf,
     ngx_http_stytch_loc_conf_t *slcf);
-static ngx_int_t ngx_http_stytch_add_project(ngx_conf_t *cf,
-    ngx_http_stytch_loc_conf_t *slcf);
-static ngx_int_t ngx_http_stytch_add_issuers(ngx_conf_t *cf,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_project_t *project);
-static ngx_int_t ngx_http_stytch_add_issuer(ngx_conf_t *cf,
-    ngx_http_stytch_project_t *project, ngx_str_t *issuer);
 static char *ngx_http_stytch_check_trusted_certificate(ngx_conf_t *cf,
     ngx_str_t *file);
-static ngx_int_t ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
-    ngx_http_stytch_project_t *project);
-static ngx_int_t ngx_http_stytch_add_use(ngx_conf_t *cf, ngx_array_t *uses,
-    ngx_str_t *uri);
 static ngx_int_t ngx_http_stytch_check_logout(ngx_conf_t *cf,
     ngx_http_stytch_main_conf_t *smcf, ngx_http_stytch_loc_conf_t *slcf);
-static ngx_int_t ngx_http_stytch_check_api_uses(ngx_conf_t *cf,
-    ngx_http_stytch_main_conf_t *smcf);
-static ngx_int_t ngx_http_stytch_check_auth_requests(ngx_conf_t *cf,
-    ngx_http_stytch_main_conf_t *smcf);
-static ngx_int_t ngx_http_stytch_find_location(
-    ngx_http_core_loc_conf_t **clcfp, ngx_str_t *uri);
-static ngx_int_t ngx_http_stytch_find_static_location(
-    ngx_http_location_tree_node_t *node, ngx_str_t *uri,
-    ngx_http_core_loc_conf_t **clcfp);
 
 
 static ngx_conf_enum_t  ngx_http_stytch_auth_modes[] = {
@@ -480,15 +466,22 @@ ngx_http_stytch_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    if (ngx_array_init(&smcf->locations, cf->pool, 16,
+                       sizeof(ngx_http_stytch_location_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     if (ngx_array_init(&smcf->api_uses, cf->pool, 4,
-                       sizeof(ngx_http_stytch_api_use_t))
+                       sizeof(ngx_http_stytch_use_t))
         != NGX_OK)
     {
         return NULL;
     }
 
     if (ngx_array_init(&smcf->auth_requests, cf->pool, 4,
-                       sizeof(ngx_http_stytch_api_use_t))
+                       sizeof(ngx_http_stytch_use_t))
         != NGX_OK)
     {
         return NULL;
@@ -578,6 +571,10 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_stytch_module);
 
+    if (ngx_http_stytch_locations_add(cf, prev, conf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     ngx_conf_merge_uint_value(conf->auth, prev->auth,
                               NGX_HTTP_STYTCH_AUTH_OFF);
     ngx_conf_merge_str_value(conf->project_id, prev->project_id, "");
@@ -657,7 +654,7 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                   ->loc_conf[ngx_http_stytch_auth_request_index];
 
         if (uri->len
-            && ngx_http_stytch_add_use(cf, &smcf->auth_requests, uri)
+            && ngx_http_stytch_locations_use(cf, &smcf->auth_requests, uri)
                != NGX_OK)
         {
             return NGX_CONF_ERROR;
@@ -754,42 +751,16 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
-    if (ngx_http_stytch_add_project(cf, conf) != NGX_OK) {
+    if (ngx_http_stytch_project_add(cf, conf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
     if (conf->fallback
-        && ngx_http_stytch_add_use(cf, &smcf->api_uses, &conf->api_location)
+        && ngx_http_stytch_locations_use(cf, &smcf->api_uses,
+                                         &conf->api_location)
            != NGX_OK)
     {
         return NGX_CONF_ERROR;
-    }
-
-    if (ngx_http_stytch_add_issuers(cf, conf, conf->project) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    /* one bucket per project in each worker: the smallest rate wins */
-    if (conf->api_rate
-        && (conf->project->api_rate == 0
-            || conf->api_rate < conf->project->api_rate))
-    {
-        conf->project->api_rate = conf->api_rate;
-    }
-
-    if (conf->basic_auth.len) {
-        /*
-         * The policy is fetched with the project's credentials wherever
-         * they are known: it is also the start-time check of those
-         * credentials, before the first JWT expires.
-         */
-        conf->project->need_policy = 1;
-        conf->project->policy_refresh = ngx_min(conf->project->policy_refresh,
-                                                conf->policy_refresh);
-
-        if (conf->project->basic_auth.len == 0) {
-            conf->project->basic_auth = conf->basic_auth;
-        }
     }
 
     return NGX_CONF_OK;
@@ -833,321 +804,6 @@ ngx_http_stytch_basic_auth(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf)
 }
 
 
-static ngx_int_t
-ngx_http_stytch_add_project(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf)
-{
-    u_char                       *p;
-    ngx_uint_t                    i;
-    ngx_http_stytch_project_t    *project;
-    ngx_http_stytch_main_conf_t  *smcf;
-
-    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_stytch_module);
-
-    project = smcf->projects.elts;
-
-    for (i = 0; i < smcf->projects.nelts; i++) {
-        if (project[i].project_id.len == slcf->project_id.len
-            && ngx_strncmp(project[i].project_id.data, slcf->project_id.data,
-                           slcf->project_id.len)
-               == 0
-            && project[i].api_url.len == slcf->api_url.len
-            && ngx_strncmp(project[i].api_url.data, slcf->api_url.data,
-                           slcf->api_url.len)
-               == 0
-            && project[i].b2b == slcf->b2b
-            && project[i].jwks_file.len == slcf->jwks_file.len
-            && ngx_strncmp(project[i].jwks_file.data, slcf->jwks_file.data,
-                           slcf->jwks_file.len)
-               == 0)
-        {
-            slcf->project = &project[i];
-
-            /* the most eager refresh settings win for a shared project */
-            project[i].jwks_refresh = ngx_min(project[i].jwks_refresh,
-                                              slcf->jwks_refresh);
-            project[i].jwks_cooldown = ngx_min(project[i].jwks_cooldown,
-                                               slcf->jwks_cooldown);
-            return NGX_OK;
-        }
-    }
-
-    if (smcf->projects.nelts == NGX_HTTP_STYTCH_MAX_PROJECTS) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "too many Stytch projects, at most %d",
-                           NGX_HTTP_STYTCH_MAX_PROJECTS);
-        return NGX_ERROR;
-    }
-
-    if (slcf->project_id.len + 1 + slcf->api_url.len + 4
-        > sizeof(((ngx_http_stytch_shm_project_t *) 0)->key))
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"stytch_project_id\" and \"stytch_api_url\" "
-                           "are too long");
-        return NGX_ERROR;
-    }
-
-    project = ngx_array_push(&smcf->projects);
-    if (project == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memzero(project, sizeof(ngx_http_stytch_project_t));
-
-    project->index = smcf->projects.nelts - 1;
-    project->project_id = slcf->project_id;
-    project->api_url = slcf->api_url;
-    project->jwks_file = slcf->jwks_file;
-    project->ssl_trusted_certificate = slcf->ssl_trusted_certificate;
-    project->ssl_verify = slcf->ssl_verify;
-    project->b2b = slcf->b2b;
-    project->jwks_refresh = slcf->jwks_refresh;
-    project->jwks_cooldown = slcf->jwks_cooldown;
-    project->fetch_timeout = slcf->fetch_timeout;
-    project->jwt_cache_size = slcf->jwt_cache_size;
-    project->policy_refresh = slcf->policy_refresh;
-
-    project->policy_url.len = slcf->api_url.len
-                              + sizeof("/v1/b2b/rbac/policy") - 1;
-    project->policy_url.data = ngx_pnalloc(cf->pool,
-                                           project->policy_url.len + 1);
-    if (project->policy_url.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_sprintf(project->policy_url.data, "%V%s%Z", &slcf->api_url,
-                    slcf->b2b ? "/v1/b2b/rbac/policy" : "/v1/rbac/policy");
-    project->policy_url.len = p - 1 - project->policy_url.data;
-
-    project->jwks_url.len = slcf->api_url.len
-                            + sizeof("/v1/b2b/sessions/jwks/") - 1
-                            + slcf->project_id.len;
-    project->jwks_url.data = ngx_pnalloc(cf->pool, project->jwks_url.len + 1);
-    if (project->jwks_url.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_sprintf(project->jwks_url.data, "%V%s%V%Z", &slcf->api_url,
-                    slcf->b2b ? "/v1/b2b/sessions/jwks/"
-                              : "/v1/sessions/jwks/",
-                    &slcf->project_id);
-    project->jwks_url.len = p - 1 - project->jwks_url.data;
-
-    if (project->jwks_file.len
-        && ngx_http_stytch_read_jwks_file(cf, project) != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    slcf->project = project;
-
-    return NGX_OK;
-}
-
-
-/*
- * The issuers a project's JWTs may carry: Stytch's own, and for each of
- * its locations those that stytch_issuer lists or, without it, the API
- * URL (the SDKs accept their base URL, the issuer of custom-domain tokens).
- */
-
-static ngx_int_t
-ngx_http_stytch_add_issuers(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf,
-    ngx_http_stytch_project_t *project)
-{
-    ngx_str_t   stytch, *issuer;
-    ngx_uint_t  i;
-
-    if (project->issuers.elts == NULL) {
-        if (ngx_array_init(&project->issuers, cf->pool, 4,
-                           sizeof(stytch_str_t))
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        stytch.len = sizeof("stytch.com/") - 1 + project->project_id.len;
-        stytch.data = ngx_pnalloc(cf->pool, stytch.len);
-        if (stytch.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_sprintf(stytch.data, "stytch.com/%V", &project->project_id);
-
-        if (ngx_http_stytch_add_issuer(cf, project, &stytch) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
-
-    if (slcf->issuers == NULL) {
-        return ngx_http_stytch_add_issuer(cf, project, &slcf->api_url);
-    }
-
-    issuer = slcf->issuers->elts;
-
-    for (i = 0; i < slcf->issuers->nelts; i++) {
-        if (ngx_http_stytch_add_issuer(cf, project, &issuer[i]) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_stytch_add_issuer(ngx_conf_t *cf, ngx_http_stytch_project_t *project,
-    ngx_str_t *issuer)
-{
-    ngx_uint_t     i;
-    stytch_str_t  *known;
-
-    known = project->issuers.elts;
-
-    for (i = 0; i < project->issuers.nelts; i++) {
-        if (known[i].len == issuer->len
-            && ngx_strncmp(known[i].data, issuer->data, issuer->len) == 0)
-        {
-            return NGX_OK;
-        }
-    }
-
-    known = ngx_array_push(&project->issuers);
-    if (known == NULL) {
-        return NGX_ERROR;
-    }
-
-    known->data = (const char *) issuer->data;
-    known->len = issuer->len;
-
-    return NGX_OK;
-}
-
-
-/*
- * stytch_jwks_file: static keys for air-gapped use, read and checked here
- * so that "nginx -t" refuses a file that no request could use.
- */
-
-static ngx_int_t
-ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
-    ngx_http_stytch_project_t *project)
-{
-    ssize_t                  n;
-    ngx_str_t                name;
-    ngx_file_t               file;
-    stytch_status_t          rc;
-    ngx_file_info_t          fi;
-    stytch_verifier_t       *check;
-    stytch_verifier_conf_t   vc;
-
-    name = project->jwks_file;
-
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    ngx_memzero(&file, sizeof(ngx_file_t));
-    file.name = name;
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"stytch_jwks_file\" cannot open \"%V\"",
-                           &project->jwks_file);
-        return NGX_ERROR;
-    }
-
-    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
-        || ngx_file_size(&fi) > STYTCH_MAX_JWKS_SIZE)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"stytch_jwks_file\" \"%V\" is larger than %d "
-                           "bytes", &project->jwks_file, STYTCH_MAX_JWKS_SIZE);
-        (void) ngx_close_file(file.fd);
-        return NGX_ERROR;
-    }
-
-    project->jwks_static.data = ngx_pnalloc(cf->pool,
-                                            (size_t) ngx_file_size(&fi) + 1);
-    if (project->jwks_static.data == NULL) {
-        (void) ngx_close_file(file.fd);
-        return NGX_ERROR;
-    }
-
-    n = ngx_read_file(&file, project->jwks_static.data,
-                      (size_t) ngx_file_size(&fi), 0);
-    (void) ngx_close_file(file.fd);
-
-    if (n == NGX_ERROR) {
-        return NGX_ERROR;
-    }
-
-    project->jwks_static.len = n;
-
-    ngx_http_stytch_verifier_conf(project, &vc, cf->log);
-
-    check = stytch_verifier_create(&vc);
-    if (check == NULL) {
-        return NGX_ERROR;
-    }
-
-    rc = stytch_verifier_set_jwks(check, (char *) project->jwks_static.data,
-                                  project->jwks_static.len, NULL);
-    stytch_verifier_free(check);
-
-    if (rc != STYTCH_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"stytch_jwks_file\" \"%V\" is not a usable key "
-                           "set: %s", &project->jwks_file,
-                           stytch_status_name(rc));
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * A URI that the merged location's server will make subrequests to: its
- * API location, or the URI of its auth_request.  Those are found once
- * every location is known, in postconfiguration.
- */
-
-static ngx_int_t
-ngx_http_stytch_add_use(ngx_conf_t *cf, ngx_array_t *uses, ngx_str_t *uri)
-{
-    ngx_uint_t                  i;
-    ngx_http_core_srv_conf_t   *cscf;
-    ngx_http_stytch_api_use_t  *use;
-
-    cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
-
-    use = uses->elts;
-
-    for (i = 0; i < uses->nelts; i++) {
-        if (use[i].server == cscf
-            && use[i].api_location.len == uri->len
-            && ngx_strncmp(use[i].api_location.data, uri->data, uri->len)
-               == 0)
-        {
-            return NGX_OK;
-        }
-    }
-
-    use = ngx_array_push(uses);
-    if (use == NULL) {
-        return NGX_ERROR;
-    }
-
-    use->server = cscf;
-    use->api_location = *uri;
-
-    return NGX_OK;
-}
-
-
 /*
  * stytch_logout revokes through the API location with the project's
  * credentials, and answers requests whose session is gone: the access
@@ -1180,251 +836,8 @@ ngx_http_stytch_check_logout(ngx_conf_t *cf, ngx_http_stytch_main_conf_t *smcf,
         return NGX_ERROR;
     }
 
-    return ngx_http_stytch_add_use(cf, &smcf->api_uses, &slcf->api_location);
-}
-
-
-/*
- * Each server's API location must exist, be internal and proxy.  It is
- * the module's alone: its error_page (inherited, with
- * proxy_intercept_errors, from the server or http level) would replace
- * Stytch's own answer, which the module must read, so it is dropped.
- */
-
-static ngx_int_t
-ngx_http_stytch_check_api_uses(ngx_conf_t *cf,
-    ngx_http_stytch_main_conf_t *smcf)
-{
-    u_char                       *p;
-    ngx_str_t                     uri;
-    ngx_uint_t                    i;
-    ngx_http_core_loc_conf_t     *clcf, *server;
-    ngx_http_stytch_api_use_t    *use;
-
-    use = smcf->api_uses.elts;
-
-    for (i = 0; i < smcf->api_uses.nelts; i++) {
-
-        uri.len = use[i].api_location.len
-                  + sizeof("/v1/sessions/authenticate") - 1;
-        uri.data = ngx_pnalloc(cf->pool, uri.len);
-        if (uri.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        p = ngx_cpymem(uri.data, use[i].api_location.data,
-                       use[i].api_location.len);
-        ngx_memcpy(p, "/v1/sessions/authenticate",
-                   sizeof("/v1/sessions/authenticate") - 1);
-
-        server = use[i].server->ctx->loc_conf[ngx_http_core_module.ctx_index];
-        clcf = server;
-
-        if (ngx_http_stytch_find_location(&clcf, &uri) == NGX_ERROR) {
-            return NGX_ERROR;
-        }
-
-        if (clcf == server) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"stytch_api_location\" \"%V\" matches no "
-                          "location in server \"%V\": declare an internal "
-                          "location with \"proxy_pass\" to the Stytch API",
-                          &use[i].api_location,
-                          &use[i].server->server_name);
-            return NGX_ERROR;
-        }
-
-        if (!clcf->internal) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"stytch_api_location\" \"%V\" matches the "
-                          "location \"%V\" in server \"%V\", which is not "
-                          "\"internal\"", &use[i].api_location, &clcf->name,
-                          &use[i].server->server_name);
-            return NGX_ERROR;
-        }
-
-        if (clcf->handler == NULL) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "\"stytch_api_location\" \"%V\" matches the "
-                          "location \"%V\" in server \"%V\", which has no "
-                          "\"proxy_pass\" to the Stytch API",
-                          &use[i].api_location, &clcf->name,
-                          &use[i].server->server_name);
-            return NGX_ERROR;
-        }
-
-        clcf->error_pages = NULL;
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * The access phase does not run for subrequests: a location that an
- * auth_request reaches is not protected by its own stytch_auth.
- */
-
-static ngx_int_t
-ngx_http_stytch_check_auth_requests(ngx_conf_t *cf,
-    ngx_http_stytch_main_conf_t *smcf)
-{
-    ngx_uint_t                   i;
-    ngx_http_core_loc_conf_t    *clcf, *server;
-    ngx_http_stytch_api_use_t   *use;
-    ngx_http_stytch_loc_conf_t  *slcf;
-
-    use = smcf->auth_requests.elts;
-
-    for (i = 0; i < smcf->auth_requests.nelts; i++) {
-
-        server = use[i].server->ctx->loc_conf[ngx_http_core_module.ctx_index];
-        clcf = server;
-
-        if (ngx_http_stytch_find_location(&clcf, &use[i].api_location)
-            == NGX_ERROR)
-        {
-            return NGX_ERROR;
-        }
-
-        slcf = clcf->loc_conf[ngx_http_stytch_module.ctx_index];
-
-        if (slcf->auth != NGX_HTTP_STYTCH_AUTH_OFF) {
-            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
-                          "\"stytch_auth\" of location \"%V\" in server "
-                          "\"%V\" does not protect it from the "
-                          "\"auth_request\" subrequest to \"%V\": the "
-                          "access phase does not run for subrequests",
-                          &clcf->name, &use[i].server->server_name,
-                          &use[i].api_location);
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * The location that a request for uri would be given, found as
- * ngx_http_core_find_location() finds it for a request (that function
- * needs one): the static tree, nested locations, then regular
- * expressions.  *clcfp starts as the server's and ends as the location.
- */
-
-static ngx_int_t
-ngx_http_stytch_find_location(ngx_http_core_loc_conf_t **clcfp, ngx_str_t *uri)
-{
-    ngx_int_t                  rc;
-    ngx_uint_t                 noregex;
-    ngx_http_core_loc_conf_t  *pclcf;
-#if (NGX_PCRE)
-    ngx_int_t                  n;
-    ngx_http_core_loc_conf_t **rclcfp;
-#endif
-
-    pclcf = *clcfp;
-    noregex = 0;
-
-    rc = ngx_http_stytch_find_static_location(pclcf->static_locations, uri,
-                                              clcfp);
-
-    if (rc == NGX_AGAIN) {
-        noregex = (*clcfp)->noregex;
-
-        /* nested locations */
-        rc = ngx_http_stytch_find_location(clcfp, uri);
-    }
-
-    if (rc == NGX_OK || rc == NGX_DONE || rc == NGX_ERROR) {
-        return rc;
-    }
-
-#if (NGX_PCRE)
-
-    if (noregex == 0 && pclcf->regex_locations) {
-
-        for (rclcfp = pclcf->regex_locations; *rclcfp; rclcfp++) {
-
-            n = ngx_regex_exec((*rclcfp)->regex->regex, uri, NULL, 0);
-
-            if (n >= 0) {
-                *clcfp = *rclcfp;
-                (void) ngx_http_stytch_find_location(clcfp, uri);
-                return NGX_OK;
-            }
-
-            if (n != NGX_REGEX_NO_MATCHED) {
-                return NGX_ERROR;
-            }
-        }
-    }
-
-#else
-    (void) noregex;
-#endif
-
-    return rc;
-}
-
-
-static ngx_int_t
-ngx_http_stytch_find_static_location(ngx_http_location_tree_node_t *node,
-    ngx_str_t *uri, ngx_http_core_loc_conf_t **clcfp)
-{
-    u_char     *p;
-    size_t      len, n;
-    ngx_int_t   rc, rv;
-
-    len = uri->len;
-    p = uri->data;
-
-    rv = NGX_DECLINED;
-
-    for ( ;; ) {
-
-        if (node == NULL) {
-            return rv;
-        }
-
-        n = (len <= (size_t) node->len) ? len : node->len;
-
-        rc = ngx_filename_cmp(p, node->name, n);
-
-        if (rc != 0) {
-            node = (rc < 0) ? node->left : node->right;
-            continue;
-        }
-
-        if (len > (size_t) node->len) {
-
-            if (node->inclusive) {
-                *clcfp = node->inclusive;
-                rv = NGX_AGAIN;
-
-                node = node->tree;
-                p += n;
-                len -= n;
-
-                continue;
-            }
-
-            node = node->right;
-            continue;
-        }
-
-        if (len == (size_t) node->len) {
-
-            if (node->exact) {
-                *clcfp = node->exact;
-                return NGX_OK;
-            }
-
-            *clcfp = node->inclusive;
-            return NGX_AGAIN;
-        }
-
-        node = node->left;
-    }
+    return ngx_http_stytch_locations_use(cf, &smcf->api_uses,
+                                         &slcf->api_location);
 }
 
 
@@ -1463,7 +876,8 @@ ngx_http_stytch_postconfiguration(ngx_conf_t *cf)
     ngx_http_core_main_conf_t    *cmcf;
     ngx_http_stytch_main_conf_t  *smcf;
 
-    if (ngx_http_stytch_logout_init(cf) != NGX_OK) {
+    /* stytch_logout calls the API in a configuration without projects */
+    if (ngx_http_stytch_api_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -1496,19 +910,11 @@ ngx_http_stytch_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_stytch_handler;
 
-    if (ngx_http_stytch_check_api_uses(cf, smcf) != NGX_OK) {
+    if (ngx_http_stytch_locations_check(cf, smcf) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (ngx_http_stytch_check_auth_requests(cf, smcf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    if (ngx_http_stytch_handler_init(cf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_stytch_api_init(cf);
+    return ngx_http_stytch_handler_init(cf);
 }
 
 

@@ -1,8 +1,10 @@
 
 /*
- * ngx_http_stytch_module: one project's state in a worker.
+ * ngx_http_stytch_module: the Stytch projects.
  *
- * The verifier (the parsed key set and the verified-token cache) and the
+ * At configuration, the projects that the protected locations name, with
+ * their URLs, issuers and static key files.  In a worker, each project's
+ * state: the verifier (the parsed key set and the verified-token cache) and the
  * parsed RBAC policies, each re-parsed from the zone's bytes only when the
  * document's generation moved on; the requests that wait for a key set
  * refresh; and the wish for a refresh, which marks the document in the
@@ -11,12 +13,341 @@
  */
 
 
-#include "ngx_http_stytch_module.h"
+#include "ngx_http_stytch.h"
 
 
+static ngx_int_t ngx_http_stytch_project_use(ngx_conf_t *cf,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_project_t *project);
+static ngx_int_t ngx_http_stytch_add_issuers(ngx_conf_t *cf,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_project_t *project);
+static ngx_int_t ngx_http_stytch_add_issuer(ngx_conf_t *cf,
+    ngx_http_stytch_project_t *project, ngx_str_t *issuer);
+static ngx_int_t ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
+    ngx_http_stytch_project_t *project);
 static stytch_policy_t *ngx_http_stytch_project_org_policy(
     ngx_http_stytch_project_t *project, ngx_str_t *org_id);
+static ngx_uint_t ngx_http_stytch_project_keys_moved(
+    ngx_http_stytch_project_t *project, ngx_http_stytch_keys_wait_t *wait);
 static ngx_uint_t ngx_http_stytch_is_org_id(ngx_str_t *s);
+
+
+/*
+ * The project of a protected location: one per distinct project id, API
+ * URL, kind and key file; the locations that share one share its keys,
+ * its zone slot and its refresh.
+ */
+
+ngx_int_t
+ngx_http_stytch_project_add(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf)
+{
+    u_char                       *p;
+    ngx_uint_t                    i;
+    ngx_http_stytch_project_t    *project;
+    ngx_http_stytch_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_stytch_module);
+
+    project = smcf->projects.elts;
+
+    for (i = 0; i < smcf->projects.nelts; i++) {
+        if (project[i].project_id.len == slcf->project_id.len
+            && ngx_strncmp(project[i].project_id.data, slcf->project_id.data,
+                           slcf->project_id.len)
+               == 0
+            && project[i].api_url.len == slcf->api_url.len
+            && ngx_strncmp(project[i].api_url.data, slcf->api_url.data,
+                           slcf->api_url.len)
+               == 0
+            && project[i].b2b == slcf->b2b
+            && project[i].jwks_file.len == slcf->jwks_file.len
+            && ngx_strncmp(project[i].jwks_file.data, slcf->jwks_file.data,
+                           slcf->jwks_file.len)
+               == 0)
+        {
+            slcf->project = &project[i];
+
+            /* the most eager refresh settings win for a shared project */
+            project[i].jwks_refresh = ngx_min(project[i].jwks_refresh,
+                                              slcf->jwks_refresh);
+            project[i].jwks_cooldown = ngx_min(project[i].jwks_cooldown,
+                                               slcf->jwks_cooldown);
+
+            return ngx_http_stytch_project_use(cf, slcf, &project[i]);
+        }
+    }
+
+    if (smcf->projects.nelts == NGX_HTTP_STYTCH_MAX_PROJECTS) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "too many Stytch projects, at most %d",
+                           NGX_HTTP_STYTCH_MAX_PROJECTS);
+        return NGX_ERROR;
+    }
+
+    if (slcf->project_id.len + 1 + slcf->api_url.len + 4
+        > sizeof(((ngx_http_stytch_shm_project_t *) 0)->key))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_project_id\" and \"stytch_api_url\" "
+                           "are too long");
+        return NGX_ERROR;
+    }
+
+    project = ngx_array_push(&smcf->projects);
+    if (project == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(project, sizeof(ngx_http_stytch_project_t));
+
+    project->index = smcf->projects.nelts - 1;
+    project->project_id = slcf->project_id;
+    project->api_url = slcf->api_url;
+    project->jwks_file = slcf->jwks_file;
+    project->ssl_trusted_certificate = slcf->ssl_trusted_certificate;
+    project->ssl_verify = slcf->ssl_verify;
+    project->b2b = slcf->b2b;
+    project->jwks_refresh = slcf->jwks_refresh;
+    project->jwks_cooldown = slcf->jwks_cooldown;
+    project->fetch_timeout = slcf->fetch_timeout;
+    project->jwt_cache_size = slcf->jwt_cache_size;
+    project->policy_refresh = slcf->policy_refresh;
+
+    project->policy_url.len = slcf->api_url.len
+                              + sizeof("/v1/b2b/rbac/policy") - 1;
+    project->policy_url.data = ngx_pnalloc(cf->pool,
+                                           project->policy_url.len + 1);
+    if (project->policy_url.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(project->policy_url.data, "%V%s%Z", &slcf->api_url,
+                    slcf->b2b ? "/v1/b2b/rbac/policy" : "/v1/rbac/policy");
+    project->policy_url.len = p - 1 - project->policy_url.data;
+
+    project->jwks_url.len = slcf->api_url.len
+                            + sizeof("/v1/b2b/sessions/jwks/") - 1
+                            + slcf->project_id.len;
+    project->jwks_url.data = ngx_pnalloc(cf->pool, project->jwks_url.len + 1);
+    if (project->jwks_url.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(project->jwks_url.data, "%V%s%V%Z", &slcf->api_url,
+                    slcf->b2b ? "/v1/b2b/sessions/jwks/"
+                              : "/v1/sessions/jwks/",
+                    &slcf->project_id);
+    project->jwks_url.len = p - 1 - project->jwks_url.data;
+
+    if (project->jwks_file.len
+        && ngx_http_stytch_read_jwks_file(cf, project) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    slcf->project = project;
+
+    return ngx_http_stytch_project_use(cf, slcf, project);
+}
+
+
+/* What a location adds to its project: issuers, rate, credentials. */
+
+static ngx_int_t
+ngx_http_stytch_project_use(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_http_stytch_project_t *project)
+{
+    if (ngx_http_stytch_add_issuers(cf, slcf, project) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* one bucket per project in each worker: the smallest rate wins */
+    if (slcf->api_rate
+        && (project->api_rate == 0 || slcf->api_rate < project->api_rate))
+    {
+        project->api_rate = slcf->api_rate;
+    }
+
+    if (slcf->basic_auth.len) {
+        /*
+         * The policy is fetched with the project's credentials wherever
+         * they are known: it is also the start-time check of those
+         * credentials, before the first JWT expires.
+         */
+        project->need_policy = 1;
+        project->policy_refresh = ngx_min(project->policy_refresh,
+                                          slcf->policy_refresh);
+
+        if (project->basic_auth.len == 0) {
+            project->basic_auth = slcf->basic_auth;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The issuers a project's JWTs may carry: Stytch's own, and for each of
+ * its locations those that stytch_issuer lists or, without it, the API
+ * URL (the SDKs accept their base URL, the issuer of custom-domain tokens).
+ */
+
+static ngx_int_t
+ngx_http_stytch_add_issuers(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_http_stytch_project_t *project)
+{
+    ngx_str_t   stytch, *issuer;
+    ngx_uint_t  i;
+
+    if (project->issuers.elts == NULL) {
+        if (ngx_array_init(&project->issuers, cf->pool, 4,
+                           sizeof(stytch_str_t))
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        stytch.len = sizeof("stytch.com/") - 1 + project->project_id.len;
+        stytch.data = ngx_pnalloc(cf->pool, stytch.len);
+        if (stytch.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_sprintf(stytch.data, "stytch.com/%V", &project->project_id);
+
+        if (ngx_http_stytch_add_issuer(cf, project, &stytch) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (slcf->issuers == NULL) {
+        return ngx_http_stytch_add_issuer(cf, project, &slcf->api_url);
+    }
+
+    issuer = slcf->issuers->elts;
+
+    for (i = 0; i < slcf->issuers->nelts; i++) {
+        if (ngx_http_stytch_add_issuer(cf, project, &issuer[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_add_issuer(ngx_conf_t *cf, ngx_http_stytch_project_t *project,
+    ngx_str_t *issuer)
+{
+    ngx_uint_t     i;
+    stytch_str_t  *known;
+
+    known = project->issuers.elts;
+
+    for (i = 0; i < project->issuers.nelts; i++) {
+        if (known[i].len == issuer->len
+            && ngx_strncmp(known[i].data, issuer->data, issuer->len) == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    known = ngx_array_push(&project->issuers);
+    if (known == NULL) {
+        return NGX_ERROR;
+    }
+
+    known->data = (const char *) issuer->data;
+    known->len = issuer->len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * stytch_jwks_file: static keys for air-gapped use, read and checked here
+ * so that "nginx -t" refuses a file that no request could use.
+ */
+
+static ngx_int_t
+ngx_http_stytch_read_jwks_file(ngx_conf_t *cf,
+    ngx_http_stytch_project_t *project)
+{
+    ssize_t                  n;
+    ngx_str_t                name;
+    ngx_file_t               file;
+    stytch_status_t          rc;
+    ngx_file_info_t          fi;
+    stytch_verifier_t       *check;
+    stytch_verifier_conf_t   vc;
+
+    name = project->jwks_file;
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+    file.name = name;
+    file.log = cf->log;
+
+    file.fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"stytch_jwks_file\" cannot open \"%V\"",
+                           &project->jwks_file);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > STYTCH_MAX_JWKS_SIZE)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_jwks_file\" \"%V\" is larger than %d "
+                           "bytes", &project->jwks_file, STYTCH_MAX_JWKS_SIZE);
+        (void) ngx_close_file(file.fd);
+        return NGX_ERROR;
+    }
+
+    project->jwks_static.data = ngx_pnalloc(cf->pool,
+                                            (size_t) ngx_file_size(&fi) + 1);
+    if (project->jwks_static.data == NULL) {
+        (void) ngx_close_file(file.fd);
+        return NGX_ERROR;
+    }
+
+    n = ngx_read_file(&file, project->jwks_static.data,
+                      (size_t) ngx_file_size(&fi), 0);
+    (void) ngx_close_file(file.fd);
+
+    if (n == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    project->jwks_static.len = n;
+
+    ngx_http_stytch_verifier_conf(project, &vc, cf->log);
+
+    check = stytch_verifier_create(&vc);
+    if (check == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = stytch_verifier_set_jwks(check, (char *) project->jwks_static.data,
+                                  project->jwks_static.len, NULL);
+    stytch_verifier_free(check);
+
+    if (rc != STYTCH_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_jwks_file\" \"%V\" is not a usable key "
+                           "set: %s", &project->jwks_file,
+                           stytch_status_name(rc));
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
 
 
 ngx_int_t
@@ -208,14 +539,15 @@ ngx_http_stytch_project_want(ngx_http_stytch_project_t *project,
  *   NGX_DECLINED  the set was fetched less than the cooldown ago (or is a
  *                 static file): the kid is forged;
  *   NGX_AGAIN     a refresh is asked for and the request waits for it, in
- *                 the project's queue;
+ *                 the project's queue, until the refresh ends or
+ *                 wait->deadline; wait->wake is posted then;
  *   NGX_ABORT     no key set can be had now (fetching fails, or the request
  *                 already waited): only the API can decide.
  */
 
 ngx_int_t
 ngx_http_stytch_project_keys(ngx_http_stytch_project_t *project,
-    ngx_http_stytch_ctx_t *ctx)
+    ngx_http_stytch_keys_wait_t *wait)
 {
     time_t                      now;
     ngx_http_stytch_shm_doc_t  *doc;
@@ -233,15 +565,16 @@ ngx_http_stytch_project_keys(ngx_http_stytch_project_t *project,
         return NGX_DECLINED;
     }
 
-    if (ctx->keys_waited || doc->failing) {
+    if (wait->waited || doc->failing) {
         return NGX_ABORT;
     }
 
-    ctx->keys_waited = 1;
-    ctx->keys_attempts = doc->attempts;
-    ctx->keys_deadline = now + (time_t) (project->fetch_timeout / 1000) + 2;
+    wait->waited = 1;
+    wait->waiting = 1;
+    wait->attempts = doc->attempts;
+    wait->deadline = now + (time_t) (project->fetch_timeout / 1000) + 2;
 
-    ngx_queue_insert_tail(&project->key_waiters, &ctx->waiting);
+    ngx_queue_insert_tail(&project->key_waiters, &wait->queue);
 
     ngx_http_stytch_project_want(project, NGX_HTTP_STYTCH_DOC_JWKS);
 
@@ -249,50 +582,72 @@ ngx_http_stytch_project_keys(ngx_http_stytch_project_t *project,
 }
 
 
-/* Whether the refresh a request waits for has ended, or it waited enough */
+/*
+ * Whether the refresh a request waits for has ended, or it waited enough:
+ * then it leaves the queue.
+ */
 
 ngx_uint_t
+ngx_http_stytch_project_keys_over(ngx_http_stytch_project_t *project,
+    ngx_http_stytch_keys_wait_t *wait)
+{
+    if (!ngx_http_stytch_project_keys_moved(project, wait)) {
+        return 0;
+    }
+
+    ngx_http_stytch_project_keys_leave(wait);
+
+    return 1;
+}
+
+
+/* The request goes away, or its wait is over. */
+
+void
+ngx_http_stytch_project_keys_leave(ngx_http_stytch_keys_wait_t *wait)
+{
+    if (wait->waiting) {
+        wait->waiting = 0;
+        ngx_queue_remove(&wait->queue);
+    }
+}
+
+
+static ngx_uint_t
 ngx_http_stytch_project_keys_moved(ngx_http_stytch_project_t *project,
-    ngx_http_stytch_ctx_t *ctx)
+    ngx_http_stytch_keys_wait_t *wait)
 {
     ngx_http_stytch_shm_doc_t  *doc;
 
     doc = &project->shm->docs[NGX_HTTP_STYTCH_DOC_JWKS];
 
-    return doc->attempts != ctx->keys_attempts
-           || ngx_time() >= ctx->keys_deadline;
+    return doc->attempts != wait->attempts || ngx_time() >= wait->deadline;
 }
 
 
 /*
  * Called by the refresh timer on each tick and after each fetch: loads a
- * new key set and wakes the requests whose wait is over.
+ * new key set and hands back the requests whose wait is over, by posting
+ * their wake events.
  */
 
 void
 ngx_http_stytch_project_wake(ngx_http_stytch_project_t *project)
 {
-    ngx_queue_t            *q, *next;
-    ngx_http_request_t     *r;
-    ngx_http_stytch_ctx_t  *ctx;
+    ngx_queue_t                  *q;
+    ngx_http_stytch_keys_wait_t  *wait;
 
     (void) ngx_http_stytch_project_load_keys(project);
 
     for (q = ngx_queue_head(&project->key_waiters);
          q != ngx_queue_sentinel(&project->key_waiters);
-         q = next)
+         q = ngx_queue_next(q))
     {
-        next = ngx_queue_next(q);
+        wait = ngx_queue_data(q, ngx_http_stytch_keys_wait_t, queue);
 
-        ctx = ngx_queue_data(q, ngx_http_stytch_ctx_t, waiting);
-
-        if (!ngx_http_stytch_project_keys_moved(project, ctx)) {
-            continue;
+        if (ngx_http_stytch_project_keys_moved(project, wait)) {
+            ngx_post_event(wait->wake, &ngx_posted_events);
         }
-
-        r = ctx->request;
-        r->write_event_handler = ngx_http_core_run_phases;
-        ngx_post_event(r->connection->write, &ngx_posted_events);
     }
 }
 

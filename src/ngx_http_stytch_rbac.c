@@ -7,16 +7,18 @@
  * policy, evaluated as the Stytch SDKs do.  The policy is fetched by the
  * refresh timer into the zone and parsed once per worker; until it is
  * there, a permission can only be asked of the API: this file then says
- * what to ask, and the handler asks.
+ * what to ask, and the handler asks.  It returns a verdict and changes
+ * nothing of the request.
  */
 
 
-#include "ngx_http_stytch_module.h"
+#include "ngx_http_stytch.h"
 
 
 static ngx_uint_t ngx_http_stytch_true(ngx_str_t *value);
 static ngx_int_t ngx_http_stytch_scopes(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+    ngx_http_stytch_loc_conf_t *slcf, stytch_session_t *session,
+    ngx_http_stytch_verdict_t *verdict);
 static ngx_int_t ngx_http_stytch_check(ngx_http_request_t *r,
     ngx_str_t *resource, ngx_str_t *action, ngx_str_t *org,
     ngx_str_t *check);
@@ -24,36 +26,45 @@ static ngx_uint_t ngx_http_stytch_is_id(ngx_str_t *s, ngx_uint_t wildcard);
 
 
 /*
- * NGX_OK: allowed.  NGX_DECLINED: denied; ctx->status says why and *deny
- * is the HTTP status.  NGX_AGAIN: the permission ctx->checking must be
- * asked of the API with the authorization_check in *check.  NGX_ERROR:
- * failure.
+ * The permissions in verified were granted by the API already; can_ask
+ * says whether the request has a token the API can be asked about.
+ *
+ *   NGX_OK        allowed;
+ *   NGX_DECLINED  denied: verdict->status says why, verdict->deny is the
+ *                 HTTP status and verdict->scope the scopes missing;
+ *   NGX_AGAIN     the permission verdict->checking must be asked of the
+ *                 API with the authorization_check verdict->check;
+ *   NGX_ERROR     failure.
  */
 
 ngx_int_t
 ngx_http_stytch_authorize(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
-    ngx_uint_t *deny, ngx_str_t *check)
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_project_t *project,
+    stytch_session_t *session, uint32_t verified, ngx_uint_t can_ask,
+    ngx_http_stytch_verdict_t *verdict)
 {
     size_t                         len;
-    ngx_int_t                      asked;
+    ngx_int_t                      asked, rc;
     ngx_str_t                      org, resource, action, value, *porg;
     ngx_uint_t                     i, j;
     const char                    *session_org;
-    stytch_status_t                rc;
+    stytch_status_t                status;
     stytch_policy_t               *policy;
     ngx_http_complex_value_t      *cv;
     ngx_http_stytch_rule_t        *rule;
     ngx_http_stytch_permission_t  *perm;
 
-    *deny = NGX_HTTP_FORBIDDEN;
+    ngx_memzero(verdict, sizeof(ngx_http_stytch_verdict_t));
+    verdict->status = STYTCH_PERMISSION_DENIED;
+    verdict->deny = NGX_HTTP_FORBIDDEN;
+    verdict->checking = -1;
 
-    if (ctx->session == NULL) {
+    if (session == NULL) {
         /* an accepted request always has its session: never allow blind */
         return NGX_ERROR;
     }
 
-    session_org = stytch_session_field(ctx->session,
+    session_org = stytch_session_field(session,
                                        STYTCH_FIELD_ORGANIZATION_ID, &len);
 
     ngx_str_null(&org);
@@ -71,13 +82,13 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "stytch: the session's organization is not "
                           "\"%V\"", &org);
-            ctx->status = STYTCH_TENANCY_MISMATCH;
+            verdict->status = STYTCH_TENANCY_MISMATCH;
             return NGX_DECLINED;
         }
 
         porg = &org;
 
-    } else if (stytch_session_is_b2b(ctx->session)) {
+    } else if (stytch_session_is_b2b(session)) {
         org.data = (u_char *) session_org;
         org.len = len;
     }
@@ -97,28 +108,32 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
                     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                                   "stytch: \"stytch_require\" \"%V\" is "
                                   "not satisfied", &cv[j].value);
-                    ctx->status = STYTCH_PERMISSION_DENIED;
-                    *deny = rule[i].status;
+                    verdict->status = STYTCH_PERMISSION_DENIED;
+                    verdict->deny = rule[i].status;
                     return NGX_DECLINED;
                 }
             }
         }
     }
 
-    if (slcf->scopes && ngx_http_stytch_scopes(r, slcf, ctx) != NGX_OK) {
-        return ctx->status == STYTCH_SCOPE_MISSING ? NGX_DECLINED : NGX_ERROR;
+    if (slcf->scopes) {
+        rc = ngx_http_stytch_scopes(r, slcf, session, verdict);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
     }
 
     if (slcf->permissions == NULL) {
         return NGX_OK;
     }
 
-    if (stytch_session_is_m2m(ctx->session)) {
+    if (stytch_session_is_m2m(session)) {
         /* no role to grant it anything, and no session for the API */
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "stytch: an M2M token has no roles for "
                       "\"stytch_require_permission\"");
-        ctx->status = STYTCH_PERMISSION_DENIED;
+        verdict->status = STYTCH_PERMISSION_DENIED;
         return NGX_DECLINED;
     }
 
@@ -127,7 +142,7 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
 
     for (i = 0; i < slcf->permissions->nelts; i++) {
 
-        if (ctx->verified & ((uint32_t) 1 << i)) {
+        if (verified & ((uint32_t) 1 << i)) {
             continue;
         }
 
@@ -138,27 +153,28 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
         }
 
         if (policy == NULL) {
-            policy = ngx_http_stytch_project_policy(ctx->project,
+            policy = ngx_http_stytch_project_policy(project,
                                                     org.len ? &org : NULL);
         }
 
         if (policy == NULL) {
             /* no policy yet: the API decides, never a silent allow */
 
-            if (!slcf->fallback || ctx->call.token.len == 0) {
-                ctx->status = STYTCH_POLICY_INVALID;
+            if (!slcf->fallback || !can_ask) {
+                verdict->status = STYTCH_POLICY_INVALID;
                 return NGX_DECLINED;
             }
 
             asked = ngx_http_stytch_check(r, &resource, &action,
-                                          org.len ? &org : NULL, check);
+                                          org.len ? &org : NULL,
+                                          &verdict->check);
 
             if (asked == NGX_DECLINED) {
-                ctx->status = STYTCH_PERMISSION_DENIED;
+                verdict->status = STYTCH_PERMISSION_DENIED;
             }
 
             if (asked == NGX_AGAIN) {
-                ctx->checking = i;
+                verdict->checking = i;
                 ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                               "stytch: no RBAC policy yet, asking the API "
                               "about \"%V\" on \"%V\"", &action, &resource);
@@ -167,17 +183,17 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
             return asked;
         }
 
-        rc = stytch_policy_check(policy, ctx->session,
-                                 (char *) resource.data, resource.len,
-                                 (char *) action.data, action.len,
-                                 porg ? (char *) porg->data : NULL,
-                                 porg ? porg->len : 0);
+        status = stytch_policy_check(policy, session,
+                                     (char *) resource.data, resource.len,
+                                     (char *) action.data, action.len,
+                                     porg ? (char *) porg->data : NULL,
+                                     porg ? porg->len : 0);
 
-        if (rc != STYTCH_OK) {
+        if (status != STYTCH_OK) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "stytch: no role grants \"%V\" on \"%V\": %s",
-                          &action, &resource, stytch_status_name(rc));
-            ctx->status = rc;
+                          &action, &resource, stytch_status_name(status));
+            verdict->status = status;
             return NGX_DECLINED;
         }
     }
@@ -189,13 +205,13 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
 /*
  * stytch_require_scope: every scope (a value may hold several, separated
  * by spaces) must be granted, as Stytch's m2m.authenticateToken matches
- * required_scopes.  ctx->scope gets the scopes asked for, for the 403's
- * challenge: only those made of RFC 6750's scope characters.
+ * required_scopes.  verdict->scope gets the scopes asked for, for the
+ * 403's challenge: only those made of RFC 6750's scope characters.
  */
 
 static ngx_int_t
 ngx_http_stytch_scopes(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
-    ngx_http_stytch_ctx_t *ctx)
+    stytch_session_t *session, ngx_http_stytch_verdict_t *verdict)
 {
     u_char                    *p, *q, *start, *last;
     size_t                     len;
@@ -225,7 +241,7 @@ ngx_http_stytch_scopes(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
         return NGX_ERROR;
     }
 
-    ctx->scope.data = p;
+    verdict->scope.data = p;
     missing = 0;
 
     for (i = 0; i < slcf->scopes->nelts; i++) {
@@ -253,7 +269,7 @@ ngx_http_stytch_scopes(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
             }
 
             if (!valid
-                || stytch_scopes_check(ctx->session, (char *) start,
+                || stytch_scopes_check(session, (char *) start,
                                        q - start)
                    != STYTCH_OK)
             {
@@ -261,7 +277,7 @@ ngx_http_stytch_scopes(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
             }
 
             if (valid) {
-                if (p != ctx->scope.data) {
+                if (p != verdict->scope.data) {
                     *p++ = ' ';
                 }
 
@@ -272,17 +288,17 @@ ngx_http_stytch_scopes(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
         }
     }
 
-    ctx->scope.len = p - ctx->scope.data;
+    verdict->scope.len = p - verdict->scope.data;
 
     if (missing) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "stytch: the token lacks a scope of \"%V\"",
-                      &ctx->scope);
-        ctx->status = STYTCH_SCOPE_MISSING;
+                      &verdict->scope);
+        verdict->status = STYTCH_SCOPE_MISSING;
         return NGX_DECLINED;
     }
 
-    ngx_str_null(&ctx->scope);
+    ngx_str_null(&verdict->scope);
 
     return NGX_OK;
 }

@@ -12,7 +12,7 @@
  */
 
 
-#include "ngx_http_stytch_module.h"
+#include "ngx_http_stytch.h"
 
 
 #define NGX_HTTP_STYTCH_TICK          1000

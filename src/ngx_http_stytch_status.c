@@ -6,7 +6,7 @@
  */
 
 
-#include "ngx_http_stytch_module.h"
+#include "ngx_http_stytch.h"
 
 
 #define NGX_HTTP_STYTCH_PROJECT_TEXT  8192

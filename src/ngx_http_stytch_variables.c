@@ -4,7 +4,7 @@
  */
 
 
-#include "ngx_http_stytch_module.h"
+#include "ngx_http_stytch.h"
 
 
 static ngx_int_t ngx_http_stytch_field_variable(ngx_http_request_t *r,

@@ -11,7 +11,7 @@
  */
 
 
-#include "ngx_http_stytch_module.h"
+#include "ngx_http_stytch.h"
 
 
 static ngx_int_t ngx_http_stytch_zone_attach(

@@ -7,62 +7,13 @@
 use Test::Nginx::Socket 'no_plan';
 use StytchTest;
 
-use IO::Socket::INET ();
-use POSIX ();
-use Time::HiRes ();
+use StytchHostile;
 
 no_shuffle();
 
-# A hostile "Stytch" on loopback: /drip answers 200 with a chunked body of
-# one byte every 100 ms, forever; /big answers 200 and 300 KB of a
-# 10 MB body, then sends nothing more and never closes.
-our $FakePort;
-our $FakePid;
-{
-    my $l = IO::Socket::INET->new(Listen => 64, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    $FakePort = $l->sockport;
-    $FakePid = fork() // die "fork: $!";
-    if ($FakePid == 0) {
-        POSIX::setpgid(0, 0);
-        open STDOUT, '>', '/dev/null';
-        open STDERR, '>', '/dev/null';
-        $SIG{CHLD} = 'IGNORE';
-        $SIG{ALRM} = sub { POSIX::_exit(0) };
-        alarm 300;
-        while (my $c = $l->accept) {
-            next if fork();
-            my $req = '';
-            while ($req !~ /\r\n\r\n/) {
-                my $n = sysread($c, $req, 4096, length $req) or POSIX::_exit(0);
-            }
-            if ($req =~ m{^\S+ /drip}) {
-                syswrite($c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                             . "Transfer-Encoding: chunked\r\n\r\n");
-                while (1) {
-                    syswrite($c, "1\r\n \r\n") or POSIX::_exit(0);
-                    Time::HiRes::sleep(0.1);
-                }
-            }
-            syswrite($c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         . "Content-Length: 10485760\r\n\r\n{\"x\":\"");
-            syswrite($c, 'a' x 4096) for 1 .. 75;
-            sleep 3600;
-            POSIX::_exit(0);
-        }
-        POSIX::_exit(0);
-    }
-    close $l;
-}
-$ENV{TEST_NGINX_FAKE_PORT} = $FakePort;
-
-END {
-    local $?;
-    if ($FakePid) {
-        kill 'KILL', -$FakePid;
-        waitpid($FakePid, 0);
-    }
-}
+# A hostile "Stytch" on loopback (t/lib/StytchHostile.pm): /drip never
+# ends its answer; /big sends 300 KB of a 10 MB answer, then nothing.
+StytchHostile::start();
 
 our $live = create_session();
 our $expired = mint_jwt(session_id => $live->{session_id}, iat => time() - 3600);

@@ -2,28 +2,42 @@
 /*
  * ngx_http_stytch_module: Stytch session authentication at the edge.
  *
- * The types that the glue files share, and each file's functions.  The
- * files are layered and call one way, from the top down:
+ * The module's header: its constants, the configuration, project, zone
+ * and request context types, and each file's types and functions.  The
+ * files are layered and call one way, from the top down, in this order,
+ * which is also the order of their sections below:
  *
- *   ngx_http_stytch_module.c     directives, configuration, life cycle
+ *   ngx_http_stytch_module.c     the module: directives, configuration,
+ *                                life cycle
+ *   ngx_http_stytch_locations.c  the locations that the module's
+ *                                subrequests reach, checked at start
  *   ngx_http_stytch_variables.c  $stytch_* (reads the request context)
  *   ngx_http_stytch_status.c     stytch_status (reads the zone)
  *   ngx_http_stytch_logout.c     stytch_logout, $stytch_return_to
- *   ngx_http_stytch_handler.c    the request path and its responses
- *   ngx_http_stytch_rbac.c       authorization
- *   ngx_http_stytch_api.c        asking Stytch: subrequest, single flight
+ *   ngx_http_stytch_handler.c    the request path: its states and steps;
+ *                                the only writer of the request context
+ *   ngx_http_stytch_rbac.c       authorization: a verdict
+ *   ngx_http_stytch_api.c        calls to the Stytch API from a request:
+ *                                the subrequest, single flight
+ *   ngx_http_stytch_response.c   the answers: challenge, 403, Retry-After,
+ *                                cookies, Cache-Control
+ *   ngx_http_stytch_request.c    what a request carries: Bearer, cookies,
+ *                                CORS preflight, token shape
  *   ngx_http_stytch_refresh.c    the refresh timer and its fetches
- *   ngx_http_stytch_project.c    one project's worker state
+ *   ngx_http_stytch_project.c    projects: built from the configuration,
+ *                                and their state in a worker
  *   ngx_http_stytch_zone.c       the shared memory zone
- *   ngx_http_stytch_cache.c      the API-result cache
+ *   ngx_http_stytch_cache.c      the API-result cache, and the key tree
  *   ngx_http_stytch_curl.c       libcurl on NGINX's event loop
  *
- * A file calls only files below it.
+ * A file calls only files below it.  A request that waits is woken in one
+ * way: a file below the request path posts the event that the path gave
+ * it, and ngx_http_stytch_handler.c goes on.
  */
 
 
-#ifndef _NGX_HTTP_STYTCH_MODULE_H_INCLUDED_
-#define _NGX_HTTP_STYTCH_MODULE_H_INCLUDED_
+#ifndef _NGX_HTTP_STYTCH_H_INCLUDED_
+#define _NGX_HTTP_STYTCH_H_INCLUDED_
 
 
 #include <ngx_config.h>
@@ -188,7 +202,7 @@ typedef struct {
     ngx_atomic_uint_t           policy_generation;
     ngx_http_stytch_org_policy_t  *orgs;      /* norgs, as the zone's */
     ngx_http_stytch_fetch_t   **org_fetch;
-    ngx_queue_t                 key_waiters;  /* ctx->waiting */
+    ngx_queue_t                 key_waiters;  /* keys_wait_t */
     ngx_uint_t                  api_rate;     /* calls/s * 1000, 0: off */
     ngx_uint_t                  api_tokens;   /* the bucket, * 1000 */
     ngx_msec_t                  api_refilled;
@@ -213,19 +227,28 @@ typedef struct {
 } ngx_http_stytch_rule_t;
 
 
-/* A server's use of an API location, checked once the locations are known */
+/* A location as NGINX merged it, for finding a URI's location at start */
 typedef struct {
     ngx_http_core_srv_conf_t   *server;
-    ngx_str_t                   api_location;
-} ngx_http_stytch_api_use_t;
+    ngx_http_core_loc_conf_t   *core;
+    ngx_http_core_loc_conf_t   *parent;      /* or the server's own */
+} ngx_http_stytch_location_t;
+
+
+/* A URI that a server's subrequests go to, checked at start */
+typedef struct {
+    ngx_http_core_srv_conf_t   *server;
+    ngx_str_t                   uri;
+} ngx_http_stytch_use_t;
 
 
 typedef struct {
     ngx_shm_zone_t             *shm_zone;
     ngx_uint_t                  organizations;
     ngx_array_t                 projects;    /* ngx_http_stytch_project_t */
-    ngx_array_t                 api_uses;    /* ngx_http_stytch_api_use_t */
-    ngx_array_t                 auth_requests;
+    ngx_array_t                 locations;   /* ngx_http_stytch_location_t */
+    ngx_array_t                 api_uses;    /* ngx_http_stytch_use_t */
+    ngx_array_t                 auth_requests;  /* ngx_http_stytch_use_t */
     ngx_flag_t                  zone_set;
 } ngx_http_stytch_main_conf_t;
 
@@ -277,24 +300,9 @@ typedef struct {
     ngx_str_t                   logout;         /* empty: no stytch_logout */
 
     ngx_http_stytch_project_t  *project;
+    ngx_http_core_loc_conf_t   *core;           /* its location */
 } ngx_http_stytch_loc_conf_t;
 
-
-/* What the API said about a token, and when. */
-typedef struct {
-    stytch_status_t             status;
-    stytch_session_t           *session;     /* a reference, or NULL */
-    time_t                      answered;
-} ngx_http_stytch_answer_t;
-
-
-/* One question to the API: a token, and the check sent with it. */
-typedef struct {
-    ngx_str_t                   token;
-    ngx_str_t                   check;       /* ,"authorization_check":... */
-    ngx_uint_t                  jwt;         /* session_jwt, else _token */
-    u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
-} ngx_http_stytch_call_t;
 
 
 /* The request's life; ngx_http_stytch_handler.c draws the transitions. */
@@ -309,9 +317,66 @@ typedef enum {
 } ngx_http_stytch_state_e;
 
 
+/* What a request carries (ngx_http_stytch_request.c) */
+typedef struct {
+    ngx_str_t                   jwt;
+    ngx_str_t                   session_token;
+    unsigned                    jwt_from_cookie:1;
+    unsigned                    token_from_cookie:1;
+} ngx_http_stytch_tokens_t;
+
+
+/* One question to the API: a token, and the check sent with it. */
+typedef struct {
+    ngx_str_t                   token;
+    ngx_str_t                   check;       /* ,"authorization_check":... */
+    ngx_uint_t                  jwt;         /* session_jwt, else _token */
+    u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
+} ngx_http_stytch_question_t;
+
+
+/* What the API said about a token, and when. */
+typedef struct {
+    stytch_status_t             status;
+    stytch_session_t           *session;     /* a reference, or NULL */
+    time_t                      answered;
+} ngx_http_stytch_answer_t;
+
+
+/* What authorization decided (ngx_http_stytch_rbac.c) */
+typedef struct {
+    stytch_status_t             status;      /* why it is denied */
+    ngx_uint_t                  deny;        /* 401 or 403 */
+    ngx_str_t                   scope;       /* the scopes missing */
+    ngx_int_t                   checking;    /* the permission to ask of */
+    ngx_str_t                   check;       /* the API, and the check */
+} ngx_http_stytch_verdict_t;
+
+
+/* A request waiting for a key set refresh (ngx_http_stytch_project.c) */
+typedef struct {
+    ngx_queue_t                 queue;       /* in project->key_waiters */
+    ngx_event_t                *wake;        /* posted when the wait ends */
+    ngx_atomic_uint_t           attempts;    /* the fetches seen before */
+    time_t                      deadline;
+    unsigned                    waiting:1;
+    unsigned                    waited:1;    /* once per request */
+} ngx_http_stytch_keys_wait_t;
+
+
+/* A request's part in an API call (ngx_http_stytch_api.c) */
+typedef struct {
+    ngx_queue_t                 queue;       /* in the flight's waiters */
+    ngx_event_t                *wake;        /* posted when it answers */
+    ngx_http_stytch_flight_t   *flight;      /* waited for */
+    ngx_http_stytch_flight_t   *led;         /* its subrequest is ours */
+} ngx_http_stytch_api_wait_t;
+
+
 /*
- * The request context.  It lives in the main request's pool cleanup, so
- * that it survives the internal redirects that clear r->ctx.
+ * The request context, written by ngx_http_stytch_handler.c alone.  It
+ * lives in the main request's pool cleanup, so that it survives the
+ * internal redirects that clear r->ctx.
  */
 typedef struct {
     ngx_http_request_t         *request;
@@ -327,29 +392,21 @@ typedef struct {
     ngx_uint_t                  deny;        /* 401 or 403 of a rule */
     ngx_str_t                   scope;       /* the scopes missing */
 
-    /* the tokens the request carries */
-    ngx_str_t                   jwt;
-    ngx_str_t                   session_token;
+    ngx_http_stytch_tokens_t    tokens;      /* what the request carries */
+    ngx_http_stytch_question_t  question;    /* what the API is asked */
 
-    /* waiting: for a key set refresh, or for an API answer */
-    ngx_queue_t                 waiting;
-    ngx_event_t                 keys_timer;
-    time_t                      keys_deadline;
-    ngx_atomic_uint_t           keys_attempts;
-    ngx_http_stytch_call_t      call;
-    ngx_http_stytch_flight_t   *flight;      /* waited for */
-    ngx_http_stytch_flight_t   *led;         /* its subrequest is ours */
+    /* waiting: posted to go on; its timer is the key set's deadline */
+    ngx_event_t                 wake;
+    ngx_http_stytch_keys_wait_t keys;
+    ngx_http_stytch_api_wait_t  api;
 
     /* authorization */
     uint32_t                    verified;    /* permissions the API granted */
     ngx_int_t                   checking;    /* the one asked about, or -1 */
 
     unsigned                    authenticated:1;
-    unsigned                    jwt_from_cookie:1;
-    unsigned                    token_from_cookie:1;
     unsigned                    m2m:1;        /* the JWT is an M2M token */
     unsigned                    reported:1;
-    unsigned                    keys_waited:1;
     unsigned                    cookies_set:1;
     unsigned                    set_cookie:1;  /* a cookie was set */
 } ngx_http_stytch_ctx_t;
@@ -357,6 +414,14 @@ typedef struct {
 
 extern ngx_module_t  ngx_http_stytch_module;
 
+
+/* ngx_http_stytch_locations.c */
+ngx_int_t ngx_http_stytch_locations_add(ngx_conf_t *cf,
+    ngx_http_stytch_loc_conf_t *prev, ngx_http_stytch_loc_conf_t *conf);
+ngx_int_t ngx_http_stytch_locations_use(ngx_conf_t *cf, ngx_array_t *uses,
+    ngx_str_t *uri);
+ngx_int_t ngx_http_stytch_locations_check(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf);
 
 /* ngx_http_stytch_variables.c */
 ngx_int_t ngx_http_stytch_add_variables(ngx_conf_t *cf);
@@ -366,38 +431,90 @@ char *ngx_http_stytch_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 /* ngx_http_stytch_logout.c */
 char *ngx_http_stytch_logout(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-ngx_int_t ngx_http_stytch_logout_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_stytch_logout_add_variables(ngx_conf_t *cf);
 
 /* ngx_http_stytch_handler.c */
 ngx_int_t ngx_http_stytch_handler_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_stytch_handler(ngx_http_request_t *r);
 ngx_http_stytch_ctx_t *ngx_http_stytch_get_ctx(ngx_http_request_t *r);
-ngx_int_t ngx_http_stytch_cookie(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value);
-ngx_int_t ngx_http_stytch_clear_cookie(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *name);
-ngx_table_elt_t *ngx_http_stytch_add_header(ngx_http_request_t *r,
-    const char *name, ngx_str_t *value);
 
 /* ngx_http_stytch_rbac.c */
 ngx_int_t ngx_http_stytch_authorize(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
-    ngx_uint_t *deny, ngx_str_t *check);
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_project_t *project,
+    stytch_session_t *session, uint32_t verified, ngx_uint_t can_ask,
+    ngx_http_stytch_verdict_t *verdict);
 
 /* ngx_http_stytch_api.c */
+#define NGX_HTTP_STYTCH_CALL_ANSWERED     0
+#define NGX_HTTP_STYTCH_CALL_FAILED       1   /* no answer: refused, 5xx.. */
+#define NGX_HTTP_STYTCH_CALL_DEADLINE     2   /* stytch_api_deadline */
+#define NGX_HTTP_STYTCH_CALL_OVERSIZE     3   /* over the size limit */
+#define NGX_HTTP_STYTCH_CALL_REDIRECTED   4   /* X-Accel-Redirect */
+#define NGX_HTTP_STYTCH_CALL_NO_UPSTREAM  5   /* not a proxy to the API */
+#define NGX_HTTP_STYTCH_CALL_GONE         6   /* the client went away */
+
+typedef struct ngx_http_stytch_call_s  ngx_http_stytch_call_t;
+
+typedef void (*ngx_http_stytch_call_pt)(ngx_http_stytch_call_t *call);
+
+/*
+ * One POST to the Stytch API, as a subrequest to the API location, with
+ * its deadline and its answer gathered up to the size limit.  The handler
+ * runs once, when the outcome is known.
+ */
+struct ngx_http_stytch_call_s {
+    ngx_http_request_t         *sr;          /* while the subrequest runs */
+    ngx_event_t                 deadline;
+    ngx_msec_t                  timeout;
+    ngx_msec_t                  started;
+    ngx_uint_t                  outcome;     /* NGX_HTTP_STYTCH_CALL_* */
+    ngx_uint_t                  status;      /* the API's, when answered */
+    u_char                     *body;
+    size_t                      len;
+    size_t                      size;
+    ngx_http_stytch_call_pt     handler;
+    void                       *data;
+    ngx_log_t                  *log;         /* the request's */
+    unsigned                    over:1;      /* the handler ran */
+    unsigned                    ended:1;     /* the subrequest completed */
+};
+
 ngx_int_t ngx_http_stytch_api_init(ngx_conf_t *cf);
-ngx_uint_t ngx_http_stytch_token_is_safe(ngx_str_t *token);
 ngx_int_t ngx_http_stytch_api_ask(ngx_http_request_t *r,
-    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_project_t *project,
+    ngx_http_stytch_question_t *question, ngx_http_stytch_api_wait_t *wait,
     ngx_http_stytch_answer_t *answer);
-ngx_int_t ngx_http_stytch_api_take(ngx_http_stytch_ctx_t *ctx,
+ngx_int_t ngx_http_stytch_api_take(ngx_http_stytch_api_wait_t *wait,
     ngx_http_stytch_answer_t *answer);
-void ngx_http_stytch_api_leave(ngx_http_stytch_ctx_t *ctx);
-ngx_int_t ngx_http_stytch_api_post(ngx_http_request_t *r,
+void ngx_http_stytch_api_leave(ngx_http_stytch_api_wait_t *wait);
+ngx_int_t ngx_http_stytch_api_call(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, const char *path, ngx_buf_t *b,
-    ngx_http_post_subrequest_t *ps, ngx_uint_t flags, void *marker,
-    ngx_http_request_t **psr);
+    ngx_http_stytch_call_t *call);
+void ngx_http_stytch_api_call_free(ngx_http_stytch_call_t *call);
+
+/* ngx_http_stytch_response.c */
+ngx_table_elt_t *ngx_http_stytch_add_header(ngx_http_request_t *r,
+    const char *name, ngx_str_t *value);
+ngx_int_t ngx_http_stytch_challenge(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_uint_t invalid);
+ngx_int_t ngx_http_stytch_forbid(ngx_http_request_t *r, ngx_str_t *scope);
+ngx_int_t ngx_http_stytch_unavailable(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf);
+ngx_int_t ngx_http_stytch_set_cookies(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, stytch_session_t *session,
+    ngx_str_t *sent, ngx_uint_t jwt);
+ngx_int_t ngx_http_stytch_clear_cookie(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *name);
+ngx_int_t ngx_http_stytch_private(ngx_http_request_t *r);
+
+/* ngx_http_stytch_request.c */
+void ngx_http_stytch_tokens(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_tokens_t *tokens);
+ngx_uint_t ngx_http_stytch_preflight(ngx_http_request_t *r);
+ngx_int_t ngx_http_stytch_cookie(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value);
+ngx_uint_t ngx_http_stytch_token_is_safe(ngx_str_t *token);
+ngx_uint_t ngx_http_stytch_dots(ngx_str_t *token);
 
 /* ngx_http_stytch_refresh.c */
 ngx_int_t ngx_http_stytch_refresh_init(ngx_cycle_t *cycle,
@@ -406,6 +523,8 @@ void ngx_http_stytch_refresh_exit(ngx_cycle_t *cycle,
     ngx_http_stytch_main_conf_t *smcf);
 
 /* ngx_http_stytch_project.c */
+ngx_int_t ngx_http_stytch_project_add(ngx_conf_t *cf,
+    ngx_http_stytch_loc_conf_t *slcf);
 ngx_int_t ngx_http_stytch_project_init(ngx_http_stytch_project_t *project,
     ngx_log_t *log);
 void ngx_http_stytch_project_exit(ngx_http_stytch_project_t *project);
@@ -418,9 +537,10 @@ stytch_policy_t *ngx_http_stytch_project_policy(
 void ngx_http_stytch_project_want(ngx_http_stytch_project_t *project,
     ngx_uint_t doc);
 ngx_int_t ngx_http_stytch_project_keys(ngx_http_stytch_project_t *project,
-    ngx_http_stytch_ctx_t *ctx);
-ngx_uint_t ngx_http_stytch_project_keys_moved(
-    ngx_http_stytch_project_t *project, ngx_http_stytch_ctx_t *ctx);
+    ngx_http_stytch_keys_wait_t *wait);
+ngx_uint_t ngx_http_stytch_project_keys_over(
+    ngx_http_stytch_project_t *project, ngx_http_stytch_keys_wait_t *wait);
+void ngx_http_stytch_project_keys_leave(ngx_http_stytch_keys_wait_t *wait);
 void ngx_http_stytch_project_wake(ngx_http_stytch_project_t *project);
 void ngx_http_stytch_core_log(void *ctx, int level, const char *msg,
     size_t len);
@@ -445,6 +565,13 @@ void ngx_http_stytch_zone_latency(ngx_http_stytch_shm_project_t *sp,
 extern ngx_msec_t  ngx_http_stytch_latency_bounds[];
 
 /* ngx_http_stytch_cache.c */
+
+/* A red-black tree node found by a whole key: the tree's key is its start */
+typedef struct {
+    ngx_rbtree_node_t           node;
+    u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
+} ngx_http_stytch_keyed_t;
+
 void ngx_http_stytch_cache_init(ngx_http_stytch_shm_t *sh);
 ngx_int_t ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone, u_char *key,
     time_t valid, time_t reject_valid, ngx_http_stytch_answer_t *answer,
@@ -454,6 +581,10 @@ void ngx_http_stytch_cache_put(ngx_shm_zone_t *shm_zone, u_char *key,
 ngx_uint_t ngx_http_stytch_cache_evict_locked(ngx_slab_pool_t *shpool,
     ngx_http_stytch_shm_t *sh);
 void ngx_http_stytch_cache_exit(void);
+void ngx_http_stytch_keyed_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+ngx_http_stytch_keyed_t *ngx_http_stytch_keyed_find(ngx_rbtree_t *tree,
+    u_char *key);
 
 /* ngx_http_stytch_curl.c */
 typedef void (*ngx_http_stytch_got_pt)(void *data, ngx_uint_t status,
@@ -476,4 +607,4 @@ ngx_http_stytch_transfer_t *ngx_http_stytch_curl_get(
 void ngx_http_stytch_curl_cancel(ngx_http_stytch_transfer_t *t);
 
 
-#endif /* _NGX_HTTP_STYTCH_MODULE_H_INCLUDED_ */
+#endif /* _NGX_HTTP_STYTCH_H_INCLUDED_ */

@@ -1,0 +1,379 @@
+
+/*
+ * ngx_http_stytch_module: the locations that the module's subrequests
+ * reach, checked at start.
+ *
+ * The API location (stytch_api_location) must exist in each server that
+ * asks Stytch, be internal and proxy; an auth_request's location is not
+ * protected by its own stytch_auth, which nginx says at start.  The
+ * location that a URI falls into is found as a request would find it
+ * (exact, longest prefix and nested locations, then regular expressions
+ * in order), from the locations as NGINX hands each of them to the
+ * module's merge, without reading NGINX's internal location tree, which
+ * differs between NGINX and its forks.
+ */
+
+
+#include "ngx_http_stytch.h"
+
+
+static ngx_int_t ngx_http_stytch_locations_check_api(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf, ngx_http_stytch_use_t *use);
+static ngx_int_t ngx_http_stytch_locations_check_auth_request(
+    ngx_conf_t *cf, ngx_http_stytch_main_conf_t *smcf,
+    ngx_http_stytch_use_t *use);
+static ngx_http_core_loc_conf_t *ngx_http_stytch_locations_find(
+    ngx_conf_t *cf, ngx_http_stytch_main_conf_t *smcf,
+    ngx_http_core_srv_conf_t *server, ngx_str_t *uri);
+static ngx_int_t ngx_http_stytch_locations_find_in(
+    ngx_http_stytch_main_conf_t *smcf, ngx_http_core_srv_conf_t *server,
+    ngx_http_core_loc_conf_t *parent, ngx_str_t *uri,
+    ngx_http_core_loc_conf_t **found);
+
+
+/*
+ * Called by the module's merge for each server and location, parents
+ * before their nested locations: it records where the location stands.
+ */
+
+ngx_int_t
+ngx_http_stytch_locations_add(ngx_conf_t *cf,
+    ngx_http_stytch_loc_conf_t *prev, ngx_http_stytch_loc_conf_t *conf)
+{
+    ngx_http_stytch_location_t   *loc;
+    ngx_http_stytch_main_conf_t  *smcf;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_stytch_module);
+
+    conf->core = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (prev->core == NULL || conf->core->noname || conf->core->named) {
+        /* a server, an "if" or "limit_except" block, a named location */
+        return NGX_OK;
+    }
+
+    loc = ngx_array_push(&smcf->locations);
+    if (loc == NULL) {
+        return NGX_ERROR;
+    }
+
+    loc->server = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+    loc->core = conf->core;
+    loc->parent = prev->core;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A URI that the merged location's server will make subrequests to: its
+ * API location, or the URI of its auth_request.  Those are found once
+ * every location is known, at postconfiguration.
+ */
+
+ngx_int_t
+ngx_http_stytch_locations_use(ngx_conf_t *cf, ngx_array_t *uses,
+    ngx_str_t *uri)
+{
+    ngx_uint_t                  i;
+    ngx_http_core_srv_conf_t   *cscf;
+    ngx_http_stytch_use_t      *use;
+
+    cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+
+    use = uses->elts;
+
+    for (i = 0; i < uses->nelts; i++) {
+        if (use[i].server == cscf
+            && use[i].uri.len == uri->len
+            && ngx_strncmp(use[i].uri.data, uri->data, uri->len) == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    use = ngx_array_push(uses);
+    if (use == NULL) {
+        return NGX_ERROR;
+    }
+
+    use->server = cscf;
+    use->uri = *uri;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_stytch_locations_check(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf)
+{
+    ngx_uint_t              i;
+    ngx_http_stytch_use_t  *use;
+
+    use = smcf->api_uses.elts;
+
+    for (i = 0; i < smcf->api_uses.nelts; i++) {
+        if (ngx_http_stytch_locations_check_api(cf, smcf, &use[i]) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    use = smcf->auth_requests.elts;
+
+    for (i = 0; i < smcf->auth_requests.nelts; i++) {
+        if (ngx_http_stytch_locations_check_auth_request(cf, smcf, &use[i])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Each server's API location must exist, be internal and proxy.  It is
+ * the module's alone: its error_page (inherited, with
+ * proxy_intercept_errors, from the server or http level) would replace
+ * Stytch's own answer, which the module must read, so it is dropped.
+ */
+
+static ngx_int_t
+ngx_http_stytch_locations_check_api(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf, ngx_http_stytch_use_t *use)
+{
+    u_char                    *p;
+    ngx_str_t                  uri;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    uri.len = use->uri.len + sizeof("/v1/sessions/authenticate") - 1;
+    uri.data = ngx_pnalloc(cf->pool, uri.len);
+    if (uri.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(uri.data, use->uri.data, use->uri.len);
+    ngx_memcpy(p, "/v1/sessions/authenticate",
+               sizeof("/v1/sessions/authenticate") - 1);
+
+    clcf = ngx_http_stytch_locations_find(cf, smcf, use->server, &uri);
+
+    if (clcf == NGX_CONF_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (clcf == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"stytch_api_location\" \"%V\" matches no "
+                      "location in server \"%V\": declare an internal "
+                      "location with \"proxy_pass\" to the Stytch API",
+                      &use->uri, &use->server->server_name);
+        return NGX_ERROR;
+    }
+
+    if (!clcf->internal) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"stytch_api_location\" \"%V\" matches the "
+                      "location \"%V\" in server \"%V\", which is not "
+                      "\"internal\"", &use->uri, &clcf->name,
+                      &use->server->server_name);
+        return NGX_ERROR;
+    }
+
+    if (clcf->handler == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"stytch_api_location\" \"%V\" matches the "
+                      "location \"%V\" in server \"%V\", which has no "
+                      "\"proxy_pass\" to the Stytch API",
+                      &use->uri, &clcf->name, &use->server->server_name);
+        return NGX_ERROR;
+    }
+
+    clcf->error_pages = NULL;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The access phase does not run for subrequests: a location that an
+ * auth_request reaches is not protected by its own stytch_auth.
+ */
+
+static ngx_int_t
+ngx_http_stytch_locations_check_auth_request(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf, ngx_http_stytch_use_t *use)
+{
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_stytch_loc_conf_t  *slcf;
+
+    clcf = ngx_http_stytch_locations_find(cf, smcf, use->server, &use->uri);
+
+    if (clcf == NGX_CONF_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (clcf == NULL) {
+        /* no location: the server's own configuration */
+        clcf = use->server->ctx->loc_conf[ngx_http_core_module.ctx_index];
+    }
+
+    slcf = clcf->loc_conf[ngx_http_stytch_module.ctx_index];
+
+    if (slcf->auth != NGX_HTTP_STYTCH_AUTH_OFF) {
+        ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                      "\"stytch_auth\" of location \"%V\" in server "
+                      "\"%V\" does not protect it from the "
+                      "\"auth_request\" subrequest to \"%V\": the "
+                      "access phase does not run for subrequests",
+                      &clcf->name, &use->server->server_name, &use->uri);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The location of server that a request for uri would be given, as
+ * ngx_http_core_find_location() finds it; NULL when none matches,
+ * NGX_CONF_ERROR when a regular expression fails.
+ */
+
+static ngx_http_core_loc_conf_t *
+ngx_http_stytch_locations_find(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf, ngx_http_core_srv_conf_t *server,
+    ngx_str_t *uri)
+{
+    ngx_int_t                  rc;
+    ngx_http_core_loc_conf_t  *found;
+
+    found = NULL;
+
+    rc = ngx_http_stytch_locations_find_in(smcf, server,
+                      server->ctx->loc_conf[ngx_http_core_module.ctx_index],
+                      uri, &found);
+
+    if (rc == NGX_ERROR) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "a regular expression location failed on \"%V\"",
+                      uri);
+        return NGX_CONF_ERROR;
+    }
+
+    return found;
+}
+
+
+/*
+ * Among the locations nested in parent: an exact match ends the search
+ * (NGX_OK); the longest prefix is searched further into (NGX_AGAIN when
+ * it is the answer), and unless it is "^~" the regular expressions are
+ * tried then, in the order of the configuration (NGX_OK).  NGX_DECLINED:
+ * nothing matches.
+ */
+
+static ngx_int_t
+ngx_http_stytch_locations_find_in(ngx_http_stytch_main_conf_t *smcf,
+    ngx_http_core_srv_conf_t *server, ngx_http_core_loc_conf_t *parent,
+    ngx_str_t *uri, ngx_http_core_loc_conf_t **found)
+{
+    ngx_int_t                    rc;
+    ngx_uint_t                   i, noregex;
+    ngx_http_core_loc_conf_t    *clcf, *prefix;
+    ngx_http_stytch_location_t  *loc;
+
+    loc = smcf->locations.elts;
+    prefix = NULL;
+
+    for (i = 0; i < smcf->locations.nelts; i++) {
+
+        clcf = loc[i].core;
+
+        if (loc[i].server != server || loc[i].parent != parent) {
+            continue;
+        }
+
+#if (NGX_PCRE)
+        if (clcf->regex) {
+            continue;
+        }
+#endif
+
+        if (clcf->exact_match) {
+            if (clcf->name.len == uri->len
+                && ngx_filename_cmp(clcf->name.data, uri->data, uri->len)
+                   == 0)
+            {
+                *found = clcf;
+                return NGX_OK;
+            }
+
+            continue;
+        }
+
+        if (clcf->name.len <= uri->len
+            && (prefix == NULL || clcf->name.len > prefix->name.len)
+            && ngx_filename_cmp(clcf->name.data, uri->data, clcf->name.len)
+               == 0)
+        {
+            prefix = clcf;
+        }
+    }
+
+    noregex = 0;
+
+    if (prefix) {
+        *found = prefix;
+        noregex = prefix->noregex;
+
+        rc = ngx_http_stytch_locations_find_in(smcf, server, prefix, uri,
+                                               found);
+
+        if (rc == NGX_OK || rc == NGX_ERROR) {
+            return rc;
+        }
+    }
+
+#if (NGX_PCRE)
+
+    if (!noregex) {
+
+        for (i = 0; i < smcf->locations.nelts; i++) {
+
+            clcf = loc[i].core;
+
+            if (clcf->regex == NULL
+                || loc[i].server != server || loc[i].parent != parent)
+            {
+                continue;
+            }
+
+            rc = ngx_regex_exec(clcf->regex->regex, uri, NULL, 0);
+
+            if (rc == NGX_REGEX_NO_MATCHED) {
+                continue;
+            }
+
+            if (rc < 0) {
+                return NGX_ERROR;
+            }
+
+            *found = clcf;
+
+            /* its nested locations */
+            rc = ngx_http_stytch_locations_find_in(smcf, server, clcf, uri,
+                                                   found);
+
+            return (rc == NGX_ERROR) ? NGX_ERROR : NGX_OK;
+        }
+    }
+
+#else
+    (void) noregex;
+#endif
+
+    return prefix ? NGX_AGAIN : NGX_DECLINED;
+}

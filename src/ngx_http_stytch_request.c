@@ -1,0 +1,326 @@
+
+/*
+ * ngx_http_stytch_module: what a request carries.
+ *
+ * The session JWT ("Authorization: Bearer", or its cookie), the opaque
+ * session token (its cookie, or a Bearer token without dots), a CORS
+ * preflight, and the shape of a token: what may be sent to Stytch in a
+ * JSON body or set in a cookie.  Reads the request; keeps no state.
+ */
+
+
+#include "ngx_http_stytch.h"
+
+
+static ngx_int_t ngx_http_stytch_bearer(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *token);
+
+
+/*
+ * The JWT ("Authorization: Bearer" first, then the cookie) and the opaque
+ * session token (its cookie).
+ */
+
+void
+ngx_http_stytch_tokens(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_http_stytch_tokens_t *tokens)
+{
+    ngx_str_t  bearer;
+
+    ngx_memzero(tokens, sizeof(ngx_http_stytch_tokens_t));
+
+    if (slcf->jwt_header.len
+        && ngx_http_stytch_bearer(r, slcf, &bearer) == NGX_OK)
+    {
+        /*
+         * Mobile and server clients send the opaque session token as a
+         * Bearer token too: a JWT has exactly two dots, a session token
+         * none.  Only the API can check one.
+         */
+        if (slcf->auth != NGX_HTTP_STYTCH_AUTH_M2M && slcf->fallback
+            && ngx_http_stytch_dots(&bearer) != 2)
+        {
+            tokens->session_token = bearer;
+
+        } else {
+            tokens->jwt = bearer;
+        }
+
+    } else if (slcf->auth != NGX_HTTP_STYTCH_AUTH_M2M
+               && slcf->jwt_cookie.len
+               && ngx_http_stytch_cookie(r, &slcf->jwt_cookie, &tokens->jwt)
+                  == NGX_OK)
+    {
+        tokens->jwt_from_cookie = 1;
+    }
+
+    if (slcf->auth != NGX_HTTP_STYTCH_AUTH_M2M && slcf->session_cookie.len
+        && tokens->session_token.len == 0
+        && ngx_http_stytch_cookie(r, &slcf->session_cookie,
+                                  &tokens->session_token)
+           == NGX_OK)
+    {
+        tokens->token_from_cookie = 1;
+    }
+}
+
+
+static ngx_int_t
+ngx_http_stytch_bearer(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_str_t *token)
+{
+    u_char           *p, *last;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *header;
+
+    h = NULL;
+
+    if (slcf->jwt_header.len == sizeof("Authorization") - 1
+        && ngx_strncasecmp(slcf->jwt_header.data, (u_char *) "Authorization",
+                           sizeof("Authorization") - 1)
+           == 0)
+    {
+        h = r->headers_in.authorization;
+
+    } else {
+        part = &r->headers_in.headers.part;
+        header = part->elts;
+
+        for (i = 0; /* void */; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                header = part->elts;
+                i = 0;
+            }
+
+            if (header[i].key.len == slcf->jwt_header.len
+                && ngx_strncasecmp(header[i].key.data, slcf->jwt_header.data,
+                                   slcf->jwt_header.len)
+                   == 0)
+            {
+                h = &header[i];
+                break;
+            }
+        }
+    }
+
+    if (h == NULL) {
+        return NGX_DECLINED;
+    }
+
+    p = h->value.data;
+    last = p + h->value.len;
+
+    /* another scheme (Basic, say) is left to other access modules */
+    if (h->value.len < sizeof("Bearer ") - 1
+        || ngx_strncasecmp(p, (u_char *) "Bearer ", sizeof("Bearer ") - 1)
+           != 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    p += sizeof("Bearer ") - 1;
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    while (last > p && last[-1] == ' ') {
+        last--;
+    }
+
+    token->data = p;
+    token->len = last - p;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A cookie's value, found as ngx_http_parse_multi_header_lines() finds it
+ * (names compared case-insensitively, pairs separated by ";" or ",", the
+ * first match wins), except that the ends of values are found with
+ * memchr(): a session JWT cookie is 1-2 KB, which NGINX's parser reads a
+ * byte at a time, and every request looks for the session token's cookie
+ * past it.
+ */
+
+ngx_int_t
+ngx_http_stytch_cookie(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    u_char           *start, *end, *semicolon, *comma;
+    ngx_table_elt_t  *h;
+#if (nginx_version < 1023000)
+    ngx_uint_t        i;
+    ngx_table_elt_t **hh;
+
+    hh = r->headers_in.cookies.elts;
+
+    for (i = 0; i < r->headers_in.cookies.nelts; i++) {
+        h = hh[i];
+#else
+
+    for (h = r->headers_in.cookie; h; h = h->next) {
+#endif
+
+        start = h->value.data;
+        end = h->value.data + h->value.len;
+
+        while (start < end) {
+
+            if (end - start > (ssize_t) name->len
+                && ngx_strncasecmp(start, name->data, name->len) == 0)
+            {
+                for (start += name->len; start < end && *start == ' ';
+                     start++)
+                {
+                    /* void */
+                }
+
+                if (start < end && *start == '=') {
+                    start++;
+
+                    while (start < end && *start == ' ') {
+                        start++;
+                    }
+
+                    semicolon = memchr(start, ';', end - start);
+
+                    value->data = start;
+                    value->len = (semicolon ? semicolon : end) - start;
+
+                    return NGX_OK;
+                }
+            }
+
+            /* the next pair starts after the first ";" or "," */
+
+            semicolon = memchr(start, ';', end - start);
+            if (semicolon == NULL) {
+                semicolon = end;
+            }
+
+            comma = memchr(start, ',', semicolon - start);
+            start = comma ? comma : semicolon;
+
+            for (start++; start < end && *start == ' '; start++) {
+                /* void */
+            }
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* OPTIONS with Origin and Access-Control-Request-Method (Fetch standard) */
+
+ngx_uint_t
+ngx_http_stytch_preflight(ngx_http_request_t *r)
+{
+    ngx_uint_t        i, origin, method;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  acrm = ngx_string("Access-Control-Request-Method");
+
+    if (r->method != NGX_HTTP_OPTIONS) {
+        return 0;
+    }
+
+    origin = 0;
+    method = 0;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == sizeof("Origin") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Origin",
+                               sizeof("Origin") - 1)
+               == 0)
+        {
+            origin = 1;
+
+        } else if (h[i].key.len == acrm.len
+                   && ngx_strncasecmp(h[i].key.data, acrm.data, acrm.len)
+                      == 0)
+        {
+            method = 1;
+        }
+    }
+
+    return origin && method;
+}
+
+
+/* A JWT has exactly two dots, an opaque session token none. */
+
+ngx_uint_t
+ngx_http_stytch_dots(ngx_str_t *token)
+{
+    u_char      *p, *last;
+    ngx_uint_t   n;
+
+    n = 0;
+    last = token->data + token->len;
+
+    for (p = token->data; p < last; p++) {
+        p = memchr(p, '.', last - p);
+
+        if (p == NULL) {
+            break;
+        }
+
+        n++;
+    }
+
+    return n;
+}
+
+
+/*
+ * A token goes into a JSON body and an answer's tokens into Set-Cookie:
+ * Stytch's tokens are base64url with dots, and anything else is refused.
+ */
+
+ngx_uint_t
+ngx_http_stytch_token_is_safe(ngx_str_t *token)
+{
+    u_char  *p, *last;
+
+    if (token->len == 0 || token->len > STYTCH_MAX_TOKEN_SIZE) {
+        return 0;
+    }
+
+    last = token->data + token->len;
+
+    for (p = token->data; p < last; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'
+              || *p == '.'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}

@@ -1,0 +1,437 @@
+
+/*
+ * ngx_http_stytch_module: the answers.
+ *
+ * What a refusal carries (RFC 6750's challenge for 401 and the 403 of a
+ * missing scope, Retry-After with 503), the session's cookies set again
+ * or cleared, with the attributes they were set with, and the
+ * Cache-Control that keeps a response carrying them from shared caches.
+ * Writes response headers; keeps no state.
+ */
+
+
+#include "ngx_http_stytch.h"
+
+
+static ngx_uint_t ngx_http_stytch_shared_directive(u_char *p, size_t len);
+
+
+/* A response header; value must live as long as the request. */
+
+ngx_table_elt_t *
+ngx_http_stytch_add_header(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NULL;
+    }
+
+    h->hash = 1;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    h->key.data = (u_char *) name;
+    h->key.len = ngx_strlen(name);
+    h->value = *value;
+
+    return h;
+}
+
+
+/* RFC 6750, section 3 */
+
+ngx_int_t
+ngx_http_stytch_challenge(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_uint_t invalid)
+{
+    ngx_str_t         value;
+    ngx_table_elt_t  *h;
+
+    value.len = sizeof("Bearer realm=\"\", error=\"invalid_token\"") - 1
+                + slcf->realm.len;
+    value.data = ngx_pnalloc(r->pool, value.len);
+    if (value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "Bearer realm=\"%V\"%s", &slcf->realm,
+                            invalid ? ", error=\"invalid_token\"" : "")
+                - value.data;
+
+    h = ngx_http_stytch_add_header(r, "WWW-Authenticate", &value);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.www_authenticate = h;
+
+    return NGX_HTTP_UNAUTHORIZED;
+}
+
+
+ngx_int_t
+ngx_http_stytch_forbid(ngx_http_request_t *r, ngx_str_t *scope)
+{
+    ngx_str_t         value;
+    ngx_table_elt_t  *h;
+
+    if (scope->len == 0) {
+        ngx_str_set(&value, "Bearer error=\"insufficient_scope\"");
+
+    } else {
+        /* RFC 6750, section 3: the scopes needed for access */
+        value.len = sizeof("Bearer error=\"insufficient_scope\", scope=\"\"")
+                    - 1 + scope->len;
+        value.data = ngx_pnalloc(r->pool, value.len);
+        if (value.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_sprintf(value.data,
+                    "Bearer error=\"insufficient_scope\", scope=\"%V\"", scope);
+    }
+
+    h = ngx_http_stytch_add_header(r, "WWW-Authenticate", &value);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.www_authenticate = h;
+
+    return NGX_HTTP_FORBIDDEN;
+}
+
+
+ngx_int_t
+ngx_http_stytch_unavailable(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf)
+{
+    ngx_str_t  value;
+
+    value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "%T", slcf->retry_after) - value.data;
+
+    if (ngx_http_stytch_add_header(r, "Retry-After", &value) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return slcf->unavailable_status;
+}
+
+
+/*
+ * The refreshed JWT goes back to the browser, with the attributes that
+ * Stytch's frontend SDK gives its cookies.  sent is the token the API was
+ * asked about, jwt says which; the session token cookie only replaces one
+ * that changed.  NGX_OK: a cookie was set; NGX_DECLINED: none.
+ */
+
+ngx_int_t
+ngx_http_stytch_set_cookies(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, stytch_session_t *session,
+    ngx_str_t *sent, ngx_uint_t jwt)
+{
+    size_t            len, n;
+    u_char           *p;
+    ngx_int_t         rc;
+    time_t            expires;
+    ngx_str_t         value, cookie, *name;
+    ngx_uint_t        i, secure;
+    const char       *v;
+    stytch_field_t    fields[2] = { STYTCH_FIELD_SESSION_JWT,
+                                    STYTCH_FIELD_SESSION_TOKEN };
+
+    rc = NGX_DECLINED;
+
+    expires = stytch_session_expires_at(session);
+
+#if (NGX_HTTP_SSL)
+    secure = (r->connection->ssl != NULL);
+#else
+    secure = 0;
+#endif
+
+    for (i = 0; i < 2; i++) {
+
+        name = (i == 0) ? &slcf->jwt_cookie : &slcf->session_cookie;
+
+        if (name->len == 0) {
+            continue;
+        }
+
+        v = stytch_session_field(session, fields[i], &n);
+
+        if (n == 0) {
+            continue;
+        }
+
+        /*
+         * The session token cookie only replaces one that the client sent
+         * and that changed: a client that holds only the short-lived JWT
+         * is not handed the long-lived token.
+         */
+        if (i == 1
+            && (jwt
+                || (sent->len == n && ngx_strncmp(sent->data, v, n) == 0)))
+        {
+            continue;
+        }
+
+        value.data = (u_char *) v;
+        value.len = n;
+
+        /* a value that is not a token could split or extend the header */
+        if (!ngx_http_stytch_token_is_safe(&value)) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "stytch: the API's %s is not a token: no cookie "
+                          "is set", i == 0 ? "session_jwt" : "session_token");
+            continue;
+        }
+
+        len = name->len + 1 + value.len + 2 + slcf->cookie_attributes.len
+              + sizeof("; Expires=Mon, 28 Sep 1970 06:00:00 GMT")
+              + sizeof("; Secure") - 1;
+
+        p = ngx_pnalloc(r->pool, len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        cookie.data = p;
+
+        p = ngx_sprintf(p, "%V=%V", name, &value);
+
+        if (slcf->cookie_attributes.len) {
+            p = ngx_sprintf(p, "; %V", &slcf->cookie_attributes);
+        }
+
+        if (expires > 0) {
+            p = ngx_cpymem(p, "; Expires=", sizeof("; Expires=") - 1);
+            p = ngx_http_time(p, expires);
+        }
+
+        if (secure) {
+            p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
+        }
+
+        cookie.len = p - cookie.data;
+
+        if (ngx_http_stytch_add_header(r, "Set-Cookie", &cookie) == NULL) {
+            return NGX_ERROR;
+        }
+
+        rc = NGX_OK;
+    }
+
+    return rc;
+}
+
+
+/* A Set-Cookie that drops the cookie name, with its attributes. */
+
+ngx_int_t
+ngx_http_stytch_clear_cookie(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *name)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   cookie;
+
+    if (name->len == 0) {
+        return NGX_OK;
+    }
+
+    len = name->len + sizeof("=; ") - 1 + slcf->cookie_attributes.len
+          + sizeof("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT") - 1
+          + sizeof("; Secure") - 1;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    cookie.data = p;
+    p = ngx_sprintf(p, "%V=", name);
+
+    if (slcf->cookie_attributes.len) {
+        p = ngx_sprintf(p, "; %V", &slcf->cookie_attributes);
+    }
+
+    p = ngx_cpymem(p, "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+                   sizeof("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 "
+                          "GMT") - 1);
+
+#if (NGX_HTTP_SSL)
+    /* the attribute it was set with */
+    if (r->connection->ssl) {
+        p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
+    }
+#endif
+
+    cookie.len = p - cookie.data;
+
+    if (ngx_http_stytch_add_header(r, "Set-Cookie", &cookie) == NULL) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Cache-Control becomes "private", followed by the directives it had that
+ * are not about shared caches.
+ */
+
+ngx_int_t
+ngx_http_stytch_private(ngx_http_request_t *r)
+{
+    u_char           *p, *start, *end, *last;
+    size_t            len, n;
+    ngx_str_t         value;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = sizeof("private") - 1;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash && h[i].key.len == sizeof("Cache-Control") - 1
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
+                               sizeof("Cache-Control") - 1)
+               == 0)
+        {
+            len += 2 + h[i].value.len;
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.data = p;
+    p = ngx_cpymem(p, "private", sizeof("private") - 1);
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0 || h[i].key.len != sizeof("Cache-Control") - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
+                               sizeof("Cache-Control") - 1)
+               != 0)
+        {
+            continue;
+        }
+
+        /* the old header goes; its other directives stay */
+        h[i].hash = 0;
+
+        start = h[i].value.data;
+        last = start + h[i].value.len;
+
+        while (start < last) {
+            while (start < last && (*start == ' ' || *start == ',')) {
+                start++;
+            }
+
+            end = start;
+
+            while (end < last && *end != ',') {
+                end++;
+            }
+
+            n = end - start;
+
+            while (n && start[n - 1] == ' ') {
+                n--;
+            }
+
+            if (n && !ngx_http_stytch_shared_directive(start, n)) {
+                *p++ = ','; *p++ = ' ';
+                p = ngx_cpymem(p, start, n);
+            }
+
+            start = end;
+        }
+    }
+
+    value.len = p - value.data;
+
+    /*
+     * Not known to NGINX as the Cache-Control header: "expires" rewrites
+     * that one in place, and would erase "private".  It adds its own.
+     */
+#if (nginx_version >= 1023000)
+    r->headers_out.cache_control = NULL;
+#else
+    r->headers_out.cache_control.nelts = 0;
+#endif
+
+    if (ngx_http_stytch_add_header(r, "Cache-Control", &value) == NULL) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* public, private and s-maxage speak of shared caches */
+
+static ngx_uint_t
+ngx_http_stytch_shared_directive(u_char *p, size_t len)
+{
+    size_t      n;
+    ngx_uint_t  i;
+
+    static ngx_str_t  shared[] = {
+        ngx_string("public"), ngx_string("private"), ngx_string("s-maxage")
+    };
+
+    for (n = 0; n < len && p[n] != '=' && p[n] != ' '; n++) {
+        /* void */
+    }
+
+    for (i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
+        if (n == shared[i].len
+            && ngx_strncasecmp(p, shared[i].data, n) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
