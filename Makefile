@@ -244,7 +244,7 @@ test: module test-core test-emulator test-nginx test-static test-browser \
       | $(DEPS_test)
 
 test-emulator: | $(DEPS_test)
-	node --test scripts/test/
+	node --test emulator/test/
 
 test-nginx: module | $(DEPS_test)
 	TEST_NGINX_BINARY=$(NGINX_BIN) STYTCH_MODULE=$(MODULE_SO) \

@@ -5,7 +5,7 @@
 # requires the same scopes give the same verdict: success is 200, the
 # SDK's missing_scopes is 403, any other refusal of the token is 401.
 # The SDK is installed into a scratch directory by
-# scripts/emulator/sdk-m2m.js; the test skips only when the npm registry
+# emulator/lib/sdk-m2m.js; the test skips only when the npm registry
 # cannot be reached.
 use Test::Nginx::Socket;
 use JSON::PP ();
@@ -16,7 +16,7 @@ BEGIN {
     require Cwd;
     require File::Basename;
     $SdkHelper = Cwd::abs_path(File::Basename::dirname(Cwd::abs_path(__FILE__))
-                               . '/../scripts/emulator/sdk-m2m.js');
+                               . '/../emulator/lib/sdk-m2m.js');
     my $out = `node $SdkHelper install`;
     $Sdk = eval { JSON::PP::decode_json($out) }
         or die "sdk-m2m.js install: no answer: $out\n";

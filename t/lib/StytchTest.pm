@@ -126,7 +126,7 @@ sub real_runner_startup_log {
 
 sub start_emulator {
     my %opts = @_;
-    my $script = "$RepoRoot/scripts/stytch-emulator";
+    my $script = "$RepoRoot/emulator/stytch-emulator";
     die "StytchTest: $script not found\n" unless -f $script;
 
     $EmuDir = tempdir('stytch-emulator-t-XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -794,7 +794,7 @@ On import:
 
 =over
 
-=item * starts C<node scripts/stytch-emulator --port 0 --host 127.0.0.1>
+=item * starts C<node emulator/stytch-emulator --port 0 --host 127.0.0.1>
 (C<--tls> with the C<tls> flag) once per test file, waits for its ready
 line, and sets C<TEST_NGINX_STYTCH_URL>, C<TEST_NGINX_STYTCH_PORT>,
 C<TEST_NGINX_STYTCH_PROJECT>, C<TEST_NGINX_STYTCH_SECRET> (the consumer

@@ -92,7 +92,7 @@ json_field() {
 # --tls, EMU_CERT (a copy that nginx's workers can read).
 emulator_start() {
     local out=$WORK/emulator.out line i
-    node "$TOP/scripts/stytch-emulator" --port 0 "$@" \
+    node "$TOP/emulator/stytch-emulator" --port 0 "$@" \
         >"$out" 2>"$WORK/emulator.err" &
     EMU_PID=$!
     for i in $(seq 150); do

@@ -1,5 +1,5 @@
 'use strict';
-// Child process of scripts/test/sdk.test.js: drives the official Stytch Node
+// Child process of emulator/test/sdk.test.js: drives the official Stytch Node
 // SDK (installed by the test into a scratch directory, STYTCH_SDK_DIR)
 // against the emulator and prints one JSON report per step on stdout.
 // Input: argv[2] = JSON {base_url, project_id, secret, consumer:{...},

@@ -2,7 +2,7 @@
 // POST /v1/sessions/revoke and /v1/b2b/sessions/revoke.
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startEmulator, request, ctl } = require('../emulator/testlib.js');
+const { startEmulator, request, ctl } = require('../lib/testlib.js');
 
 function assertError(r, status, type) {
   assert.equal(r.status, status, r.raw);

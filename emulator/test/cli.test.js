@@ -8,7 +8,7 @@ const path = require('node:path');
 const tls = require('node:tls');
 const crypto = require('node:crypto');
 const { spawnSync } = require('node:child_process');
-const { startEmulator, request, ctl, verifyWithJwks, EMULATOR } = require('../emulator/testlib.js');
+const { startEmulator, request, ctl, verifyWithJwks, EMULATOR } = require('../lib/testlib.js');
 
 describe('command line', () => {
   it('prints exactly one ready line with the defaults and the real port', async () => {

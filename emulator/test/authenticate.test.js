@@ -2,7 +2,7 @@
 // POST /v1/sessions/authenticate and /v1/b2b/sessions/authenticate.
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startEmulator, request, ctl, basic, decodeJwt, verifyWithJwks } = require('../emulator/testlib.js');
+const { startEmulator, request, ctl, basic, decodeJwt, verifyWithJwks } = require('../lib/testlib.js');
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const net = require('node:net');
 const tls = require('node:tls');
 const fs = require('node:fs');
-const { startEmulator, ctl } = require('../emulator/testlib.js');
+const { startEmulator, ctl } = require('../lib/testlib.js');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -142,6 +142,6 @@ for (const scheme of ['http', 'https']) {
 }
 
 async function fetchStatus(emu, ms) {
-  const { request } = require('../emulator/testlib.js');
+  const { request } = require('../lib/testlib.js');
   return (await request(emu, 'POST', '/emulator/idle-timeout', { ms }, { auth: false })).status;
 }

@@ -4,7 +4,7 @@
 // extending a session, in the JWT's session claim and the API's answers.
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startEmulator, request, ctl, decodeJwt } = require('../emulator/testlib.js');
+const { startEmulator, request, ctl, decodeJwt } = require('../lib/testlib.js');
 
 const AUTH = '/v1/sessions/authenticate';
 const B2B = '/v1/b2b/sessions/authenticate';

@@ -1,7 +1,7 @@
 'use strict';
-// Helpers for scripts/test/*.test.js: start the emulator on port 0, talk to
+// Helpers for emulator/test/*.test.js: start the emulator on port 0, talk to
 // it, verify its JWTs independently with node:crypto.  (Kept outside
-// scripts/test/ because node --test runs every .js file under a test/ dir.)
+// emulator/test/ because node --test runs every .js file under a test/ dir.)
 
 const { spawn } = require('node:child_process');
 const http = require('node:http');

@@ -13,11 +13,11 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync, execFile } = require('node:child_process');
-const { startEmulator, ctl, decodeJwt } = require('../emulator/testlib.js');
+const { startEmulator, ctl, decodeJwt } = require('../lib/testlib.js');
 
 const SPEC = process.env.STYTCH_SDK_VERSION || '14';
 const DIR = path.join(os.tmpdir(), 'stytch-emulator-sdk', `stytch@${SPEC}`);
-const CLIENT = path.resolve(__dirname, '..', 'emulator', 'sdk-client.js');
+const CLIENT = path.resolve(__dirname, '..', 'lib', 'sdk-client.js');
 const NETWORK = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|network|socket hang up|getaddrinfo|proxy/i;
 
 function installSdk() {

@@ -3,7 +3,7 @@
 // the client-credentials token endpoint with its access tokens and errors.
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startEmulator, request, ctl, decodeJwt, verifyWithJwks } = require('../emulator/testlib.js');
+const { startEmulator, request, ctl, decodeJwt, verifyWithJwks } = require('../lib/testlib.js');
 
 const form = (o) => new URLSearchParams(o).toString();
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };

@@ -3,7 +3,7 @@
 // policies; control calls that take a project_id.
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startEmulator, request, ctl, decodeJwt, verifyWithJwks } = require('../emulator/testlib.js');
+const { startEmulator, request, ctl, decodeJwt, verifyWithJwks } = require('../lib/testlib.js');
 
 const AUTH = '/v1/sessions/authenticate';
 const basicOf = (p) => 'Basic ' + Buffer.from(`${p.project_id}:${p.secret}`).toString('base64');

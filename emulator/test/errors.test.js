@@ -4,7 +4,7 @@
 const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const http = require('node:http');
-const { startEmulator, request, ctl } = require('../emulator/testlib.js');
+const { startEmulator, request, ctl } = require('../lib/testlib.js');
 
 const AUTH = '/v1/sessions/authenticate';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

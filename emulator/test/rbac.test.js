@@ -2,7 +2,7 @@
 // RBAC policy endpoints and authorization_check evaluation, as Stytch does it.
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startEmulator, request, ctl } = require('../emulator/testlib.js');
+const { startEmulator, request, ctl } = require('../lib/testlib.js');
 
 function assertError(r, status, type) {
   assert.equal(r.status, status, r.raw);

@@ -4,7 +4,7 @@
 // sign-out with sessions/revoke.
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
-const { startEmulator, request, ctl, decodeJwt, verifyWithJwks } = require('../emulator/testlib.js');
+const { startEmulator, request, ctl, decodeJwt, verifyWithJwks } = require('../lib/testlib.js');
 
 const CLAIM = 'https://stytch.com/session';
 

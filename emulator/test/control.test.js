@@ -5,7 +5,7 @@ const { describe, it, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');
 const http = require('node:http');
-const { startEmulator, request, ctl, decodeJwt, verifyWithJwks } = require('../emulator/testlib.js');
+const { startEmulator, request, ctl, decodeJwt, verifyWithJwks } = require('../lib/testlib.js');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const AUTH = '/v1/sessions/authenticate';

@@ -4,7 +4,7 @@
 //
 //   node sdk-m2m.js install
 //     installs the npm package "stytch" (STYTCH_SDK_VERSION, default 14)
-//     into the scratch directory that scripts/test/sdk.test.js uses, unless
+//     into the scratch directory that emulator/test/sdk.test.js uses, unless
 //     it is there; prints {version, cached, dir} or {failed, network, out}.
 //   node sdk-m2m.js authenticate < {base_url, project_id, secret,
 //                                   cases: [{id, access_token, required_scopes}]}

@@ -3,7 +3,7 @@
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const { startEmulator, request } = require('../emulator/testlib.js');
+const { startEmulator, request } = require('../lib/testlib.js');
 
 describe('GET /v1/[b2b/]sessions/jwks/{project_id}', () => {
   let emu;
