@@ -121,6 +121,27 @@ fuzz: $(FUZZ_BINS)
 	        $(FUZZ_BUILD)/$$t.log | tr '\n' ' '; echo; \
 	done
 
+# --- the core for NGINX under ASan + UBSan -------------------------------------
+
+# The library that `make sanitize-nginx` links into NGINX, compiled by the
+# compiler that builds that NGINX (clang: see the Makefile) with its flags.
+SAN_CXX        ?= clang++
+SAN_FLAGS      ?= -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+                  -fsanitize-recover=undefined
+CORE_SAN_BUILD := $(BUILD)/sanitize/core
+CORE_SAN_LIB   := $(CORE_SAN_BUILD)/libstytch_core.a
+CORE_SAN_OBJS  := $(patsubst $(CORE_DIR)/%.cc,$(CORE_SAN_BUILD)/obj/%.o,$(CORE_SRCS))
+
+$(CORE_SAN_BUILD)/obj/%.o: $(CORE_DIR)/%.cc
+	@mkdir -p $(@D)
+	$(SAN_CXX) -std=c++17 -fPIC -Wall -Wextra -Werror $(SAN_FLAGS) \
+	    $(CORE_CPPFLAGS) -c $< -o $@
+
+$(CORE_SAN_LIB): $(CORE_SAN_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
 # --- benchmark ---------------------------------------------------------------
 
 $(CORE_BUILD)/bench/%.o: $(CORE_DIR)/bench/%.cc
@@ -139,5 +160,6 @@ core-fixtures:
 	scripts/gen-core-fixtures --new-keys $(CORE_DIR)/test/fixtures
 
 -include $(CORE_OBJS:.o=.d) $(CORE_TEST_OBJS:.o=.d) \
-    $(FUZZ_LIB_OBJS:.o=.d) $(CORE_ASAN_OBJS:.o=.d) $(wildcard $(CORE_BUILD)/bench/*.d) \
+    $(FUZZ_LIB_OBJS:.o=.d) $(CORE_ASAN_OBJS:.o=.d) $(CORE_SAN_OBJS:.o=.d) \
+    $(wildcard $(CORE_BUILD)/bench/*.d) \
     $(wildcard $(FUZZ_BUILD)/obj/fuzz/*.d)
