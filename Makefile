@@ -67,9 +67,10 @@ include src/core/core.mk
 # Order-only: a new package list does not rebuild what was built.
 $(CORE_OBJS): | $(DEPS_build)
 $(CORE_TEST_OBJS) $(CORE_ASAN_OBJS): | $(DEPS_test)
-$(FUZZ_LIB_OBJS) $(FUZZ_BINS) $(CORE_SAN_OBJS): | $(DEPS_fuzz)
+$(FUZZ_LIB_OBJS) $(FUZZ_BINS) $(CORE_ASAN_OBJS): | $(DEPS_fuzz)
 $(CORE_BENCH): | $(DEPS_bench)
 test-core test-core-asan: | $(DEPS_test)
+test-core-asan: | $(DEPS_fuzz)
 fuzz: | $(DEPS_fuzz)
 bench-core: | $(DEPS_bench)
 
@@ -251,19 +252,20 @@ $(UPSTREAM)/%/built: $(UPSTREAM)/%/objs/Makefile $(CORE_LIB) $(GLUE_SRCS) \
 # __sanitizer_set_report_path binds to libasan's) and go to stderr, which
 # NGINX points at an error log that t/'s runner removes before each block.
 # clang's one runtime writes every report to log_path.  clang 14's default
-# C++ is C++14, so the core is not left to NGINX's make ($CC): it is the
-# library of core.mk's CORE_SAN_LIB, compiled with -std=c++17, as the
+# C++ is C++14, so the core is not left to NGINX's make ($CC): it is
+# core.mk's CORE_SAN_LIB (the objects of test-core-asan), linked as the
 # dynamic build links CORE_LIB.
 #
-# UBSan is left recoverable (clang's default, said explicitly): one run of
-# t/ reports every finding with its stack, and tests/build/sanitize.sh
-# fails on any report.  configure and make run without LeakSanitizer:
-# configure's test programs do not all free what they allocate.
+# UBSan is left recoverable in NGINX and the glue (clang's default, said
+# explicitly): one run of t/ reports every finding with its stack, and
+# tests/build/sanitize.sh fails on any report.  configure and make run
+# without LeakSanitizer: configure's test programs do not all free what
+# they allocate.
 SANITIZE_VERSION ?= 1.22.1
 SANITIZE_CC      ?= clang
 SANITIZE_BUILD   := $(BUILD)/sanitize
 SANITIZE_NGINX   := $(SANITIZE_BUILD)/$(SANITIZE_VERSION)-static
-SANITIZE_CC_OPT  ?= $(SAN_FLAGS)
+SANITIZE_CC_OPT  ?= $(SAN_FLAGS) -fsanitize-recover=undefined
 SANITIZE_LD_OPT  ?= $(SAN_FLAGS) -fsanitize-link-c++-runtime -lstdc++
 
 sanitize-nginx: $(SANITIZE_NGINX)/built
