@@ -258,15 +258,17 @@ $(UPSTREAM)/%/built: $(UPSTREAM)/%/objs/Makefile $(CORE_LIB) $(GLUE_SRCS) \
 #
 # UBSan is left recoverable in NGINX and the glue (clang's default, said
 # explicitly): one run of t/ reports every finding with its stack, and
-# tests/build/sanitize.sh fails on any report.  configure and make run
+# tests/build/sanitize.sh fails on any report.  In the core it is fatal,
+# as in test-core-asan, whose objects these are.  configure and make run
 # without LeakSanitizer: configure's test programs do not all free what
 # they allocate.
-SANITIZE_VERSION ?= 1.22.1
-SANITIZE_CC      ?= clang
-SANITIZE_BUILD   := $(BUILD)/sanitize
-SANITIZE_NGINX   := $(SANITIZE_BUILD)/$(SANITIZE_VERSION)-static
-SANITIZE_CC_OPT  ?= $(SAN_FLAGS) -fsanitize-recover=undefined
-SANITIZE_LD_OPT  ?= $(SAN_FLAGS) -fsanitize-link-c++-runtime -lstdc++
+SANITIZE_VERSION      ?= 1.22.1
+SANITIZE_FUZZ_SECONDS ?= 15
+SANITIZE_CC           ?= clang
+SANITIZE_BUILD        := $(BUILD)/sanitize
+SANITIZE_NGINX        := $(SANITIZE_BUILD)/$(SANITIZE_VERSION)-static
+SANITIZE_CC_OPT       ?= $(SAN_FLAGS) -fsanitize-recover=undefined
+SANITIZE_LD_OPT       ?= $(SAN_FLAGS) -fsanitize-link-c++-runtime -lstdc++
 
 sanitize-nginx: $(SANITIZE_NGINX)/built
 
@@ -300,7 +302,8 @@ $(SANITIZE_BUILD)/%/built: $(SANITIZE_BUILD)/%/objs/Makefile $(CORE_SAN_LIB) \
 # The core's tests under ASan and UBSan, each fuzz target briefly, and t/
 # (part of it) against that NGINX, failing on any sanitizer report.
 sanitize: | $(DEPS_test) $(DEPS_fuzz)
-	tests/build/sanitize.sh
+	NGINX_TARBALLS=$(NGINX_TARBALLS) SANITIZE_VERSION=$(SANITIZE_VERSION) \
+	    FUZZ_SECONDS=$(SANITIZE_FUZZ_SECONDS) tests/build/sanitize.sh
 
 # --- tests ---------------------------------------------------------------------
 

@@ -110,7 +110,7 @@ debug-args      runtime error: null pointer passed as argument 2.*\n *#0 ngx_spr
 # sanitizer that the reader did not recognize as part of one.
 reports() {
     [ $# -gt 0 ] || return 0
-    KNOWN=$KNOWN TOP=$TOP perl - "$@" <<'PERL'
+    KNOWN=$KNOWN TOP=$TOP SEEN=$WORK/findings perl - "$@" <<'PERL'
 use strict; use warnings;
 my @known = map { [split /\s+/, $_, 2] } grep { /\S/ } split /\n/, $ENV{KNOWN};
 my (%count, %stack, %where, @order, %known, $stray);
@@ -154,10 +154,18 @@ for my $file (@ARGV) {
     $flush->();
 }
 my $top = $ENV{TOP};
+# A finding printed already (SEEN, one key a line, \x01 for newlines) is
+# named by its headline only.
+my %seen;
+if (open my $in, '<', $ENV{SEEN}) { chomp, $seen{$_} = 1 for <$in> }
+open my $out, '>>', $ENV{SEEN} or die "$ENV{SEEN}: $!\n";
 for my $key (@order) {
     (my $text = $stack{$key}) =~ s{\Q$top\E/}{}g;
-    printf "--- %d report(s) in %d file(s), e.g. %s\n%s\n", $count{$key},
-        scalar keys %{$where{$key}}, (sort keys %{$where{$key}})[0], $text;
+    (my $line = $key) =~ tr/\n/\x01/;
+    printf "--- %d report(s) in %d file(s), e.g. %s\n", $count{$key},
+        scalar keys %{$where{$key}}, (sort keys %{$where{$key}})[0];
+    if ($seen{$line}) { (my $h = $text) =~ s/\n.*//s; print "$h  (stack above)\n" }
+    else { print "$text\n"; print $out "$line\n" }
 }
 print "--- lines of a sanitizer outside any report:\n$stray" if $stray;
 print "    (NGINX's own, not failing: ",
