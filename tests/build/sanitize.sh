@@ -26,7 +26,8 @@
 #
 # ENVIRONMENT  NGINX_TARBALLS (default ../shared/nginx beside the tree);
 # SANITIZE_VERSION (1.22.1); SANITIZE_TESTS (t/ files by number, default
-# "020 060 063 066 080"); SANITIZE_PARTS (default "core fuzz nginx");
+# "020 060 063 066 073 080": 073 runs workers apart from the master, as
+# another user); SANITIZE_PARTS (default "core fuzz nginx");
 # FUZZ_SECONDS (15); JOBS (make -j, 2); KEEP=1 keeps the scratch directory.
 set -uo pipefail
 
@@ -36,7 +37,7 @@ lib_init
 
 TARBALLS=${NGINX_TARBALLS:-$(cd "$TOP/.." && pwd)/shared/nginx}
 VERSION=${SANITIZE_VERSION:-1.22.1}
-TESTS=${SANITIZE_TESTS:-020 060 063 066 080}
+TESTS=${SANITIZE_TESTS:-020 060 063 066 073 080}
 PARTS=${SANITIZE_PARTS:-core fuzz nginx}
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 JOBS=${JOBS:-2}
@@ -116,7 +117,7 @@ my @known = map { [split /\s+/, $_, 2] } grep { /\S/ } split /\n/, $ENV{KNOWN};
 my (%count, %stack, %where, @order, %known, $stray);
 for my $file (@ARGV) {
     open my $fh, '<', $file or next;
-    my ($head, @frames, $more);
+    my ($head, @frames, $more, $pre);
     my $flush = sub {
         return unless defined $head;
         my $sig = join "\n", $head, @frames;
@@ -125,10 +126,10 @@ for my $file (@ARGV) {
         else {
             my $key = join "\n", $head, @frames[0 .. ($#frames < 9 ? $#frames : 9)];
             push @order, $key unless $count{$key}++;
-            $stack{$key} //= join "\n", $head, @frames, ($more // ());
+            $stack{$key} //= join "\n", $head . ($pre // ''), @frames, ($more // ());
             $where{$key}{$file} = 1;
         }
-        undef $head; @frames = (); undef $more;
+        undef $head; @frames = (); undef $more; undef $pre;
     };
     while (my $l = <$fh>) {
         chomp $l;
@@ -142,7 +143,11 @@ for my $file (@ARGV) {
             push @frames, "    #$1 $2" if @frames < 16;
         } elsif (defined $head && @frames && !defined $more && $l =~ /^\s*$/) {
             $more = '';
+        } elsif (defined $head && !@frames && $l =~ /^(READ|WRITE) of size/) {
+            $pre = "\n$l";
         } elsif (defined $head && defined $more && $l !~ /^SUMMARY:/) {
+            $l =~ s/#(\d+) 0x[0-9a-f]+ in /#$1 /;
+            $l =~ s/ \(BuildId: \w+\)$//;
             $more .= "\n$l" if ($more =~ tr/\n//) < 30 && $l =~ /\S/;
         } elsif ($l =~ /^SUMMARY: |^ERROR: LeakSanitizer: detected memory leaks$/) {
             $flush->();
