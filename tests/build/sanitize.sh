@@ -18,8 +18,10 @@
 # process writes its reports to a file of its own instead
 # (log_path=DIR/report, files DIR/report.PID), in a directory per .t file
 # that nothing removes; every file there is read, and any
-# "AddressSanitizer", "LeakSanitizer" or "runtime error:" in one fails the
-# check.  The error logs left in servroot are read too.
+# "AddressSanitizer", "LeakSanitizer" or "runtime error:" report in one
+# fails the check, unless it is one of NGINX 1.22.1's own (KNOWN, below).
+# The error logs left in servroot are read too.  t/ runs at info level (see
+# debug-args below).
 #
 # Without the tarball (a clone without ../shared) the nginx part is skipped
 # with a message, unless CI=true: in CI a missing tarball is a failure.
@@ -48,6 +50,9 @@ REPORTS=$WORK/reports
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 
 # Stacks are printed for UBSan's findings too (its default prints none).
+# LeakSanitizer stays on, in nginx too: what NGINX leaves to exit() is
+# named below (init-cycle-pool, event-arrays), and a leak of the module's
+# shows when a process exits.
 export UBSAN_OPTIONS=print_stacktrace=1
 export ASAN_OPTIONS=detect_leaks=1
 
