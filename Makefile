@@ -14,6 +14,8 @@ SHELL := /bin/bash
 #                   NGINX_TARBALLS, dynamic and static
 #   make bench      wrk against unprotected and protected locations
 #   make fuzz       each fuzz target for FUZZ_SECONDS (default 60)
+#   make sanitize   the core's tests, the fuzz targets briefly, and part of t/
+#                   against NGINX 1.22.1 and the module under ASan + UBSan
 #
 # Nothing is rebuilt when nothing changed, and the module is replaced by a
 # rename, never written in place: a running nginx maps the old file, and
@@ -42,7 +44,7 @@ GLUE_SRCS := $(wildcard src/*.c src/*.h) config
 
 .PHONY: all module deps test test-core test-emulator test-nginx test-static \
         test-browser demo demo-serve bench fuzz clean install install-module \
-        uninstall deb upstream
+        uninstall deb upstream sanitize sanitize-nginx
 
 all: module
 
@@ -65,9 +67,10 @@ include src/core/core.mk
 # Order-only: a new package list does not rebuild what was built.
 $(CORE_OBJS): | $(DEPS_build)
 $(CORE_TEST_OBJS) $(CORE_ASAN_OBJS): | $(DEPS_test)
-$(FUZZ_LIB_OBJS) $(FUZZ_BINS): | $(DEPS_fuzz)
+$(FUZZ_LIB_OBJS) $(FUZZ_BINS) $(CORE_ASAN_OBJS): | $(DEPS_fuzz)
 $(CORE_BENCH): | $(DEPS_bench)
 test-core test-core-asan: | $(DEPS_test)
+test-core-asan: | $(DEPS_fuzz)
 fuzz: | $(DEPS_fuzz)
 bench-core: | $(DEPS_bench)
 
@@ -237,6 +240,70 @@ $(UPSTREAM)/%/built: $(UPSTREAM)/%/objs/Makefile $(CORE_LIB) $(GLUE_SRCS) \
 	@echo "built $(UPSTREAM)/$*/objs/nginx" \
 	    "$(if $(filter dynamic,$(call upstream_mode,$*)),and $(MODULE_NAME).so)"
 	@touch $@
+
+# --- NGINX and the module under AddressSanitizer and UBSan --------------------
+
+# build/sanitize/VERSION-static: the tarball's NGINX with the module compiled
+# in (--add-module), NGINX, the glue and the core all with ASan and UBSan,
+# the configure arguments of `make upstream`.
+#
+# clang, not GCC: GCC's UBSan runtime is a library apart from its ASan
+# runtime, and with both, UBSan's reports ignore log_path (its
+# __sanitizer_set_report_path binds to libasan's) and go to stderr, which
+# NGINX points at an error log that t/'s runner removes before each block.
+# clang's one runtime writes every report to log_path.  clang 14's default
+# C++ is C++14, so the core is not left to NGINX's make ($CC): it is
+# core.mk's CORE_SAN_LIB (the objects of test-core-asan), linked as the
+# dynamic build links CORE_LIB.
+#
+# UBSan is left recoverable in NGINX and the glue (clang's default, said
+# explicitly): one run of t/ reports every finding with its stack, and
+# tests/build/sanitize.sh fails on any report.  In the core it is fatal,
+# as in test-core-asan, whose objects these are.  configure and make run
+# without LeakSanitizer: configure's test programs do not all free what
+# they allocate.
+SANITIZE_VERSION      ?= 1.22.1
+SANITIZE_FUZZ_SECONDS ?= 15
+SANITIZE_CC           ?= clang
+SANITIZE_BUILD        := $(BUILD)/sanitize
+SANITIZE_NGINX        := $(SANITIZE_BUILD)/$(SANITIZE_VERSION)-static
+SANITIZE_CC_OPT       ?= $(SAN_FLAGS) -fsanitize-recover=undefined
+SANITIZE_LD_OPT       ?= $(SAN_FLAGS) -fsanitize-link-c++-runtime -lstdc++
+
+sanitize-nginx: $(SANITIZE_NGINX)/built
+
+$(SANITIZE_BUILD)/%/objs/Makefile: \
+        $$(NGINX_TARBALLS)/nginx-$$(call upstream_version,$$*).tar.gz \
+        config | $(DEPS_build) $(DEPS_fuzz)
+	rm -rf $(SANITIZE_BUILD)/$*
+	mkdir -p $(SANITIZE_BUILD)/$*
+	tar -xzf $< -C $(SANITIZE_BUILD)/$* --strip-components=1
+	cd $(SANITIZE_BUILD)/$* && ASAN_OPTIONS=detect_leaks=0 \
+	    STYTCH_CORE_LIB=$(CORE_SAN_LIB) ./configure \
+	        --with-cc=$(SANITIZE_CC) --add-module=$(CURDIR) \
+	        $(UPSTREAM_CONF_FLAGS) \
+	        --with-cc-opt="$(SANITIZE_CC_OPT)" \
+	        --with-ld-opt="$(SANITIZE_LD_OPT)" >configure.log 2>&1 \
+	    || { tail -30 configure.log; rm -f $@; exit 1; }
+
+.PRECIOUS: $(SANITIZE_BUILD)/%/objs/Makefile $(SANITIZE_BUILD)/%/built
+
+$(SANITIZE_BUILD)/%/built: $(SANITIZE_BUILD)/%/objs/Makefile $(CORE_SAN_LIB) \
+                           $(GLUE_SRCS)
+	rm -f $(SANITIZE_BUILD)/$*/objs/nginx
+	ASAN_OPTIONS=detect_leaks=0 \
+	    $(MAKE) -C $(SANITIZE_BUILD)/$* -f objs/Makefile \
+	    >$(SANITIZE_BUILD)/$*/build.log 2>&1 \
+	    || { grep -E -B2 -A6 'error:' $(SANITIZE_BUILD)/$*/build.log | head -60; \
+	         tail -20 $(SANITIZE_BUILD)/$*/build.log; exit 1; }
+	@echo "built $(SANITIZE_BUILD)/$*/objs/nginx (ASan, UBSan)"
+	@touch $@
+
+# The core's tests under ASan and UBSan, each fuzz target briefly, and t/
+# (part of it) against that NGINX, failing on any sanitizer report.
+sanitize: | $(DEPS_test) $(DEPS_fuzz)
+	NGINX_TARBALLS=$(NGINX_TARBALLS) SANITIZE_VERSION=$(SANITIZE_VERSION) \
+	    FUZZ_SECONDS=$(SANITIZE_FUZZ_SECONDS) tests/build/sanitize.sh
 
 # --- tests ---------------------------------------------------------------------
 

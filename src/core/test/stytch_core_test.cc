@@ -93,7 +93,7 @@ TEST_F(FacadeTest, VerifyAndReadSession) {
   EXPECT_EQ(Field(s, STYTCH_FIELD_CUSTOM_CLAIMS),
             R"({"my_custom_claim":"value"})");
   EXPECT_EQ(Field(s, STYTCH_FIELD_SESSION_JWT), "");
-  EXPECT_EQ(Field(s, static_cast<stytch_field_t>(99)), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_MAX), "");
   EXPECT_EQ(stytch_session_is_b2b(s), 1);
   EXPECT_EQ(stytch_session_has_role(s, "editor", 6), 1);
   EXPECT_EQ(stytch_session_has_role(s, "edit", 4), 0);
