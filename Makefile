@@ -258,7 +258,7 @@ $(UPSTREAM)/%/built: $(UPSTREAM)/%/objs/Makefile $(CORE_LIB) $(GLUE_SRCS) \
 #
 # UBSan is left recoverable in NGINX and the glue (clang's default, said
 # explicitly): one run of t/ reports every finding with its stack, and
-# tests/build/sanitize.sh fails on any report.  In the core it is fatal,
+# .ci/sanitize.sh fails on any report.  In the core it is fatal,
 # as in test-core-asan, whose objects these are.  configure and make run
 # without LeakSanitizer: configure's test programs do not all free what
 # they allocate.
@@ -303,7 +303,7 @@ $(SANITIZE_BUILD)/%/built: $(SANITIZE_BUILD)/%/objs/Makefile $(CORE_SAN_LIB) \
 # (part of it) against that NGINX, failing on any sanitizer report.
 sanitize: | $(DEPS_test) $(DEPS_fuzz)
 	NGINX_TARBALLS=$(NGINX_TARBALLS) SANITIZE_VERSION=$(SANITIZE_VERSION) \
-	    FUZZ_SECONDS=$(SANITIZE_FUZZ_SECONDS) tests/build/sanitize.sh
+	    FUZZ_SECONDS=$(SANITIZE_FUZZ_SECONDS) .ci/sanitize.sh
 
 # --- tests ---------------------------------------------------------------------
 

@@ -7,7 +7,7 @@
 # JWT minted by the emulator, and takes an expired JWT through the API
 # location; then remove and purge leave none of the package's files.
 #
-#   tests/build/deb.sh        (as root: it installs and removes the package)
+#   .ci/deb.sh        (as root: it installs and removes the package)
 #
 # If the package is installed when this starts, it is purged first, and it
 # is not put back.

@@ -1,4 +1,4 @@
-# tests/build/lib.sh: what the build and packaging tests share (sourced,
+# .ci/lib.sh: what the build and packaging tests share (sourced,
 # not run): checks and their tally, free ports, the Stytch emulator, a
 # scratch copy of the tree, an nginx under a private prefix.
 #
@@ -7,7 +7,7 @@
 #   check OK_COMMAND... / pass MSG / fail MSG
 #   lib_done                   prints "NAME: N passed, N failed", exit status
 
-TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PASSED=0
 FAILED=0
 EMU_PID=

@@ -4,7 +4,7 @@
 # (make builds it first).  The tarball is unpacked into build/test-nginx and
 # its lib/ goes first on the include path, before t/lib (StytchTest.pm).
 #
-#   tests/build/test-nginx-real.sh [--hup] [t/FILE.t ...]
+#   .ci/test-nginx-real.sh [--hup] [t/FILE.t ...]
 #
 #   --hup   TEST_NGINX_USE_HUP=1: nginx is reloaded with SIGHUP between
 #           blocks instead of being started afresh, so the shared zone

@@ -7,7 +7,7 @@
 # replaced, the module must be a new file (a rename, not a rewrite of the
 # mapped one), and after `nginx -s reload` the new module serves.
 #
-#   tests/build/rebuild-while-serving.sh     (NGINX_BIN, default /usr/sbin/nginx)
+#   .ci/rebuild-while-serving.sh     (NGINX_BIN, default /usr/sbin/nginx)
 set -uo pipefail
 
 NAME=rebuild-while-serving

@@ -10,7 +10,7 @@
 # load_module itself).  Debian's build gets the whole of t/ from `make
 # test`.  Each NGINX is built once; a later run reuses what is built.
 #
-#   tests/build/versions.sh
+#   .ci/versions.sh
 #
 # ENVIRONMENT  NGINX_TARBALLS (default ../shared/nginx beside the tree);
 # JOBS (make -j, default 2); PARALLEL (t/ runs at once, default 2); SMOKE

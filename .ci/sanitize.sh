@@ -10,7 +10,7 @@
 #           (SANITIZE_TESTS); fails on any sanitizer report of any nginx
 #           process, master or worker, at any time, exit included.
 #
-#   tests/build/sanitize.sh
+#   .ci/sanitize.sh
 #
 # Sanitizer reports of the nginx processes: NGINX sends its stderr to the
 # error log, but the runner removes servroot/logs before every block, so a
@@ -28,8 +28,8 @@
 #
 # ENVIRONMENT  NGINX_TARBALLS (default ../shared/nginx beside the tree);
 # SANITIZE_VERSION (1.22.1); SANITIZE_TESTS (t/ files by number, default
-# "020 060 063 066 073 080": 073 runs workers apart from the master, as
-# another user); SANITIZE_PARTS (default "core fuzz nginx");
+# "020 060 063 066 073 080 082": 073 runs workers apart from the master,
+# as another user; 082 the sign-out's API calls that end early); SANITIZE_PARTS (default "core fuzz nginx");
 # FUZZ_SECONDS (15); JOBS (make -j, 2); KEEP=1 keeps the scratch directory.
 set -uo pipefail
 
@@ -39,7 +39,7 @@ lib_init
 
 TARBALLS=${NGINX_TARBALLS:-$(cd "$TOP/.." && pwd)/shared/nginx}
 VERSION=${SANITIZE_VERSION:-1.22.1}
-TESTS=${SANITIZE_TESTS:-020 060 063 066 073 080}
+TESTS=${SANITIZE_TESTS:-020 060 063 066 073 080 082}
 PARTS=${SANITIZE_PARTS:-core fuzz nginx}
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 JOBS=${JOBS:-2}
@@ -191,7 +191,7 @@ nginx_part() {
             fail "nginx under ASan + UBSan: $TARBALL not found (CI=true: NGINX_TARBALLS must name the directory of NGINX's release tarballs)"
         else
             echo "SKIPPED nginx under ASan + UBSan: $TARBALL not found."
-            echo "        To run it: NGINX_TARBALLS=/dir/with/nginx-$VERSION.tar.gz tests/build/sanitize.sh"
+            echo "        To run it: NGINX_TARBALLS=/dir/with/nginx-$VERSION.tar.gz .ci/sanitize.sh"
             echo "        (or put the tarball in ../shared/nginx beside the tree)."
         fi
         return
