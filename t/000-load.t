@@ -12,6 +12,7 @@ run_tests();
 __DATA__
 
 === TEST 1: the module loads; a location with stytch_auth off serves its file
+--- no_stytch_defaults: project api_location
 --- config
     location /open/ {
         stytch_auth off;

@@ -1405,6 +1405,7 @@ GET /p/index.html
 
 
 === TEST 25: no API location in a server without protected locations: the cookies go all the same
+--- no_stytch_defaults: api_location
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_SECRET;
