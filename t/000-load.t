@@ -26,11 +26,6 @@ GET /open/hello.txt
 --- error_code: 200
 --- response_body
 hello from a file
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
