@@ -12,6 +12,7 @@ run_tests();
 __DATA__
 
 === TEST 1: the module loads; a location with stytch_auth off serves its file
+--- no_stytch_defaults: project api_location
 --- config
     location /open/ {
         stytch_auth off;
@@ -25,11 +26,6 @@ GET /open/hello.txt
 --- error_code: 200
 --- response_body
 hello from a file
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 

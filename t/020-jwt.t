@@ -87,10 +87,6 @@ run_tests();
 __DATA__
 
 === TEST 1: a valid JWT in "Authorization: Bearer" gets the file, verified locally
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -98,14 +94,6 @@ __DATA__
         add_header X-Result $stytch_auth_result always;
         add_header X-Source $stytch_auth_source always;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request
@@ -119,33 +107,16 @@ protected content
 X-Result: ok
 X-Source: jwt
 !WWW-Authenticate
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 2: a valid JWT in the stytch_session_jwt cookie, among other cookies, gets the file
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
         add_header X-Result $stytch_auth_result always;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request
@@ -157,33 +128,16 @@ GET /p/index.html
 protected content
 --- response_headers
 X-Result: ok
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 3: the same token again in the same worker is answered from the JWT cache
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
         add_header X-Source $stytch_auth_source always;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request eval
@@ -197,19 +151,10 @@ StytchTest::wait_keys('/p/index.html');
 ["protected content\n", "protected content\n"]
 --- response_headers eval
 ["X-Source: jwt", "X-Source: cache"]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 4: no token: 401 with a plain Bearer challenge
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -217,14 +162,6 @@ StytchTest::wait_keys('/p/index.html');
         add_header X-Result $stytch_auth_result always;
         add_header X-Error $stytch_auth_error always;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- request
 GET /p/index.html
 --- error_code: 401
@@ -233,33 +170,16 @@ GET /p/index.html
 WWW-Authenticate: Bearer realm="stytch"
 X-Result: missing
 X-Error: token_missing
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 5: another scheme (Basic) is not a token: 401 as with none
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
         add_header X-Result $stytch_auth_result always;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- request
 GET /p/index.html
 --- more_headers
@@ -269,32 +189,15 @@ Authorization: Basic dXNlcjpwYXNz
 --- response_headers
 WWW-Authenticate: Bearer realm="stytch"
 X-Result: missing
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 6: the Bearer scheme is case-insensitive
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request
@@ -304,20 +207,12 @@ GET /p/index.html
 --- error_code: 200
 --- response_body
 protected content
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 7: refused locally, in the header and in the cookie, with no API call: {{name}}
 --- table: refused
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     large_client_header_buffers 4 64k;
 --- config
     location /p/ {
@@ -328,17 +223,9 @@ protected content
         add_header X-User "[$stytch_user_id]" always;
     }
 
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 StytchTest::reset_emulator();
@@ -354,20 +241,11 @@ StytchTest::reset_emulator();
  ""]
 --- response_body_like eval
 [qr/^(?!protected)/, qr/^(?!protected)/, qr/"authenticate":0,/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 8: a wrong claim under the project's signature, in the header and in the cookie: Stytch is asked once (the refusal is cached) and refuses it: {{name}}
 --- table: asked
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -378,17 +256,9 @@ StytchTest::reset_emulator();
         add_header X-User "[$stytch_user_id]" always;
     }
 
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 StytchTest::reset_emulator();
@@ -404,20 +274,11 @@ StytchTest::reset_emulator();
  ""]
 --- response_body_like eval
 [qr/^(?!protected)/, qr/^(?!protected)/, qr/"authenticate":1,/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 9: with stytch_fallback off, a token only the API could accept is refused, in the header and in the cookie: {{name}}
 --- table: unverifiable
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -428,9 +289,6 @@ StytchTest::reset_emulator();
         add_header X-Error $stytch_auth_error always;
         add_header X-User "[$stytch_user_id]" always;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request eval
@@ -444,19 +302,10 @@ StytchTest::wait_keys('/p/index.html');
  qq{WWW-Authenticate: Bearer realm="stytch", error="invalid_token"\nX-Result: {{result}}\nX-Error: {{error}}\nX-User: []}]
 --- response_body_like eval
 [qr/^(?!protected)/, qr/^(?!protected)/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 10: stytch_max_token_age: a JWT older than it is refused (fallback off)
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -465,9 +314,6 @@ StytchTest::wait_keys('/p/index.html');
         root html;
         add_header X-Result $stytch_auth_result always;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request
@@ -478,32 +324,15 @@ GET /p/index.html
 --- response_headers
 WWW-Authenticate: Bearer realm="stytch", error="invalid_token"
 X-Result: too_old
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 11: without stytch_max_token_age the same old JWT gets the file
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request
@@ -513,33 +342,16 @@ GET /p/index.html
 --- error_code: 200
 --- response_body
 protected content
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 12: stytch_leeway lets a JWT expired 10 s ago through
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         stytch_leeway 60s;
         root html;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request
@@ -549,11 +361,6 @@ GET /p/index.html
 --- error_code: 200
 --- response_body
 protected content
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
@@ -570,9 +377,6 @@ protected content
         root html;
         add_header X-Result $stytch_auth_result always;
     }
---- user_files
->>> p/index.html
-protected content
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -605,9 +409,6 @@ qr{\[error\] .*stytch: fetching the keys of project "[^"]+" from "http://127\.0\
         stytch_api_url http://127.0.0.1:9;
         root html;
     }
---- user_files
->>> p/index.html
-protected content
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -625,10 +426,6 @@ qr{\[error\] .*stytch: fetching the keys of project "[^"]+" from "http://127\.0\
 
 
 === TEST 15: error_page 401 = @login turns the challenge into a redirect
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -639,33 +436,16 @@ qr{\[error\] .*stytch: fetching the keys of project "[^"]+" from "http://127\.0\
     location @login {
         return 302 /login;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- request
 GET /p/index.html
 --- error_code: 302
 --- response_headers_like
 Location: .*/login$
 --- response_body_unlike: protected content
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 16: satisfy any: an allowed address needs no token
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         satisfy any;
@@ -674,32 +454,15 @@ Location: .*/login$
         stytch_auth on;
         root html;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- request
 GET /p/index.html
 --- error_code: 200
 --- response_body
 protected content
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 17: satisfy any: a denied address still needs a token
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         satisfy any;
@@ -707,46 +470,21 @@ protected content
         stytch_auth on;
         root html;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- request
 GET /p/index.html
 --- error_code: 401
 --- response_headers
 WWW-Authenticate: Bearer realm="stytch"
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 18: stytch_realm names the realm of the challenge
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         stytch_realm "example app";
         root html;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- request
 GET /p/index.html
 --- more_headers
@@ -754,33 +492,16 @@ Authorization: Bearer x.y.z
 --- error_code: 401
 --- response_headers
 WWW-Authenticate: Bearer realm="example app", error="invalid_token"
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 19: stytch_jwt_header: the token is read from another header, Authorization is ignored
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         stytch_jwt_header X-Stytch-Token;
         root html;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html', 'X-Stytch-Token' => 'Bearer ' . StytchTest::mint_jwt());
 --- request eval
@@ -792,33 +513,16 @@ StytchTest::wait_keys('/p/index.html', 'X-Stytch-Token' => 'Bearer ' . StytchTes
 [200, 401]
 --- response_body_like eval
 [qr/^protected content$/, qr/^(?!protected)/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 20: stytch_jwt_header off: only the cookie counts
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         stytch_jwt_header off;
         root html;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html', Cookie => 'stytch_session_jwt=' . StytchTest::mint_jwt());
 --- request eval
@@ -830,33 +534,16 @@ StytchTest::wait_keys('/p/index.html', Cookie => 'stytch_session_jwt=' . StytchT
 [401, 200]
 --- response_headers eval
 ['WWW-Authenticate: Bearer realm="stytch"', ""]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 21: stytch_jwt_cookie names the cookie; the default cookie is then ignored
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         stytch_jwt_cookie my_jwt;
         root html;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request eval
@@ -866,33 +553,16 @@ StytchTest::wait_keys('/p/index.html');
  "Cookie: stytch_session_jwt=$main::S1->{session_jwt}"]
 --- error_code eval
 [200, 401]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 22: stytch_jwt_cookie off: a cookie is not a token
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         stytch_jwt_cookie off;
         root html;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -900,32 +570,15 @@ GET /p/index.html
 --- error_code: 401
 --- response_headers
 WWW-Authenticate: Bearer realm="stytch"
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 23: the header is read before the cookie: a bad header token is not saved by a good cookie
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request
@@ -935,19 +588,10 @@ GET /p/index.html
 --- error_code: 401
 --- response_headers
 WWW-Authenticate: Bearer realm="stytch", error="invalid_token"
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 24: a proxied location: the upstream gets the user only after a valid JWT
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /app/ {
         stytch_auth on;
@@ -957,11 +601,6 @@ WWW-Authenticate: Bearer realm="stytch", error="invalid_token"
 
     location /echo/ {
         return 200 "upstream uid=$http_x_user_id\n";
-    }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
     }
 --- init
 StytchTest::wait_keys('/app/x');
@@ -973,19 +612,10 @@ StytchTest::wait_keys('/app/x');
 [200, 401]
 --- response_body_like eval
 [qr/^upstream uid=\Q$main::S1->{user_id}\E$/, qr/^(?!upstream)/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 25: stytch_auth off in a nested location turns protection off there
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -995,14 +625,7 @@ StytchTest::wait_keys('/app/x');
             stytch_auth off;
         }
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
 --- user_files
->>> p/index.html
-protected content
 >>> p/open/index.html
 open content
 --- request eval
@@ -1011,19 +634,10 @@ open content
 [200, 401]
 --- response_body_like eval
 [qr/^open content$/, qr/^(?!protected)/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 26: an index redirect is verified once (the result survives the internal redirect)
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -1031,14 +645,6 @@ open content
         index index.html;
         add_header X-Source $stytch_auth_source always;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request
@@ -1050,32 +656,15 @@ GET /p/
 protected content
 --- response_headers
 X-Source: jwt
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 27: the secret never reaches the error log (debug level, valid and invalid tokens)
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request eval
@@ -1092,24 +681,12 @@ StytchTest::wait_keys('/p/index.html');
 
 
 === TEST 28: the cookie is found as NGINX finds cookies: any case, among others, in any Cookie header
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
         root html;
         add_header X-Result $stytch_auth_result always;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request eval
@@ -1127,8 +704,3 @@ StytchTest::wait_keys('/p/index.html');
 --- response_headers eval
 ["X-Result: ok", "X-Result: ok", "X-Result: ok", "X-Result: missing",
  "X-Result: missing", "X-Result: ok"]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]

@@ -30,9 +30,6 @@ __DATA__
 
 === TEST 1: identity variables reach the upstream
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_fallback off;
 --- config
     location /app/ {
@@ -79,19 +76,11 @@ org=
 result=ok
 source=jwt
 "
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 2: custom claims: strings raw, other values compact JSON, control characters as a JSON string, $stytch_claims sorted
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_fallback off;
 --- config
     location /app/ {
@@ -130,11 +119,6 @@ note=
 missing=
 injected=
 claims={"flags":{"a":[1,"two"],"b":true},"level":3,"note":"line1\r\nX-Injected: yes","plan":"pro"}
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
@@ -176,19 +160,11 @@ org=$main::B->{organization_id}
 slug=$main::B->{organization_slug}
 session=$main::B->{session}{member_session_id}
 "
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 4: $stytch_auth_result and $stytch_auth_error on a file: ok, missing, invalid
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_fallback off;
 --- config
     location /p/ {
@@ -199,9 +175,6 @@ session=$main::B->{session}{member_session_id}
         add_header X-Source "[$stytch_auth_source]" always;
         add_header X-User "[$stytch_user_id]" always;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request eval
@@ -218,11 +191,6 @@ StytchTest::wait_keys('/p/index.html');
  "X-Result: missing\nX-Error: [token_missing]\nX-Source: []\nX-User: []",
  "X-Result: invalid\nX-Error: [token_malformed]\nX-User: []",
  "X-Result: invalid\nX-Error: [claim_audience_mismatch]\nX-User: []"]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
@@ -240,9 +208,6 @@ StytchTest::wait_keys('/p/index.html');
         add_header X-Result $stytch_auth_result always;
         add_header X-Error $stytch_auth_error always;
     }
---- user_files
->>> p/index.html
-protected content
 --- request
 GET /p/index.html
 --- more_headers eval
@@ -262,9 +227,6 @@ qr{\[error\] .*stytch: fetching the keys of project "[^"]+" from "http://127\.0\
 
 === TEST 6: $stytch_auth_source: jwt, then cache for the same token
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_fallback off;
 --- config
     location /p/ {
@@ -272,9 +234,6 @@ qr{\[error\] .*stytch: fetching the keys of project "[^"]+" from "http://127\.0\
         root html;
         add_header X-Source $stytch_auth_source always;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request eval
@@ -287,19 +246,11 @@ StytchTest::wait_keys('/p/index.html');
 [200, 200, 200]
 --- response_headers eval
 ["X-Source: jwt", "X-Source: cache", "X-Source: cache"]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 7: variables are empty outside a protected location
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_fallback off;
 --- config
     location /p/ {
@@ -313,9 +264,6 @@ StytchTest::wait_keys('/p/index.html');
         add_header X-Result "[$stytch_auth_result]" always;
         add_header X-Claim "[$stytch_claim_plan]" always;
     }
---- user_files
->>> p/index.html
-protected content
 --- request
 GET /open/index.html
 --- more_headers eval
@@ -325,19 +273,11 @@ GET /open/index.html
 X-User: []
 X-Result: []
 X-Claim: []
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 8: variables in the access log
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_fallback off;
     log_format stytch "stytch user=$stytch_user_id result=$stytch_auth_result source=$stytch_auth_source";
 --- config
@@ -347,9 +287,6 @@ X-Claim: []
         stytch_auth on;
         root html;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- request
@@ -360,8 +297,3 @@ GET /p/index.html
 --- wait: 0.2
 --- access_log eval
 "stytch user=$main::S->{user_id} result=ok source=jwt"
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]

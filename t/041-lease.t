@@ -31,9 +31,6 @@ __DATA__
         stytch_auth on;
         root html;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 my @cookie = (Cookie => "stytch_session_jwt=$main::session->{session_jwt}");
 Time::HiRes::sleep(0.5);

@@ -35,10 +35,6 @@ run_tests();
 __DATA__
 
 === TEST 1: an expired JWT of a live session: the API answers, and the refreshed JWT is set in the cookie
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -58,9 +54,6 @@ __DATA__
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::reset_emulator();
 --- more_headers eval
@@ -73,19 +66,10 @@ StytchTest::reset_emulator();
 ["^protected content\n\$", qr/"authenticate":1,/]
 --- response_headers_like eval
 ["X-Source: api\nX-User: \Q$::live->{user_id}\E\nSet-Cookie: stytch_session_jwt=eyJ[A-Za-z0-9_.-]+; Path=/; SameSite=Lax; Expires=\\w{3}, \\d\\d[- ]\\w{3}[- ]\\d{2,4} \\d\\d:\\d\\d:\\d\\d GMT", ""]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 2: an expired JWT of a revoked session: 401, and the dead cookie is cleared
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -105,9 +89,6 @@ StytchTest::reset_emulator();
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::reset_emulator();
 --- more_headers eval
@@ -120,19 +101,10 @@ StytchTest::reset_emulator();
 ["401 Authorization Required", qr/"authenticate":1,/]
 --- response_headers eval
 ["WWW-Authenticate: Bearer realm=\"stytch\", error=\"invalid_token\"\nX-Result: invalid\nX-Error: api_session_not_found\nSet-Cookie: stytch_session_jwt=; Path=/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT", ""]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 3: an opaque session token: 200 with the user's identity
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -148,9 +120,6 @@ StytchTest::reset_emulator();
         proxy_pass $TEST_NGINX_STYTCH_URL/;
         proxy_read_timeout 1s;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::clear_faults();
 --- more_headers eval
@@ -162,19 +131,10 @@ GET /p/index.html
 protected content
 --- response_headers eval
 "X-Source: api\nX-User: $::opaque->{user_id}\nX-Result: ok"
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 4: an unknown opaque session token: 401
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -190,9 +150,6 @@ protected content
         proxy_pass $TEST_NGINX_STYTCH_URL/;
         proxy_read_timeout 1s;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::clear_faults();
 --- more_headers
@@ -203,19 +160,10 @@ GET /p/index.html
 --- response_headers
 WWW-Authenticate: Bearer realm="stytch", error="invalid_token"
 X-Error: api_session_not_found
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 5: a session token with characters Stytch never uses: 401, and no API call
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -235,9 +183,6 @@ X-Error: api_session_not_found
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::reset_emulator();
 --- more_headers
@@ -250,19 +195,10 @@ Cookie: stytch_session="a\"b,{}"
 ["WWW-Authenticate: Bearer realm=\"stytch\", error=\"invalid_token\"", ""]
 --- response_body_like eval
 ["401", qr/"authenticate":0,/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 6: stytch_fallback off: an expired JWT is refused without asking the API
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -283,9 +219,6 @@ Cookie: stytch_session="a\"b,{}"
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 StytchTest::reset_emulator();
@@ -299,20 +232,11 @@ StytchTest::reset_emulator();
 ["X-Result: expired", ""]
 --- response_body_like eval
 ["401", qr/"authenticate":0,/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 7: Stytch fails: 503 with Retry-After, an error line that says how, and nginx keeps serving: {{name}}
 --- table: failures
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -328,9 +252,6 @@ StytchTest::reset_emulator();
         proxy_pass $TEST_NGINX_STYTCH_URL/;
         proxy_read_timeout 1s;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::clear_faults();
 StytchTest::fault(endpoint => 'authenticate', {{fault}});
@@ -375,9 +296,6 @@ qr{\[error\] .*\Q{{log}}\E}
         proxy_pass $TEST_NGINX_STYTCH_URL/;
         proxy_read_timeout 1s;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::clear_faults();
 --- more_headers eval
@@ -398,10 +316,6 @@ wrong-secret
 
 
 === TEST 9: nothing of the client's request reaches Stytch
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -421,9 +335,6 @@ wrong-secret
     location = /seen {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/requests?endpoint=authenticate&limit=1;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::reset_emulator();
 --- more_headers eval
@@ -438,19 +349,10 @@ User-Agent: client-user-agent"
 ["protected content", qr/"authorization":"Basic [A-Za-z0-9+\/=]+"/]
 --- response_body_unlike eval
 ["^\$", qr/client-cookie-value|client-header-value|client-user-agent|client-arg|tracking/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 10: a rejection cached for one token is not reused for another
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -466,9 +368,6 @@ User-Agent: client-user-agent"
         proxy_pass $TEST_NGINX_STYTCH_URL/;
         proxy_read_timeout 1s;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::clear_faults();
 --- more_headers eval
@@ -479,19 +378,10 @@ StytchTest::clear_faults();
 [401, 200]
 --- response_body_like eval
 ["401", "^protected content\n\$"]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 11: the API-result cache answers the second request; with stytch_api_cache off it does not
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -518,8 +408,6 @@ StytchTest::clear_faults();
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> nocache/index.html
 uncached
 --- init
@@ -534,9 +422,4 @@ StytchTest::reset_emulator();
 ["X-Source: api", "X-Source: cache", "", "", ""]
 --- response_body_like eval
 ["protected", "protected", "uncached", "uncached", qr/"authenticate":3,/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 

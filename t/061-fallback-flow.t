@@ -16,10 +16,6 @@ run_tests();
 __DATA__
 
 === TEST 1: 50 concurrent requests with one expired JWT make one API call; the 49 others join it
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -39,9 +35,6 @@ __DATA__
     location = /status {
         stytch_status;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::reset_emulator();
 StytchTest::fault(endpoint => 'authenticate', latency_ms => 300);
@@ -57,19 +50,10 @@ Test::More::is(scalar(grep { $_->{status} == 200
 [200, 200]
 --- response_body_like eval
 [qr/"authenticate":1,/, qr/"api_calls":1,.*"api_joins":49[,}]/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 2: the refreshed JWT of the Set-Cookie then verifies locally, and is not refreshed again
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -86,9 +70,6 @@ Test::More::is(scalar(grep { $_->{status} == 200
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 StytchTest::reset_emulator();
@@ -107,19 +88,10 @@ Test::More::unlike($head2, qr/^Set-Cookie/mi, "TEST 2: no cookie to refresh");
 GET /counters
 --- response_body_like chomp
 "authenticate":1,
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 3: stytch_auth strict asks the API even for a valid JWT; "on" verifies it locally
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /strict/ {
         stytch_auth strict;
@@ -147,8 +119,6 @@ GET /counters
         stytch_status;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> strict/index.html
 strictly protected content
 --- init
@@ -164,19 +134,10 @@ StytchTest::reset_emulator();
 ["X-Source: api", "X-Source: (jwt|cache)", ""]
 --- response_body_like eval
 ["strictly protected content", "protected content", qr/"authenticate":1,/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 4: stytch_auth strict refuses a forged JWT without asking the API
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /strict/ {
         stytch_auth strict;
@@ -212,19 +173,10 @@ StytchTest::reset_emulator();
 ["WWW-Authenticate: Bearer realm=\"stytch\", error=\"invalid_token\"", ""]
 --- response_body_like eval
 ["401", qr/"authenticate":0,/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 5: stytch_status counts local accepts and rejects
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /p/ {
         stytch_auth on;
@@ -240,9 +192,6 @@ StytchTest::reset_emulator();
     location = /status {
         stytch_status;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_zone('keys_generation');
 Test::More::is(StytchTest::http_get('/p/index.html',
@@ -257,8 +206,3 @@ GET /status
 Content-Type: application/json
 --- response_body_like chomp
 ^\{"zone":\{[^}]*\},"projects":\[\{"project_id":"project-test-[0-9a-f-]+","keys_generation":1,.*"local_accepts":1,"local_rejects":1,
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]

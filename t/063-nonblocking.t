@@ -32,9 +32,6 @@ __DATA__
     location = /status {
         stytch_status;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 my @cookie = (Cookie => "stytch_session_jwt=$main::session->{session_jwt}");
 StytchTest::wait_zone('keys_generation');
@@ -61,8 +58,3 @@ GET /p/index.html
 --- response_body
 protected content
 --- timeout: 8
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]

@@ -46,19 +46,12 @@ __DATA__
         root html;
     }
 
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location = /counters {
         proxy_pass_request_headers off;
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
 --- user_files eval
-">>> p/index.html
-protected content
->>> fake/v1/sessions/jwks/$ENV{TEST_NGINX_STYTCH_PROJECT}
+">>> fake/v1/sessions/jwks/$ENV{TEST_NGINX_STYTCH_PROJECT}
 $::weak
 "
 --- init
@@ -94,15 +87,8 @@ qr{\[error\] .*stytch: fetching the keys of project "[^"]+" from "[^"]+/fake/v1/
     location /fake/ {
         root html;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
 --- user_files eval
-">>> p/index.html
-protected content
->>> fake/v1/sessions/jwks/$ENV{TEST_NGINX_STYTCH_PROJECT}
+">>> fake/v1/sessions/jwks/$ENV{TEST_NGINX_STYTCH_PROJECT}
 $::oversized
 "
 --- more_headers eval

@@ -29,10 +29,6 @@ run_tests();
 __DATA__
 
 === TEST 1: an API answer with X-Accel-Redirect: 503 api_response_invalid, the worker lives, the target does not leak
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /_stytch_api/ {
         internal;
@@ -56,8 +52,6 @@ __DATA__
         add_header X-Error $stytch_auth_error always;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- more_headers eval
@@ -81,10 +75,6 @@ exited on signal
 
 
 === TEST 2: other X-Accel headers of an API answer change nothing: 200, fast
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /_stytch_api/ {
         internal;
@@ -104,9 +94,6 @@ exited on signal
         root html;
         add_header X-Source $stytch_auth_source always;
     }
---- user_files
->>> p/index.html
-protected content
 --- more_headers eval
 "Cookie: stytch_session_jwt=$::expired"
 --- request
@@ -117,25 +104,11 @@ X-Source: api
 --- response_body
 protected content
 --- timeout: 3
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 3: from a lax location into a strict one (error_page): a revoked session accepted locally gets 401 there
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location /lax/ {
         stytch_auth on;
         root html;
@@ -163,25 +136,11 @@ StytchTest::wait_keys('/lax/index.html');
 [200, 401]
 --- response_body_like eval
 ["lax content", "401 Authorization Required"]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 4: into a location with a smaller stytch_max_token_age (try_files): the API decides there
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location /lax/ {
         stytch_auth on;
         root html;
@@ -206,25 +165,11 @@ StytchTest::wait_keys('/lax/index.html');
 ["GET /lax/index.html", "GET /lax/missing.html"]
 --- error_code eval
 [200, 401]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 5: into a location that is not stricter: the identity is kept, nothing asked again
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location = /status {
         stytch_status;
     }
@@ -258,25 +203,11 @@ StytchTest::reset_emulator();
 ["b content", qr/"local_accepts":1,.*"api_calls":0,/]
 --- response_headers eval
 ["X-Source: jwt", ""]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 6: the client that made the API call goes away (HTTP/1.1 close): the waiting requests ask again, 200 each
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
@@ -285,9 +216,6 @@ StytchTest::reset_emulator();
         stytch_auth on;
         root html;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::reset_emulator();
 StytchTest::fault(endpoint => 'authenticate', latency_ms => 600);
@@ -311,10 +239,6 @@ qr/\[info\] .*the client went away before the API answered/
 
 === TEST 7: the stream that made the API call is cancelled (HTTP/2 RST_STREAM): the others ask again, 200 each
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
-
     server {
         listen 127.0.0.1:$TEST_NGINX_H2_PORT http2;
 
@@ -332,9 +256,6 @@ qr/\[info\] .*the client went away before the API answered/
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::reset_emulator();
 StytchTest::fault(endpoint => 'authenticate', latency_ms => 600);
@@ -345,28 +266,15 @@ StytchTest::clear_faults();
 --- request
 GET /counters
 --- response_body_like: "authenticate":2,
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 8: proxy_intercept_errors and error_page at the server level do not replace Stytch's 404: 401, cached
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_api_cache_valid 10s 10s;
     proxy_intercept_errors on;
 --- config
     error_page 404 /404.html;
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
 
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
@@ -378,8 +286,6 @@ GET /counters
         add_header X-Error $stytch_auth_error always;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> 404.html
 not found page
 --- init
@@ -394,19 +300,10 @@ StytchTest::reset_emulator();
 ["X-Error: api_session_not_found", "X-Error: api_session_not_found", ""]
 --- response_body_like eval
 ["401 Authorization Required", "401 Authorization Required", qr/"authenticate":1,/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 9: an answer that never ends: 503 at stytch_api_deadline, not when the upstream stops
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     stytch_api_deadline 1s;
 
@@ -421,9 +318,6 @@ StytchTest::reset_emulator();
         root html;
         add_header X-Error $stytch_auth_error always;
     }
---- user_files
->>> p/index.html
-protected content
 --- more_headers eval
 "Cookie: stytch_session_jwt=$::expired"
 --- request
@@ -443,10 +337,6 @@ qr/\[error\] .*the API did not answer within 1000 ms \("stytch_api_deadline"\)/
 
 
 === TEST 10: an answer over the size limit ends the call at once: 503, long before the deadline
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     stytch_api_deadline 30s;
 
@@ -461,9 +351,6 @@ qr/\[error\] .*the API did not answer within 1000 ms \("stytch_api_deadline"\)/
         root html;
         add_header X-Error $stytch_auth_error always;
     }
---- user_files
->>> p/index.html
-protected content
 --- more_headers eval
 "Cookie: stytch_session_jwt=$::expired"
 --- request
@@ -483,9 +370,6 @@ qr/\[error\] .*the API's answer is over 262144 bytes: the call is ended/
 
 === TEST 11: a location that an auth_request reaches is not protected by its stytch_auth: nginx says so at start
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_fallback off;
 --- config
     location /check/ {

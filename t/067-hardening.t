@@ -42,11 +42,6 @@ __DATA__
     stytch_jwks_cooldown 1s;
     stytch_api_cache_valid 10m 10m;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location = /status {
         stytch_status;
     }
@@ -60,9 +55,6 @@ __DATA__
         root html;
         add_header X-Source $stytch_auth_source always;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 my $refused = 0;
@@ -94,16 +86,7 @@ the zone is too small
 
 
 === TEST 2: an answer cached by a lax location is not used by a strict one past its own validity
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location /lax/ {
         stytch_auth on;
         stytch_api_cache_valid 10m;
@@ -136,32 +119,15 @@ Test::More::like($head, qr/^X-Error: api_session_not_found\r?$/m, "TEST 2: Stytc
 --- request
 GET /lax/index.html
 --- error_code: 401
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 3: tokens in an API answer that would split or extend Set-Cookie: no cookie is set, and the log says so
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location /p/ {
         stytch_auth on;
         root html;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::reset_emulator();
 StytchTest::fault(endpoint => 'authenticate', body => $main::hostile_answer);
@@ -183,16 +149,7 @@ qr/\[error\] .*the API's session_jwt is not a token: no cookie is set/
 
 
 === TEST 4: a response that sets a cookie is private: the upstream's public Cache-Control becomes private
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location /app/ {
         stytch_auth on;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
@@ -216,33 +173,16 @@ GET /app/index.html
 application page
 --- raw_response_headers_like: \r\nSet-Cookie: stytch_session_jwt=eyJ[^\r]*\r\n.*\r\nCache-Control: private, max-age=600\r\n
 --- raw_response_headers_unlike: public|s-maxage
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 5: expires in the location adds its own Cache-Control; "private" stays; a response without a cookie is left alone
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location /p/ {
         stytch_auth on;
         root html;
         expires 10m;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::reset_emulator();
 --- more_headers eval
@@ -251,11 +191,6 @@ StytchTest::reset_emulator();
 GET /p/index.html
 --- error_code: 200
 --- raw_response_headers_like: \r\nCache-Control: private\r\n
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
@@ -271,9 +206,6 @@ GET /p/index.html
     location /obj/   { stytch_auth on; stytch_require $stytch_claim_o; alias html/p/; }
     location /true/  { stytch_auth on; stytch_require $stytch_claim_t; alias html/p/; }
     location /str/   { stytch_auth on; stytch_require $stytch_claim_s; alias html/p/; }
---- user_files
->>> p/index.html
-protected content
 --- init
 Test::More::is(StytchTest::wait_status(200, '/true/index.html', Cookie => "stytch_session_jwt=$main::claims"),
                200, "TEST 6: the keys are loaded");
@@ -284,8 +216,3 @@ Test::More::is(StytchTest::wait_status(200, '/true/index.html', Cookie => "stytc
  "GET /obj/index.html", "GET /true/index.html", "GET /str/index.html"]
 --- error_code eval
 [403, 403, 403, 403, 200, 200]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]

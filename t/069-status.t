@@ -15,16 +15,7 @@ run_tests();
 __DATA__
 
 === TEST 1: ?format=prometheus: the metrics, after one API call
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location = /metrics {
         stytch_status;
     }
@@ -33,9 +24,6 @@ __DATA__
         stytch_auth on;
         root html;
     }
---- user_files
->>> p/index.html
-protected content
 --- more_headers eval
 "Cookie: stytch_session_jwt=$::expired"
 --- request eval
@@ -58,11 +46,6 @@ protected content
     stytch_api_duration_seconds_sum\{project="[^"]+"\} \s \d+\.\d{3} \n
     stytch_api_duration_seconds_count\{project="[^"]+"\} \s 1 \n
  }]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
@@ -88,8 +71,3 @@ protected content
 --- response_body_like eval
 [qr/^# HELP stytch_zone_size_bytes .*\nstytch_zone_free_bytes \d+\n/s,
  qr/^\{"zone":\{"size":\d+,"free":\d+,/, qr/^\{"zone":/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]

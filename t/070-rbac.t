@@ -40,20 +40,12 @@ __DATA__
 
 === TEST 1: a role's "*" grants any action; no role, no grant: 403 insufficient_scope, decided without the API
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_policy_refresh 1s;
 --- config
     location /docs/ {
         stytch_auth on;
         stytch_require_permission documents delete;
         root html;
-    }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
     }
 
     location = /status {
@@ -86,19 +78,11 @@ StytchTest::reset_emulator();
 ["", "WWW-Authenticate: Bearer error=\"insufficient_scope\"", "WWW-Authenticate: Bearer error=\"insufficient_scope\"", ""]
 --- response_body_like eval
 ["documents", "403 Forbidden", "403 Forbidden", qr/"authenticate":0,/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 2: several permissions on one location must all be granted; the log names the one that is not
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_policy_refresh 1s;
 --- config
     location /docs/ {
@@ -113,11 +97,6 @@ StytchTest::reset_emulator();
         stytch_require_permission documents read;
         stytch_require_permission documentsX read;
         root html;
-    }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
     }
 
     location = /status {
@@ -152,20 +131,12 @@ qr/\[info\] .*no role grants "read" on "documentsX"/
 
 === TEST 3: a role missing from the policy, and a session without roles: 403
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_policy_refresh 1s;
 --- config
     location /docs/ {
         stytch_auth on;
         stytch_require_permission documents read;
         root html;
-    }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
     }
 
     location = /status {
@@ -189,19 +160,11 @@ StytchTest::wait_policy();
 [403, 403]
 --- response_headers eval
 ["WWW-Authenticate: Bearer error=\"insufficient_scope\"", "WWW-Authenticate: Bearer error=\"insufficient_scope\""]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 4: the action of stytch_require_permission taken from a variable (a map over the method)
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_policy_refresh 1s;
 
     map $request_method $doc_action {
@@ -215,11 +178,6 @@ StytchTest::wait_policy();
         stytch_require_permission documents $doc_action;
         root html;
         dav_methods DELETE;
-    }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
     }
 
     location = /status {
@@ -240,30 +198,17 @@ StytchTest::wait_policy();
 ["GET /docs/index.html", "DELETE /docs/index.html"]
 --- error_code eval
 [200, 403]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 5: a new policy is picked up after stytch_policy_refresh
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_policy_refresh 1s;
 --- config
     location /docs/ {
         stytch_auth on;
         stytch_require_permission documents read;
         root html;
-    }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
     }
 
     location = /status {
@@ -295,11 +240,6 @@ StytchTest::set_policy(policy => $main::default_policy);
 GET /status
 --- response_body_like chomp
 "policy_generation":2,
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
@@ -328,11 +268,6 @@ GET /status
     }
 
     location /broken/ {
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
-    location /_stytch_api/ {
-        internal;
         proxy_pass $TEST_NGINX_STYTCH_URL/;
     }
 
@@ -373,9 +308,6 @@ StytchTest::reset_emulator();
 
 === TEST 7: stytch_require with a map over a custom claim: 403, or 401 with error=401
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_policy_refresh 1s;
 
     map $stytch_claim_plan $paid {
@@ -393,11 +325,6 @@ StytchTest::reset_emulator();
         stytch_auth on;
         stytch_require $paid error=401;
         root html;
-    }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
     }
 
     location = /status {
@@ -422,19 +349,11 @@ StytchTest::wait_zone('keys_generation');
 [200, 403, 401]
 --- response_body_like eval
 ["premium content", "403", "401"]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 8: a success cached at one location does not admit a request at a stricter one
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_policy_refresh 1s;
 --- config
     location /open/ {
@@ -448,11 +367,6 @@ StytchTest::wait_zone('keys_generation');
         stytch_require_permission documents delete;
         root html;
         add_header X-Source $stytch_auth_source always;
-    }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
     }
 
     location = /status {
@@ -475,11 +389,6 @@ StytchTest::wait_policy();
 [200, 200, 403]
 --- response_headers eval
 ["X-Source: api", "X-Source: cache", "WWW-Authenticate: Bearer error=\"insufficient_scope\""]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
@@ -499,11 +408,6 @@ StytchTest::wait_policy();
         add_header X-Org $stytch_organization_id always;
         add_header X-Member $stytch_member_id always;
         add_header X-Slug $stytch_organization_slug always;
-    }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
     }
 
     location = /status {
@@ -553,11 +457,6 @@ qr/\[info\] .*the session's organization is not "\Q$::org_b\E"/
         rewrite ^ /docs/index.html break;
     }
 
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location = /status {
         stytch_status;
     }
@@ -590,9 +489,4 @@ StytchTest::reset_emulator();
 [200, 403, 403, 200]
 --- response_body_like eval
 ["documents", "403", "403", qr/"authenticate":0,.*"b2b_authenticate":0,/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 

@@ -35,9 +35,6 @@ __DATA__
         stytch_ssl_trusted_certificate $TEST_NGINX_PRIVATE_CA;
         root html;
     }
---- user_files
->>> p/index.html
-protected content
 --- request
 GET /p/index.html
 --- error_code: 401

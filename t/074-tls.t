@@ -14,10 +14,6 @@ run_tests();
 __DATA__
 
 === TEST 1: a key fetch refused by certificate verification, then a TLS call to the API: no stale SSL error
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /_stytch_api/ {
         internal;
@@ -30,9 +26,6 @@ __DATA__
         root html;
         add_header X-Source $stytch_auth_source always;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 Test::More::ok(StytchTest::wait_until(sub {
                    StytchTest::log_lines(server_root() . '/logs/error.log', qr/fetching the keys of project/) }),
@@ -56,9 +49,6 @@ ignoring stale global SSL error
 
 === TEST 2: with stytch_ssl_trusted_certificate, the keys come over TLS and a fresh JWT verifies locally
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_ssl_trusted_certificate $TEST_NGINX_STYTCH_CERT;
 --- config
     location /_stytch_api/ {
@@ -74,9 +64,6 @@ ignoring stale global SSL error
         root html;
         add_header X-Source $stytch_auth_source always;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 --- more_headers eval
@@ -87,8 +74,3 @@ StytchTest::wait_keys('/p/index.html');
 [200, 200]
 --- response_headers eval
 ["X-Source: jwt", "X-Source: api"]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]

@@ -40,24 +40,12 @@ run_tests();
 __DATA__
 
 === TEST 1: a custom domain's issuer, without stytch_issuer: Stytch is asked and lets the user in; warned once
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location /p/ {
         stytch_auth on;
         root html;
         add_header X-Source $stytch_auth_source always;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 StytchTest::emulator(POST => "/emulator/projects/$main::Default/settings",
@@ -78,26 +66,13 @@ StytchTest::emulator(POST => "/emulator/projects/$main::Default/settings",
 --- request
 GET /p/index.html
 --- error_code: 401
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 2: with stytch_issuer, the custom domain's JWT verifies locally
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_issuer https://login.example.test/;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
@@ -107,9 +82,6 @@ GET /p/index.html
         root html;
         add_header X-Source $stytch_auth_source always;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::wait_keys('/p/index.html');
 StytchTest::emulator(POST => "/emulator/projects/$main::Default/settings",
@@ -135,24 +107,13 @@ GET /counters
 
 === TEST 3: clock skew: a JWT whose nbf is 5 s ahead gets 200 through the API
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_leeway 0s;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location /p/ {
         stytch_auth on;
         root html;
         add_header X-Source $stytch_auth_source always;
     }
---- user_files
->>> p/index.html
-protected content
 --- more_headers eval
 "Cookie: stytch_session_jwt=$::skewed"
 --- request
@@ -172,24 +133,13 @@ qr/\[info\] .*stytch: claim_not_yet_valid, asking the API/
 
 === TEST 4: each of Stytch's error types gives the answer it means, and a misconfiguration names its directive
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_api_cache off;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location /p/ {
         stytch_auth on;
         root html;
         add_header X-Error $stytch_auth_error always;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 for my $case (@main::Errors) {
     my ($type, $status, $error, $directive) = @$case;
@@ -223,24 +173,13 @@ GET /p/index.html
 
 === TEST 5: an answer that is not Stytch's (a CDN's HTML page): 500 naming stytch_api_url; the same page with 502: 503
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_api_cache off;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location /p/ {
         stytch_auth on;
         root html;
         add_header X-Error $stytch_auth_error always;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::clear_faults();
 StytchTest::fault(endpoint => 'authenticate', html => JSON::PP::true, status => 403);
@@ -266,16 +205,8 @@ GET /p/index.html
 
 === TEST 6: the consumer project with stytch_b2b on: reported at start, naming stytch_b2b, and in stytch_status
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_b2b on;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location = /status {
         stytch_status;
     }
@@ -307,11 +238,6 @@ GET /status
     stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_b2b on;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
@@ -321,9 +247,6 @@ GET /status
         stytch_require_permission documents read;
         root html;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 my @jwts = map {
     StytchTest::create_session(type => 'b2b', roles => ['stytch_member', 'editor'],
@@ -345,19 +268,11 @@ Test::More::is($ok, 200, "the second round: 200 each");
 GET /counters
 --- response_body_like: ^(?=.*"authenticate":0,)(?=.*"org_policy":0,)
 --- timeout: 30
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 8: an edge that closes idle connections: with README's proxy_next_upstream, no API call is lost
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
     stytch_api_cache off;
 
     upstream stytch_api {
@@ -378,9 +293,6 @@ GET /counters
         stytch_auth on;
         root html;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::emulator(POST => '/emulator/idle-timeout', { ms => 300 });
 StytchTest::reset_emulator();

@@ -13,16 +13,7 @@ run_tests();
 __DATA__
 
 === TEST 1: a JWT in the stytch_session cookie: 401 token_malformed, no API call
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
@@ -32,9 +23,6 @@ __DATA__
         root html;
         add_header X-Error $stytch_auth_error always;
     }
---- user_files
->>> p/index.html
-protected content
 --- init
 StytchTest::reset_emulator();
 --- more_headers eval
@@ -47,11 +35,6 @@ StytchTest::reset_emulator();
 ["X-Error: token_malformed", ""]
 --- response_body_like eval
 ["401 Authorization Required", qr/"authenticate":0,/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 

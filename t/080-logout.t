@@ -33,10 +33,6 @@ run_tests();
 __DATA__
 
 === TEST 1: the session token is revoked at Stytch, the cookies are cleared, 303 to "/"
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -67,8 +63,6 @@ __DATA__
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -95,10 +89,6 @@ StytchTest::reset_emulator();
 
 
 === TEST 2: nothing of the client's request reaches Stytch: the token in our body, our Basic credentials
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -129,8 +119,6 @@ StytchTest::reset_emulator();
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -145,19 +133,10 @@ StytchTest::reset_emulator();
 ["303 See Other", qr/^\{"requests":\[\{"method":"POST","path":"\/v1\/sessions\/revoke","headers":\{[^{}]*"content-type":"application\/json","authorization":"Basic [A-Za-z0-9+\/=]+"\},"body":\{"session_token":"\Q$::s2->{session_token}\E"\}\}\]\}$/]
 --- response_body_unlike eval
 ["client", qr/client-header-value|client\.bearer|198\.51\.100\.7|client-agent|client body|cookie/i]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 3: a JWT alone is revoked by session_jwt
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -188,8 +167,6 @@ StytchTest::reset_emulator();
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -204,19 +181,10 @@ StytchTest::reset_emulator();
 [$::Cleared, "", ""]
 --- response_body_like eval
 ["303 See Other", qr/"revoked":true/, qr/"body":\{"session_jwt":"\Q$::s3->{session_jwt}\E"\}/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 4: without a session: no call to Stytch, the cookies are cleared all the same
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -247,8 +215,6 @@ StytchTest::reset_emulator();
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -275,10 +241,6 @@ StytchTest::reset_emulator();
 
 
 === TEST 5: idempotent: the same session signed out twice; Stytch's 404 the second time
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -309,8 +271,6 @@ StytchTest::reset_emulator();
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -340,10 +300,6 @@ signing out a session that Stytch does not know (404 session_not_found): its coo
 
 
 === TEST 6: a session Stytch never knew, by JWT: cleared and redirected
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -374,8 +330,6 @@ signing out a session that Stytch does not know (404 session_not_found): its coo
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- request
@@ -397,10 +351,6 @@ signing out a session that Stytch does not know (400 unable_to_parse_session_jwt
 
 
 === TEST 7: a cookie that is no token is not sent to Stytch
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -431,8 +381,6 @@ signing out a session that Stytch does not know (400 unable_to_parse_session_jwt
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -456,10 +404,6 @@ the cookie "stytch_session_jwt" does not hold a token
 
 
 === TEST 8: Stytch unreachable: the cookies are cleared, the session stays valid at Stytch (warn)
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -490,8 +434,6 @@ the cookie "stytch_session_jwt" does not hold a token
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -521,10 +463,6 @@ GET /emu/health
 
 
 === TEST 9: Stytch answers 503: the cookies are cleared (warn)
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -555,8 +493,6 @@ GET /emu/health
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -614,8 +550,6 @@ qr/\[warn\] .*the session could not be revoked at Stytch \(503 server_unavailabl
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -637,10 +571,6 @@ qr/\[error\] .*the API refused to revoke the session \(401 unauthorized_credenti
 
 
 === TEST 11: an answer over the size limit (256 KB): cleared, redirected, nothing of it reaches the client
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -671,8 +601,6 @@ qr/\[error\] .*the API refused to revoke the session \(401 unauthorized_credenti
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -698,10 +626,6 @@ too big subrequest response
 
 
 === TEST 12: a CDN's HTML error page: cleared, and the page does not reach the client
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -732,8 +656,6 @@ too big subrequest response
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -758,10 +680,6 @@ the session could not be revoked at Stytch (502
 
 
 === TEST 13: Stytch slower than proxy_read_timeout: cleared after the timeout
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -792,8 +710,6 @@ the session could not be revoked at Stytch (502
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -817,10 +733,6 @@ $::Cleared
 
 
 === TEST 14: an answer that redirects the call internally is refused; the file does not leak
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -849,8 +761,6 @@ $::Cleared
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -874,10 +784,6 @@ $::Cleared
 
 
 === TEST 15: a "return_to" path of this site is the redirect, query and all
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -908,8 +814,6 @@ $::Cleared
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- request eval
@@ -934,10 +838,6 @@ is not a path of this site
 
 
 === TEST 16: open redirects are refused: the configured URL instead
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -968,8 +868,6 @@ is not a path of this site
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- request eval
@@ -1000,19 +898,10 @@ the secret file
  "Location: https://www.example.com/signed-out"]
 --- raw_response_headers_unlike eval
 [(qr/evil|injected/) x 19]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 17: a refused "return_to" is logged
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -1043,8 +932,6 @@ the secret file
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- request
@@ -1061,16 +948,7 @@ the sign-out's "return_to" is not a path of this site: redirecting to "/"
 
 
 === TEST 18: absolute redirects as NGINX makes them, by default
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
-
     location = /logout {
         stytch_logout /signed-out;
     }
@@ -1079,29 +957,15 @@ GET /logout?return_to=/p/
 --- error_code: 303
 --- response_headers_like
 Location: http://localhost(:\d+)?/p/
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 19: the cookies' names and attributes as configured; the token from the renamed cookie
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     stytch_jwt_cookie app_jwt;
     stytch_session_cookie app_session;
     stytch_cookie_attributes "Domain=example.com; Path=/; HttpOnly; SameSite=Strict";
     absolute_redirect off;
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
 
     location /emu/ {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
@@ -1124,27 +988,13 @@ StytchTest::reset_emulator();
 [qr/stytch_session/, qr/\A(?!)/]
 --- response_body_like eval
 ["303 See Other", qr/"revoked":true/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 20: "stytch_session_cookie off": the JWT is revoked, only its cookie is cleared
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     stytch_session_cookie off;
     absolute_redirect off;
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
 
     location /emu/ {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/;
@@ -1167,11 +1017,6 @@ StytchTest::reset_emulator();
 [qr/Set-Cookie: stytch_session=/, qr/\A(?!)/]
 --- response_body_like eval
 ["303 See Other", qr/"body":\{"session_jwt":/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
@@ -1211,8 +1056,6 @@ StytchTest::reset_emulator();
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -1227,19 +1070,10 @@ StytchTest::reset_emulator();
 [$::Cleared, "", ""]
 --- response_body_like eval
 ["303 See Other", qr/"revoked":true/, qr/"path":"\/v1\/b2b\/sessions\/revoke"/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 22: GET, HEAD and POST sign out; other methods are refused
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -1270,8 +1104,6 @@ StytchTest::reset_emulator();
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- request eval
@@ -1280,19 +1112,10 @@ the secret file
 [303, 303, 405, 405]
 --- response_headers eval
 ["Location: /", "Location: /", "", ""]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 23: a client that goes away while Stytch answers: nothing breaks
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -1323,8 +1146,6 @@ the secret file
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -1348,10 +1169,6 @@ exited on signal
 
 
 === TEST 24: the protected location still refuses a request whose cookies were cleared
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
 
@@ -1382,8 +1199,6 @@ exited on signal
         root html;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> secret/data.txt
 the secret file
 --- init
@@ -1396,19 +1211,11 @@ GET /p/index.html
 --- more_headers eval
 "Cookie: stytch_session=$::s1->{session_token}"
 --- error_code: 401
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 25: no API location in a server without protected locations: the cookies go all the same
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- no_stytch_defaults: api_location
 --- config
     absolute_redirect off;
 

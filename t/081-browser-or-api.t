@@ -22,10 +22,6 @@ __DATA__
 
 === TEST 1: a browser without a session is sent to sign in, its URI in return_to
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
-
     map $http_accept $stytch_browser {
         default      0;
         ~*text/html  1;
@@ -58,8 +54,6 @@ __DATA__
         proxy_read_timeout 1s;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> login.html
 the sign-in page
 --- request
@@ -69,20 +63,11 @@ GET /p/index.html?a=1&b=two%20words
 --- error_code: 302
 --- response_headers
 Location: /login?return_to=%2Fp%2Findex.html%3Fa%3D1%26b%3Dtwo%2520words
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 2: an API client without a session keeps the 401 and its challenge
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
-
     map $http_accept $stytch_browser {
         default      0;
         ~*text/html  1;
@@ -115,8 +100,6 @@ Location: /login?return_to=%2Fp%2Findex.html%3Fa%3D1%26b%3Dtwo%2520words
         proxy_read_timeout 1s;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> login.html
 the sign-in page
 --- request eval
@@ -131,20 +114,11 @@ the sign-in page
  "WWW-Authenticate: Bearer realm=\"stytch\"\n!Location"]
 --- response_body eval
 ["sign in first\n", "sign in first\n", "sign in first\n"]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 3: a revoked session: the browser goes to sign in, its dead cookie cleared; the API client gets invalid_token
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
-
     map $http_accept $stytch_browser {
         default      0;
         ~*text/html  1;
@@ -177,8 +151,6 @@ the sign-in page
         proxy_read_timeout 1s;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> login.html
 the sign-in page
 --- request eval
@@ -194,20 +166,11 @@ the sign-in page
 --- raw_response_headers_like eval
 [qr/^Set-Cookie: stytch_session_jwt=; Path=\/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT\r$/m,
  qr/\A(?![\s\S]*Set-Cookie)/]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 4: both kinds of client with a session get the content
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
-
     map $http_accept $stytch_browser {
         default      0;
         ~*text/html  1;
@@ -240,8 +203,6 @@ the sign-in page
         proxy_read_timeout 1s;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> login.html
 the sign-in page
 --- request eval
@@ -253,20 +214,11 @@ the sign-in page
 [200, 200]
 --- response_body eval
 ["protected content\n", "protected content\n"]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 5: the sign-in page itself is open, to both
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
-
     map $http_accept $stytch_browser {
         default      0;
         ~*text/html  1;
@@ -299,8 +251,6 @@ the sign-in page
         proxy_read_timeout 1s;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> login.html
 the sign-in page
 --- request eval
@@ -311,20 +261,11 @@ the sign-in page
 [200, 200]
 --- response_body eval
 ["the sign-in page\n", "the sign-in page\n"]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 6: return_to is one query argument whatever the URI holds
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
-
     map $http_accept $stytch_browser {
         default      0;
         ~*text/html  1;
@@ -357,8 +298,6 @@ the sign-in page
         proxy_read_timeout 1s;
     }
 --- user_files
->>> p/index.html
-protected content
 >>> login.html
 the sign-in page
 --- request eval
@@ -375,20 +314,11 @@ the sign-in page
  "Location: /login?return_to=%2Fp%2F%3Fq%3Da%2Bb%3Bc%3Dd%26e%3Df%2Fg",
  "Location: /login?return_to=%2Fp%2F%25E2%2582%25AC%2F%E2%82%AC%3Fx%3D%27%22%3C%3E",
  "Location: /login?return_to=%2F%2Fevil.example%2Fp%2F"]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 7: a return_to made from the variable brings the user back through stytch_logout
 --- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
-
     map $http_accept $stytch_browser {
         default      0;
         ~*text/html  1;
@@ -405,11 +335,6 @@ the sign-in page
         stytch_auth off;
         return 302 /logout?return_to=$stytch_return_to;
     }
-
-    location /_stytch_api/ {
-        internal;
-        proxy_pass $TEST_NGINX_STYTCH_URL/;
-    }
 --- request eval
 ["GET /r?next=%2Fp%2F&x=1", "GET /logout?return_to=%2Fr%3Fnext%3D%252Fp%252F%26x%3D1"]
 --- error_code eval
@@ -417,8 +342,3 @@ the sign-in page
 --- response_headers eval
 ["Location: /logout?return_to=%2Fr%3Fnext%3D%252Fp%252F%26x%3D1",
  "Location: /r?next=%2Fp%2F&x=1"]
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]

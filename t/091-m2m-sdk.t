@@ -189,6 +189,7 @@ run_tests();
 __DATA__
 
 === TEST 1: every token at every set of required scopes: the module's answer is the SDK's verdict
+--- no_stytch_defaults: api_location
 --- http_config
     stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
     stytch_api_url $TEST_NGINX_STYTCH_URL;

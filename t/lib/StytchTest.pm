@@ -73,6 +73,30 @@ sub import {
 
 # ---------------------------------------------------------------- module
 
+# The four stanzas most blocks share, which the preprocessor supplies to a
+# block that does not write its own (see "Block defaults" in the POD).
+our $ProjectConfig = <<'_EOC_';
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+_EOC_
+
+our $ApiLocation = <<'_EOC_';
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+_EOC_
+
+our $LogCheck = "[error]\n[alert]\n[crit]\n[emerg]\n";
+
+our $PagePath = 'p/index.html';
+our $PageText = "protected content\n";
+
+# The names a "--- no_stytch_defaults" section takes, in the order the
+# defaults are applied.
+our @DefaultNames = qw( project api_location log_check page );
+
 sub install_preprocessor {
     return if $PreprocessorInstalled++;
     my $add = Test::Nginx::Socket->can('add_block_preprocessor');
@@ -83,16 +107,101 @@ sub install_preprocessor {
         $add = Test::Nginx::Socket->can('add_block_preprocessor')
             or die "StytchTest: Test::Nginx::Socket has no add_block_preprocessor\n";
     }
+    # t/lib's runner refuses sections it does not know; the real one
+    # ignores them.
+    no warnings 'once';
+    $Test::Nginx::Socket::ExtraSections{no_stytch_defaults} = 1;
     $add->(sub {
         my $block = shift;
         die $block->name . ": a \"--- table\" block that table_blocks() "
             . "did not expand\n" if exists $block->{table};
+        apply_defaults($block);
         return if $Static;
         my $mc = $block->main_config;
         return if defined $mc && $mc =~ /^\s*load_module\b/m;
         $block->set_value('main_config',
                           "load_module $Module;\n" . (defined $mc ? $mc : ''));
     });
+}
+
+# default_wanted(BLOCK): the names of the defaults the block's
+# "--- no_stytch_defaults" section does not leave out.
+sub default_wanted {
+    my $block = shift;
+    my %want = map { $_ => 1 } @DefaultNames;
+    return \%want unless exists $block->{no_stytch_defaults};
+    my $list = $block->no_stytch_defaults;
+    my @off = split /[\s,]+/, defined $list ? $list : '';
+    @off = grep { $_ ne '' } @off;
+    die $block->name . ": \"--- no_stytch_defaults\" names no default "
+        . "(one or more of: all @DefaultNames)\n" unless @off;
+    for my $name (@off) {
+        if ($name eq 'all') {
+            %want = ();
+        } elsif (grep { $_ eq $name } @DefaultNames) {
+            delete $want{$name};
+        } else {
+            die $block->name . ": \"--- no_stytch_defaults\" has an unknown "
+                . "default \"$name\" (known: all @DefaultNames)\n";
+        }
+    }
+    return \%want;
+}
+
+# user_files_have(FILES, PATH): whether the user_files value (the text of
+# ">>> name" entries, or an array of [name, body, date]) writes PATH.
+sub user_files_have {
+    my ($files, $path) = @_;
+    return 0 unless $files;
+    if (ref $files eq 'ARRAY') {
+        return scalar grep { ref $_ eq 'ARRAY' && $_->[0] eq $path } @$files;
+    }
+    for (split /\n/, $files) {
+        return 1 if />>> (\S+)/ && $1 eq $path;
+    }
+    return 0;
+}
+
+# apply_defaults(BLOCK): gives the block the defaults it does not write
+# itself and does not leave out (see "Block defaults" in the POD).
+sub apply_defaults {
+    my $block = shift;
+    my $want = default_wanted($block);
+    return if defined $block->must_die;
+    my $http = $block->http_config;
+    my $config = $block->config;
+    my $conf = join "\n", grep { defined } $http, $config;
+
+    if ($want->{project} && defined $config
+        && $conf !~ /^\s*(?:stytch_project_id|stytch_secret|stytch_secret_file|stytch_api_url)\s/m)
+    {
+        $block->set_value('http_config',
+                          $ProjectConfig . (defined $http ? $http : ''));
+    }
+
+    if ($want->{api_location} && defined $config
+        && $conf !~ /^\s*location\b[^{\n]*\/_stytch_api\b/m
+        && $conf !~ /^\s*stytch_api_location\s/m
+        && $conf !~ /^\s*stytch_fallback\s+off\s*;/m)
+    {
+        $block->set_value('config', $ApiLocation . "\n" . $config);
+    }
+
+    if ($want->{log_check}
+        && !defined $block->error_log && !defined $block->no_error_log)
+    {
+        $block->set_value('no_error_log', $LogCheck);
+    }
+
+    my $files = $block->user_files;
+    if ($want->{page} && !user_files_have($files, $PagePath)) {
+        if (ref $files eq 'ARRAY') {
+            $block->set_value('user_files', [[$PagePath, $PageText], @$files]);
+        } else {
+            $block->set_value('user_files', ">>> $PagePath\n$PageText"
+                                            . (defined $files ? $files : ''));
+        }
+    }
 }
 
 # Under openresty's Test::Nginx (it has Test::Nginx::Util; t/lib's runner
@@ -767,18 +876,11 @@ StytchTest - ngx_http_stytch_module's helper for t/*.t
     __DATA__
 
     === TEST 1: a valid JWT gets the file
-    --- http_config
-        stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-        stytch_secret $TEST_NGINX_STYTCH_SECRET;
-        stytch_api_url $TEST_NGINX_STYTCH_URL;
     --- config
         location /p/ {
             stytch_auth on;
             root html;
         }
-    --- user_files
-    >>> p/index.html
-    protected content
     --- init
     StytchTest::wait_keys('/p/index.html');
     --- request
@@ -787,6 +889,10 @@ StytchTest - ngx_http_stytch_module's helper for t/*.t
     "Authorization: Bearer $main::s->{session_jwt}"
     --- response_body
     protected content
+
+The block gets the project's settings, the API location, the page
+F<p/index.html> and the error-log check from the preprocessor (see
+L</Block defaults>).
 
 =head1 DESCRIPTION
 
@@ -804,14 +910,14 @@ project is one vertical: B2B blocks use the B2B project.  The emulator is
 stopped in C<END> and on INT/TERM/HUP.  The C<no_emulator> flag skips it.
 
 =item * adds a block preprocessor (through whichever Test::Nginx::Socket
-is loaded; C<use> it before StytchTest).  It adds one thing, the same for
-every block: C<load_module $STYTCH_MODULE;> (default
+is loaded; C<use> it before StytchTest).  It gives a block the stanzas
+most blocks share, unless the block writes its own or leaves them out (see
+L</Block defaults>), and C<load_module $STYTCH_MODULE;> (default
 F<E<lt>repoE<gt>/build/ngx_http_stytch_module.so>, made absolute) in front
 of the block's C<main_config>, unless that already has a C<load_module>
 line; with C<STYTCH_MODULE=static> (a binary built with C<--add-module>)
-not even that.  It also refuses a block that still has a C<--- table>
-line (see L</table_blocks>).  Everything else a block configures is
-written in the block.
+not that.  It also refuses a block that still has a C<--- table>
+line (see L</table_blocks>).
 
 =back
 
@@ -819,6 +925,84 @@ Every function below is exported into the test file.  The code of
 C<--- init> and C<eval> sections runs in another package (the runner's, or
 Test::Base::Filter), so there they are called as C<StytchTest::name(...)>
 and the test file's values are read as C<$main::name>.
+
+=head2 Block defaults
+
+Four stanzas are the same in most blocks; the preprocessor supplies each
+to a block that does not write it, so that a block shows what it tests.
+Each has a name, for C<--- no_stytch_defaults>:
+
+=over
+
+=item C<project>
+
+The consumer project of the emulator, at the start of C<--- http_config>
+(C<$StytchTest::ProjectConfig>):
+
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+
+Not given when the block's C<http_config> or C<config> has a line
+starting with C<stytch_project_id>, C<stytch_secret>,
+C<stytch_secret_file> or C<stytch_api_url> (at any level, in any
+C<server>): such a block writes all its project settings itself.
+
+=item C<api_location>
+
+The location the API fallback and C<stytch_logout> call, at the start of
+C<--- config> (C<$StytchTest::ApiLocation>):
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+Not given when the block's C<http_config> or C<config> has a C<location>
+line naming C</_stytch_api> (with any modifier, in any C<server>; a block
+that wants other proxy settings, C<proxy_read_timeout 1s;> say, writes
+the whole location), a C<stytch_api_location> directive, or a
+C<stytch_fallback off;> directive (at any level: a block that turns the
+fallback off shows that it runs without the API location; one that needs
+the location all the same writes it).
+
+=item C<log_check>
+
+C<--- no_error_log> with C<[error]>, C<[alert]>, C<[crit]> and
+C<[emerg]> (C<$StytchTest::LogCheck>).  Not given when the block has a
+C<--- no_error_log> or a C<--- error_log> section of its own: a block that
+expects lines in the log lists, in its own C<no_error_log>, the levels
+that must not appear.
+
+=item C<page>
+
+The file F<html/p/index.html> with C<protected content> and a newline
+(C<$StytchTest::PagePath>, C<$StytchTest::PageText>), written before the
+block's own C<--- user_files>, which it may have or not.  Not given when
+the block's C<user_files> (text or, from C<eval>, an array of
+C<[name, body, date]>) writes F<p/index.html> itself.
+
+=back
+
+No default is given to a block with C<--- must_die> (a configuration
+error is tested with the configuration as written), and neither
+C<project> nor C<api_location> to a block without C<--- config> (it runs
+the previous block's configuration).
+
+A block leaves out defaults it would be given by naming them in a
+C<--- no_stytch_defaults> section, separated by blanks or commas; C<all>
+leaves out the four.  An unknown name, or none, fails the block.
+
+    === TEST 25: no API location in a server without protected locations
+    --- no_stytch_defaults: api_location
+    --- config
+    ...
+
+The preprocessor registers the section with t/lib's runner (which refuses
+sections it does not know); openresty's runner ignores sections it does
+not know, and the defaults, added through C<add_block_preprocessor> and
+C<set_value>, are the same there.  The defaults use only
+C<$TEST_NGINX_*> variables, which both runners expand.
 
 =head2 The emulator
 
