@@ -19,10 +19,6 @@ run_tests();
 __DATA__
 
 === TEST 1: the API location nested in "location /"
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location / {
         root html;
@@ -37,9 +33,6 @@ __DATA__
             add_header X-Source $stytch_auth_source always;
         }
     }
---- user_files
->>> p/index.html
-protected content
 --- more_headers eval
 "Cookie: stytch_session=$::s->{session_token}"
 --- request
@@ -49,19 +42,10 @@ GET /p/index.html
 protected content
 --- response_headers
 X-Source: api
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 2: a regular expression wins over a plain prefix, as for a request
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location /_stytch_api/ {
         root html;
@@ -78,9 +62,6 @@ X-Source: api
         root html;
         add_header X-Source $stytch_auth_source always;
     }
---- user_files
->>> p/index.html
-protected content
 --- more_headers eval
 "Cookie: stytch_session=$::s->{session_token}"
 --- request
@@ -88,11 +69,6 @@ GET /p/index.html
 --- error_code: 200
 --- response_headers
 X-Source: api
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
@@ -128,10 +104,6 @@ X-Source: api
 
 
 === TEST 4: an exact location for the call's URI wins over every other
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location = /_stytch_api/v1/sessions/authenticate {
         internal;
@@ -147,9 +119,6 @@ X-Source: api
         root html;
         add_header X-Source $stytch_auth_source always;
     }
---- user_files
->>> p/index.html
-protected content
 --- more_headers eval
 "Cookie: stytch_session=$::s->{session_token}"
 --- request
@@ -157,19 +126,10 @@ GET /p/index.html
 --- error_code: 200
 --- response_headers
 X-Source: api
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 
 === TEST 5: a regular expression nested in the prefix is tried before the server's
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     location / {
         root html;
@@ -190,9 +150,6 @@ X-Source: api
         root html;
         add_header X-Source $stytch_auth_source always;
     }
---- user_files
->>> p/index.html
-protected content
 --- more_headers eval
 "Cookie: stytch_session=$::s->{session_token}"
 --- request
@@ -200,11 +157,6 @@ GET /p/index.html
 --- error_code: 200
 --- response_headers
 X-Source: api
---- no_error_log
-[error]
-[alert]
-[crit]
-[emerg]
 
 
 

@@ -23,10 +23,6 @@ run_tests();
 __DATA__
 
 === TEST 1: a revocation answer that never ends: 303 at stytch_api_deadline, not when the upstream stops
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
     stytch_api_deadline 1s;
@@ -59,10 +55,6 @@ $::Cleared
 
 
 === TEST 2: a revocation answer over the size limit ends the call at once: 303 long before the deadline
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
     stytch_api_deadline 30s;
@@ -95,10 +87,6 @@ $::Cleared
 
 
 === TEST 3: a revocation answer that redirects the call into a proxied location: refused and ended, 303 at once, the connection kept
---- http_config
-    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
-    stytch_secret $TEST_NGINX_STYTCH_SECRET;
-    stytch_api_url $TEST_NGINX_STYTCH_URL;
 --- config
     absolute_redirect off;
     stytch_api_deadline 30s;
