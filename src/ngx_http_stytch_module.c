@@ -30,6 +30,8 @@ static char *ngx_http_stytch_api_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_stytch_issuer(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_uint_t ngx_http_stytch_blank(ngx_str_t *value);
+static void ngx_http_stytch_scope_parts(ngx_conf_t *cf, ngx_str_t *value);
 static char *ngx_http_stytch_require_scope(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_stytch_session_duration(ngx_conf_t *cf,
@@ -1524,10 +1526,14 @@ ngx_http_stytch_require_scope(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (value[i].len == 0) {
+        if (ngx_http_stytch_blank(&value[i])) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "empty scope in \"stytch_require_scope\"");
             return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_script_variables_count(&value[i]) == 0) {
+            ngx_http_stytch_scope_parts(cf, &value[i]);
         }
 
         cv = ngx_array_push(slcf->scopes);
@@ -1546,6 +1552,69 @@ ngx_http_stytch_require_scope(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_stytch_blank(ngx_str_t *value)
+{
+    u_char  *p;
+
+    for (p = value->data; p < value->data + value->len; p++) {
+        if (*p != ' ') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * Stytch's SDKs read a scope as "action" or "action:resource" and ignore
+ * what follows a second colon, and the module matches as they do: a
+ * required "read:users:extra" is met by "read:users".  Said at start.
+ */
+
+static void
+ngx_http_stytch_scope_parts(ngx_conf_t *cf, ngx_str_t *value)
+{
+    u_char      *p, *start, *last, *colon;
+    ngx_str_t    scope, used;
+    ngx_uint_t   colons;
+
+    start = value->data;
+    last = start + value->len;
+
+    while (start < last) {
+        while (start < last && *start == ' ') {
+            start++;
+        }
+
+        colons = 0;
+        colon = NULL;
+
+        for (p = start; p < last && *p != ' '; p++) {
+            if (*p == ':' && ++colons == 2) {
+                colon = p;
+            }
+        }
+
+        if (colon) {
+            scope.data = start;
+            scope.len = p - start;
+            used.data = start;
+            used.len = colon - start;
+
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "\"stytch_require_scope\" \"%V\": Stytch "
+                               "matches a scope on its first two parts, "
+                               "so a token with \"%V\" has it",
+                               &scope, &used);
+        }
+
+        start = p;
+    }
 }
 
 
