@@ -298,6 +298,7 @@ typedef struct {
     ngx_array_t                *rules;          /* rule_t */
 
     ngx_str_t                   logout;         /* empty: no stytch_logout */
+    ngx_flag_t                  logout_cross_site;
 
     ngx_http_stytch_project_t  *project;
     ngx_http_core_loc_conf_t   *core;           /* its location */

@@ -335,6 +335,13 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       offsetof(ngx_http_stytch_loc_conf_t, accept_m2m),
       NULL },
 
+    { ngx_string("stytch_logout_cross_site"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, logout_cross_site),
+      NULL },
+
     { ngx_string("stytch_cors_preflight"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -553,6 +560,7 @@ ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
     slcf->scopes = NGX_CONF_UNSET_PTR;
     slcf->accept_m2m = NGX_CONF_UNSET;
     slcf->cors_preflight = NGX_CONF_UNSET;
+    slcf->logout_cross_site = NGX_CONF_UNSET;
     slcf->session_duration = NGX_CONF_UNSET;
     slcf->api_rate = NGX_CONF_UNSET_UINT;
     slcf->organization = NGX_CONF_UNSET_PTR;
@@ -632,6 +640,7 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->scopes, prev->scopes, NULL);
     ngx_conf_merge_value(conf->accept_m2m, prev->accept_m2m, 0);
     ngx_conf_merge_value(conf->cors_preflight, prev->cors_preflight, 0);
+    ngx_conf_merge_value(conf->logout_cross_site, prev->logout_cross_site, 0);
     ngx_conf_merge_value(conf->session_duration, prev->session_duration, 0);
     ngx_conf_merge_uint_value(conf->api_rate, prev->api_rate, 0);
     ngx_conf_merge_ptr_value(conf->permissions, prev->permissions, NULL);
