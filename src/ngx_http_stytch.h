@@ -207,6 +207,7 @@ typedef struct {
     ngx_uint_t                  api_tokens;   /* the bucket, * 1000 */
     ngx_msec_t                  api_refilled;
     time_t                      api_limited_logged;
+    time_t                      orgs_full_logged;
     time_t                      api_failed;   /* the last outage seen */
     unsigned                    issuer_logged:1;
     ngx_event_t                 refresh;      /* the refresh timer's tick */
@@ -559,7 +560,7 @@ u_char *ngx_http_stytch_zone_copy(ngx_shm_zone_t *shm_zone,
     ngx_http_stytch_shm_doc_t *doc, size_t *len,
     ngx_atomic_uint_t *generation, ngx_log_t *log);
 ngx_int_t ngx_http_stytch_zone_org(ngx_shm_zone_t *shm_zone,
-    ngx_http_stytch_shm_project_t *sp, ngx_str_t *org_id,
+    ngx_http_stytch_shm_project_t *sp, ngx_str_t *org_id, time_t idle,
     ngx_uint_t *slot);
 void ngx_http_stytch_zone_latency(ngx_http_stytch_shm_project_t *sp,
     ngx_msec_t ms);

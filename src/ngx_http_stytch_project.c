@@ -735,9 +735,23 @@ ngx_http_stytch_project_org_policy(ngx_http_stytch_project_t *project,
     }
 
     rc = ngx_http_stytch_zone_org(project->shm_zone, project->shm, org_id,
-                                  &slot);
+                                  project->policy_refresh, &slot);
 
     if (rc == NGX_DECLINED) {
+        /* its checks are asked of the API meanwhile */
+        if (ngx_time() - project->orgs_full_logged >= 60) {
+            project->orgs_full_logged = ngx_time();
+
+            ngx_log_error(NGX_LOG_WARN, project->log, 0,
+                          "stytch: no room for the RBAC policy of "
+                          "organization \"%V\" of project \"%V\": the "
+                          "policies in its place were all used within "
+                          "\"stytch_policy_refresh\"; its permissions are "
+                          "asked of the API until one is idle that long; "
+                          "raise \"stytch_organizations\" if this lasts",
+                          org_id, &project->project_id);
+        }
+
         return NULL;
     }
 
