@@ -258,6 +258,13 @@ ngx_http_stytch_preflight(ngx_http_request_t *r)
         return 0;
     }
 
+#if (NGX_HTTP_V2)
+    /* HEADERS without END_STREAM: DATA frames are to come */
+    if (r->stream && !r->stream->in_closed) {
+        return 0;
+    }
+#endif
+
     origin = 0;
     method = 0;
 

@@ -341,7 +341,7 @@ ngx_http_stytch_private(ngx_http_request_t *r)
         }
     }
 
-    if (r->headers_out.expires) {
+    if (r->headers_out.expires && r->headers_out.expires->hash) {
         ngx_str_set(&r->headers_out.expires->value,
                     "Thu, 01 Jan 1970 00:00:01 GMT");
 

@@ -11,8 +11,9 @@ use StytchTest;
 no_shuffle();
 
 our $live = create_session();
+our $now = time();
 our @expired = map { mint_jwt(session_id => $live->{session_id},
-                              iat => time() - 3600 - $_) } 1 .. 8;
+                              iat => $now - 3600 - 10 * $_) } 1 .. 8;
 our $valid = mint_jwt(session_id => $live->{session_id});
 
 # one Cache-Control line, private first, nothing a shared cache may use
@@ -45,18 +46,21 @@ __DATA__
 
     location /expires/ {
         stytch_auth on;
+        add_header X-Source $stytch_auth_source always;
         root html;
         expires 10m;
     }
 
     location /public/ {
         stytch_auth on;
+        add_header X-Source $stytch_auth_source always;
         root html;
         add_header Cache-Control "public, max-age=600, s-maxage=3600";
     }
 
     location /both/ {
         stytch_auth on;
+        add_header X-Source $stytch_auth_source always;
         root html;
         expires 1h;
         add_header Cache-Control "public, s-maxage=3600, proxy-revalidate, no-transform";
@@ -64,11 +68,13 @@ __DATA__
 
     location /app/ {
         stytch_auth on;
+        add_header X-Source $stytch_auth_source always;
         proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/backend/;
     }
 
     location /cdn/ {
         stytch_auth on;
+        add_header X-Source $stytch_auth_source always;
         root html;
         add_header CDN-Cache-Control "max-age=600";
         add_header Cloudflare-CDN-Cache-Control "max-age=600";
@@ -100,6 +106,8 @@ StytchTest::reset_emulator();
  "GET /app/index.html", "GET /cdn/index.html"]
 --- error_code eval
 [200, 200, 200, 200, 200]
+--- response_headers eval
+[("X-Source: api") x 5]
 --- raw_response_headers_like eval
 [main::refreshed(qr/\r\nCache-Control: private, max-age=600\r\n/),
  main::refreshed(qr/\r\nCache-Control: private, max-age=600\r\n/),
