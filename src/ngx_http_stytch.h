@@ -70,6 +70,9 @@
 #define NGX_HTTP_STYTCH_LATENCY_BUCKETS   12   /* the last one is +Inf */
 #define NGX_HTTP_STYTCH_ORG_ID_LEN        128
 #define NGX_HTTP_STYTCH_MAX_PERMISSIONS   32
+#define NGX_HTTP_STYTCH_API_CLIENTS       1024 /* stytch_api_rate buckets */
+#define NGX_HTTP_STYTCH_API_CLIENT_PROBES 4
+#define NGX_HTTP_STYTCH_API_CLIENT_KEY    32
 
 /* what the policy fetch, made with the project's credentials, said */
 #define NGX_HTTP_STYTCH_UNKNOWN           0
@@ -150,6 +153,16 @@ typedef struct {
 } ngx_http_stytch_shm_t;
 
 
+/* A client's share of stytch_api_rate, in one worker. */
+typedef struct {
+    uint32_t                    hash;
+    size_t                      key_len;     /* 0: free */
+    u_char                      key[NGX_HTTP_STYTCH_API_CLIENT_KEY];
+    ngx_uint_t                  tokens;      /* thousandths of a call */
+    ngx_msec_t                  refilled;
+} ngx_http_stytch_api_client_t;
+
+
 /* An organization's policy merged into the project's, in one worker. */
 typedef struct {
     ngx_atomic_uint_t           epoch;
@@ -204,9 +217,12 @@ typedef struct {
     ngx_http_stytch_fetch_t   **org_fetch;
     ngx_queue_t                 key_waiters;  /* keys_wait_t */
     ngx_uint_t                  api_rate;     /* calls/s * 1000, 0: off */
+    ngx_uint_t                  api_client_rate;  /* each client's */
+    ngx_http_stytch_api_client_t  *api_clients;
     ngx_uint_t                  api_tokens;   /* the bucket, * 1000 */
     ngx_msec_t                  api_refilled;
     time_t                      api_limited_logged;
+    time_t                      orgs_full_logged;
     time_t                      api_failed;   /* the last outage seen */
     unsigned                    issuer_logged:1;
     ngx_event_t                 refresh;      /* the refresh timer's tick */
@@ -294,10 +310,14 @@ typedef struct {
     ngx_flag_t                  cors_preflight;
     time_t                      session_duration;  /* minutes, 0: off */
     ngx_uint_t                  api_rate;       /* calls/s * 1000, 0: off */
+    ngx_uint_t                  api_client_rate;  /* NGX_CONF_UNSET_UINT:
+                                                   a tenth of api_rate */
+    ngx_http_complex_value_t   *api_client;     /* NULL: the address */
     ngx_http_complex_value_t   *organization;
     ngx_array_t                *rules;          /* rule_t */
 
     ngx_str_t                   logout;         /* empty: no stytch_logout */
+    ngx_flag_t                  logout_cross_site;
 
     ngx_http_stytch_project_t  *project;
     ngx_http_core_loc_conf_t   *core;           /* its location */
@@ -558,7 +578,7 @@ u_char *ngx_http_stytch_zone_copy(ngx_shm_zone_t *shm_zone,
     ngx_http_stytch_shm_doc_t *doc, size_t *len,
     ngx_atomic_uint_t *generation, ngx_log_t *log);
 ngx_int_t ngx_http_stytch_zone_org(ngx_shm_zone_t *shm_zone,
-    ngx_http_stytch_shm_project_t *sp, ngx_str_t *org_id,
+    ngx_http_stytch_shm_project_t *sp, ngx_str_t *org_id, time_t idle,
     ngx_uint_t *slot);
 void ngx_http_stytch_zone_latency(ngx_http_stytch_shm_project_t *sp,
     ngx_msec_t ms);

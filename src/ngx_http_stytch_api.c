@@ -49,7 +49,13 @@ struct ngx_http_stytch_flight_s {
 static ngx_int_t ngx_http_stytch_api_key(ngx_http_stytch_project_t *project,
     ngx_http_stytch_question_t *question);
 static ngx_uint_t ngx_http_stytch_api_allowed(ngx_http_request_t *r,
-    ngx_http_stytch_project_t *project);
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_project_t *project);
+static void ngx_http_stytch_bucket_refill(ngx_uint_t *tokens,
+    ngx_msec_t *refilled, ngx_uint_t rate, ngx_msec_t now);
+static ngx_int_t ngx_http_stytch_api_client_key(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *key);
+static ngx_http_stytch_api_client_t *ngx_http_stytch_api_client(
+    ngx_http_stytch_project_t *project, ngx_str_t *key, ngx_msec_t now);
 static ngx_http_stytch_flight_t *ngx_http_stytch_flight_create(
     ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     ngx_http_stytch_project_t *project, ngx_http_stytch_question_t *question,
@@ -150,7 +156,7 @@ ngx_http_stytch_api_ask(ngx_http_request_t *r,
         return NGX_AGAIN;
     }
 
-    if (!ngx_http_stytch_api_allowed(r, project)) {
+    if (!ngx_http_stytch_api_allowed(r, slcf, project)) {
         answer->status = STYTCH_API_CALLS_LIMITED;
         answer->session = NULL;
         answer->answered = ngx_time();
@@ -243,17 +249,22 @@ ngx_http_stytch_api_leave(ngx_http_stytch_api_wait_t *wait)
 
 
 /*
- * stytch_api_rate: a token bucket per project in each worker, as full as
- * one second of calls, so that a flood of made-up session tokens cannot
- * spend the project's Stytch quota.  Made like limit_req's excess, in
- * thousandths of a call.
+ * stytch_api_rate: token buckets per project in each worker, made like
+ * limit_req's excess, in thousandths of a call: one for all the project's
+ * calls, and one for each client (its address, or "stytch_api_client"),
+ * so that one client's flood of made-up session tokens spends neither the
+ * project's Stytch quota nor the calls that the other clients need.  Each
+ * holds one second of its rate, and at least one call.  A call takes a
+ * token of both, or of neither.
  */
 
 static ngx_uint_t
 ngx_http_stytch_api_allowed(ngx_http_request_t *r,
-    ngx_http_stytch_project_t *project)
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_project_t *project)
 {
-    ngx_msec_t  now, elapsed;
+    ngx_str_t                      key;
+    ngx_msec_t                     now;
+    ngx_http_stytch_api_client_t  *client;
 
     if (project->api_rate == 0) {
         return 1;
@@ -261,20 +272,31 @@ ngx_http_stytch_api_allowed(ngx_http_request_t *r,
 
     now = ngx_current_msec;
 
-    if (project->api_refilled == 0) {
-        project->api_tokens = project->api_rate;
+    ngx_http_stytch_bucket_refill(&project->api_tokens, &project->api_refilled,
+                                  project->api_rate, now);
 
-    } else {
-        elapsed = now - project->api_refilled;
-        project->api_tokens = ngx_min(project->api_rate,
-                                      project->api_tokens
-                                      + project->api_rate * elapsed / 1000);
+    client = NULL;
+
+    if (project->api_clients) {
+        if (ngx_http_stytch_api_client_key(r, slcf, &key) != NGX_OK) {
+            return 0;
+        }
+
+        client = ngx_http_stytch_api_client(project, &key, now);
+
+        ngx_http_stytch_bucket_refill(&client->tokens, &client->refilled,
+                                      project->api_client_rate, now);
     }
 
-    project->api_refilled = now;
-
-    if (project->api_tokens >= 1000) {
+    if (project->api_tokens >= 1000
+        && (client == NULL || client->tokens >= 1000))
+    {
         project->api_tokens -= 1000;
+
+        if (client) {
+            client->tokens -= 1000;
+        }
+
         return 1;
     }
 
@@ -282,13 +304,135 @@ ngx_http_stytch_api_allowed(ngx_http_request_t *r,
 
     if (project->api_limited_logged != ngx_time()) {
         project->api_limited_logged = ngx_time();
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "stytch: \"stytch_api_rate\" of project \"%V\" is "
-                      "reached: requests that need the API get 503",
-                      &project->project_id);
+
+        if (project->api_tokens >= 1000) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "stytch: \"stytch_api_rate\" of project \"%V\" is "
+                          "reached for this client: its requests that need "
+                          "the API get 503", &project->project_id);
+
+        } else {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "stytch: \"stytch_api_rate\" of project \"%V\" is "
+                          "reached: requests that need the API get 503",
+                          &project->project_id);
+        }
     }
 
     return 0;
+}
+
+
+static void
+ngx_http_stytch_bucket_refill(ngx_uint_t *tokens, ngx_msec_t *refilled,
+    ngx_uint_t rate, ngx_msec_t now)
+{
+    ngx_uint_t  size;
+
+    size = ngx_max(rate, 1000);
+
+    if (*refilled == 0) {
+        *tokens = size;
+
+    } else {
+        *tokens = ngx_min(size, *tokens + rate * (now - *refilled) / 1000);
+    }
+
+    *refilled = now;
+}
+
+
+/* The client: "stytch_api_client", or the address as $binary_remote_addr */
+
+static ngx_int_t
+ngx_http_stytch_api_client_key(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *key)
+{
+    struct sockaddr_in   *sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6  *sin6;
+#endif
+
+    if (slcf->api_client) {
+        return ngx_http_complex_value(r, slcf->api_client, key);
+    }
+
+    switch (r->connection->sockaddr->sa_family) {
+
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
+        key->data = sin6->sin6_addr.s6_addr;
+        key->len = sizeof(struct in6_addr);
+        break;
+#endif
+
+    case AF_INET:
+        sin = (struct sockaddr_in *) r->connection->sockaddr;
+        key->data = (u_char *) &sin->sin_addr;
+        key->len = sizeof(in_addr_t);
+        break;
+
+    default:
+        ngx_str_null(key);
+        break;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The client's bucket: found by the key's hash in a window of probes, or
+ * made in a free place, else in the place of the client that has waited
+ * longest (a full bucket once refilled).  A key longer than the place
+ * keeps its hash and first bytes.
+ */
+
+static ngx_http_stytch_api_client_t *
+ngx_http_stytch_api_client(ngx_http_stytch_project_t *project, ngx_str_t *key,
+    ngx_msec_t now)
+{
+    size_t                         len;
+    uint32_t                       hash;
+    ngx_uint_t                     n, i;
+    ngx_http_stytch_api_client_t  *c, *victim;
+
+    len = ngx_min(key->len, NGX_HTTP_STYTCH_API_CLIENT_KEY);
+    hash = ngx_murmur_hash2(key->data, key->len);
+    victim = NULL;
+
+    for (n = 0; n < NGX_HTTP_STYTCH_API_CLIENT_PROBES; n++) {
+        i = (hash + n) % NGX_HTTP_STYTCH_API_CLIENTS;
+        c = &project->api_clients[i];
+
+        if (c->key_len == len + 1 && c->hash == hash
+            && ngx_memcmp(c->key, key->data, len) == 0)
+        {
+            return c;
+        }
+
+        if (c->key_len == 0) {
+            if (victim == NULL || victim->key_len) {
+                victim = c;
+            }
+
+            continue;
+        }
+
+        if (victim == NULL
+            || (victim->key_len && c->refilled < victim->refilled))
+        {
+            victim = c;
+        }
+    }
+
+    ngx_memzero(victim, sizeof(ngx_http_stytch_api_client_t));
+    victim->hash = hash;
+    victim->key_len = len + 1;   /* 0 is a free place; "" is a client too */
+    ngx_memcpy(victim->key, key->data, len);
+
+    return victim;
 }
 
 

@@ -26,7 +26,8 @@
  *   ANSWERED       the session is accepted              -> AUTHENTICATED
  *                  a permission check answered          -> AUTHENTICATED
  *                  refused                              -> DECIDED
- *   AUTHENTICATED  authorization allows or denies       -> DECIDED
+ *   AUTHENTICATED  an identity no header can carry      -> DECIDED
+ *                  authorization allows or denies       -> DECIDED
  *                  a permission the API must check      -> ASK
  *   DECIDED        the response: allow, 401, 403, 503 or 500
  *
@@ -399,6 +400,21 @@ ngx_http_stytch_step_authenticated(ngx_http_request_t *r,
 {
     ngx_int_t                  rc;
     ngx_http_stytch_verdict_t  verdict;
+
+    if (!stytch_session_identity_safe(ctx->session)) {
+        /*
+         * Whoever it names, no header can carry it as it is: the token is
+         * refused rather than passed on with an empty or altered identity.
+         */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "stytch: a %s whose identity (sub, session id or "
+                      "organization id) holds a control character or a "
+                      "line separator is refused",
+                      ctx->m2m ? "token" : "session");
+        ctx->status = STYTCH_IDENTITY_INVALID;
+        ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_DECIDED);
+        return NGX_OK;
+    }
 
     ctx->authenticated = 1;
     ctx->status = STYTCH_OK;

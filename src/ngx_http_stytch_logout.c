@@ -33,6 +33,9 @@ typedef struct {
 
 static ngx_int_t ngx_http_stytch_logout_handler(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_stytch_local_path(ngx_str_t *path);
+static ngx_table_elt_t *ngx_http_stytch_logout_header(ngx_http_request_t *r,
+    ngx_str_t *name);
+static const char *ngx_http_stytch_cross_site(ngx_http_request_t *r);
 static void ngx_http_stytch_logout_target(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_logout_t *lo);
 static ngx_int_t ngx_http_stytch_logout_token(ngx_http_request_t *r,
@@ -178,8 +181,11 @@ ngx_http_stytch_logout_handler(ngx_http_request_t *r)
     ngx_str_t                    token;
     ngx_uint_t                   jwt;
     ngx_pool_cleanup_t          *cln;
+    const char                  *why;
     ngx_http_stytch_logout_t    *lo;
     ngx_http_stytch_loc_conf_t  *slcf;
+
+    static ngx_str_t  no_store = ngx_string("no-store");
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_POST))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -192,6 +198,25 @@ ngx_http_stytch_logout_handler(ngx_http_request_t *r)
     }
 
     slcf = ngx_http_get_module_loc_conf(r, ngx_http_stytch_module);
+
+    if (!slcf->logout_cross_site) {
+        why = ngx_http_stytch_cross_site(r);
+
+        if (why) {
+            /* another site's link or form: nothing revoked, nothing cleared */
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "stytch: a cross-site sign-out is refused (%s)",
+                          why);
+
+            if (ngx_http_stytch_add_header(r, "Cache-Control", &no_store)
+                == NULL)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            return NGX_HTTP_FORBIDDEN;
+        }
+    }
 
     lo = ngx_pcalloc(r->pool, sizeof(ngx_http_stytch_logout_t));
     if (lo == NULL) {
@@ -248,6 +273,96 @@ ngx_http_stytch_logout_handler(ngx_http_request_t *r)
     r->main->count++;
 
     return NGX_DONE;
+}
+
+
+/*
+ * Whether another site sent the browser here: its Sec-Fetch-Site says
+ * "cross-site", or its Origin (sent with every POST and with fetch()) is
+ * "null" or names another host than the one the request is for.  A
+ * request that says neither (an old browser, curl) is this site's.
+ * Returns the reason, or NULL.
+ */
+
+static const char *
+ngx_http_stytch_cross_site(ngx_http_request_t *r)
+{
+    u_char           *p, *last;
+    ngx_str_t         host;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  sec_fetch_site = ngx_string("Sec-Fetch-Site");
+    static ngx_str_t  origin = ngx_string("Origin");
+
+    h = ngx_http_stytch_logout_header(r, &sec_fetch_site);
+
+    if (h && h->value.len == sizeof("cross-site") - 1
+        && ngx_strncasecmp(h->value.data, (u_char *) "cross-site",
+                           sizeof("cross-site") - 1)
+           == 0)
+    {
+        return "Sec-Fetch-Site: cross-site";
+    }
+
+    h = ngx_http_stytch_logout_header(r, &origin);
+
+    if (h == NULL) {
+        return NULL;
+    }
+
+    /* scheme "://" host [":" port]: the host part is compared */
+
+    p = h->value.data;
+    last = p + h->value.len;
+
+    p = ngx_strlcasestrn(p, last, (u_char *) "://", sizeof("://") - 1 - 1);
+
+    if (p == NULL || r->headers_in.host == NULL) {
+        return "an Origin of another site";
+    }
+
+    p += sizeof("://") - 1;
+
+    host = r->headers_in.host->value;
+
+    if ((size_t) (last - p) != host.len
+        || ngx_strncasecmp(p, host.data, host.len) != 0)
+    {
+        return "an Origin of another site";
+    }
+
+    return NULL;
+}
+
+
+static ngx_table_elt_t *
+ngx_http_stytch_logout_header(ngx_http_request_t *r, ngx_str_t *name)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+        {
+            return &h[i];
+        }
+    }
 }
 
 

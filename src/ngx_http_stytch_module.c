@@ -30,12 +30,16 @@ static char *ngx_http_stytch_api_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_stytch_issuer(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_uint_t ngx_http_stytch_blank(ngx_str_t *value);
+static void ngx_http_stytch_scope_parts(ngx_conf_t *cf, ngx_str_t *value);
 static char *ngx_http_stytch_require_scope(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_stytch_session_duration(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_stytch_api_rate(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_stytch_parse_rate(ngx_conf_t *cf, ngx_str_t *text,
+    ngx_uint_t *result);
 static char *ngx_http_stytch_max_token_age(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_stytch_token_source(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -333,6 +337,13 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       offsetof(ngx_http_stytch_loc_conf_t, accept_m2m),
       NULL },
 
+    { ngx_string("stytch_logout_cross_site"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, logout_cross_site),
+      NULL },
+
     { ngx_string("stytch_cors_preflight"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -348,10 +359,17 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       NULL },
 
     { ngx_string("stytch_api_rate"),
-      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
       ngx_http_stytch_api_rate,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
+      NULL },
+
+    { ngx_string("stytch_api_client"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, api_client),
       NULL },
 
     { ngx_string("stytch_require_organization"),
@@ -551,8 +569,11 @@ ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
     slcf->scopes = NGX_CONF_UNSET_PTR;
     slcf->accept_m2m = NGX_CONF_UNSET;
     slcf->cors_preflight = NGX_CONF_UNSET;
+    slcf->logout_cross_site = NGX_CONF_UNSET;
     slcf->session_duration = NGX_CONF_UNSET;
     slcf->api_rate = NGX_CONF_UNSET_UINT;
+    slcf->api_client_rate = NGX_CONF_UNSET_UINT;
+    slcf->api_client = NGX_CONF_UNSET_PTR;
     slcf->organization = NGX_CONF_UNSET_PTR;
     slcf->rules = NGX_CONF_UNSET_PTR;
 
@@ -630,8 +651,23 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->scopes, prev->scopes, NULL);
     ngx_conf_merge_value(conf->accept_m2m, prev->accept_m2m, 0);
     ngx_conf_merge_value(conf->cors_preflight, prev->cors_preflight, 0);
+    ngx_conf_merge_value(conf->logout_cross_site, prev->logout_cross_site, 0);
     ngx_conf_merge_value(conf->session_duration, prev->session_duration, 0);
+    if (conf->api_rate == NGX_CONF_UNSET_UINT) {
+        conf->api_rate = prev->api_rate;
+        conf->api_client_rate = prev->api_client_rate;
+    }
+
     ngx_conf_merge_uint_value(conf->api_rate, prev->api_rate, 0);
+
+    if (conf->api_client_rate == NGX_CONF_UNSET_UINT) {
+        /* a tenth of the rate, at least one call a minute */
+        conf->api_client_rate = conf->api_rate
+                                ? ngx_max(conf->api_rate / 10, 1000 / 60)
+                                : 0;
+    }
+
+    ngx_conf_merge_ptr_value(conf->api_client, prev->api_client, NULL);
     ngx_conf_merge_ptr_value(conf->permissions, prev->permissions, NULL);
     ngx_conf_merge_ptr_value(conf->organization, prev->organization, NULL);
     ngx_conf_merge_ptr_value(conf->rules, prev->rules, NULL);
@@ -1524,10 +1560,14 @@ ngx_http_stytch_require_scope(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 1; i < cf->args->nelts; i++) {
 
-        if (value[i].len == 0) {
+        if (ngx_http_stytch_blank(&value[i])) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "empty scope in \"stytch_require_scope\"");
             return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_script_variables_count(&value[i]) == 0) {
+            ngx_http_stytch_scope_parts(cf, &value[i]);
         }
 
         cv = ngx_array_push(slcf->scopes);
@@ -1546,6 +1586,69 @@ ngx_http_stytch_require_scope(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_stytch_blank(ngx_str_t *value)
+{
+    u_char  *p;
+
+    for (p = value->data; p < value->data + value->len; p++) {
+        if (*p != ' ') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * Stytch's SDKs read a scope as "action" or "action:resource" and ignore
+ * what follows a second colon, and the module matches as they do: a
+ * required "read:users:extra" is met by "read:users".  Said at start.
+ */
+
+static void
+ngx_http_stytch_scope_parts(ngx_conf_t *cf, ngx_str_t *value)
+{
+    u_char      *p, *start, *last, *colon;
+    ngx_str_t    scope, used;
+    ngx_uint_t   colons;
+
+    start = value->data;
+    last = start + value->len;
+
+    while (start < last) {
+        while (start < last && *start == ' ') {
+            start++;
+        }
+
+        colons = 0;
+        colon = NULL;
+
+        for (p = start; p < last && *p != ' '; p++) {
+            if (*p == ':' && ++colons == 2) {
+                colon = p;
+            }
+        }
+
+        if (colon) {
+            scope.data = start;
+            scope.len = p - start;
+            used.data = start;
+            used.len = colon - start;
+
+            ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                               "\"stytch_require_scope\" \"%V\": Stytch "
+                               "matches a scope on its first two parts, "
+                               "so a token with \"%V\" has it",
+                               &scope, &used);
+        }
+
+        start = p;
+    }
 }
 
 
@@ -1591,16 +1694,17 @@ ngx_http_stytch_session_duration(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
-/* stytch_api_rate NUMBERr/s | NUMBERr/m | off, as limit_req's rate */
+/*
+ * stytch_api_rate RATE [client=RATE|off] | off, each RATE as limit_req's:
+ * NUMBERr/s or NUMBERr/m, kept in thousandths of a call per second.
+ */
 
 static char *
 ngx_http_stytch_api_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_stytch_loc_conf_t *slcf = conf;
 
-    size_t      len;
-    ngx_int_t   rate, scale;
-    ngx_str_t  *value;
+    ngx_str_t  *value, client;
 
     if (slcf->api_rate != NGX_CONF_UNSET_UINT) {
         return "is duplicate";
@@ -1609,18 +1713,76 @@ ngx_http_stytch_api_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     value = cf->args->elts;
 
     if (ngx_strcmp(value[1].data, "off") == 0) {
+        if (cf->args->nelts > 2) {
+            return "takes no client rate with \"off\"";
+        }
+
         slcf->api_rate = 0;
+        slcf->api_client_rate = 0;
         return NGX_CONF_OK;
     }
 
-    len = value[1].len;
+    if (ngx_http_stytch_parse_rate(cf, &value[1], &slcf->api_rate)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 2) {
+        return NGX_CONF_OK;
+    }
+
+    if (value[2].len <= sizeof("client=") - 1
+        || ngx_strncmp(value[2].data, "client=", sizeof("client=") - 1)
+           != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in \"stytch_api_rate\": "
+                           "it must be \"client=\" and a rate, or "
+                           "\"client=off\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    client.data = value[2].data + sizeof("client=") - 1;
+    client.len = value[2].len - (sizeof("client=") - 1);
+
+    if (client.len == 3 && ngx_strncmp(client.data, "off", 3) == 0) {
+        slcf->api_client_rate = 0;
+        return NGX_CONF_OK;
+    }
+
+    if (ngx_http_stytch_parse_rate(cf, &client, &slcf->api_client_rate)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (slcf->api_client_rate > slcf->api_rate) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the client rate \"%V\" in \"stytch_api_rate\" "
+                           "is above the rate \"%V\"", &client, &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_parse_rate(ngx_conf_t *cf, ngx_str_t *text,
+    ngx_uint_t *result)
+{
+    size_t     len;
+    ngx_int_t  rate, scale;
+
+    len = text->len;
     scale = 1;
 
-    if (len > 3 && ngx_strncmp(value[1].data + len - 3, "r/s", 3) == 0) {
+    if (len > 3 && ngx_strncmp(text->data + len - 3, "r/s", 3) == 0) {
         len -= 3;
 
     } else if (len > 3
-               && ngx_strncmp(value[1].data + len - 3, "r/m", 3) == 0)
+               && ngx_strncmp(text->data + len - 3, "r/m", 3) == 0)
     {
         len -= 3;
         scale = 60;
@@ -1629,23 +1791,23 @@ ngx_http_stytch_api_rate(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         len = 0;
     }
 
-    rate = len ? ngx_atoi(value[1].data, len) : NGX_ERROR;
+    rate = len ? ngx_atoi(text->data, len) : NGX_ERROR;
 
     if (rate <= 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid rate \"%V\" in \"stytch_api_rate\": "
                            "it must be like \"10r/s\" or \"60r/m\", or "
-                           "\"off\"", &value[1]);
-        return NGX_CONF_ERROR;
+                           "\"off\"", text);
+        return NGX_ERROR;
     }
 
-    slcf->api_rate = rate * 1000 / scale;
+    *result = rate * 1000 / scale;
 
-    if (slcf->api_rate == 0) {
-        slcf->api_rate = 1;
+    if (*result == 0) {
+        *result = 1;
     }
 
-    return NGX_CONF_OK;
+    return NGX_OK;
 }
 
 

@@ -167,6 +167,14 @@ ngx_http_stytch_project_use(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf,
         project->api_rate = slcf->api_rate;
     }
 
+    /* and one per client, as small */
+    if (slcf->api_client_rate
+        && (project->api_client_rate == 0
+            || slcf->api_client_rate < project->api_client_rate))
+    {
+        project->api_client_rate = slcf->api_client_rate;
+    }
+
     if (slcf->basic_auth.len) {
         /*
          * The policy is fetched with the project's credentials wherever
@@ -379,6 +387,15 @@ ngx_http_stytch_project_init(ngx_http_stytch_project_t *project,
         return NGX_ERROR;
     }
 
+    if (project->api_rate && project->api_client_rate) {
+        project->api_clients = ngx_calloc(NGX_HTTP_STYTCH_API_CLIENTS
+                                          * sizeof(ngx_http_stytch_api_client_t),
+                                          log);
+        if (project->api_clients == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
     if (project->shm->norgs) {
         project->orgs = ngx_calloc(project->shm->norgs
                                    * sizeof(ngx_http_stytch_org_policy_t),
@@ -424,6 +441,11 @@ ngx_http_stytch_project_exit(ngx_http_stytch_project_t *project)
     if (project->org_fetch) {
         ngx_free(project->org_fetch);
         project->org_fetch = NULL;
+    }
+
+    if (project->api_clients) {
+        ngx_free(project->api_clients);
+        project->api_clients = NULL;
     }
 
     if (project->policy) {
@@ -735,9 +757,23 @@ ngx_http_stytch_project_org_policy(ngx_http_stytch_project_t *project,
     }
 
     rc = ngx_http_stytch_zone_org(project->shm_zone, project->shm, org_id,
-                                  &slot);
+                                  project->policy_refresh, &slot);
 
     if (rc == NGX_DECLINED) {
+        /* its checks are asked of the API meanwhile */
+        if (ngx_time() - project->orgs_full_logged >= 60) {
+            project->orgs_full_logged = ngx_time();
+
+            ngx_log_error(NGX_LOG_WARN, project->log, 0,
+                          "stytch: no room for the RBAC policy of "
+                          "organization \"%V\" of project \"%V\": the "
+                          "policies in its place were all used within "
+                          "\"stytch_policy_refresh\"; its permissions are "
+                          "asked of the API until one is idle that long; "
+                          "raise \"stytch_organizations\" if this lasts",
+                          org_id, &project->project_id);
+        }
+
         return NULL;
     }
 

@@ -233,6 +233,26 @@ ngx_http_stytch_scopes(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
             return NGX_ERROR;
         }
 
+        for (p = values[i].data; p < values[i].data + values[i].len; p++) {
+            if (*p != ' ') {
+                break;
+            }
+        }
+
+        if (p == values[i].data + values[i].len) {
+            /*
+             * A value that names no scope would require nothing: the
+             * configuration asks for a scope it cannot say, so nothing is
+             * allowed (500), and the operator is told which value.
+             */
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "stytch: \"stytch_require_scope\" \"%V\" is "
+                          "empty: the request is refused",
+                          &cv[i].value);
+            verdict->status = STYTCH_INTERNAL_ERROR;
+            return NGX_DECLINED;
+        }
+
         len += values[i].len + 1;
     }
 

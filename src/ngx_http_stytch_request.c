@@ -14,6 +14,8 @@
 
 static ngx_int_t ngx_http_stytch_bearer(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *token);
+static ngx_uint_t ngx_http_stytch_method_override(ngx_str_t *name,
+    ngx_str_t *overrides);
 
 
 /*
@@ -220,7 +222,15 @@ ngx_http_stytch_cookie(ngx_http_request_t *r, ngx_str_t *name,
 }
 
 
-/* OPTIONS with Origin and Access-Control-Request-Method (Fetch standard) */
+/*
+ * A CORS preflight, strictly: what a browser sends and nothing more.  An
+ * OPTIONS request without a body (no Content-Length above 0, no
+ * Transfer-Encoding, and for HTTP/2 and HTTP/3 no body announced), with a
+ * non-empty Origin and a non-empty Access-Control-Request-Method, and
+ * without a method-override header, which some frameworks read to run the
+ * request as another method.  Anything else is not a preflight and is
+ * authenticated as usual.
+ */
 
 ngx_uint_t
 ngx_http_stytch_preflight(ngx_http_request_t *r)
@@ -230,10 +240,30 @@ ngx_http_stytch_preflight(ngx_http_request_t *r)
     ngx_table_elt_t  *h;
 
     static ngx_str_t  acrm = ngx_string("Access-Control-Request-Method");
+    static ngx_str_t  overrides[] = {
+        ngx_string("X-HTTP-Method-Override"),
+        ngx_string("X-HTTP-Method"),
+        ngx_string("X-Method-Override"),
+        ngx_null_string
+    };
 
     if (r->method != NGX_HTTP_OPTIONS) {
         return 0;
     }
+
+    if (r->headers_in.content_length_n > 0
+        || r->headers_in.transfer_encoding
+        || r->headers_in.chunked)
+    {
+        return 0;
+    }
+
+#if (NGX_HTTP_V2)
+    /* HEADERS without END_STREAM: DATA frames are to come */
+    if (r->stream && !r->stream->in_closed) {
+        return 0;
+    }
+#endif
 
     origin = 0;
     method = 0;
@@ -258,17 +288,45 @@ ngx_http_stytch_preflight(ngx_http_request_t *r)
                                sizeof("Origin") - 1)
                == 0)
         {
+            if (h[i].value.len == 0 || origin) {
+                return 0;
+            }
+
             origin = 1;
 
         } else if (h[i].key.len == acrm.len
                    && ngx_strncasecmp(h[i].key.data, acrm.data, acrm.len)
                       == 0)
         {
+            if (h[i].value.len == 0 || method) {
+                return 0;
+            }
+
             method = 1;
+
+        } else if (ngx_http_stytch_method_override(&h[i].key, overrides)) {
+            return 0;
         }
     }
 
     return origin && method;
+}
+
+
+static ngx_uint_t
+ngx_http_stytch_method_override(ngx_str_t *name, ngx_str_t *overrides)
+{
+    ngx_str_t  *o;
+
+    for (o = overrides; o->len; o++) {
+        if (name->len == o->len
+            && ngx_strncasecmp(name->data, o->data, o->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

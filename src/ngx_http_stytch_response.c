@@ -14,6 +14,7 @@
 
 
 static ngx_uint_t ngx_http_stytch_shared_directive(u_char *p, size_t len);
+static ngx_uint_t ngx_http_stytch_cdn_header(ngx_str_t *name);
 
 
 /* A response header; value must live as long as the request. */
@@ -286,8 +287,13 @@ ngx_http_stytch_clear_cookie(ngx_http_request_t *r,
 
 
 /*
- * Cache-Control becomes "private", followed by the directives it had that
- * are not about shared caches.
+ * No shared cache may store the response, whatever the location, its
+ * "expires" and "add_header" (whose filter runs before this one) or its
+ * upstream said: Cache-Control becomes one header, "private", followed by
+ * the directives it had that are not about shared caches (max-age stays,
+ * for the browser); an Expires is put in the past, for HTTP/1.0 caches
+ * that read no Cache-Control; and the headers that speak to CDNs alone
+ * (CDN-Cache-Control and its targeted forms, Surrogate-Control) go.
  */
 
 ngx_int_t
@@ -317,12 +323,35 @@ ngx_http_stytch_private(ngx_http_request_t *r)
             i = 0;
         }
 
-        if (h[i].hash && h[i].key.len == sizeof("Cache-Control") - 1
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        if (ngx_http_stytch_cdn_header(&h[i].key)) {
+            h[i].hash = 0;
+            continue;
+        }
+
+        if (h[i].key.len == sizeof("Cache-Control") - 1
             && ngx_strncasecmp(h[i].key.data, (u_char *) "Cache-Control",
                                sizeof("Cache-Control") - 1)
                == 0)
         {
             len += 2 + h[i].value.len;
+        }
+    }
+
+    if (r->headers_out.expires && r->headers_out.expires->hash) {
+        ngx_str_set(&r->headers_out.expires->value,
+                    "Thu, 01 Jan 1970 00:00:01 GMT");
+
+    } else {
+        ngx_str_set(&value, "Thu, 01 Jan 1970 00:00:01 GMT");
+
+        r->headers_out.expires = ngx_http_stytch_add_header(r, "Expires",
+                                                            &value);
+        if (r->headers_out.expires == NULL) {
+            return NGX_ERROR;
         }
     }
 
@@ -409,7 +438,7 @@ ngx_http_stytch_private(ngx_http_request_t *r)
 }
 
 
-/* public, private and s-maxage speak of shared caches */
+/* public, private, s-maxage and proxy-revalidate speak of shared caches */
 
 static ngx_uint_t
 ngx_http_stytch_shared_directive(u_char *p, size_t len)
@@ -418,7 +447,8 @@ ngx_http_stytch_shared_directive(u_char *p, size_t len)
     ngx_uint_t  i;
 
     static ngx_str_t  shared[] = {
-        ngx_string("public"), ngx_string("private"), ngx_string("s-maxage")
+        ngx_string("public"), ngx_string("private"), ngx_string("s-maxage"),
+        ngx_string("proxy-revalidate")
     };
 
     for (n = 0; n < len && p[n] != '=' && p[n] != ' '; n++) {
@@ -434,4 +464,29 @@ ngx_http_stytch_shared_directive(u_char *p, size_t len)
     }
 
     return 0;
+}
+
+
+/*
+ * CDN-Cache-Control (RFC 9213) and its targeted forms (Cloudflare-CDN-
+ * Cache-Control, ...), and Surrogate-Control: a CDN obeys them rather
+ * than Cache-Control.
+ */
+
+static ngx_uint_t
+ngx_http_stytch_cdn_header(ngx_str_t *name)
+{
+    static ngx_str_t  cdn = ngx_string("CDN-Cache-Control");
+    static ngx_str_t  surrogate = ngx_string("Surrogate-Control");
+
+    if (name->len == surrogate.len
+        && ngx_strncasecmp(name->data, surrogate.data, surrogate.len) == 0)
+    {
+        return 1;
+    }
+
+    return name->len >= cdn.len
+           && ngx_strncasecmp(name->data + name->len - cdn.len, cdn.data,
+                              cdn.len)
+              == 0;
 }

@@ -380,16 +380,21 @@ ngx_http_stytch_zone_copy(ngx_shm_zone_t *shm_zone,
 /*
  * The slot of an organization's policy: the organization id's hash, then
  * the next NGX_HTTP_STYTCH_ORG_PROBES - 1 slots.  NGX_OK: *slot is the
- * organization's.  NGX_AGAIN: a slot was just given to it, the free one or
- * the least recently asked for in the window (its policy is to be
- * fetched).  NGX_DECLINED: every slot of the window is being fetched.
+ * organization's.  NGX_AGAIN: a slot was just given to it, a free one or
+ * the least recently asked for in the window, if that one was not asked
+ * for in the last "idle" seconds (its policy is to be fetched).
+ * NGX_DECLINED: every slot of the window is in use: asked for within
+ * "idle", or being fetched.  A slot is taken by use, never by arrival, so
+ * that organizations that come and go cannot evict, and make the workers
+ * fetch again, the policies that are being used.
  */
 
 ngx_int_t
 ngx_http_stytch_zone_org(ngx_shm_zone_t *shm_zone,
-    ngx_http_stytch_shm_project_t *sp, ngx_str_t *org_id, ngx_uint_t *slot)
+    ngx_http_stytch_shm_project_t *sp, ngx_str_t *org_id, time_t idle,
+    ngx_uint_t *slot)
 {
-    time_t                      oldest;
+    time_t                      now, oldest;
     uint32_t                    hash;
     ngx_uint_t                  n, i, s, epoch, probes;
     ngx_slab_pool_t            *shpool;
@@ -403,6 +408,8 @@ ngx_http_stytch_zone_org(ngx_shm_zone_t *shm_zone,
     hash = ngx_crc32_short(org_id->data, org_id->len);
     probes = ngx_min(sp->norgs, NGX_HTTP_STYTCH_ORG_PROBES);
 
+    now = ngx_time();
+
     ngx_shmtx_lock(&shpool->mutex);
 
     s = sp->norgs;
@@ -415,7 +422,7 @@ ngx_http_stytch_zone_org(ngx_shm_zone_t *shm_zone,
         if (sd->org_id_len == org_id->len
             && ngx_memcmp(sd->org_id, org_id->data, org_id->len) == 0)
         {
-            sd->used = ngx_time();
+            sd->used = now;
             ngx_shmtx_unlock(&shpool->mutex);
             *slot = i;
             return NGX_OK;
@@ -430,7 +437,9 @@ ngx_http_stytch_zone_org(ngx_shm_zone_t *shm_zone,
             continue;
         }
 
-        if (sd->used < oldest && sd->lease_pid == 0) {
+        if (sd->used < oldest && sd->lease_pid == 0
+            && now - sd->used >= idle)
+        {
             oldest = sd->used;
             s = i;
         }
@@ -450,7 +459,7 @@ ngx_http_stytch_zone_org(ngx_shm_zone_t *shm_zone,
 
     ngx_memzero(sd, sizeof(ngx_http_stytch_shm_doc_t));
     sd->epoch = epoch;
-    sd->used = ngx_time();
+    sd->used = now;
     sd->org_id_len = org_id->len;
     ngx_memcpy(sd->org_id, org_id->data, org_id->len);
 

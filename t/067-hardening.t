@@ -176,7 +176,7 @@ application page
 
 
 
-=== TEST 5: expires in the location adds its own Cache-Control; "private" stays; a response without a cookie is left alone
+=== TEST 5: expires in the location: its max-age joins "private" in one Cache-Control (t/087-refresh-private.t has the rest)
 --- config
     location /p/ {
         stytch_auth on;
@@ -190,7 +190,7 @@ StytchTest::reset_emulator();
 --- request
 GET /p/index.html
 --- error_code: 200
---- raw_response_headers_like: \r\nCache-Control: private\r\n
+--- raw_response_headers_like: \r\nCache-Control: private, max-age=600\r\n
 
 
 

@@ -65,12 +65,27 @@ std::string JsonDumpCompact(const json_t* j) {
   char* text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
   if (text == nullptr) throw std::bad_alloc();
   std::string out;
-  // jansson escapes the other control characters but writes DEL as it is;
-  // outside strings it writes none, so escaping each one keeps the text
-  // valid JSON of the same value.
+  // jansson escapes the other control characters but writes DEL, the C1
+  // controls and U+2028/U+2029 as they are; outside strings it writes none
+  // of them, so escaping each one keeps the text valid JSON of the same
+  // value.  The text is UTF-8: C1 is C2 80..9F, U+2028/9 are E2 80 A8/9.
+  static const char kHex[] = "0123456789abcdef";
   for (const char* p = text; *p != '\0'; ++p) {
-    if (*p == '\x7f') {
+    const unsigned char c = static_cast<unsigned char>(*p);
+    const unsigned char c1 = static_cast<unsigned char>(p[1]);
+    if (c == 0x7f) {
       out += "\\u007f";
+    } else if (c == 0xc2 && c1 >= 0x80 && c1 <= 0x9f) {
+      out += "\\u00";
+      out += kHex[c1 >> 4];
+      out += kHex[c1 & 0xf];
+      ++p;
+    } else if (c == 0xe2 && c1 == 0x80 &&
+               (static_cast<unsigned char>(p[2]) == 0xa8 ||
+                static_cast<unsigned char>(p[2]) == 0xa9)) {
+      out += static_cast<unsigned char>(p[2]) == 0xa8 ? "\\u2028"
+                                                      : "\\u2029";
+      p += 2;
     } else {
       out += *p;
     }

@@ -41,7 +41,8 @@ JsonPtr JsonParse(std::string_view text, size_t max_size,
 int JsonDepth(std::string_view text, int limit);
 
 // Compact text; keys sorted so that equal objects give equal text.  No
-// byte below 0x20 and no DEL: the text may go into a header.
+// byte below 0x20, no DEL, no C1 control and no U+2028 or U+2029 (each is
+// escaped): the text may go into a header as one line.
 std::string JsonDumpCompact(const json_t* j);
 
 // Typed lookups: absent and mistyped both give nullopt / nullptr.

@@ -153,10 +153,25 @@ Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
 }
 
 bool HeaderSafe(std::string_view v) {
-  for (unsigned char c : v) {
+  const size_t n = v.size();
+  auto at = [&](size_t i) {
+    return i < n ? static_cast<unsigned char>(v[i]) : 0;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const unsigned char c = at(i);
     if (c < 0x20 || c == 0x7f) return false;
+    if (c == 0xc2 && at(i + 1) >= 0x80 && at(i + 1) <= 0x9f) return false;
+    if (c == 0xe2 && at(i + 1) == 0x80 &&
+        (at(i + 2) == 0xa8 || at(i + 2) == 0xa9)) {
+      return false;
+    }
   }
   return true;
+}
+
+bool Session::IdentitySafe() const {
+  return HeaderSafe(p_.subject) && HeaderSafe(p_.session_id) &&
+         HeaderSafe(p_.organization_id);
 }
 
 std::string_view Session::Field(stytch_field_t field) const {

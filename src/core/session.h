@@ -80,6 +80,8 @@ class Session : public RefCounted {
   int64_t jwt_exp() const { return p_.jwt_exp; }
   bool is_b2b() const { return p_.b2b; }
   bool is_m2m() const { return p_.m2m; }
+  // Whether subject, session id and organization id are HeaderSafe.
+  bool IdentitySafe() const;
   std::string_view scopes() const { return p_.scopes; }
 
  private:
@@ -117,8 +119,10 @@ class Session : public RefCounted {
   mutable std::map<std::string, std::string, std::less<>> claim_text_;
 };
 
-// Whether `v` can be a header value: no byte below 0x20 (CR, LF, NUL ...)
-// and no DEL.
+// Whether `v` can be a header value of one line: no byte below 0x20 (CR,
+// LF, NUL ...), no DEL, no C1 control (U+0080 to U+009F, NEL among them)
+// and no U+2028 or U+2029, which some parsers and loggers take for line
+// ends.  `v` is UTF-8 (jansson checks it), so these are the only forms.
 bool HeaderSafe(std::string_view v);
 
 // Top-level claims that are not custom: the registered ones and, as in

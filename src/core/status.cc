@@ -69,6 +69,9 @@ constexpr StatusInfo kTable[] = {
     {Status::kApiRateLimited, "api_rate_limited", Action::kUnavailable},
     // stytch_api_rate: the module itself spares the project's quota.
     {Status::kApiCallsLimited, "api_calls_limited", Action::kUnavailable},
+    // An identity that cannot go into a header as it is: nothing that
+    // names the user may be dropped or changed on its way to upstream.
+    {Status::kIdentityInvalid, "identity_invalid", Action::kUnauthorized},
 };
 
 static_assert(std::size(kTable) == static_cast<size_t>(kStatusCount),

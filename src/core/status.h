@@ -48,6 +48,7 @@ enum class Status : int {
   kApiMisconfigured = STYTCH_API_MISCONFIGURED,
   kApiRateLimited = STYTCH_API_RATE_LIMITED,
   kApiCallsLimited = STYTCH_API_CALLS_LIMITED,
+  kIdentityInvalid = STYTCH_IDENTITY_INVALID,
 };
 
 enum class Action : int {

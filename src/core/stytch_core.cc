@@ -151,6 +151,10 @@ int stytch_session_is_m2m(const stytch_session_t* session) {
   return session != nullptr && FromC(session)->is_m2m() ? 1 : 0;
 }
 
+int stytch_session_identity_safe(const stytch_session_t* session) {
+  return session != nullptr && FromC(session)->IdentitySafe() ? 1 : 0;
+}
+
 stytch_status_t stytch_scopes_check(const stytch_session_t* session,
                                     const char* required, size_t len) {
   if (session == nullptr) return STYTCH_INTERNAL_ERROR;

@@ -82,6 +82,9 @@ typedef enum {
                                          or something else answered: 500 */
     STYTCH_API_RATE_LIMITED,          /* 429 */
     STYTCH_API_CALLS_LIMITED,         /* this worker's own bound: 503 */
+    STYTCH_IDENTITY_INVALID,          /* sub, session or organization id
+                                         with a control character or a
+                                         line separator: 401 */
 
     STYTCH_STATUS_MAX
 } stytch_status_t;
@@ -162,9 +165,10 @@ void stytch_session_release(stytch_session_t *session);
 
 /*
  * Never NULL: an absent field is the empty string (len 0).  No value of a
- * field or claim holds a byte below 0x20 or DEL, so that each can go into
- * a request header: JSON text is escaped, and a string with such a byte is
- * given as the empty string.
+ * field or claim holds a control character (below 0x20, DEL, U+0080 to
+ * U+009F) or a line or paragraph separator (U+2028, U+2029), so that each
+ * can go into a request header as one line: JSON text is escaped, and a
+ * string with such a character is given as the empty string.
  */
 const char *stytch_session_field(const stytch_session_t *session,
     stytch_field_t field, size_t *len);
@@ -208,6 +212,14 @@ int stytch_session_is_b2b(const stytch_session_t *session);
  * the registered ones and scope.
  */
 int stytch_session_is_m2m(const stytch_session_t *session);
+
+/*
+ * 1 when the session's identity, its subject (user, member or client id),
+ * session id and organization id, holds none of the characters that
+ * stytch_session_field() never gives: such an identity would reach a
+ * header empty, and the caller refuses it (STYTCH_IDENTITY_INVALID).
+ */
+int stytch_session_identity_safe(const stytch_session_t *session);
 
 /*
  * Whether the session's scopes meet every scope of `required` (space-

@@ -520,3 +520,57 @@ TEST(FacadePolicyTest, ParseAddCheck) {
 }
 
 }  // namespace
+
+// U+2028, U+2029 and the C1 controls (NEL) end lines for some parsers and
+// loggers: no value gives them, JSON text escapes them, and an identity
+// with one of them is not safe.
+TEST(FacadeApiTest, LineSeparatorsAreSafeInHeaders) {
+  const std::string body =
+      R"({"session":{"session_id":"s1","user_id":"u1\u2028X-Injected: 1",)"
+      R"("roles":["r"],"custom_claims":{"plan":"pro\u2029",)"
+      R"("nel":"a\u0085b","ok":"caf\u00e9","deep":{"k":"v\u2028\u0085"}}},)"
+      R"("session_jwt":"","session_token":""})";
+  stytch_session_t* s = nullptr;
+  ASSERT_EQ(stytch_api_parse_authenticate(200, body.data(), body.size(), &s,
+                                          nullptr),
+            STYTCH_OK);
+  EXPECT_EQ(stytch_session_identity_safe(s), 0);
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SUBJECT), "");
+  size_t len = 99;
+  const char* plan = stytch_session_claim(s, "plan", 4, &len);
+  ASSERT_NE(plan, nullptr);
+  EXPECT_EQ(len, 0u);
+  const char* nel = stytch_session_claim(s, "nel", 3, &len);
+  ASSERT_NE(nel, nullptr);
+  EXPECT_EQ(len, 0u);
+  const char* ok = stytch_session_claim(s, "ok", 2, &len);
+  ASSERT_NE(ok, nullptr);
+  EXPECT_EQ(std::string(ok, len), "caf\xc3\xa9");  // other UTF-8 stays
+  const char* deep = stytch_session_claim(s, "deep", 4, &len);
+  ASSERT_NE(deep, nullptr);
+  EXPECT_EQ(std::string(deep, len), R"({"k":"v\u2028\u0085"})");
+  const std::string claims = Field(s, STYTCH_FIELD_CUSTOM_CLAIMS);
+  EXPECT_NE(claims.find(R"("plan":"pro\u2029")"), std::string::npos)
+      << claims;
+  EXPECT_EQ(claims.find("\xe2\x80"), std::string::npos) << claims;
+  stytch_session_release(s);
+
+  const std::string fine =
+      R"({"member_session":{"member_session_id":"ms1","member_id":"m1",)"
+      R"("organization_id":"o1"},"session_jwt":"","session_token":""})";
+  ASSERT_EQ(stytch_api_parse_authenticate(200, fine.data(), fine.size(), &s,
+                                          nullptr),
+            STYTCH_OK);
+  EXPECT_EQ(stytch_session_identity_safe(s), 1);
+  stytch_session_release(s);
+
+  const std::string org =
+      R"({"member_session":{"member_session_id":"ms1","member_id":"m1",)"
+      R"("organization_id":"o1\u0085"},"session_jwt":"","session_token":""})";
+  ASSERT_EQ(stytch_api_parse_authenticate(200, org.data(), org.size(), &s,
+                                          nullptr),
+            STYTCH_OK);
+  EXPECT_EQ(stytch_session_identity_safe(s), 0);
+  stytch_session_release(s);
+  EXPECT_EQ(stytch_session_identity_safe(nullptr), 0);
+}
