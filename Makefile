@@ -13,6 +13,7 @@ SHELL := /bin/bash
 #   make upstream   NGINX and the module from every tarball in
 #                   NGINX_TARBALLS, dynamic and static
 #   make bench      wrk against unprotected and protected locations
+#   make bench-callgrind  instructions per request, nginx under callgrind
 #   make fuzz       each fuzz target for FUZZ_SECONDS (default 60)
 #   make sanitize   the core's tests, the fuzz targets briefly, and part of t/
 #                   against NGINX 1.22.1 and the module under ASan + UBSan
@@ -43,8 +44,8 @@ GLUE_SRCS := $(wildcard src/*.c src/*.h) config
 .DELETE_ON_ERROR:
 
 .PHONY: all module deps test test-core test-emulator test-nginx test-static \
-        test-browser demo demo-serve bench fuzz clean install install-module \
-        uninstall deb upstream sanitize sanitize-nginx
+        test-browser demo demo-serve bench bench-callgrind fuzz clean install \
+        install-module uninstall deb upstream sanitize sanitize-nginx
 
 all: module
 
@@ -340,6 +341,10 @@ demo-serve: module | $(DEPS_demo)
 
 bench: module | $(DEPS_bench)
 	scripts/bench
+
+# Instructions per request under callgrind: steady on a busy machine.
+bench-callgrind: module | $(DEPS_bench)
+	scripts/bench-callgrind
 
 clean:
 	rm -rf $(BUILD) t/servroot t/servroot_*

@@ -1977,7 +1977,10 @@ ngx_http_stytch_check_jwt_cache(ngx_conf_t *cf, void *post, void *data)
 
     ngx_str_t  *value;
 
-    /* each worker allocates the whole cache, about 100 bytes an entry */
+    /*
+     * each worker allocates the cache's table, about 100 bytes an entry,
+     * and a copy of each token it holds
+     */
     if (*size > NGX_HTTP_STYTCH_MAX_JWT_CACHE) {
         value = cf->args->elts;
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

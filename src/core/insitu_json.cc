@@ -392,17 +392,29 @@ class InsituJson::Parser {
   const int max_depth_;
 };
 
-bool InsituJson::Parse(std::string text, int max_depth) {
+bool InsituJson::Parse(std::string text, int max_depth, bool keep_text) {
   buf_ = std::move(text);
+  const size_t n = buf_.size();
+  text_len_ = 0;
+  size_t start = 0;
+  if (keep_text) {
+    // The text, a NUL, and the copy to parse; appending from the string's
+    // own bytes is safe, and needs no new buffer when it has the room.
+    buf_.push_back('\0');
+    buf_.append(buf_.data(), n);
+    text_len_ = n;
+    start = n + 1;
+  }
   nodes_.clear();
   // A Stytch session payload holds about one value per 25-30 bytes; growth
   // covers denser documents.  The vector lives as long as the cached
   // session, so its spare capacity is memory held per cache entry.
-  nodes_.reserve(buf_.size() / 24 + 8);
-  char* begin = buf_.data();
-  Parser parser(begin, begin + buf_.size(), &nodes_, max_depth);
+  nodes_.reserve(n / 24 + 8);
+  char* begin = buf_.data() + start;
+  Parser parser(begin, begin + n, &nodes_, max_depth);
   if (!parser.Run()) {
     nodes_.clear();
+    text_len_ = 0;
     return false;
   }
   return true;

@@ -63,8 +63,15 @@ class InsituJson {
   InsituJson& operator=(const InsituJson&) = delete;
 
   // Takes the text and parses it; false on any error, after which the
-  // document is empty.
-  bool Parse(std::string text, int max_depth);
+  // document is empty.  With keep_text, text() gives the text as it was:
+  // it is kept before the copy that the parse decodes in place, in the
+  // same buffer (one allocation when `text` has room for both, 2n+1 bytes).
+  bool Parse(std::string text, int max_depth, bool keep_text = false);
+
+  // The text given to Parse with keep_text; empty otherwise.
+  std::string_view text() const {
+    return std::string_view(buf_.data(), text_len_);
+  }
 
   const JNode* root() const { return nodes_.empty() ? nullptr : &nodes_[0]; }
   const JNode* First(const JNode* n) const { return At(n->first); }
@@ -81,6 +88,7 @@ class InsituJson {
   const JNode* At(uint32_t i) const { return i == 0 ? nullptr : &nodes_[i]; }
 
   std::string buf_;
+  size_t text_len_ = 0;  // the kept text, at the start of buf_
   std::vector<JNode> nodes_;
 };
 

@@ -48,6 +48,7 @@ Status SplitJwsDecoding(std::string_view token, JwsSegments* out,
                         std::string* payload, std::string* signature) {
   const Status st = Split(token, false, out);
   if (st != Status::kOk) return st;
+  payload->reserve(2 * Base64UrlMaxDecodedSize(out->payload.size()) + 1);
   if (!Base64UrlDecode(out->payload, payload) ||
       !Base64UrlDecode(out->signature, signature)) {
     return Status::kTokenMalformed;
@@ -93,8 +94,7 @@ Status ParseJwtPayload(std::string_view payload_b64,
 Status ParseJwtPayloadJson(std::string json, std::unique_ptr<JwtPayload>* out) {
   if (json.size() > STYTCH_MAX_TOKEN_SIZE) return Status::kJwtPayloadInvalid;
   auto payload = std::make_unique<JwtPayload>();
-  payload->text = std::move(json);
-  if (!payload->doc.Parse(payload->text, kMaxJsonDepth) ||
+  if (!payload->doc.Parse(std::move(json), kMaxJsonDepth, true) ||
       payload->root()->type != JType::kObject) {
     return Status::kJwtPayloadInvalid;
   }

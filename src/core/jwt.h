@@ -30,7 +30,8 @@ Status SplitJws(std::string_view token, JwsSegments* out);
 
 // The same checks with the same results, and the payload and signature
 // decoded into *payload and *signature: strict decoding is the check, so
-// that the verifier reads those bytes once.
+// that the verifier reads those bytes once.  *payload is given room for
+// twice its text, which ParseJwtPayloadJson uses without reallocating.
 Status SplitJwsDecoding(std::string_view token, JwsSegments* out,
                         std::string* payload, std::string* signature);
 
@@ -55,10 +56,11 @@ inline constexpr size_t kMaxKidLength = 256;
 Status ParseJwtHeader(std::string_view header_b64, JwtHeader* out);
 
 // A decoded payload: the JSON text as signed, and its parse.  The text is
-// kept for jansson, which renders custom claims when (if ever) asked.
+// kept for jansson, which renders custom claims when (if ever) asked; it
+// shares the parse's buffer.
 struct JwtPayload {
-  std::string text;
   InsituJson doc;
+  std::string_view text() const { return doc.text(); }
   const JNode* root() const { return doc.root(); }
 };
 

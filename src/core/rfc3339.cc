@@ -24,6 +24,19 @@ int DaysInMonth(int y, int m) {
   return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
 }
 
+// Days from 1970-01-01 to y-m-d of the proleptic Gregorian calendar
+// (Howard Hinnant's days_from_civil), for any year of four digits: what
+// timegm computes, without its normalising loop (three of them for each
+// session JWT).
+int64_t DaysFromCivil(int64_t y, int m, int d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;                                // [0, 399]
+  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  // [0, 365]
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;        // [0, 146096]
+  return era * 146097 + doe - 719468;
+}
+
 }  // namespace
 
 bool ParseRfc3339(std::string_view s, int64_t* epoch) {
@@ -66,16 +79,10 @@ bool ParseRfc3339(std::string_view s, int64_t* epoch) {
   }
   if (pos != s.size()) return false;
 
-  struct tm tm = {};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  // timegm, not mktime: the fields are UTC and the worker's TZ is unknown.
-  const time_t t = timegm(&tm);
-  *epoch = static_cast<int64_t>(t) - offset;
+  // UTC fields, whatever the worker's TZ; a leap second (60) counts as
+  // the next minute's first, as timegm has it.
+  *epoch = DaysFromCivil(year, month, day) * 86400 + hour * 3600 +
+           minute * 60 + second - offset;
   return true;
 }
 

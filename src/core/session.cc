@@ -279,7 +279,7 @@ const json_t* Session::JwtRoot() const {
     // InsituJson accepted this text and accepts nothing jansson refuses,
     // so this parse succeeds; if it ever did not, the session would just
     // show no custom claims and no details.
-    jwt_root_ = JsonParse(p_.jwt->text, STYTCH_MAX_TOKEN_SIZE);
+    jwt_root_ = JsonParse(p_.jwt->text(), STYTCH_MAX_TOKEN_SIZE);
   }
   return json_is_object(jwt_root_.get()) ? jwt_root_.get() : nullptr;
 }

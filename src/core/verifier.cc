@@ -1,25 +1,10 @@
 #include "verifier.h"
 
-#include <cstring>
-
 #include "base64url.h"
 #include "jwt.h"
 
 namespace stytch {
 namespace {
-
-// The start of ".signature": glibc's memrchr is vectorised, where
-// string_view::rfind reads the 342 characters of a signature one by one.
-size_t LastDot(std::string_view token) {
-#ifdef __GLIBC__
-  const void* p = memrchr(token.data(), '.', token.size());
-  return p == nullptr ? std::string_view::npos
-                      : static_cast<size_t>(static_cast<const char*>(p) -
-                                            token.data());
-#else
-  return token.rfind('.');
-#endif
-}
 
 // Whether a caller that takes `kinds` takes this session's kind.
 bool KindAllowed(unsigned kinds, bool m2m) {
@@ -80,7 +65,7 @@ const RsaPublicKey* Verifier::KeyFor(std::string_view header_b64,
 }
 
 Status Verifier::VerifyUncached(std::string_view token,
-                                const VerifyParams& params, bool hashed,
+                                const VerifyParams& params,
                                 Ref<Session>* session, TimeClaims* times) {
   JwsSegments seg;
   std::string payload_text;
@@ -91,9 +76,7 @@ Status Verifier::VerifyUncached(std::string_view token,
   if (key == nullptr) return st;
 
   unsigned char digest[kSha256Size];
-  const bool digested = hashed ? hasher_.PrefixDigest(digest)
-                               : Sha256(seg.signing_input, digest);
-  if (!digested ||
+  if (!hasher_.Digest(seg.signing_input, digest) ||
       !Rs256VerifyDigest(
           key->verify_context(), key->signature_size(), digest,
           reinterpret_cast<const unsigned char*>(signature_.data()),
@@ -132,16 +115,14 @@ Status Verifier::Verify(std::string_view token, const VerifyParams& params,
   if (token.empty()) return Status::kTokenMissing;
   if (token.size() > STYTCH_MAX_TOKEN_SIZE) return Status::kTokenTooLarge;
 
-  // The cache key is SHA-256 of the whole token; the state after its
-  // signing input ("header.payload", up to the last dot) gives the digest
-  // that the signature covers, should the token not be cached.
-  TokenDigest digest;
-  const size_t dot = LastDot(token);
-  const bool use_cache =
-      cache_.capacity() > 0 && dot != std::string_view::npos &&
-      hasher_.Digest(token.substr(0, dot), token.substr(dot), digest.data());
+  // The cache finds the token by a keyed hash of its end and compares
+  // the whole of it with the bytes it stored: nothing here hashes or
+  // copies the token on a hit.
+  const bool use_cache = cache_.capacity() > 0;
+  TokenCache::Hash hash = 0;
   if (use_cache) {
-    if (const TokenCache::Entry* hit = cache_.Find(digest)) {
+    hash = cache_.HashOf(token);
+    if (const TokenCache::Entry* hit = cache_.Find(token, hash)) {
       *cached = true;
       *session = hit->session;
       if (!KindAllowed(params.kinds, hit->session->is_m2m())) {
@@ -153,12 +134,12 @@ Status Verifier::Verify(std::string_view token, const VerifyParams& params,
   }
 
   TimeClaims times;
-  const Status st = VerifyUncached(token, params, use_cache, session, &times);
+  const Status st = VerifyUncached(token, params, session, &times);
   // Only successes are kept: a failure may be the caller's clock or
   // settings today and a success tomorrow, and caching forgeries would let
   // an attacker fill the cache.
   if (st == Status::kOk && use_cache) {
-    cache_.Insert(digest, TokenCache::Entry{*session, times});
+    cache_.Insert(token, hash, TokenCache::Entry{*session, times});
   }
   return st;
 }

@@ -64,9 +64,8 @@ class Verifier {
   const TokenCache& cache() const { return cache_; }
 
  private:
-  // `hashed`: hasher_ holds the state after the token's signing input.
   Status VerifyUncached(std::string_view token, const VerifyParams& params,
-                        bool hashed, Ref<Session>* session, TimeClaims* times);
+                        Ref<Session>* session, TimeClaims* times);
   const RsaPublicKey* KeyFor(std::string_view header_b64, Status* status);
 
   std::string project_id_;
@@ -74,7 +73,7 @@ class Verifier {
   Logger log_;
   std::shared_ptr<const KeySet> keys_;
   TokenCache cache_;
-  Sha256Prefix hasher_;
+  Sha256Hasher hasher_;
   // Every token from one key carries the same header bytes, so the last
   // header that passed the rules maps straight to its key.  Only a pure
   // function of those bytes and keys_ is remembered; SetKeySet forgets it.

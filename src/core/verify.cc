@@ -32,39 +32,22 @@ bool Sha256(std::string_view data, unsigned char out[kSha256Size]) noexcept {
   return true;
 }
 
-Sha256Prefix::Sha256Prefix()
-    : ctx_(EVP_MD_CTX_new()), prefix_(EVP_MD_CTX_new()) {
-  if (ctx_ == nullptr || prefix_ == nullptr) {
-    EVP_MD_CTX_free(ctx_);
-    EVP_MD_CTX_free(prefix_);
+Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr) {
     ClearOpenSslErrors();
     throw std::bad_alloc();
   }
 }
 
-Sha256Prefix::~Sha256Prefix() {
-  EVP_MD_CTX_free(ctx_);
-  EVP_MD_CTX_free(prefix_);
-}
+Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(ctx_); }
 
-bool Sha256Prefix::Digest(std::string_view prefix, std::string_view rest,
-                          unsigned char whole[kSha256Size]) noexcept {
+bool Sha256Hasher::Digest(std::string_view data,
+                          unsigned char out[kSha256Size]) noexcept {
   const EVP_MD* md = Sha256Md();
   unsigned int len = 0;
-  ready_ = md != nullptr && EVP_DigestInit_ex2(ctx_, md, nullptr) == 1 &&
-           EVP_DigestUpdate(ctx_, prefix.data(), prefix.size()) == 1 &&
-           EVP_MD_CTX_copy_ex(prefix_, ctx_) == 1 &&
-           EVP_DigestUpdate(ctx_, rest.data(), rest.size()) == 1 &&
-           EVP_DigestFinal_ex(ctx_, whole, &len) == 1 && len == kSha256Size;
-  if (!ready_) ClearOpenSslErrors();
-  return ready_;
-}
-
-bool Sha256Prefix::PrefixDigest(unsigned char out[kSha256Size]) noexcept {
-  if (!ready_) return false;
-  ready_ = false;
-  unsigned int len = 0;
-  if (EVP_DigestFinal_ex(prefix_, out, &len) != 1 || len != kSha256Size) {
+  if (md == nullptr || EVP_DigestInit_ex2(ctx_, md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx_, out, &len) != 1 || len != kSha256Size) {
     ClearOpenSslErrors();
     return false;
   }

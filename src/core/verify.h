@@ -25,27 +25,19 @@ const EVP_MD* Sha256Md() noexcept;
 // SHA-256 of `data` into out[32].
 bool Sha256(std::string_view data, unsigned char out[kSha256Size]) noexcept;
 
-// SHA-256 of a message and of one of its prefixes in a single pass: a JWS
-// signs "header.payload", while the verified-token cache is keyed by the
-// whole token.  The prefix's digest is finished only when asked for, which
-// is on a cache miss.  Reusable; single-threaded.
-class Sha256Prefix {
+// SHA-256 with one context kept from call to call: EVP_Digest makes and
+// frees a context on each call.  Reusable; single-threaded.
+class Sha256Hasher {
  public:
-  Sha256Prefix();
-  ~Sha256Prefix();
-  Sha256Prefix(const Sha256Prefix&) = delete;
-  Sha256Prefix& operator=(const Sha256Prefix&) = delete;
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
 
-  // whole = SHA-256(prefix + rest); remembers the state after `prefix`.
-  bool Digest(std::string_view prefix, std::string_view rest,
-              unsigned char whole[kSha256Size]) noexcept;
-  // SHA-256(prefix) of the last successful Digest(), once.
-  bool PrefixDigest(unsigned char out[kSha256Size]) noexcept;
+  bool Digest(std::string_view data, unsigned char out[kSha256Size]) noexcept;
 
  private:
   EVP_MD_CTX* ctx_;
-  EVP_MD_CTX* prefix_;
-  bool ready_ = false;
 };
 
 // A context set up for RS256 verification of a SHA-256 digest with `key`

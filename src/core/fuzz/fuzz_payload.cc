@@ -24,6 +24,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       json_loadb(text.data(), text.size(), JSON_REJECT_DUPLICATES, &err);
   if (j == nullptr) __builtin_trap();  // the reader accepted more than jansson
   json_decref(j);
+  // The text kept for jansson is the text given, byte for byte.
+  if (payload->text() != text) __builtin_trap();
 
   stytch::CheckIssuer(payload->doc,
                       stytch::Issuers::Default("p", "https://x/"));

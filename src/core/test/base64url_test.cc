@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 
 #include "test_util.h"
@@ -45,6 +46,33 @@ TEST(Base64UrlTest, RoundTripsAllByteValuesAndLengths) {
     std::string out;
     ASSERT_TRUE(Base64UrlDecode(enc, &out));
     EXPECT_EQ(out, in);
+  }
+}
+
+// The decoder takes eight characters at a time, then four, then the rest:
+// a bad byte is found wherever it falls, in every length, and the decoder
+// agrees with Base64UrlValid.
+TEST(Base64UrlTest, EveryByteAtEveryPositionOfEveryShortLength) {
+  std::string data;
+  for (int i = 0; i < 40; ++i) data += static_cast<char>(i * 37 + 11);
+  for (size_t len = 0; len <= data.size(); ++len) {
+    const std::string enc = stytch_test::B64(data.substr(0, len));
+    for (size_t pos = 0; pos < enc.size(); ++pos) {
+      for (int c = 0; c < 256; ++c) {
+        std::string bad = enc;
+        bad[pos] = static_cast<char>(c);
+        std::string out;
+        const bool ok = Base64UrlDecode(bad, &out);
+        ASSERT_EQ(ok, Base64UrlValid(bad)) << bad;
+        const bool alphabet = isalnum(c) || c == '-' || c == '_';
+        if (!alphabet) {
+          ASSERT_FALSE(ok) << len << " " << pos << " " << c;
+        }
+        if (ok) {
+          ASSERT_EQ(Base64UrlEncode(out), bad);
+        }
+      }
+    }
   }
 }
 

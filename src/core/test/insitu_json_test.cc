@@ -167,6 +167,40 @@ TEST(InsituJsonTest, AcceptsWhatJanssonAccepts) {
   }
 }
 
+// Strings are skipped eight bytes at a time while plain: a byte that is
+// not (quote, backslash, control, DEL, UTF-8, invalid UTF-8) is seen at
+// each place in and around an eight-byte word, and the verdict and value
+// agree with jansson's.
+TEST(InsituJsonTest, EveryByteAtEveryPlaceOfAString) {
+  const char* specials[] = {"\"", "\\", "\\n", "\\u00e9", "\\u0041",
+                            "\x01", "\x1f", "\x7f", "\xc3\xa9",
+                            "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc3",
+                            "\xff", "\x80", " ", "~"};
+  for (size_t len = 0; len <= 24; ++len) {
+    for (size_t pos = 0; pos <= len; ++pos) {
+      for (const char* sp : specials) {
+        std::string str(len, 'a');
+        str.insert(pos, sp);
+        const std::string text = "{\"k\":\"" + str + "\",\"z\":1}";
+        InsituJson j;
+        const bool ok = j.Parse(text, 32);
+        ASSERT_EQ(ok, JanssonParses(text)) << text;
+        if (!ok) continue;
+        json_error_t e;
+        json_t* want = json_loadb(text.data(), text.size(), 0, &e);
+        ASSERT_NE(want, nullptr);
+        const auto got = j.GetString(j.root(), "k");
+        ASSERT_TRUE(got.has_value());
+        EXPECT_EQ(*got, std::string(json_string_value(json_object_get(want, "k")),
+                                    json_string_length(json_object_get(want, "k"))))
+            << text;
+        json_decref(want);
+        ASSERT_NE(j.Get(j.root(), "z"), nullptr);
+      }
+    }
+  }
+}
+
 TEST(InsituJsonTest, ScalarDocuments) {
   // jansson wants JSON_DECODE_ANY for these; payloads must be objects
   // anyway, which ParseJwtPayloadJson checks.

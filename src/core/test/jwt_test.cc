@@ -178,7 +178,29 @@ TEST(JwtPayloadTest, ForgeHelperRoundTrips) {
   std::unique_ptr<JwtPayload> p;
   ASSERT_EQ(ParseJwtPayload(seg.payload, &p), Status::kOk);
   EXPECT_EQ(p->doc.Get(p->root(), "a")->integer, 1);
-  EXPECT_EQ(p->text, R"({"a":1})");
+  EXPECT_EQ(p->text(), R"({"a":1})");
+}
+
+// The text as signed stays for jansson, escapes and all, beside the copy
+// the parse decodes in place; decoded by SplitJwsDecoding, it takes no
+// buffer of its own.
+TEST(JwtPayloadTest, TextKeptInTheParsesBuffer) {
+  const std::string json = R"({"a":"x\u0041\n","b":[1,2.5,"\u00e9"]})";
+  const std::string t = Forge(Rs256Header(), json);
+  JwsSegments seg;
+  std::string text, sig;
+  ASSERT_EQ(SplitJwsDecoding(t, &seg, &text, &sig), Status::kOk);
+  std::unique_ptr<JwtPayload> p;
+  const size_t before = stytch_test::Allocations();
+  ASSERT_EQ(ParseJwtPayloadJson(std::move(text), &p), Status::kOk);
+  // The JwtPayload and its nodes.
+  EXPECT_EQ(stytch_test::Allocations() - before, 2u);
+  EXPECT_EQ(p->text(), json);
+  EXPECT_EQ(p->doc.GetString(p->root(), "a"), "xA\n");
+  // A payload that fails keeps no text.
+  InsituJson bad;
+  EXPECT_FALSE(bad.Parse("{\"a\":", 32, true));
+  EXPECT_EQ(bad.text(), "");
 }
 
 }  // namespace

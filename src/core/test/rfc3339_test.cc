@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <ctime>
+
 namespace stytch {
 namespace {
 
@@ -20,6 +23,35 @@ TEST(Rfc3339Test, Parses) {
   ASSERT_TRUE(ParseRfc3339("2024-02-29T00:00:00Z", &t));
   ASSERT_TRUE(ParseRfc3339("2016-12-31T23:59:60Z", &t));
   EXPECT_EQ(t, 1483228800);
+}
+
+// The arithmetic against the C library's timegm, over every year that four
+// digits spell, the last day of each month and a leap second.
+TEST(Rfc3339Test, AgreesWithTimegm) {
+  static const int kLast[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  for (int year = 0; year <= 9999; ++year) {
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    for (int month = 1; month <= 12; ++month) {
+      const int last = kLast[month - 1] + (month == 2 && leap);
+      for (int day : {1, last}) {
+        const int hour = (year + month) % 24, minute = (year * 7) % 60,
+                  second = day == 1 ? 60 : (year * 13 + month) % 60;
+        char text[64];
+        snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02dZ", year,
+                 month, day, hour, minute, second);
+        struct tm tm = {};
+        tm.tm_year = year - 1900;
+        tm.tm_mon = month - 1;
+        tm.tm_mday = day;
+        tm.tm_hour = hour;
+        tm.tm_min = minute;
+        tm.tm_sec = second;
+        int64_t t = 0;
+        ASSERT_TRUE(ParseRfc3339(text, &t)) << text;
+        ASSERT_EQ(t, static_cast<int64_t>(timegm(&tm))) << text;
+      }
+    }
+  }
 }
 
 TEST(Rfc3339Test, Strict) {

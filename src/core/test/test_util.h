@@ -26,6 +26,9 @@ inline constexpr const char* kKid1 =
 inline constexpr const char* kKid2 =
     "jwk-test-22222222-2222-2222-2222-222222222222";
 
+// Calls of operator new so far in this program (alloc_counter.cc).
+size_t Allocations();
+
 inline std::string Fixture(const std::string& rel) {
   std::ifstream in(std::string(STYTCH_FIXTURES_DIR) + "/" + rel,
                    std::ios::binary);

@@ -160,23 +160,18 @@ TEST(Sha256Test, KnownVector) {
   EXPECT_EQ(memcmp(out, expected, 32), 0);
 }
 
-TEST(Sha256PrefixTest, WholeAndPrefixInOnePass) {
-  Sha256Prefix h;
-  unsigned char whole[kSha256Size], prefix[kSha256Size];
-  unsigned char want_whole[kSha256Size], want_prefix[kSha256Size];
-  for (int round = 0; round < 2; ++round) {  // reusable
-    ASSERT_TRUE(h.Digest("header.payload", ".signature", whole));
-    ASSERT_TRUE(Sha256("header.payload.signature", want_whole));
-    EXPECT_EQ(memcmp(whole, want_whole, kSha256Size), 0);
-    ASSERT_TRUE(h.PrefixDigest(prefix));
-    ASSERT_TRUE(Sha256("header.payload", want_prefix));
-    EXPECT_EQ(memcmp(prefix, want_prefix, kSha256Size), 0);
-    // The prefix's digest is given once per Digest().
-    EXPECT_FALSE(h.PrefixDigest(prefix));
+TEST(Sha256HasherTest, ReusedContextGivesEachDigest) {
+  Sha256Hasher h;
+  unsigned char got[kSha256Size], want[kSha256Size];
+  for (const char* data : {"header.payload", "abc", "", "header.payload"}) {
+    ASSERT_TRUE(h.Digest(data, got));
+    ASSERT_TRUE(Sha256(data, want));
+    EXPECT_EQ(memcmp(got, want, kSha256Size), 0) << data;
   }
-  ASSERT_TRUE(h.Digest("", "", whole));
-  ASSERT_TRUE(Sha256("", want_whole));
-  EXPECT_EQ(memcmp(whole, want_whole, kSha256Size), 0);
+  const std::string big(5000, 'x');
+  ASSERT_TRUE(h.Digest(big, got));
+  ASSERT_TRUE(Sha256(big, want));
+  EXPECT_EQ(memcmp(got, want, kSha256Size), 0);
   EXPECT_EQ(ERR_peek_error(), 0u);
 }
 
