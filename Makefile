@@ -1,4 +1,7 @@
 SHELL := /bin/bash
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # ngx_http_stytch_module
 #
 #   make            build build/ngx_http_stytch_module.so against Debian's

@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # .ci/lib.sh: what the build and packaging tests share (sourced,
 # not run): checks and their tally, free ports, the Stytch emulator, a
 # scratch copy of the tree, an nginx under a private prefix.

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # test-nginx-real: t/ under openresty's Test::Nginx::Socket instead of
 # t/lib's runner, against Debian's nginx and build/ngx_http_stytch_module.so
 # (make builds it first).  The tarball is unpacked into build/test-nginx and

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # versions: the module against every supported NGINX.  Debian's nginx-dev
 # (a fresh `make` in a scratch copy of the tree), and each release tarball
 # in NGINX_TARBALLS built twice by `make upstream` (build/upstream/

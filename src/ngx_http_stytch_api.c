@@ -1,5 +1,8 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_stytch_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
  * ngx_http_stytch_module: calls to the Stytch API from a request.
  *
  * One way to call Stytch, for authentication and sign-out alike: a

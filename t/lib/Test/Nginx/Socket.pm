@@ -1,5 +1,8 @@
 package Test::Nginx::Socket;
 
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # A small, self-contained runner for the data-driven test format of
 # openresty's Test::Nginx::Socket (test-nginx), built on Debian's Test::Base.
 # See the POD at the end for what is supported and how it differs.
