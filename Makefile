@@ -195,6 +195,11 @@ UPSTREAM_CONF_FLAGS ?= --with-compat --with-debug --with-threads \
     --with-http_addition_module --with-http_gunzip_module
 
 upstream: $(UPSTREAM_BUILDS)
+ifeq ($(UPSTREAM_BUILDS),)
+	@echo "SKIPPED upstream: no release tarball in $(NGINX_TARBALLS)."
+	@echo "        To run it: make upstream NGINX_TARBALLS=/dir/with/the/tarballs"
+	@$(if $(filter true,$(CI)),echo "CI=true: the tarballs must be there" >&2; exit 1)
+endif
 
 upstream_version = $(firstword $(subst -, ,$(1)))
 upstream_mode    = $(lastword $(subst -, ,$(1)))
@@ -312,6 +317,7 @@ sanitize: | $(DEPS_test) $(DEPS_fuzz)
 
 test: module test-core test-emulator test-nginx test-static test-browser \
       | $(DEPS_test)
+	@echo "make test: passed$(if $(TEST_SKIPPED),; SKIPPED: $(strip $(TEST_SKIPPED)) (see above))"
 
 test-emulator: | $(DEPS_test)
 	node --test emulator/test/
@@ -328,9 +334,22 @@ STATIC_VERSION ?= 1.22.1
 STATIC_NGINX   := $(UPSTREAM)/$(STATIC_VERSION)-static
 STATIC_TESTS   ?= $(shell grep -L load_module t/*.t)
 
+STATIC_TARBALL := $(NGINX_TARBALLS)/nginx-$(STATIC_VERSION).tar.gz
+
+# A clone with no tarball beside it (no ../shared) skips this part and
+# says how to run it; in CI (CI=true) the tarball must be there.
+ifeq ($(wildcard $(STATIC_TARBALL))$(filter true,$(CI)),)
+TEST_SKIPPED += test-static
+test-static:
+	@echo "SKIPPED test-static: $(STATIC_TARBALL) not found."
+	@echo "        To run it: make test-static NGINX_TARBALLS=/dir/with/nginx-$(STATIC_VERSION).tar.gz"
+	@echo "        (or put the tarball in ../shared/nginx beside the tree);"
+	@echo "        NGINX's release tarballs: https://nginx.org/download/"
+else
 test-static: $(STATIC_NGINX)/built | $(DEPS_test)
 	TEST_NGINX_BINARY=$(STATIC_NGINX)/objs/nginx STYTCH_MODULE=static \
 	    prove -I t/lib $(STATIC_TESTS)
+endif
 
 test-browser: module | $(DEPS_browser)
 	scripts/test-browser
