@@ -1,4 +1,7 @@
 SHELL := /bin/bash
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # ngx_http_stytch_module
 #
 #   make            build build/ngx_http_stytch_module.so against Debian's
@@ -171,14 +174,21 @@ $(DEB_FILE): $(DEB_SRCS) | $(DEPS_deb)
 	    || { tail -40 $(DEB_BUILD)/build.log; exit 1; }
 	@ls $(DEB_FILE)
 
-# --- upstream NGINX trees: build/upstream/VERSION-{dynamic,static} ----------
+# --- upstream NGINX trees: build/upstream/ID-{dynamic,static} -------------
 
-# Release tarballs, nginx-VERSION.tar.gz; CI has them in ../shared/nginx.
-SHARED            ?= $(CURDIR)/../shared
+# Release tarballs: NGINX's nginx-VERSION.tar.gz (ID: VERSION) and the
+# forks' angie-VERSION.tar.gz and freenginx-VERSION.tar.gz (ID: the name
+# without .tar.gz), each with one top directory; CI has them in
+# ../shared/nginx.
+SHARED            ?= $(abspath $(CURDIR)/../shared)
 NGINX_TARBALLS    ?= $(SHARED)/nginx
 UPSTREAM          := $(BUILD)/upstream
+UPSTREAM_FORKS    := angie freenginx
 UPSTREAM_VERSIONS ?= $(patsubst $(NGINX_TARBALLS)/nginx-%.tar.gz,%,\
-                       $(wildcard $(NGINX_TARBALLS)/nginx-*.tar.gz))
+                       $(wildcard $(NGINX_TARBALLS)/nginx-*.tar.gz)) \
+                     $(foreach f,$(UPSTREAM_FORKS),\
+                       $(patsubst $(NGINX_TARBALLS)/%.tar.gz,%,\
+                         $(wildcard $(NGINX_TARBALLS)/$(f)-*.tar.gz)))
 UPSTREAM_BUILDS   := $(foreach v,$(UPSTREAM_VERSIONS),\
                        $(UPSTREAM)/$(v)-dynamic/built $(UPSTREAM)/$(v)-static/built)
 
@@ -193,9 +203,19 @@ UPSTREAM_CONF_FLAGS ?= --with-compat --with-debug --with-threads \
     --with-http_addition_module --with-http_gunzip_module
 
 upstream: $(UPSTREAM_BUILDS)
+ifeq ($(UPSTREAM_BUILDS),)
+	@echo "SKIPPED upstream: no release tarball in $(NGINX_TARBALLS)."
+	@echo "        To run it: make upstream NGINX_TARBALLS=/dir/with/the/tarballs"
+	@$(if $(filter true,$(CI)),echo "CI=true: the tarballs must be there" >&2; exit 1)
+endif
 
-upstream_version = $(firstword $(subst -, ,$(1)))
+# ID-MODE: the mode, the ID, the ID's tarball, the binary NGINX's make
+# writes (Angie's is objs/angie).
 upstream_mode    = $(lastword $(subst -, ,$(1)))
+upstream_id      = $(patsubst %-$(call upstream_mode,$(1)),%,$(1))
+upstream_tarball = $(NGINX_TARBALLS)/$(if $(filter \
+                     $(addsuffix -%,$(UPSTREAM_FORKS)),$(1)),$(1),nginx-$(1)).tar.gz
+upstream_binary  = objs/$(if $(filter angie-%,$(1)),angie,nginx)
 
 $(NGINX_TARBALLS)/%.tar.gz:
 	@echo "$@: not found; NGINX_TARBALLS (or SHARED) must name the" \
@@ -206,7 +226,7 @@ $(NGINX_TARBALLS)/%.tar.gz:
 # `make` does.  Each is configured once per tree.
 .SECONDEXPANSION:
 $(UPSTREAM)/%/objs/Makefile: \
-        $$(NGINX_TARBALLS)/nginx-$$(call upstream_version,$$*).tar.gz \
+        $$(call upstream_tarball,$$(call upstream_id,$$*)) \
         config | $(DEPS_build)
 	rm -rf $(UPSTREAM)/$*
 	mkdir -p $(UPSTREAM)/$*
@@ -224,7 +244,7 @@ $(UPSTREAM)/%/objs/Makefile: \
 # Kept, although a pattern rule makes them on the way to `built`.
 .PRECIOUS: $(UPSTREAM)/%/objs/Makefile $(UPSTREAM)/%/built
 
-# `built` stands for objs/nginx (and objs/*.so), compiled with NGINX's
+# `built` stands for objs/nginx or objs/angie (and objs/*.so), compiled with NGINX's
 # -Werror and with no "warning:" anywhere in the logs (the linker's and
 # configure's too).
 $(UPSTREAM)/%/built: $(UPSTREAM)/%/objs/Makefile $(CORE_LIB) $(GLUE_SRCS) \
@@ -238,7 +258,7 @@ $(UPSTREAM)/%/built: $(UPSTREAM)/%/objs/Makefile $(CORE_LIB) $(GLUE_SRCS) \
 	        $(UPSTREAM)/$*/build.log; then \
 	    echo "$*: warnings in the build (see $(UPSTREAM)/$*/build.log)"; \
 	    exit 1; fi
-	@echo "built $(UPSTREAM)/$*/objs/nginx" \
+	@echo "built $(UPSTREAM)/$*/$(call upstream_binary,$*)" \
 	    "$(if $(filter dynamic,$(call upstream_mode,$*)),and $(MODULE_NAME).so)"
 	@touch $@
 
@@ -274,7 +294,7 @@ SANITIZE_LD_OPT       ?= $(SAN_FLAGS) -fsanitize-link-c++-runtime -lstdc++
 sanitize-nginx: $(SANITIZE_NGINX)/built
 
 $(SANITIZE_BUILD)/%/objs/Makefile: \
-        $$(NGINX_TARBALLS)/nginx-$$(call upstream_version,$$*).tar.gz \
+        $$(call upstream_tarball,$$(call upstream_id,$$*)) \
         config | $(DEPS_build) $(DEPS_fuzz)
 	rm -rf $(SANITIZE_BUILD)/$*
 	mkdir -p $(SANITIZE_BUILD)/$*
@@ -310,6 +330,7 @@ sanitize: | $(DEPS_test) $(DEPS_fuzz)
 
 test: module test-core test-emulator test-nginx test-static test-browser \
       | $(DEPS_test)
+	@echo "make test: passed$(if $(TEST_SKIPPED),; SKIPPED: $(strip $(TEST_SKIPPED)) (see above))"
 
 test-emulator: | $(DEPS_test)
 	node --test emulator/test/
@@ -326,9 +347,22 @@ STATIC_VERSION ?= 1.22.1
 STATIC_NGINX   := $(UPSTREAM)/$(STATIC_VERSION)-static
 STATIC_TESTS   ?= $(shell grep -L load_module t/*.t)
 
+STATIC_TARBALL := $(NGINX_TARBALLS)/nginx-$(STATIC_VERSION).tar.gz
+
+# A clone with no tarball beside it (no ../shared) skips this part and
+# says how to run it; in CI (CI=true) the tarball must be there.
+ifeq ($(wildcard $(STATIC_TARBALL))$(filter true,$(CI)),)
+TEST_SKIPPED += test-static
+test-static:
+	@echo "SKIPPED test-static: $(STATIC_TARBALL) not found."
+	@echo "        To run it: make test-static NGINX_TARBALLS=/dir/with/nginx-$(STATIC_VERSION).tar.gz"
+	@echo "        (or put the tarball in ../shared/nginx beside the tree);"
+	@echo "        NGINX's release tarballs: https://nginx.org/download/"
+else
 test-static: $(STATIC_NGINX)/built | $(DEPS_test)
 	TEST_NGINX_BINARY=$(STATIC_NGINX)/objs/nginx STYTCH_MODULE=static \
 	    prove -I t/lib $(STATIC_TESTS)
+endif
 
 test-browser: module | $(DEPS_browser)
 	scripts/test-browser

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # deb: the Debian package, for real.  make deb; the package's metadata
 # (nginx's exact ABI and the libraries in Depends, Debian's file layout);
 # apt-get installs it into the machine's nginx; README's example
@@ -50,6 +53,10 @@ check "ships its load_module snippet in modules-available" \
     grep -qx ".$AVAILABLE" <<<"$contents"
 check "ships nothing in /etc (postinst enables the module)" \
     bash -c '! grep -q "^\./etc/" <<<"$1"' _ "$contents"
+check "ships its copyright file, BSD-2-Clause (debian/copyright)" \
+    bash -c 'dpkg-deb --fsys-tarfile "$1" \
+        | tar -xO ./usr/share/doc/libnginx-mod-http-stytch/copyright \
+        | grep -qx "License: BSD-2-Clause"' _ "$DEB"
 check "the snippet loads the module, as Debian's do" \
     test "$(dpkg-deb --fsys-tarfile "$DEB" | tar -xO ".$AVAILABLE")" \
          = "load_module modules/ngx_http_stytch_module.so;"

@@ -1,15 +1,20 @@
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # .ci/lib.sh: what the build and packaging tests share (sourced,
 # not run): checks and their tally, free ports, the Stytch emulator, a
 # scratch copy of the tree, an nginx under a private prefix.
 #
 # A test script sets NAME and calls, in this order:
 #   lib_init                   scratch directory $WORK, cleanup on exit
-#   check OK_COMMAND... / pass MSG / fail MSG
-#   lib_done                   prints "NAME: N passed, N failed", exit status
+#   check OK_COMMAND... / pass MSG / fail MSG / skip WHAT HOW
+#   lib_done                   prints "NAME: N passed, N failed[, N skipped]",
+#                              exit status
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PASSED=0
 FAILED=0
+SKIPPED=0
 EMU_PID=
 NGINX_PREFIXES=()
 CLEANUPS=()
@@ -18,6 +23,18 @@ KEEP=${KEEP:-0}
 pass() { PASSED=$((PASSED + 1)); printf 'ok    %s\n' "$*"; }
 fail() { FAILED=$((FAILED + 1)); printf 'FAIL  %s\n' "$*"; }
 die()  { printf '%s: %s\n' "$NAME" "$*" >&2; exit 1; }
+
+# skip WHAT HOW: WHAT cannot run, for want of what a clone does not have
+# beside it (../shared: the release tarballs); says so and HOW to run it.
+# In CI (CI=true) that is a failure.
+skip() {
+    if [ "${CI:-}" = true ]; then
+        fail "$1 (CI=true: it must run)"
+    else
+        SKIPPED=$((SKIPPED + 1))
+        printf 'SKIP  %s\n      to run it: %s\n' "$1" "$2"
+    fi
+}
 
 # check MESSAGE COMMAND...: pass when COMMAND succeeds.
 check() {
@@ -51,7 +68,9 @@ lib_cleanup() {
 }
 
 lib_done() {
-    echo "$NAME: $PASSED passed, $FAILED failed"
+    local skipped=
+    [ "$SKIPPED" -eq 0 ] || skipped=", $SKIPPED skipped"
+    echo "$NAME: $PASSED passed, $FAILED failed$skipped"
     [ "$FAILED" -eq 0 ]
 }
 

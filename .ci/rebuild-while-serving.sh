@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # rebuild-while-serving: `make` never harms an nginx that has the module
 # loaded.  In a scratch copy of the tree: a second `make` does nothing; then,
 # while an nginx with build/ngx_http_stytch_module.so loaded answers a

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # sanitize: the module under AddressSanitizer and UBSan.
 #
 #   core    the core's GoogleTest suite under ASan + UBSan, a UBSan finding

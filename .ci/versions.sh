@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # versions: the module against every supported NGINX.  Debian's nginx-dev
 # (a fresh `make` in a scratch copy of the tree), and each release tarball
-# in NGINX_TARBALLS built twice by `make upstream` (build/upstream/
-# VERSION-dynamic: nginx and the module as --add-dynamic-module;
-# VERSION-static: the module compiled in with --add-module), each with
-# NGINX's -Werror and no "warning:" in its logs.  Then t/ against each
-# build: the smoke files (SMOKE) everywhere, and the whole of t/ against
-# the newest version (dynamic; static: every file that does not write
-# load_module itself).  Debian's build gets the whole of t/ from `make
-# test`.  Each NGINX is built once; a later run reuses what is built.
+# in NGINX_TARBALLS, NGINX's (nginx-VERSION.tar.gz) and the forks' (Angie's
+# angie-VERSION.tar.gz, freenginx's freenginx-VERSION.tar.gz), built twice
+# by `make upstream` (build/upstream/ID-dynamic: nginx and the module as
+# --add-dynamic-module; ID-static: the module compiled in with
+# --add-module; ID is VERSION for NGINX, the tarball's name for a fork),
+# each with NGINX's -Werror and no "warning:" in its logs.  Then t/
+# against each build: the smoke files (SMOKE) everywhere, and the whole of
+# t/ against NGINX's newest version (dynamic; static: every file that does
+# not write load_module itself).  Debian's build gets the whole of t/ from
+# `make test`.  Each NGINX is built once; a later run reuses what is built.
 #
 #   .ci/versions.sh
 #
@@ -26,13 +31,18 @@ JOBS=${JOBS:-2}
 PARALLEL=${PARALLEL:-2}
 SMOKE=${SMOKE:-000 020 060 061 080}
 UP=$TOP/build/upstream
-export TEST_NGINX_RANDOMIZE=1
 
-versions=$(ls "$TARBALLS"/nginx-*.tar.gz 2>/dev/null \
-           | sed 's|.*/nginx-\(.*\)\.tar\.gz$|\1|' | sort -V)
-[ -n "$versions" ] || die "no nginx-*.tar.gz in $TARBALLS (NGINX_TARBALLS)"
-newest=$(tail -1 <<<"$versions")
-echo "== NGINX $(echo $versions) from $TARBALLS; newest $newest"
+nginx_versions=$(ls "$TARBALLS"/nginx-*.tar.gz 2>/dev/null \
+                 | sed 's|.*/nginx-\(.*\)\.tar\.gz$|\1|' | sort -V)
+forks=$(ls "$TARBALLS"/angie-*.tar.gz "$TARBALLS"/freenginx-*.tar.gz \
+             2>/dev/null | sed 's|.*/\(.*\)\.tar\.gz$|\1|' | sort -V)
+versions=$(echo $nginx_versions $forks)
+newest=$(tail -1 <<<"$nginx_versions")
+if [ -n "$versions" ]; then
+    echo "== NGINX $(echo $nginx_versions), forks $(echo ${forks:-none}) from $TARBALLS; newest NGINX $newest"
+else
+    echo "== no release tarball in $TARBALLS: Debian's nginx-dev only"
+fi
 
 t0=$SECONDS
 # --- Debian's nginx-dev: a fresh build, its log free of warnings ----------
@@ -50,6 +60,12 @@ fi
 echo "   ($((SECONDS - t0)) s)"
 
 # --- upstream: every version, dynamic and static ---------------------------
+if [ -z "$versions" ]; then
+    skip "the release tarballs' builds and t/ against them: no tarball in $TARBALLS" \
+         "NGINX_TARBALLS=/dir/with/the/tarballs .ci/versions.sh"
+    lib_done
+    exit
+fi
 t0=$SECONDS
 make --no-print-directory -C "$TOP" -j"$JOBS" NGINX_TARBALLS="$TARBALLS" \
     upstream >"$WORK/upstream.log" 2>&1
@@ -59,14 +75,21 @@ built() {
     make -q --no-print-directory -C "$TOP" NGINX_TARBALLS="$TARBALLS" \
         "$UP/$1/built" 2>/dev/null
 }
+# name ID[-MODE]: "nginx 1.26.3", "angie 1.12.1", "freenginx 1.27.1"
+name() {
+    case $1 in
+        [0-9]*) echo "nginx ${1//-/ }" ;;
+        *)      echo "${1//-/ }" ;;
+    esac
+}
 good=()
 for v in $versions; do
     for mode in dynamic static; do
         if built "$v-$mode"; then
-            pass "nginx $v $mode: built, no warning"
+            pass "$(name "$v") $mode: built, no warning"
             good+=("$v-$mode")
         else
-            fail "nginx $v $mode: see $UP/$v-$mode/build.log"
+            fail "$(name "$v") $mode: see $UP/$v-$mode/build.log"
         fi
     done
 done
@@ -84,6 +107,7 @@ runs=$WORK/runs
 for b in "${good[@]}"; do
     v=${b%-*} mode=${b##*-}
     bin=$UP/$b/objs/nginx
+    [ -x "$bin" ] || bin=$UP/$b/objs/angie      # Angie's binary
     if [ "$mode" = dynamic ]; then
         mod=$UP/$b/objs/ngx_http_stytch_module.so
         files=$smoke_files; [ "$v" = "$newest" ] && files=$all_files
@@ -110,11 +134,11 @@ while read -r label _; do
     read -r status _ secs nfiles <"$WORK/prove-$label.status"
     result=$(grep -E '^(Files=|Result:)' "$WORK/prove-$label.log" | tr '\n' ' ')
     if [ "$status" -eq 0 ]; then
-        pass "t/ ($nfiles files) against nginx $label: ${result}(${secs} s)"
+        pass "t/ ($nfiles files) against $(name "$label"): ${result}(${secs} s)"
     else
         grep -E '^(t/.*(Failed|Dubious)|  Failed tests:|Failed [0-9]+/)' \
             "$WORK/prove-$label.log" | head -10
-        fail "t/ ($nfiles files) against nginx $label: see $WORK/prove-$label.log"
+        fail "t/ ($nfiles files) against $(name "$label"): see $WORK/prove-$label.log"
     fi
 done <"$runs"
 echo "   ($((SECONDS - t0)) s, $PARALLEL at once)"

@@ -1,5 +1,8 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_stytch_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
  * ngx_http_stytch_module: calls to the Stytch API from a request.
  *
  * One way to call Stytch, for authentication and sign-out alike: a
@@ -870,6 +873,14 @@ ngx_http_stytch_api_call(ngx_http_request_t *r,
      */
     ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
     sr->request_body = rb;
+
+    /*
+     * The subrequest sends a body of its own, whatever became of the
+     * client's: it inherits discard_body from a request that discarded its
+     * body (stytch_logout's), and freenginx's proxy sends no body and no
+     * Content-Length for a request that discards one.
+     */
+    sr->discard_body = 0;
 
     ngx_http_set_ctx(sr, call, ngx_http_stytch_module);
     call->sr = sr;

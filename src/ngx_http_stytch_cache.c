@@ -1,5 +1,8 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_stytch_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
  * ngx_http_stytch_module: the API-result cache.
  *
  * What Stytch answered about a token, in the shared zone (a red-black tree

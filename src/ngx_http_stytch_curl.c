@@ -1,5 +1,8 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_stytch_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
  * ngx_http_stytch_module: libcurl on NGINX's event loop.
  *
  * A worker's GET requests (key sets, policies) go through libcurl's multi

@@ -1,5 +1,8 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_stytch_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
  * ngx_http_stytch_module: signing out at the edge, and the return address
  * of a sign-in redirect.
  *

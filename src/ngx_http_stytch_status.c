@@ -1,5 +1,8 @@
 
 /*
+ * Copyright (C) 2026 The ngx_http_stytch_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
  * ngx_http_stytch_module: "stytch_status", the zone's use and counters,
  * as JSON or in Prometheus' text exposition format (?format=prometheus, or
  * a scraper's Accept: text/plain or application/openmetrics-text).

@@ -98,7 +98,7 @@ StytchTest::reset_emulator();
 --- error_code eval
 [401, 200]
 --- response_body_like eval
-["401 Authorization Required", qr/"authenticate":1,/]
+["401 (?:Authorization Required|Unauthorized)", qr/"authenticate":1,/]
 --- response_headers eval
 ["WWW-Authenticate: Bearer realm=\"stytch\", error=\"invalid_token\"\nX-Result: invalid\nX-Error: api_session_not_found\nSet-Cookie: stytch_session_jwt=; Path=/; SameSite=Lax; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT", ""]
 

@@ -135,7 +135,7 @@ StytchTest::wait_keys('/lax/index.html');
 --- error_code eval
 [200, 401]
 --- response_body_like eval
-["lax content", "401 Authorization Required"]
+["lax content", "401 (?:Authorization Required|Unauthorized)"]
 
 
 
@@ -299,7 +299,7 @@ StytchTest::reset_emulator();
 --- response_headers eval
 ["X-Error: api_session_not_found", "X-Error: api_session_not_found", ""]
 --- response_body_like eval
-["401 Authorization Required", "401 Authorization Required", qr/"authenticate":1,/]
+["401 (?:Authorization Required|Unauthorized)", "401 (?:Authorization Required|Unauthorized)", qr/"authenticate":1,/]
 
 
 

@@ -34,7 +34,7 @@ StytchTest::reset_emulator();
 --- response_headers eval
 ["X-Error: token_malformed", ""]
 --- response_body_like eval
-["401 Authorization Required", qr/"authenticate":0,/]
+["401 (?:Authorization Required|Unauthorized)", qr/"authenticate":0,/]
 
 
 

@@ -325,7 +325,7 @@ our $T_refused = main::table(
     (map {
         my $n = $_->{name};
         (["GET /any/index.html", "bearer $_->{token}", 401,
-          "$Invalid\nX-Err: $Reason{$n}", qr/401 Authorization Required/],
+          "$Invalid\nX-Err: $Reason{$n}", qr/401 (?:Authorization Required|Unauthorized)/],
          ["GET /users/index.html", "bearer $_->{token}", 401,
           "$Invalid\nX-Err: $Reason{$n}"])
     } grep { $_->{kind} ne 'ok' && $_->{kind} ne 'session' } @{ $M->{cases} }),

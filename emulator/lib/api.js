@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The sessions and RBAC part of the Stytch API, consumer and B2B, as
 // stytch-node's lib/b2c and lib/b2b call it: authenticate, revoke, JWKS,
 // policies; and the helpers the other API modules share (credentials,

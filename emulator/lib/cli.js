@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The command line: options, the TLS certificate, the ready line, --state
 // loading and saving, and the signals that stop the emulator.
 

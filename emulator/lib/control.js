@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The control API under /emulator/ that tests drive: projects and their
 // settings, sessions, hand-made JWTs and M2M tokens, M2M clients,
 // policies, keys, faults, the outbox, counters, recorded requests, idle

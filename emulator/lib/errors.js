@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Stytch's API errors: the table of error types with their HTTP statuses and
 // messages, the error a handler throws, and the body Stytch answers with
 // ({status_code, request_id, error_type, error_message, error_url}, as

@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Authentication factors: what a session records of how its subject signed
 // in, in Stytch's shapes (stytch-node lib/b2c/sessions.ts
 // AuthenticationFactor and its *Factor types, shared by lib/b2b), and the

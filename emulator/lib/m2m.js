@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Machine-to-machine: M2M clients of a project (create, get, search,
 // update, delete, secret rotation: stytch-node lib/b2c/m2m_clients.ts and
 // m2m_clients_secrets.ts) and the client-credentials token endpoint

@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Every Stytch API route the emulator serves, from the API modules, and
 // how a request finds its route and project.
 

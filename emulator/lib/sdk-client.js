@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Child process of emulator/test/sdk.test.js: drives the official Stytch Node
 // SDK (installed by the test into a scratch directory, STYTCH_SDK_DIR)
 // against the emulator and prints one JSON report per step on stdout.

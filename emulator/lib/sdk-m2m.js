@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The official Stytch Node SDK's verdict on M2M access tokens, for
 // t/091-m2m-sdk.t, which compares it with the module's.
 //

@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The HTTP(S) server: reads each request, sends /emulator/ to the control
 // API and the rest through the API's routing, counting, recording and
 // faults; keeps track of connections so that they can be refused, and

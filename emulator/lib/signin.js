@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Consumer sign-in: email magic links and email one-time passcodes, with
 // Stytch's request and response shapes (stytch-node lib/b2c/magic_links.ts,
 // magic_links_email.ts, otps.ts, otps_email.ts) and errors.  Users are

@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The emulator's state: one object made by createState() and passed to
 // every module.  It holds the projects (each with its settings, key set,
 // policies, organizations, users, sessions, magic links, passcodes and M2M

@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Helpers for emulator/test/*.test.js: start the emulator on port 0, talk to
 // it, verify its JWTs independently with node:crypto.  (Kept outside
 // emulator/test/ because node --test runs every .js file under a test/ dir.)

@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // A project's key set (RS256 signing keys, the JWKS document, retired keys)
 // and the JWTs signed with it: session JWTs and M2M access tokens as Stytch
 // mints them, session JWT verification for the API, and hand-made JWTs for

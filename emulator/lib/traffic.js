@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // What happens to API traffic besides its answer: counting and recording
 // requests for tests, the faults tests inject (latency, a named Stytch
 // error, a status or body of their choosing, a CDN's HTML page, a dropped

@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Small stateless helpers shared by the emulator's modules: identifiers in
 // Stytch's formats, RFC 3339 times, base64url, JSON answers.
 

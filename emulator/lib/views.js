@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The JSON shapes Stytch answers with, built from the store's records: the
 // session claim of a JWT (its factors without created_at and updated_at, as
 // in a real Stytch session JWT), consumer Session and User, B2B MemberSession,

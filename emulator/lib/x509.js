@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Minimal DER/ASN.1 encoder and self-signed X.509 v3 certificate builder.
 //
 // Node has no API to create certificates, and the emulator needs two kinds:

@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Command line: ready line, defaults, options, TLS, --state, signals.
 const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');

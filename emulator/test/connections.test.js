@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Keep-alive connections that stay idle are closed by the emulator itself,
 // without Connection: close, as Stytch's edge closes them; counted.
 const { describe, it, after } = require('node:test');

@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The /emulator/ control API: keys, JWT minting, faults, refuse, counters,
 // recorded requests, reset, health, session expiry.
 const { describe, it, before, after, beforeEach } = require('node:test');

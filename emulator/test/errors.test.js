@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Stytch's real errors: faults that answer a named Stytch error with its
 // status and body, a CDN's HTML page, and each project's rate limits.
 const { describe, it, before, after, beforeEach } = require('node:test');

@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // JWKS endpoints: shape, auth optional, x5c/x5tS256 consistency, unknown project.
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');

@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // M2M: clients (create, get, search, update, delete, secret rotation) and
 // the client-credentials token endpoint with its access tokens and errors.
 const { describe, it, before, after } = require('node:test');

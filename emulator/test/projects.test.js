@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Several projects: each with its own id, secret, key set, sessions and
 // policies; control calls that take a project_id.
 const { describe, it, before, after } = require('node:test');

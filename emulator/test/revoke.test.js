@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // POST /v1/sessions/revoke and /v1/b2b/sessions/revoke.
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');

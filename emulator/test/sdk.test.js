@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The official Stytch Node SDK (npm package "stytch") against the emulator
 // over TLS: sessions.authenticate, authenticateJwt (local and expired ->
 // API fallback), RBAC, getJWKS, revoke, for consumer and B2B clients.

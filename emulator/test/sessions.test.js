@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Session details: authentication factors of Stytch's kinds with Stytch's
 // field names, attributes, last_accessed_at, and session_duration_minutes
 // extending a session, in the JWT's session claim and the API's answers.

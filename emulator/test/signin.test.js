@@ -1,4 +1,7 @@
 'use strict';
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Consumer sign-in as a sign-in page does it: email magic links and email
 // one-time passcodes, the outbox that holds what Stytch would email, and
 // sign-out with sessions/revoke.

@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Answers of the Stytch API's sessions/authenticate endpoint.
 
 #ifndef STYTCH_CORE_API_H_

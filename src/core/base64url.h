@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Strict base64url (RFC 4648 section 5) as JWS requires it (RFC 7515).
 
 #ifndef STYTCH_CORE_BASE64URL_H_

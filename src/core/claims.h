@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Registered JWT claims (RFC 7519 section 4.1) as Stytch's SDKs check them:
 // iss, aud, and the time claims exp, nbf and iat.
 

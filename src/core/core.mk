@@ -1,3 +1,6 @@
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # The C++ core: included by the top-level Makefile, which defines BUILD,
 # CXX and CORE_CXXFLAGS.  Paths are relative to the repository root.
 #

@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // A strict, in-situ JSON reader for the one document on the hot path: the
 // payload of a session JWT whose signature has just been verified.
 //

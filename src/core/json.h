@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // jansson behind RAII and the limits every untrusted document gets.
 
 #ifndef STYTCH_CORE_JSON_H_

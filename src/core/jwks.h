@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // JSON Web Key Sets (RFC 7517): the RSA signing keys of a Stytch project.
 
 #ifndef STYTCH_CORE_JWKS_H_

@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Compact JWS (RFC 7515 section 7.1) parsing, restricted to what Stytch
 // issues: RS256 session JWTs.
 

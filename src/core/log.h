@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The log callback the glue hands in; the core never writes anywhere else.
 
 #ifndef STYTCH_CORE_LOG_H_

@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // An intrusive reference-counted pointer.
 //
 // Sessions are shared by the verifier's cache and by requests, and cross the

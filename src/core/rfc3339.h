@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The RFC 3339 timestamps of Stytch sessions ("2024-10-24T02:54:43Z").
 
 #ifndef STYTCH_CORE_RFC3339_H_

@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The scope check of M2M access tokens, as Stytch's SDKs make it
 // (stytch-node lib/b2c/m2m_local.ts, performAuthorizationCheck).
 

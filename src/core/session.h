@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The identity a verified JWT or a Stytch API answer carries, in one model
 // for consumer and B2B sessions.
 

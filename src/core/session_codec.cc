@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // A session as compact JSON, for NGINX's shared API-result cache: what the
 // variables need, and never the session_jwt or session_token, which are
 // credentials.

@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Status: every outcome of the core, and what the module does with it.
 //
 // The values are those of stytch_status_t in stytch_core.h, one for one, so

@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The extern "C" facade.  Every function is noexcept and catches
 // everything: an exception unwinding into NGINX's C frames would terminate
 // the worker.  Allocation failure becomes STYTCH_NO_MEMORY (or NULL),

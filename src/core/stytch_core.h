@@ -1,4 +1,7 @@
 /*
+ * Copyright (C) 2026 The ngx_http_stytch_module authors
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
  * The C facade of the C++ core: the only header that the NGINX glue
  * includes.  Every function is noexcept: no C++ exception crosses it.
  *

@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The verifier of one Stytch project: key set, token cache and the order in
 // which a session JWT is checked.
 

@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // RS256 signature verification (RSASSA-PKCS1-v1_5 with SHA-256) through
 // OpenSSL 3's EVP interface.
 

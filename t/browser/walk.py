@@ -1,4 +1,6 @@
 #!/usr/bin/python3
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
 """The demo in a real browser: headless Chromium, driven by Selenium,
 against the demo's nginx, Stytch emulator and application (scripts/demo
 --serve; scripts/test-browser starts it and runs this).

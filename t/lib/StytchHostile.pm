@@ -1,5 +1,8 @@
 package StytchHostile;
 
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # A hostile "Stytch" on loopback, for the tests of what the module does
 # with answers that Stytch never gives: /drip answers 200 with a chunked
 # body of one byte every 100 ms, forever; any other path answers 200 and

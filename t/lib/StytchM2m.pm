@@ -1,5 +1,8 @@
 package StytchM2m;
 
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # M2M access tokens for t/090-m2m.t and t/091-m2m-sdk.t, made against the
 # emulator that StytchTest started: clients created through Stytch's API
 # (and the control API where the API cannot say it), tokens from the

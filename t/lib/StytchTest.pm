@@ -1,5 +1,8 @@
 package StytchTest;
 
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # Project helper for t/*.t: starts the Stytch emulator once per test file,
 # makes every block load the module, wraps the emulator's control API, and
 # holds the helpers the test files share (requests to nginx, waits, HTTP/2,

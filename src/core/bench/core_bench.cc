@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // How much the core adds to the RSA verification it cannot avoid.
 //
 //   VerifyUncached  the whole path on a typical (~1 kB) Stytch session JWT:

@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // JWKS documents: whatever Stytch (or whoever answers in its place) sends.
 
 #include <cstdint>

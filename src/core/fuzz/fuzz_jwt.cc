@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The whole verification path on arbitrary tokens, with a real key set and
 // the token cache on.  Tokens from the seed corpus carry valid signatures,
 // so mutations reach the header and claim checks too.  A verdict the cache

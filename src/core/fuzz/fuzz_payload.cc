@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The in-situ JSON reader of verified payloads, checked against jansson:
 // whatever the reader accepts as an object, jansson must accept too (it
 // renders the custom claims later).  Accepted payloads then go through the

@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // What every session a fuzz target builds must satisfy: each field and
 // claim can go into a request header, and the API-result cache's copy
 // reads back the same.

@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // The C facade, used as the NGINX glue uses it.
 
 #include "stytch_core.h"

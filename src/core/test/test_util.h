@@ -1,3 +1,6 @@
+// Copyright (C) 2026 The ngx_http_stytch_module authors
+// SPDX-License-Identifier: BSD-2-Clause
+//
 // Helpers shared by the core tests: fixtures and hand-built tokens.
 
 #ifndef STYTCH_CORE_TEST_TEST_UTIL_H_

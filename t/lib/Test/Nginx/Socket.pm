@@ -1,5 +1,8 @@
 package Test::Nginx::Socket;
 
+# Copyright (C) 2026 The ngx_http_stytch_module authors
+# SPDX-License-Identifier: BSD-2-Clause
+#
 # A small, self-contained runner for the data-driven test format of
 # openresty's Test::Nginx::Socket (test-nginx), built on Debian's Test::Base.
 # See the POD at the end for what is supported and how it differs.
@@ -48,9 +51,16 @@ our $WorkerConnections   = 64;
 our $LogLevel            = $ENV{TEST_NGINX_LOG_LEVEL} || 'debug';
 our $MasterProcessEnabled = $ENV{TEST_NGINX_MASTER_PROCESS} || 'off';
 our $DaemonEnabled       = 'on';
-our $Randomize           = $ENV{TEST_NGINX_RANDOMIZE};
-our $ServerPort          = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT}
-                           || 1984;
+# Ports (see ENVIRONMENT in the POD): a random free port on 127.0.0.1 and
+# a server root of its own, t/servroot_PORT, unless a port is given
+# (TEST_NGINX_PORT, TEST_NGINX_SERVER_PORT) or TEST_NGINX_RANDOMIZE=0 asks
+# for the fixed 1984 and t/servroot that the real runner uses by default.
+our $FixedPort           = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT};
+our $Randomize           = defined $ENV{TEST_NGINX_RANDOMIZE}
+                           && $ENV{TEST_NGINX_RANDOMIZE} ne ''
+                           ? $ENV{TEST_NGINX_RANDOMIZE} : !$FixedPort;
+$Randomize = 0 if $Randomize eq '0';
+our $ServerPort          = $FixedPort || 1984;
 our $ServerPortForClient = $ENV{TEST_NGINX_CLIENT_PORT} || $ServerPort || 1984;
 our $ServerAddr          = '127.0.0.1';
 our $ServerName          = 'localhost';
@@ -82,11 +92,16 @@ if ($Randomize) {
 }
 
 our $ServRoot;
+# A server root of the runner's own choosing (t/servroot_PORT) goes when
+# the file passes; one that is named, or t/servroot, or that of a file that
+# failed, stays for inspection.
+our $RemoveServRoot = 0;
 {
     my $tdir = -d 't' ? 't' : dirname($0);
     my $base = $Randomize ? "servroot_$ServerPort" : 'servroot';
     $ServRoot = $ENV{TEST_NGINX_SERVROOT}
                 || File::Spec->rel2abs(File::Spec->catdir($tdir, $base));
+    $RemoveServRoot = $Randomize && !$ENV{TEST_NGINX_SERVROOT};
 }
 our $ServerRoot = $ServRoot;
 $ENV{TEST_NGINX_SERVER_ROOT} = $ServRoot;
@@ -380,6 +395,14 @@ END {
     if ($$ == $MainPid) {
         local $?;
         cleanup();
+        my $tb = Test::More->builder;
+        if ($RemoveServRoot && -d $ServRoot) {
+            if ($tb->is_passing && $tb->current_test > 0) {
+                remove_tree($ServRoot);
+            } else {
+                $tb->diag("server root kept: $ServRoot");
+            }
+        }
     }
 }
 
@@ -496,7 +519,7 @@ http {
 $http_config
 
     server {
-        listen          $ServerPort;
+        listen          $ServerAddr:$ServerPort;
         server_name     '$server_name';
 
         client_max_body_size 30M;
@@ -613,7 +636,7 @@ sub wait_for_nginx () {
 
 sub run_tests () {
     $NginxVersion = get_nginx_version();
-    $ENV{TEST_NGINX_SERVER_PORT} //= $ServerPort;
+    $ENV{TEST_NGINX_SERVER_PORT} = $ServerPort;
 
     my @blocks = Test::Base::blocks();
     # --- FIRST: start from this block
@@ -1595,13 +1618,14 @@ tests use, on Debian's L<Test::Base>.  Section names, their meaning, the
 generated F<nginx.conf>, defaults, environment variables and the tests each
 check produces follow the real one.
 
-Per block: F<t/servroot> (under the current directory's F<t/>, or next to
-the .t file when there is no F<t/>; C<TEST_NGINX_SERVROOT> overrides) is
+Per block: the server root, F<t/servroot_PORT> (under the current
+directory's F<t/>, or next to the .t file when there is no F<t/>;
+F<t/servroot> with a fixed port; C<TEST_NGINX_SERVROOT> overrides), is
 recreated, C<user_files> are written into F<html/>, F<conf/nginx.conf> is
 written (C<daemon on>, C<master_process off>, C<worker_processes 1>,
 C<error_log logs/error.log debug>, C<events { accept_mutex off;
 worker_connections 64; }>, C<http { access_log ...; default_type
-text/plain; keepalive_timeout 68; ... server { listen 1984; server_name
+text/plain; keepalive_timeout 68; ... server { listen 127.0.0.1:PORT; server_name
 'localhost'; client_max_body_size 30M; ... location / { root html; ... } }
 }>), C<$TEST_NGINX_*> variables in C<config>, C<http_config>,
 C<main_config>, C<post_main_config> and C<user_files> are expanded, nginx
@@ -1682,6 +1706,10 @@ time against the lines logged since the previous check.
 
 =item * Unknown sections fail (the real runner ignores them).
 
+=item * nginx listens on 127.0.0.1 and, by default, on a random free port
+(see L</PORTS>); the real runner listens on every address, on 1984 unless
+C<TEST_NGINX_RANDOMIZE> is set.
+
 =item * nginx is started for every block and stopped at its end; the real
 one leaves it running until the next block or the end.  The real runner's
 "reuse the previous nginx when a block has no C<--- config>" becomes
@@ -1721,12 +1749,28 @@ the test file's exit code reflects the failure.
 
 =back
 
+=head1 PORTS
+
+nginx listens on C<$ServerAddr> (127.0.0.1), never on every address, and
+by default on a random port that was free when the test file started,
+with a server root of its own, F<t/servroot_PORT>: suites that run at
+once (C<prove -j>, several trees, another nginx on the machine) never meet.
+That server root is removed at the end of a file whose tests all passed,
+and kept, with a C<# server root kept:> line, when one failed.  A fixed
+port: C<TEST_NGINX_PORT> (or C<TEST_NGINX_SERVER_PORT>) names it, or
+C<TEST_NGINX_RANDOMIZE=0> asks for 1984; the server root is then
+F<t/servroot> and is kept.  C<TEST_NGINX_RANDOMIZE=1> picks a random port
+even when one is named.  Blocks reach the port as C<$TEST_NGINX_SERVER_PORT>,
+which the runner sets to the port it uses.
+
+The real runner listens on C<$ServerPort> alone (every address) and on
+1984 unless C<TEST_NGINX_RANDOMIZE> is set.
+
 =head1 ENVIRONMENT
 
 C<TEST_NGINX_BINARY>, C<TEST_NGINX_PORT>/C<TEST_NGINX_SERVER_PORT>,
 C<TEST_NGINX_CLIENT_PORT>, C<TEST_NGINX_SERVROOT>, C<TEST_NGINX_RANDOMIZE>
-(random port and F<t/servroot_PORT>: use it when several people or C<prove
--j> run suites at once), C<TEST_NGINX_TIMEOUT>, C<TEST_NGINX_LOG_LEVEL>,
+(see L</PORTS>), C<TEST_NGINX_TIMEOUT>, C<TEST_NGINX_LOG_LEVEL>,
 C<TEST_NGINX_MASTER_PROCESS>, C<TEST_NGINX_NO_SHUFFLE>,
 C<TEST_NGINX_SLEEP>, C<TEST_NGINX_CHECK_ACCUM_ERR_LOG>,
 C<TEST_NGINX_LOAD_MODULES>, C<TEST_NGINX_WORKER_USER>.
