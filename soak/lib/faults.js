@@ -17,6 +17,10 @@
 
 const { sleep, until } = require('./nginx.js');
 
+// the classes whose requests wait for the API (when not cached)
+const API_CLASSES = new Set(['expired_live', 'expired_revoked', 'opaque_live', 'opaque_revoked', 'wrong_aud',
+  'opaque_random']);
+
 const ORDER = ['reload', 'fill', 'refuse', 'rotate', 'slow', 'kill', 'r429', 'upgrade', 'malformed'];
 
 function makeActs(ctx) {
@@ -57,12 +61,14 @@ function makeActs(ctx) {
         const c = tl.cutBegin(now(), 'kill');
         try {
           const signal = ctx.plant === 'crash' ? 'SIGSEGV' : 'SIGKILL';
+          // requests waiting for the slowed API now, over all workers
+          const waiting = load.records.filter((r) => !r.t1 && API_CLASSES.has(r.cls)).length;
           const pid = nginx.killWorker(signal);
           if (signal === 'SIGKILL') ctx.killed.add(pid);
           await sleep(cfg.killLatencyMs + 500);
           const respawned = await until(() => nginx.workerPids().length >= nginx.workers, 5000);
           if (!respawned) throw new Error(`no worker came in place of ${pid} within 5 s`);
-          return { pid, signal };
+          return { pid, signal, waiting };
         } finally { tl.cutEnd(c, now()); }
       } finally { await clearFaults(); }
     },

@@ -235,15 +235,20 @@ http {
     });
   }
 
-  // RSS (kB) and open files of the master and of each worker, from /proc.
+  // RSS (kB), anonymous RSS (kB) and open files of the master and of each
+  // worker, from /proc.  Anonymous RSS is what a leak grows: the file-backed
+  // part depends on how the process came to be (a master that daemonized
+  // left its libraries' pages behind in fork(); the one a binary upgrade
+  // exec()s maps them all, some 10 MB more of RSS for the same heap).
   sample() {
     const m = this.master();
     const one = (pid) => {
       try {
         const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
         const rss = Number(/VmRSS:\s+(\d+)/.exec(st)[1]);
+        const anon = Number(/RssAnon:\s+(\d+)/.exec(st)[1]);
         const fds = fs.readdirSync(`/proc/${pid}/fd`).length;
-        return { pid, rss, fds };
+        return { pid, rss, anon, fds };
       } catch { return null; }
     };
     return { master: m ? one(m) : null, workers: this.workerPids(m).map(one).filter(Boolean) };

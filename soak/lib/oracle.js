@@ -27,7 +27,7 @@ const CLASSES = {
     expect: (tl, t, tok) => {
       const out = [200];
       if (t < tok.rotatedAt + tl.cfg.cooldownMs + tl.cfg.marginMs) out.push(401);
-      if (tl.apiDown(t)) out.push(503);   // keys not fetched yet: the API decides
+      if (tl.api(t) !== 'up') out.push(503);   // keys not fetched yet: the API decides
       return out;
     },
   },
@@ -68,31 +68,29 @@ const CLASSES = {
 };
 
 function unlessDown(statuses) {
-  return (tl, t) => (tl.apiDown(t) ? [...statuses, 503] : statuses);
+  return (tl, t) => (tl.api(t) !== 'up' ? [...statuses, 503] : statuses);
 }
 
 // A token of a session the harness may revoke: the expired JWT or the
 // opaque token, which only the API can judge.
 //   live:    200 while the API answers; 503 while it does not, except that
 //            an answer cached before the outage may still be used for
-//            stytch_api_cache_valid after it began.
-//   revoked: 401 (or 503 while the API is down); a 200 only within
+//            stytch_api_cache_valid after it began; either just after the
+//            outage (a call begun during it may still fail).
+//   revoked: 401 (or 503 while the API may fail); a 200 only within
 //            stytch_api_cache_valid of the revocation (an answer given
 //            before it, cached).
 function sessionBound(tl, t, tok) {
   const s = tok.session;
   const cache = tl.cfg.cacheValidMs + tl.cfg.marginMs;
-  const down = tl.apiDown(t);
+  const api = tl.api(t);
   const out = [];
   if (s.revokeStart === undefined || t < s.revokeStart) {
-    if (!down) out.push(200);
-    else {
-      out.push(503);
-      if (t < tl.downStart(t) + cache) out.push(200);
-    }
+    if (api !== 'down' || t < tl.downStart(t) + cache) out.push(200);
+    if (api !== 'up') out.push(503);
   } else {
     out.push(401);
-    if (down) out.push(503);
+    if (api !== 'up') out.push(503);
     if (t < s.revokeEnd + cache) out.push(200);
   }
   return out;
@@ -122,7 +120,7 @@ class Timeline {
 
   downEnd(d, end) {
     d.end = end;
-    this.bounds.push(end + this.cfg.deadlineMs + this.cfg.marginMs);
+    this.bounds.push(end, end + this.cfg.deadlineMs + this.cfg.marginMs);
   }
 
   cutBegin(start, what) {
@@ -140,16 +138,22 @@ class Timeline {
     this.bounds.push(start, end);
   }
 
-  apiDown(t) {
-    return this.down.some((d) => d.start <= t && t < d.end + this.cfg.deadlineMs + this.cfg.marginMs);
+  // What the API does at t: 'down' between an outage's start and its end
+  // (when the harness had undone it), 'recovering' until a call begun
+  // before the end has met the deadline, 'up' otherwise.
+  api(t) {
+    let state = 'up';
+    for (const d of this.down) {
+      if (d.start <= t && t < d.end) return 'down';
+      if (d.start <= t && t < d.end + this.cfg.deadlineMs + this.cfg.marginMs) state = 'recovering';
+    }
+    return state;
   }
 
   // The start of the outage that t is in (the latest one).
   downStart(t) {
     let s = -Infinity;
-    for (const d of this.down) {
-      if (d.start <= t && t < d.end + this.cfg.deadlineMs + this.cfg.marginMs && d.start > s) s = d.start;
-    }
+    for (const d of this.down) if (d.start <= t && t < d.end && d.start > s) s = d.start;
     return s;
   }
 
@@ -173,9 +177,14 @@ class Timeline {
   }
 }
 
-// A request's verdict: ok, a wrong status (served: a 200 that no moment
-// allowed), a connection error within or outside a fault's window, a
-// timeout.
+// The classes whose tokens are rightly let through (a live session's only
+// until its revocation); any other 200 lets in what must stay out.
+const GRANTED = new Set(['jwt_valid', 'jwt_newkey', 'expired_live', 'expired_revoked', 'opaque_live',
+  'opaque_revoked', 'm2m_scope']);
+
+// A request's verdict: ok, a wrong status (served: a 200 to a token that
+// must be refused), a connection error within or outside a fault's window,
+// a timeout.
 function judge(tl, r, plant) {
   if (r.err) {
     if (r.err === 'timeout') return { kind: 'timeout' };
@@ -184,7 +193,8 @@ function judge(tl, r, plant) {
   }
   const allowed = tl.allowed(r.cls, r.tok, r.t0, r.t1, plant);
   if (allowed.has(r.status)) return { kind: 'ok' };
-  return { kind: r.status === 200 ? 'served' : 'wrong', allowed: [...allowed].sort() };
+  const refuse = !GRANTED.has(r.cls) || (r.tok.session && r.tok.session.revokeStart <= r.t0);
+  return { kind: r.status === 200 && refuse ? 'served' : 'wrong', allowed: [...allowed].sort() };
 }
 
 module.exports = { CLASSES, Timeline, judge, sessionBound };

@@ -27,9 +27,9 @@ function phaseOf(t, start, end) {
 // third's median may exceed the middle third's by tol (a fraction) plus
 // slack (in the metric's unit).
 const FLAT = [
-  { key: 'workerRss', what: 'RSS per worker (kB)', tol: 0.25, slack: 3072 },
+  { key: 'workerAnon', what: 'anon RSS/worker (kB)', tol: 0.15, slack: 1024 },
   { key: 'workerFds', what: 'open files per worker', tol: 0.25, slack: 16 },
-  { key: 'masterRss', what: "master's RSS (kB)", tol: 0.15, slack: 2048 },
+  { key: 'masterAnon', what: "master's anon RSS (kB)", tol: 0.10, slack: 512 },
   { key: 'masterFds', what: "master's open files", tol: 0, slack: 4 },
   { key: 'zoneUsed', what: 'zone in use (bytes)', tol: 0.25, slack: 16384 },
 ];
@@ -41,8 +41,10 @@ function metrics(s, status) {
     workers: w.length,
     workerRss: w.length ? w.reduce((a, x) => a + x.rss, 0) / w.length : NaN,
     workerRssMax: max(w.map((x) => x.rss)),
+    workerAnon: w.length ? w.reduce((a, x) => a + x.anon, 0) / w.length : NaN,
     workerFds: w.length ? w.reduce((a, x) => a + x.fds, 0) / w.length : NaN,
     masterRss: s.master ? s.master.rss : NaN,
+    masterAnon: s.master ? s.master.anon : NaN,
     masterFds: s.master ? s.master.fds : NaN,
     zoneUsed: status ? status.zone.size - status.zone.free : NaN,
     zoneSize: status ? status.zone.size : NaN,
@@ -74,7 +76,9 @@ function flatness(samples, start, end) {
     extra[p] = {
       samples: by[p].length,
       workers: median(by[p].map((m) => m.workers)),
+      workerRss: median(by[p].map((m) => m.workerRss).filter(Number.isFinite)),
       workerRssMax: max(by[p].map((m) => m.workerRssMax).filter(Number.isFinite)),
+      masterRss: median(by[p].map((m) => m.masterRss).filter(Number.isFinite)),
       entries: median(by[p].map((m) => m.cacheEntries).filter(Number.isFinite)),
       entriesMax: max(by[p].map((m) => m.cacheEntries).filter(Number.isFinite)),
     };
