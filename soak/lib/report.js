@@ -126,24 +126,34 @@ function analyse({ tl, records, plant }) {
     protos[r.proto]++;
     let c = classes.get(r.cls);
     if (!c) {
-      c = { sent: 0, statuses: new Map(), conn: 0, violations: 0 };
+      c = { sent: 0, statuses: new Map(), conn: 0, violations: 0, ms: [] };
       classes.set(r.cls, c);
     }
     c.sent++;
     const v = judge(tl, r, plant);
     if (r.err) {
       c.conn++;
-      conn.codes.set(r.err, (conn.codes.get(r.err) || 0) + 1);
+      const key = `${v.kind === 'conn_allowed' ? v.cut.what : 'outside'} ${r.proto} ${r.err}`;
+      conn.codes.set(key, (conn.codes.get(key) || 0) + 1);
       if (v.kind === 'conn_allowed') {
         conn.allowed++;
         conn.byFault.set(v.cut.what, (conn.byFault.get(v.cut.what) || 0) + 1);
       }
-    } else c.statuses.set(r.status, (c.statuses.get(r.status) || 0) + 1);
+    } else {
+      c.statuses.set(r.status, (c.statuses.get(r.status) || 0) + 1);
+      c.ms.push(r.t1 - r.t0);
+    }
     if (v.kind !== 'ok' && v.kind !== 'conn_allowed') {
       c.violations++;
       if (v.kind === 'conn_error') conn.outside++;
       violations.push({ r, v });
     }
+  }
+  for (const c of classes.values()) {
+    const ms = c.ms.sort((x, y) => x - y);
+    const q = (f) => (ms.length ? ms[Math.min(ms.length - 1, Math.floor(f * ms.length))] : NaN);
+    c.latency = { p50: q(0.5), p99: q(0.99), max: ms.length ? ms[ms.length - 1] : NaN };
+    delete c.ms;
   }
   return { classes, violations, conn, protos };
 }
