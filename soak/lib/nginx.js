@@ -211,13 +211,16 @@ http {
     return pid;
   }
 
+  // Stops the master, and the old one that a binary upgrade that failed
+  // half-way may have left; SIGKILL after 10 s.
   async stop() {
-    const m = this.master();
-    if (!m || !alive(m)) return;
-    process.kill(m, 'SIGQUIT');
-    if (!await until(() => !alive(m), 10000)) {
-      process.kill(m, 'SIGKILL');
-      for (const p of this.workerPids(m)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    for (const m of [this.master(`${this.pidFile}.oldbin`), this.master()]) {
+      if (!m || !alive(m)) continue;
+      const workers = this.workerPids(m);
+      process.kill(m, 'SIGQUIT');
+      if (!await until(() => !alive(m), 10000)) {
+        for (const p of [m, ...workers]) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+      }
     }
   }
 
