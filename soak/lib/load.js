@@ -41,7 +41,7 @@ class H2Pool {
 class Load {
   constructor({ h1, h2, rate, h2Share, timeoutMs, maxInFlight, now, pools, weights }) {
     Object.assign(this, { h1, h2, rate, h2Share, timeoutMs, maxInFlight, now, pools, weights });
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: 48 });
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
     this.h2pool = new H2Pool(h2, 4);
     this.records = [];
     this.inFlight = 0;
