@@ -1,6 +1,8 @@
 'use strict';
 // The clients: an open-loop stream of requests at a fixed rate, over
-// HTTP/1.1 keep-alive (one agent, a bounded number of sockets) and
+// HTTP/1.1 keep-alive (one agent: sockets enough that no request queues
+// behind those waiting for a slow API, and few kept idle, so that the
+// workers' open files follow the load, not its past peaks) and
 // cleartext HTTP/2 with prior knowledge (a few sessions, renewed when
 // nginx sends GOAWAY or a connection breaks), each request of a class
 // drawn by weight; plus bursts of one class on top (filling the zone).
@@ -41,7 +43,7 @@ class H2Pool {
 class Load {
   constructor({ h1, h2, rate, h2Share, timeoutMs, maxInFlight, now, pools, weights }) {
     Object.assign(this, { h1, h2, rate, h2Share, timeoutMs, maxInFlight, now, pools, weights });
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32 });
     this.h2pool = new H2Pool(h2, 4);
     this.records = [];
     this.inFlight = 0;
