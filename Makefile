@@ -18,6 +18,9 @@ SHELL := /bin/bash
 #   make bench      wrk against unprotected and protected locations
 #   make bench-callgrind  instructions per request, nginx under callgrind
 #   make fuzz       each fuzz target for FUZZ_SECONDS (default 60)
+#   make soak       load with known answers through reloads, a binary upgrade,
+#                   killed workers, key rotation and Stytch's outages for
+#                   SOAK_SECONDS (default 120), after its own self-test
 #   make sanitize   the core's tests, the fuzz targets briefly, and part of t/
 #                   against NGINX 1.22.1 and the module under ASan + UBSan
 #
@@ -382,3 +385,20 @@ bench-callgrind: module | $(DEPS_bench)
 
 clean:
 	rm -rf $(BUILD) t/servroot t/servroot_*
+
+# --- the chaos and soak run -----------------------------------------------------
+
+# soak/soak: nginx with several workers and the module, the emulator, HTTP/1.1
+# and HTTP/2 clients, faults on a schedule, every answer judged; exits 1 on a
+# wrong answer, a crash, an alert or growth.  soak/selftest first: the oracle's
+# unit tests and runs with a wrong answer planted, which must fail.
+SOAK_SECONDS ?= 120
+
+.PHONY: soak soak-selftest
+
+soak: module soak-selftest | $(DEPS_demo)
+	NGINX_BIN=$(NGINX_BIN) SOAK_MODULE=$(MODULE_SO) SOAK_SECONDS=$(SOAK_SECONDS) \
+	    soak/soak
+
+soak-selftest: module | $(DEPS_demo)
+	NGINX_BIN=$(NGINX_BIN) SOAK_MODULE=$(MODULE_SO) soak/selftest
