@@ -38,7 +38,7 @@ done
 
 tarball=${TEST_NGINX_TARBALL:-$(ls "$(cd "$TOP/.." && pwd)"/shared/perl/test-nginx-*.tar.gz 2>/dev/null | head -1)}
 if [ ! -f "$tarball" ]; then
-    skip "t/ under openresty's Test::Nginx: no test-nginx-*.tar.gz in ../shared/perl" \
+    skip "t/ under openresty's Test::Nginx: no Test::Nginx tarball (../shared/perl/test-nginx-*.tar.gz, or TEST_NGINX_TARBALL)" \
          "TEST_NGINX_TARBALL=/path/to/test-nginx.tar.gz .ci/test-nginx-real.sh"
     lib_done
     exit
