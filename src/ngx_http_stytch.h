@@ -91,6 +91,7 @@
 typedef struct {
     u_char                     *data;
     size_t                      len;
+    u_char                      digest[STYTCH_DOC_DIGEST_SIZE];
     ngx_atomic_t                generation;  /* 0: never fetched */
     time_t                      fetched;     /* the last good fetch */
     time_t                      last_fetch;  /* the last attempt's start */
@@ -576,7 +577,7 @@ void ngx_http_stytch_core_log(void *ctx, int level, const char *msg,
 ngx_int_t ngx_http_stytch_init_zone(ngx_shm_zone_t *shm_zone, void *data);
 ngx_int_t ngx_http_stytch_zone_publish(ngx_shm_zone_t *shm_zone,
     ngx_http_stytch_shm_doc_t *doc, ngx_atomic_uint_t epoch, u_char *data,
-    size_t len);
+    size_t len, u_char *digest);
 u_char *ngx_http_stytch_zone_copy(ngx_shm_zone_t *shm_zone,
     ngx_http_stytch_shm_doc_t *doc, size_t *len,
     ngx_atomic_uint_t *generation, ngx_log_t *log);

@@ -141,7 +141,21 @@ ngx_http_stytch_tick(ngx_event_t *ev)
     project = (ngx_http_stytch_project_t *)
                 ((u_char *) ev - offsetof(ngx_http_stytch_project_t, refresh));
 
-    if (ngx_exiting || ngx_terminate || ngx_quit) {
+    if (ngx_terminate) {
+        return;
+    }
+
+    if (ngx_exiting || ngx_quit) {
+        /*
+         * A worker that shuts down fetches nothing, but the requests that
+         * wait for keys in it are woken when another worker publishes them
+         */
+        ngx_http_stytch_project_wake(project);
+
+        if (!ngx_queue_empty(&project->key_waiters)) {
+            ngx_add_timer(ev, NGX_HTTP_STYTCH_TICK);
+        }
+
         return;
     }
 
@@ -328,6 +342,7 @@ ngx_http_stytch_fetched(void *data, ngx_uint_t status, u_char *body,
 
     size_t                      n;
     u_char                     *p, reason[256];
+    u_char                      digest[STYTCH_DOC_DIGEST_SIZE];
     ngx_uint_t                  doc;
     const char                 *directive;
     stytch_status_t             rc;
@@ -388,10 +403,18 @@ ngx_http_stytch_fetched(void *data, ngx_uint_t status, u_char *body,
         goto failed;
     }
 
+    rc = stytch_doc_digest((char *) body, len, digest);
+
+    if (rc != STYTCH_OK) {
+        ngx_sprintf(reason, "the document is refused: %s%Z",
+                    stytch_status_name(rc));
+        goto failed;
+    }
+
     switch (ngx_http_stytch_zone_publish(project->shm_zone,
                                          ngx_http_stytch_shm_doc(project->shm,
                                                                  doc),
-                                         fetch->epoch, body, len))
+                                         fetch->epoch, body, len, digest))
     {
     case NGX_ERROR:
         ngx_sprintf(reason, "the zone is too small for the document%Z");

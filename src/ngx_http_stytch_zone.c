@@ -289,15 +289,18 @@ ngx_http_stytch_zone_free_docs(ngx_slab_pool_t *shpool,
 /*
  * Replaces a document's bytes and moves its generation on, which tells
  * every worker to parse the new ones.  epoch is the document's when the
- * fetch started.  NGX_DECLINED: unchanged; NGX_ABORT: the slot went to
- * another organization meanwhile; NGX_ERROR: no room even without the
+ * fetch started; digest is what the document says (stytch_doc_digest:
+ * Stytch's answers differ in request_id from fetch to fetch, and a new
+ * generation would make every worker parse the keys again and forget the
+ * tokens it verified).  NGX_DECLINED: unchanged; NGX_ABORT: the slot went
+ * to another organization meanwhile; NGX_ERROR: no room even without the
  * cache.
  */
 
 ngx_int_t
 ngx_http_stytch_zone_publish(ngx_shm_zone_t *shm_zone,
     ngx_http_stytch_shm_doc_t *doc, ngx_atomic_uint_t epoch, u_char *data,
-    size_t len)
+    size_t len, u_char *digest)
 {
     u_char                 *copy;
     ngx_slab_pool_t        *shpool;
@@ -313,7 +316,8 @@ ngx_http_stytch_zone_publish(ngx_shm_zone_t *shm_zone,
         return NGX_ABORT;
     }
 
-    if (doc->data && doc->len == len && ngx_memcmp(doc->data, data, len) == 0)
+    if (doc->data
+        && ngx_memcmp(doc->digest, digest, STYTCH_DOC_DIGEST_SIZE) == 0)
     {
         /* no worker needs to parse it again */
         ngx_shmtx_unlock(&shpool->mutex);
@@ -340,6 +344,7 @@ ngx_http_stytch_zone_publish(ngx_shm_zone_t *shm_zone,
 
     doc->data = copy;
     doc->len = len;
+    ngx_memcpy(doc->digest, digest, STYTCH_DOC_DIGEST_SIZE);
     doc->generation++;
 
     ngx_shmtx_unlock(&shpool->mutex);

@@ -10,6 +10,7 @@
 #include "json.h"
 #include "jwt.h"
 #include "rfc3339.h"
+#include "verify.h"
 
 namespace stytch {
 namespace {
@@ -275,6 +276,16 @@ int64_t UnverifiedJwtExp(std::string_view jwt) {
   if (ParseJwtPayload(seg.payload, &payload) != Status::kOk) return 0;
   const JNode* exp = payload->doc.Get(payload->root(), "exp");
   return exp != nullptr && exp->type == JType::kInteger ? exp->integer : 0;
+}
+
+Status DocumentDigest(std::string_view text, size_t max_size,
+                      unsigned char out[kSha256Size]) {
+  JsonPtr root = JsonParse(text, max_size);
+  if (!root || !json_is_object(root.get())) return Status::kApiResponseInvalid;
+  json_object_del(root.get(), "request_id");
+  json_object_del(root.get(), "status_code");
+  const std::string canonical = JsonDumpCompact(root.get());
+  return Sha256(canonical, out) ? Status::kOk : Status::kInternalError;
 }
 
 }  // namespace stytch

@@ -30,6 +30,14 @@ const char* ApiErrorDirective(int http_status, std::string_view error_type);
 Status ParseApiError(int http_status, std::string_view body,
                      stytch_api_error_t* error);
 
+// SHA-256 of what a document says: a Stytch answer (key set, policy)
+// without the members that change with every answer (request_id,
+// status_code), as compact text with sorted keys, so that the same keys or
+// policy fetched twice give the same digest.  kApiResponseInvalid when the
+// text is no JSON object.
+Status DocumentDigest(std::string_view text, size_t max_size,
+                      unsigned char out[32]);
+
 // Parses sessions/authenticate's answer.  200: the consumer ("session") or
 // B2B ("member_session") body into *out, else kApiResponseInvalid.  Other
 // statuses: ParseApiError.

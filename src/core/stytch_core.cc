@@ -262,6 +262,15 @@ const char* stytch_api_error_directive(const stytch_api_error_t* error) {
                                    std::string_view(error->error_type, n));
 }
 
+stytch_status_t stytch_doc_digest(const char* json, size_t len,
+                                  unsigned char digest[STYTCH_DOC_DIGEST_SIZE]) {
+  static_assert(STYTCH_DOC_DIGEST_SIZE == stytch::kSha256Size);
+  return Guard([&] {
+    return stytch::DocumentDigest(View(json, len), STYTCH_MAX_RESPONSE_SIZE,
+                                  digest);
+  });
+}
+
 stytch_policy_t* stytch_policy_parse(const char* json, size_t len,
                                      stytch_status_t* status) {
   stytch_policy_t* out = nullptr;

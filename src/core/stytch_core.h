@@ -370,6 +370,17 @@ stytch_status_t stytch_api_parse_error(int http_status, const char *body,
  */
 const char *stytch_api_error_directive(const stytch_api_error_t *error);
 
+/*
+ * SHA-256 of what a fetched document (a key set, a policy) says, without
+ * the members that change with every answer (request_id, status_code):
+ * two fetches of the same keys give the same digest.
+ * STYTCH_API_RESPONSE_INVALID when the text is no JSON object.
+ */
+#define STYTCH_DOC_DIGEST_SIZE  32
+
+stytch_status_t stytch_doc_digest(const char *json, size_t len,
+    unsigned char digest[STYTCH_DOC_DIGEST_SIZE]);
+
 
 /* ------------------------------------------------------------------------ */
 /* RBAC. */

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 
 #include "test_util.h"
@@ -419,3 +420,25 @@ TEST(ApiTest, Oversized) {
 
 }  // namespace
 }  // namespace stytch
+
+TEST(ApiTest, DocumentDigestIgnoresPerAnswerMembers) {
+  unsigned char a[32], b[32], c[32];
+  ASSERT_EQ(stytch::DocumentDigest(R"({"keys":[{"kid":"k1","n":"AQ"}],)"
+                           R"("request_id":"request-id-test-1","status_code":200})",
+                           1 << 20, a),
+            stytch::Status::kOk);
+  ASSERT_EQ(stytch::DocumentDigest(R"({"status_code":200,"request_id":"request-id-test-2",)"
+                           R"( "keys" : [ {"n":"AQ","kid":"k1"} ]})",
+                           1 << 20, b),
+            stytch::Status::kOk);
+  EXPECT_EQ(0, memcmp(a, b, sizeof(a)));
+
+  ASSERT_EQ(stytch::DocumentDigest(R"({"keys":[{"kid":"k2","n":"AQ"}],)"
+                           R"("request_id":"request-id-test-1"})",
+                           1 << 20, c),
+            stytch::Status::kOk);
+  EXPECT_NE(0, memcmp(a, c, sizeof(a)));
+
+  EXPECT_EQ(stytch::DocumentDigest("[1]", 1 << 20, c), stytch::Status::kApiResponseInvalid);
+  EXPECT_EQ(stytch::DocumentDigest("{", 1 << 20, c), stytch::Status::kApiResponseInvalid);
+}
