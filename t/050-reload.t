@@ -7,43 +7,21 @@ use warnings;
 use Test::More;
 use StytchTest;
 
-use File::Temp qw( tempdir );
 use Time::HiRes qw( sleep );
 
-# none with STYTCH_MODULE=static: the module is in the binary
-my $load_module = $StytchTest::Module ? "load_module $StytchTest::Module;" : '';
-my $dir = tempdir('stytch-reload-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-mkdir "$dir/$_" for qw( conf logs html html/p );
-
-my $port = free_port();
-$StytchTest::NginxPort = $port;
+my ($dir) = own_nginx('reload');
 
 sub write_conf {
     my ($zone_size) = @_;
-    write_file("$dir/conf/nginx.conf", <<"EOC");
-$load_module
-daemon on;
-master_process on;
-worker_processes 2;
-user root;
-pid logs/nginx.pid;
-error_log logs/error.log debug;
-events { worker_connections 64; }
-http {
-    access_log off;
+    own_nginx_conf($dir, workers => 2, log => 'debug', http => <<"EOC",
     stytch_zone stytch $zone_size;
-    stytch_project_id $ENV{TEST_NGINX_STYTCH_PROJECT};
-    stytch_secret $ENV{TEST_NGINX_STYTCH_SECRET};
-    stytch_api_url $ENV{TEST_NGINX_STYTCH_URL};
     stytch_fallback off;
-    server {
-        listen 127.0.0.1:$port;
+EOC
+        server => <<'EOC');
         location /p/ {
             stytch_auth on;
             root html;
         }
-    }
-}
 EOC
 }
 
@@ -53,9 +31,6 @@ sub get_status {
 }
 
 my $master;
-END { stop_nginx($dir) }    # always stop the nginx this file started
-
-write_file("$dir/html/p/index.html", "protected content\n");
 write_conf('4m');
 reset_emulator();
 

@@ -8,46 +8,22 @@ use warnings;
 use Test::More;
 use StytchTest;
 
-use File::Temp qw( tempdir );
 
-# none with STYTCH_MODULE=static: the module is in the binary
-my $load_module = $StytchTest::Module ? "load_module $StytchTest::Module;" : '';
-my $dir = tempdir('stytch-schedule-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-mkdir "$dir/$_" for qw( conf logs html );
-
-my $port = free_port();
+my ($dir) = own_nginx('schedule');
 
 sub write_conf {
     my ($refresh) = @_;
-    write_file("$dir/conf/nginx.conf", <<"EOC");
-$load_module
-daemon on;
-master_process on;
-worker_processes 1;
-user root;
-pid logs/nginx.pid;
-error_log logs/error.log info;
-events { worker_connections 64; }
-http {
-    access_log off;
-    stytch_project_id $ENV{TEST_NGINX_STYTCH_PROJECT};
-    stytch_secret $ENV{TEST_NGINX_STYTCH_SECRET};
-    stytch_api_url $ENV{TEST_NGINX_STYTCH_URL};
+    own_nginx_conf($dir, http => <<"EOC", server => <<'EOC');
     stytch_jwks_refresh $refresh;
     stytch_policy_refresh $refresh;
     stytch_fallback off;
-    server {
-        listen 127.0.0.1:$port;
+EOC
         location /p/ {
             stytch_auth on;
             root html;
         }
-    }
-}
 EOC
 }
-
-END { stop_nginx($dir) }    # always stop the nginx this file started
 
 write_conf('10m');
 reset_emulator();

@@ -12,40 +12,19 @@ use warnings;
 use Test::More;
 use StytchTest;
 
-use File::Temp qw( tempdir );
 use Time::HiRes qw( time sleep );
 
-# none with STYTCH_MODULE=static: the module is in the binary
-my $load_module = $StytchTest::Module ? "load_module $StytchTest::Module;" : '';
-my $dir = tempdir('stytch-keys-steady-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-mkdir "$dir/$_" for qw( conf logs html html/p );
-write_file("$dir/html/p/index.html", "protected content\n");
-
-my $port = free_port();
-$StytchTest::NginxPort = $port;
+my ($dir) = own_nginx('keys-steady');
 
 sub write_conf {
     my ($refresh) = @_;
-    write_file("$dir/conf/nginx.conf", <<"EOC");
-$load_module
-daemon on;
-master_process on;
-worker_processes 2;
-user root;
-pid logs/nginx.pid;
-error_log logs/error.log info;
-events { worker_connections 256; }
-http {
-    access_log off;
-    stytch_project_id $ENV{TEST_NGINX_STYTCH_PROJECT};
-    stytch_secret $ENV{TEST_NGINX_STYTCH_SECRET};
-    stytch_api_url $ENV{TEST_NGINX_STYTCH_URL};
+    own_nginx_conf($dir, workers => 2, connections => 256,
+                   listen => 'reuseport', http => <<"EOC", server => <<'EOC');
     stytch_jwks_refresh $refresh;
     stytch_jwks_cooldown 1s;
     stytch_fetch_timeout 8s;
     stytch_fallback off;
-    server {
-        listen 127.0.0.1:$port reuseport;
+EOC
         location = /status {
             stytch_status;
         }
@@ -53,12 +32,8 @@ http {
             stytch_auth on;
             root html;
         }
-    }
-}
 EOC
 }
-
-END { stop_nginx($dir) }    # always stop the nginx this file started
 
 reset_emulator();
 write_conf('1s');

@@ -36,6 +36,7 @@ our @EXPORT = qw(
     read_answers h2_get
     wait_until wait_status wait_keys wait_zone wait_policy nginx_status
     nginx_pid nginx_workers nginx_cmd stop_nginx free_port write_file log_lines
+    own_nginx own_nginx_conf
     nginx_error_log
     table_blocks
 );
@@ -337,8 +338,11 @@ for my $sig (qw(INT TERM HUP)) {
     };
 }
 
+my @OwnPrefixes;    # own_nginx()'s, whose nginx is stopped at exit
+
 END {
     local $?;
+    stop_nginx($_) for @OwnPrefixes;
     stop_emulator();
 }
 
@@ -781,6 +785,61 @@ sub stop_nginx {
     my $deadline = time + 5;
     sleep 0.05 while kill(0, $master) && time < $deadline;
     kill 'KILL', $master if kill 0, $master;
+}
+
+# ---------------------------------------------------------------- own nginx
+
+# For the files that drive nginx themselves (reloads, binary upgrades),
+# which the test runner cannot do.  own_nginx(NAME): a scratch prefix with
+# conf/, logs/ and the protected page html/p/index.html, and a free
+# loopback port, which nginx_port() then gives.  The nginx started there
+# (nginx_cmd(PREFIX)) is stopped at exit.  Returns (PREFIX, PORT).
+sub own_nginx {
+    my ($name) = @_;
+    my $dir = tempdir("stytch-$name-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+    mkdir "$dir/$_" for qw( conf logs html html/p );
+    write_file("$dir/html/p/index.html", $PageText);
+    $NginxPort = free_port();
+    push @OwnPrefixes, $dir;
+    return ($dir, $NginxPort);
+}
+
+# own_nginx_conf(PREFIX, OPTION => VALUE, ...): writes PREFIX's
+# conf/nginx.conf: the module (unless it is compiled in), a daemon master
+# with "workers" (1) workers of "connections" (64) connections, the error
+# log at "log" (info), the test project's directives and the text of
+# "http" in http{}, and a server on own_nginx()'s port (with the "listen"
+# parameters, if any) holding "server".
+sub own_nginx_conf {
+    my ($dir, %o) = @_;
+    my $load = $Module ? "load_module $Module;" : '';
+    my $workers = $o{workers} // 1;
+    my $conns = $o{connections} // 64;
+    my $log = $o{log} // 'info';
+    my $http = $o{http} // '';
+    my $server = $o{server} // '';
+    my $listen = $o{listen} ? " $o{listen}" : '';
+    write_file("$dir/conf/nginx.conf", <<"EOC");
+$load
+daemon on;
+master_process on;
+worker_processes $workers;
+user root;
+pid logs/nginx.pid;
+error_log logs/error.log $log;
+events { worker_connections $conns; }
+http {
+    access_log off;
+    stytch_project_id $ENV{TEST_NGINX_STYTCH_PROJECT};
+    stytch_secret $ENV{TEST_NGINX_STYTCH_SECRET};
+    stytch_api_url $ENV{TEST_NGINX_STYTCH_URL};
+$http
+    server {
+        listen 127.0.0.1:$NginxPort$listen;
+$server
+    }
+}
+EOC
 }
 
 # A TCP port nobody listens on at 127.0.0.1, for a second listener.
