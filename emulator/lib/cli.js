@@ -89,7 +89,8 @@ function readyLine(st) {
   const p = store.defaultProject(st);
   const b = store.b2bProject(st);
   return `stytch-emulator listening on ${st.baseUrl} project_id=${p.project_id} secret=${p.secret}` +
-    ` b2b_project_id=${b.project_id} b2b_secret=${b.secret}\n`;
+    ` b2b_project_id=${b.project_id} b2b_secret=${b.secret}` +
+    ` public_token=${p.public_token} b2b_public_token=${b.public_token}\n`;
 }
 
 function main(argv) {

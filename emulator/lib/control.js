@@ -27,7 +27,8 @@ function validRoles(roles) {
 
 function projectView(st, p) {
   return {
-    project_id: p.project_id, secret: p.secret, vertical: p.vertical, default: p.builtin,
+    project_id: p.project_id, secret: p.secret, public_token: p.public_token, vertical: p.vertical,
+    default: p.builtin,
     custom_domain: p.custom_domain, issuer: tokens.mintIssuer(p), issuers: api.issuersOf(st, p),
     jwt_lifetime: p.jwt_lifetime, m2m_lifetime: p.m2m_lifetime, redirect_url: p.redirect_url,
     rate_limit: p.rate_limit,

@@ -15,6 +15,7 @@ const routes = require('./routes.js');
 const control = require('./control.js');
 const store = require('./store.js');
 const traffic = require('./traffic.js');
+const sdkFrontend = require('./sdk-frontend.js');
 
 const MAX_BODY = 1024 * 1024;
 
@@ -45,6 +46,11 @@ function dispatch(st, req, res, pathname, qs, raw) {
   if (pathname.startsWith('/emulator/')) {
     return control.handleControl(st, req, res, pathname, new URLSearchParams(qs), raw,
       { refuse: (ms) => refuse(st, ms) });
+  }
+  if (sdkFrontend.isSdkPath(pathname)) {
+    // The frontend SDK's calls come from browsers: CORS, errors included.
+    if (req.method === 'OPTIONS') return sdkFrontend.preflight(req, res);
+    sdkFrontend.cors(req, res);
   }
   const found = routes.classify(pathname, req.method);
   if (!found) throw new ApiError('route_not_found');

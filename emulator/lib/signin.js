@@ -66,9 +66,11 @@ function post(st, msg) {
 
 // ---------------------------------------------------------------- sending
 
-function sendMagicLink(st, c, create) {
+// Each of these returns the API's answer for a parsed body; the API's
+// routes send it as it is, the frontend SDK's (sdk-frontend.js) in their
+// envelope.
+function sendMagicLink(st, c, body, create) {
   const { project } = c;
-  const body = api.parseBody(c.raw);
   const email = checkEmail(body);
   const dflt = project.redirect_url;
   const loginUrl = redirectUrl(body, 'login_magic_link_url', dflt);
@@ -92,12 +94,11 @@ function sendMagicLink(st, c, create) {
     token, link, created_at: c.now, expires_at: ml.expires_at, ref: ml });
   const out = { request_id: requestId(project.env), status_code: 200, user_id: user.user_id, email_id: user.email_id };
   if (create) out.user_created = created;
-  sendJson(c.res, 200, out);
+  return out;
 }
 
-function sendOtp(st, c, create) {
+function sendOtp(st, c, body, create) {
   const { project } = c;
-  const body = api.parseBody(c.raw);
   const email = checkEmail(body);
   const life = minutes(body, 'expiration_minutes', 1, 10, 2);
   const attributes = attributesOf(body);
@@ -116,7 +117,7 @@ function sendOtp(st, c, create) {
     code, method_id: user.email_id, created_at: c.now, expires_at: otp.expires_at, ref: otp });
   const out = { request_id: requestId(project.env), status_code: 200, user_id: user.user_id, email_id: user.email_id };
   if (create) out.user_created = created;
-  sendJson(c.res, 200, out);
+  return out;
 }
 
 // ---------------------------------------------------------------- authenticating
@@ -160,9 +161,8 @@ function signIn(st, c, body, user, factorSpec, attributes) {
   };
 }
 
-function authenticateMagicLink(st, c) {
+function authenticateMagicLink(st, c, body) {
   const { project } = c;
-  const body = api.parseBody(c.raw);
   if (typeof body.token !== 'string' || body.token === '') throw new ApiError('bad_request', 'token is required.');
   const ml = project.magicLinks.get(body.token);
   if (!ml) throw new ApiError('magic_link_not_found');
@@ -171,14 +171,13 @@ function authenticateMagicLink(st, c) {
   // Checked before the link is spent: a bad session argument leaves it usable.
   const out = signIn(st, c, body, user, { type: 'magic_link' }, attributesOf(body) || ml.attributes);
   ml.used = true;
-  sendJson(c.res, 200, out);
+  return out;
 }
 
 const METHOD_ID_RE = /^email-(test|live)-[0-9a-f-]{36}$/;
 
-function authenticateOtp(st, c) {
+function authenticateOtp(st, c, body) {
   const { project } = c;
-  const body = api.parseBody(c.raw);
   if (typeof body.method_id !== 'string' || !METHOD_ID_RE.test(body.method_id)) throw new ApiError('invalid_method_id');
   if (typeof body.code !== 'string' || !/^\d{6}$/.test(body.code)) throw new ApiError('invalid_code');
   const otp = (project.otps.get(body.method_id) || []).find((o) => o.code === body.code);
@@ -187,7 +186,7 @@ function authenticateOtp(st, c) {
   const user = project.users.get(otp.user_id);
   const out = signIn(st, c, body, user, { type: 'otp', delivery_method: 'email' }, attributesOf(body) || otp.attributes);
   otp.used = true;
-  sendJson(c.res, 200, out);
+  return out;
 }
 
 // ---------------------------------------------------------------- outbox
@@ -218,15 +217,19 @@ function expire(st, b) {
   return hits.length;
 }
 
+// An API route: the body parsed, the answer sent as it is.
+const apiCall = (fn, ...rest) => (st, c) => sendJson(c.res, 200, fn(st, c, api.parseBody(c.raw), ...rest));
+
 const ROUTES = [
   api.route('/v1/magic_links/email/login_or_create', 'magic_links_send', 'consumer', 'POST', 'basic',
-    (st, c) => sendMagicLink(st, c, true)),
+    apiCall(sendMagicLink, true)),
   api.route('/v1/magic_links/email/send', 'magic_links_send', 'consumer', 'POST', 'basic',
-    (st, c) => sendMagicLink(st, c, false)),
-  api.route('/v1/magic_links/authenticate', 'magic_links_authenticate', 'consumer', 'POST', 'basic', authenticateMagicLink),
-  api.route('/v1/otps/email/login_or_create', 'otps_send', 'consumer', 'POST', 'basic', (st, c) => sendOtp(st, c, true)),
-  api.route('/v1/otps/email/send', 'otps_send', 'consumer', 'POST', 'basic', (st, c) => sendOtp(st, c, false)),
-  api.route('/v1/otps/authenticate', 'otps_authenticate', 'consumer', 'POST', 'basic', authenticateOtp),
+    apiCall(sendMagicLink, false)),
+  api.route('/v1/magic_links/authenticate', 'magic_links_authenticate', 'consumer', 'POST', 'basic',
+    apiCall(authenticateMagicLink)),
+  api.route('/v1/otps/email/login_or_create', 'otps_send', 'consumer', 'POST', 'basic', apiCall(sendOtp, true)),
+  api.route('/v1/otps/email/send', 'otps_send', 'consumer', 'POST', 'basic', apiCall(sendOtp, false)),
+  api.route('/v1/otps/authenticate', 'otps_authenticate', 'consumer', 'POST', 'basic', apiCall(authenticateOtp)),
 ];
 
-module.exports = { ROUTES, outbox, expire };
+module.exports = { ROUTES, outbox, expire, sendMagicLink, sendOtp, authenticateMagicLink, authenticateOtp };

@@ -110,6 +110,8 @@ function makeProject(spec) {
     builtin: !!spec.builtin,
   };
   project.basicAuth = 'Basic ' + Buffer.from(`${project.project_id}:${project.secret}`).toString('base64');
+  // What Stytch's frontend SDKs are given instead of the secret.
+  project.public_token = newId(project.env, 'public-token');
   resetProjectWorld(project);
   return project;
 }
@@ -197,6 +199,12 @@ function deleteProject(st, project) {
   if (project.builtin) throw new Error('a built-in project cannot be deleted');
   st.projects.delete(project.project_id);
   stateChanged(st);
+}
+
+// The project whose frontend SDKs use the public token, or undefined.
+function projectByPublicToken(st, token) {
+  for (const p of st.projects.values()) if (p.public_token === token) return p;
+  return undefined;
 }
 
 const defaultProject = (st) => st.projects.get(st.defaultProjectId);
@@ -389,6 +397,7 @@ function serialiseProject(p) {
   return {
     project_id: p.project_id,
     secret: p.secret,
+    public_token: p.public_token,
     vertical: p.vertical,
     builtin: p.builtin,
     custom_domain: p.custom_domain,
@@ -418,6 +427,7 @@ function serialiseState(st) {
 
 function loadProject(p, saved) {
   p.keySet = tokens.loadKeySet(p.env, saved.keys, saved.signing);
+  if (typeof saved.public_token === 'string') p.public_token = saved.public_token;
   p.custom_domain = saved.custom_domain || null;
   p.rate_limit = saved.rate_limit || {};
   p.jwt_lifetime = saved.jwt_lifetime || 300;
@@ -476,7 +486,7 @@ function stateChanged(st) {
 
 module.exports = {
   createState, createProject, applySettings, deleteProject, defaultProject, b2bProject,
-  projectById, findSession,
+  projectById, projectByPublicToken, findSession,
   resetWorld, setPolicy,
   createSession, newSession, checkAttributes, addUser, userByEmail, revokeSession, mergeClaims, getOrg, serialiseState, loadState, saveState, stateChanged,
 };

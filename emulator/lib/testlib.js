@@ -15,7 +15,7 @@ const path = require('node:path');
 const readline = require('node:readline');
 
 const EMULATOR = path.resolve(__dirname, '..', 'stytch-emulator');
-const READY = /^stytch-emulator listening on (https?):\/\/([^:]+|\[[^\]]+\]):(\d+) project_id=(\S+) secret=(\S+) b2b_project_id=(\S+) b2b_secret=(\S+)$/;
+const READY = /^stytch-emulator listening on (https?):\/\/([^:]+|\[[^\]]+\]):(\d+) project_id=(\S+) secret=(\S+) b2b_project_id=(\S+) b2b_secret=(\S+)(?: public_token=(\S+) b2b_public_token=(\S+))?$/;
 
 function startEmulator(args = [], { timeoutMs = 15000 } = {}) {
   return new Promise((resolve, reject) => {
@@ -42,7 +42,7 @@ function startEmulator(args = [], { timeoutMs = 15000 } = {}) {
       proc.removeAllListeners('exit');
       const emu = {
         proc, lines, scheme: m[1], host: m[2], port: Number(m[3]), projectId: m[4], secret: m[5],
-        b2bProjectId: m[6], b2bSecret: m[7],
+        b2bProjectId: m[6], b2bSecret: m[7], publicToken: m[8], b2bPublicToken: m[9],
         url: `${m[1]}://${m[2]}:${m[3]}`,
         stderr: () => stderr,
         cert: null,

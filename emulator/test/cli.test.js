@@ -19,7 +19,7 @@ describe('command line', () => {
     try {
       assert.equal(emu.lines.length, 1);
       assert.match(emu.lines[0],
-        /^stytch-emulator listening on http:\/\/127\.0\.0\.1:\d+ project_id=\S+ secret=\S+ b2b_project_id=\S+ b2b_secret=\S+$/);
+        /^stytch-emulator listening on http:\/\/127\.0\.0\.1:\d+ project_id=\S+ secret=\S+ b2b_project_id=\S+ b2b_secret=\S+ public_token=public-token-test-\S+ b2b_public_token=public-token-test-\S+$/);
       assert.equal(emu.projectId, 'project-test-00000000-0000-0000-0000-000000000000');
       assert.equal(emu.secret, 'secret-test-emulator');
       assert.equal(emu.b2bProjectId, 'project-test-11111111-1111-1111-1111-111111111111');

@@ -71,7 +71,7 @@ def jwt_exp(jwt):
 
 
 class Walk:
-    def __init__(self, env, out):
+    def __init__(self, env, out, flags=()):
         self.base = env["DEMO_URL"]
         self.emulator = env["STYTCH_EMULATOR_URL"]
         self.project = env["STYTCH_PROJECT_ID"]
@@ -85,7 +85,7 @@ class Walk:
         self.profile = tempfile.mkdtemp(prefix="browser-profile-")
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
-        for flag in FLAGS:
+        for flag in FLAGS + list(flags):
             options.add_argument(flag)
         options.add_argument("--user-data-dir=" + self.profile)
         service = Service(executable_path=CHROMEDRIVER,
