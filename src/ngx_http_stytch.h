@@ -228,6 +228,7 @@ typedef struct {
     time_t                      orgs_full_logged;
     time_t                      api_failed;   /* the last outage seen */
     unsigned                    issuer_logged:1;
+    unsigned                    skew_logged:1;
     ngx_event_t                 refresh;      /* the refresh timer's tick */
     ngx_http_stytch_fetch_t    *fetch[NGX_HTTP_STYTCH_DOC_ORG];
     ngx_log_t                  *log;
@@ -251,6 +252,7 @@ typedef struct {
     ngx_http_core_srv_conf_t   *server;
     ngx_http_core_loc_conf_t   *core;
     ngx_http_core_loc_conf_t   *parent;      /* or the server's own */
+    unsigned                    auth:1;      /* stytch_auth set in it */
 } ngx_http_stytch_location_t;
 
 
@@ -258,6 +260,7 @@ typedef struct {
 typedef struct {
     ngx_http_core_srv_conf_t   *server;
     ngx_str_t                   uri;
+    ngx_str_t                   api_url;     /* empty for auth_request */
 } ngx_http_stytch_use_t;
 
 
@@ -442,7 +445,7 @@ extern ngx_module_t  ngx_http_stytch_module;
 ngx_int_t ngx_http_stytch_locations_add(ngx_conf_t *cf,
     ngx_http_stytch_loc_conf_t *prev, ngx_http_stytch_loc_conf_t *conf);
 ngx_int_t ngx_http_stytch_locations_use(ngx_conf_t *cf, ngx_array_t *uses,
-    ngx_str_t *uri);
+    ngx_str_t *uri, ngx_str_t *api_url);
 ngx_int_t ngx_http_stytch_locations_check(ngx_conf_t *cf,
     ngx_http_stytch_main_conf_t *smcf);
 

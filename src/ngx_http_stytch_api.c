@@ -662,6 +662,18 @@ ngx_http_stytch_flight_read(ngx_http_stytch_call_t *call,
     case STYTCH_ACTION_ERROR:
         directive = stytch_api_error_directive(&error);
 
+        if (ngx_strcmp(error.error_type, "route_not_found") == 0) {
+            /* the call reached the API at a path that is none of its */
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          "stytch: the API refused the call's path (%ui "
+                          "route_not_found): \"proxy_pass\" in the API "
+                          "location likely lacks its trailing \"/\" "
+                          "(\"proxy_pass https://api.stytch.com/;\"), "
+                          "or check \"%s\"", call->status,
+                          directive ? directive : "stytch_api_url");
+            break;
+        }
+
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "stytch: the API refused the project's configuration "
                       "(%ui %s): check \"%s\"", call->status,
@@ -988,7 +1000,8 @@ ngx_http_stytch_call_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
 {
     ngx_http_stytch_call_t *call = data;
 
-    ngx_uint_t  status;
+    ngx_uint_t             status;
+    ngx_http_upstream_t   *u;
 
     if (rc == NGX_AGAIN || call->ended) {
         return rc;
@@ -1030,11 +1043,30 @@ ngx_http_stytch_call_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
     } else if (rc == NGX_ERROR || status == 0
                || (rc >= NGX_HTTP_SPECIAL_RESPONSE && call->len == 0))
     {
-        /* connection refused, timeout ... */
-        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
-                      "stytch: the API call through \"%V\" failed "
-                      "(status %ui)", &sr->uri,
-                      rc > 0 ? (ngx_uint_t) rc : status);
+        /* connection refused, timeout, TLS handshake ... */
+        u = sr->upstream;
+
+        if (u && u->ssl && u->state
+            && u->state->connect_time == (ngx_msec_t) -1)
+        {
+            /* no request was sent: the handshake failed, or the connect */
+            ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                          "stytch: the API call through \"%V\" failed "
+                          "(status %ui) before its request was sent: when "
+                          "the upstream's certificate is refused above "
+                          "(verify failed, name mismatch), set "
+                          "\"proxy_ssl_name\" to a name in it and "
+                          "\"proxy_ssl_trusted_certificate\" to its CA "
+                          "in the API location", &sr->uri,
+                          rc > 0 ? (ngx_uint_t) rc : status);
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                          "stytch: the API call through \"%V\" failed "
+                          "(status %ui)", &sr->uri,
+                          rc > 0 ? (ngx_uint_t) rc : status);
+        }
+
         ngx_http_stytch_call_over(call, NGX_HTTP_STYTCH_CALL_FAILED);
 
     } else {

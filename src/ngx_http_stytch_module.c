@@ -693,7 +693,8 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                   ->loc_conf[ngx_http_stytch_auth_request_index];
 
         if (uri->len
-            && ngx_http_stytch_locations_use(cf, &smcf->auth_requests, uri)
+            && ngx_http_stytch_locations_use(cf, &smcf->auth_requests, uri,
+                                             NULL)
                != NGX_OK)
         {
             return NGX_CONF_ERROR;
@@ -796,7 +797,7 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->fallback
         && ngx_http_stytch_locations_use(cf, &smcf->api_uses,
-                                         &conf->api_location)
+                                         &conf->api_location, &conf->api_url)
            != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -876,7 +877,7 @@ ngx_http_stytch_check_logout(ngx_conf_t *cf, ngx_http_stytch_main_conf_t *smcf,
     }
 
     return ngx_http_stytch_locations_use(cf, &smcf->api_uses,
-                                         &slcf->api_location);
+                                         &slcf->api_location, &slcf->api_url);
 }
 
 
