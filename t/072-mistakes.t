@@ -46,7 +46,7 @@ __DATA__
 --- must_die
 --- error_log
 [emerg]
-"stytch_api_location" "/_stytch_api": server "localhost" has no location for it, so its calls fall into "location /"; add "location /_stytch_api/ { internal; 
+"stytch_api_location" "/_stytch_api": server "localhost" has no location for it, so its calls fall into "location /"; add "location /_stytch_api/ { internal;
 --- no_error_log
 [error]
 [alert]
