@@ -81,6 +81,8 @@
 #define NGX_HTTP_STYTCH_UNKNOWN           0
 #define NGX_HTTP_STYTCH_ACCEPTED          1
 #define NGX_HTTP_STYTCH_REFUSED           2
+#define NGX_HTTP_STYTCH_B2B_ON_CONSUMER   3  /* invalid_b2b_endpoint */
+#define NGX_HTTP_STYTCH_B2B_OFF_B2B       4  /* invalid_consumer_endpoint */
 
 
 /*
@@ -206,6 +208,7 @@ typedef struct {
     time_t                      policy_refresh;
     ngx_str_t                   policy_url;
     ngx_str_t                   basic_auth;
+    ngx_flag_t                  secret_file;  /* basic_auth's secret */
 
     ngx_shm_zone_t             *shm_zone;
     ngx_http_stytch_shm_project_t  *shm;
@@ -279,6 +282,7 @@ typedef struct {
     ngx_uint_t                  auth;
     ngx_str_t                   project_id;
     ngx_str_t                   secret;
+    ngx_flag_t                  secret_file;    /* the secret is a file's */
     ngx_str_t                   api_url;
     ngx_array_t                *issuers;        /* ngx_str_t */
     ngx_str_t                   jwks_file;
@@ -549,6 +553,8 @@ void ngx_http_stytch_refresh_exit(ngx_cycle_t *cycle,
     ngx_http_stytch_main_conf_t *smcf);
 
 /* ngx_http_stytch_project.c */
+const char *ngx_http_stytch_project_directive(
+    ngx_http_stytch_project_t *project, stytch_api_error_t *error);
 ngx_int_t ngx_http_stytch_project_add(ngx_conf_t *cf,
     ngx_http_stytch_loc_conf_t *slcf);
 ngx_int_t ngx_http_stytch_project_init(ngx_http_stytch_project_t *project,

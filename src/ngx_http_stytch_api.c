@@ -645,10 +645,11 @@ static stytch_status_t
 ngx_http_stytch_flight_read(ngx_http_stytch_call_t *call,
     stytch_session_t **session)
 {
-    ngx_log_t           *log;
-    const char          *directive;
-    stytch_status_t      result;
-    stytch_api_error_t   error;
+    ngx_log_t                 *log;
+    const char                *directive;
+    stytch_status_t            result;
+    stytch_api_error_t         error;
+    ngx_http_stytch_flight_t  *flight;
 
     log = call->log;
 
@@ -660,7 +661,9 @@ ngx_http_stytch_flight_read(ngx_http_stytch_call_t *call,
     switch (stytch_status_action(result)) {
 
     case STYTCH_ACTION_ERROR:
-        directive = stytch_api_error_directive(&error);
+        flight = call->data;
+        directive = ngx_http_stytch_project_directive(flight->project,
+                                                      &error);
 
         if (ngx_strcmp(error.error_type, "route_not_found") == 0) {
             /* the call reached the API at a path that is none of its */

@@ -602,6 +602,10 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->auth, prev->auth,
                               NGX_HTTP_STYTCH_AUTH_OFF);
     ngx_conf_merge_str_value(conf->project_id, prev->project_id, "");
+    if (conf->secret.data == NULL) {
+        conf->secret_file = prev->secret_file;
+    }
+
     ngx_conf_merge_str_value(conf->secret, prev->secret, "");
     ngx_conf_merge_str_value(conf->api_url, prev->api_url, "");
     ngx_conf_merge_str_value(conf->jwks_file, prev->jwks_file, "");
@@ -1181,6 +1185,7 @@ ngx_http_stytch_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     slcf->secret.data = p;
     slcf->secret.len = last - p;
+    slcf->secret_file = 1;
 
     return NGX_CONF_OK;
 }

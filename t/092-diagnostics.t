@@ -237,3 +237,92 @@ answers before the access phase
 [error]
 [alert]
 [crit]
+
+
+
+=== TEST 10: a refused secret from stytch_secret_file: the start log names "stytch_secret_file"
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret_file ../html/stytch-secret;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location = /status {
+        stytch_status;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- user_files
+>>> stytch-secret
+wrong-secret-from-a-file
+--- init
+Test::More::ok(StytchTest::wait_until(sub { StytchTest::nginx_status()->{projects}[0]{credentials} ne 'unknown' }),
+               "TEST 10: the credentials are checked at start");
+--- request
+GET /status
+--- response_body_like: "credentials":"refused"
+--- error_log eval
+qr/\[error\] .*stytch: fetching the RBAC policy .* failed: the response status is 401 \(unauthorized_credentials\): check "stytch_project_id" and "stytch_secret_file"/
+--- no_error_log
+wrong-secret-from-a-file
+[alert]
+[crit]
+[emerg]
+
+
+
+=== TEST 11: a consumer project with stytch_b2b on: stytch_status and the start log say which, naming stytch_b2b
+--- http_config
+    stytch_b2b on;
+--- config
+    location = /status {
+        stytch_status;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- init
+Test::More::ok(StytchTest::wait_until(sub { StytchTest::nginx_status()->{projects}[0]{credentials} ne 'unknown' }),
+               "TEST 11: the credentials are checked at start");
+--- request
+GET /status
+--- response_body_like: "credentials":"refused","credentials_error":"invalid_b2b_endpoint: a consumer project with stytch_b2b on"
+--- error_log eval
+qr/\[error\] .*fetching the RBAC policy of project .* failed: the response status is 400 \(invalid_b2b_endpoint\): check "stytch_b2b": the project is a consumer one, for which "stytch_b2b" must be off/
+--- no_error_log
+[alert]
+[crit]
+[emerg]
+
+
+
+=== TEST 12: a B2B project with stytch_b2b off: the same, the other way round
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_B2B_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_B2B_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+--- config
+    location = /status {
+        stytch_status;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- init
+Test::More::ok(StytchTest::wait_until(sub { StytchTest::nginx_status()->{projects}[0]{credentials} ne 'unknown' }),
+               "TEST 12: the credentials are checked at start");
+--- request
+GET /status
+--- response_body_like: "credentials":"refused","credentials_error":"invalid_consumer_endpoint: a B2B project with stytch_b2b off"
+--- error_log eval
+qr/\[error\] .*fetching the .* of project .* failed: the response status is 400 \(invalid_consumer_endpoint\): check "stytch_b2b": the project is a B2B one, for which "stytch_b2b on" is needed/
+--- no_error_log
+[alert]
+[crit]
+[emerg]
