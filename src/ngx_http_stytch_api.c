@@ -646,6 +646,7 @@ ngx_http_stytch_flight_read(ngx_http_stytch_call_t *call,
     stytch_session_t **session)
 {
     ngx_log_t                 *log;
+    ngx_uint_t                 route;
     const char                *directive;
     stytch_status_t            result;
     stytch_api_error_t         error;
@@ -665,24 +666,21 @@ ngx_http_stytch_flight_read(ngx_http_stytch_call_t *call,
         directive = ngx_http_stytch_project_directive(flight->project,
                                                       &error);
 
-        if (ngx_strcmp(error.error_type, "route_not_found") == 0) {
-            /* the call reached the API at a path that is none of its */
-            ngx_log_error(NGX_LOG_ERR, log, 0,
-                          "stytch: the API refused the call's path (%ui "
-                          "route_not_found): \"proxy_pass\" in the API "
-                          "location likely lacks its trailing \"/\" "
-                          "(\"proxy_pass https://api.stytch.com/;\"), "
-                          "or check \"%s\"", call->status,
-                          directive ? directive : "stytch_api_url");
-            break;
-        }
+        /*
+         * a path that is no route: the API location's proxy_pass, most
+         * often written without the trailing "/" that replaces its URI
+         */
+        route = ngx_strcmp(error.error_type, "route_not_found") == 0;
 
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "stytch: the API refused the project's configuration "
-                      "(%ui %s): check \"%s\"", call->status,
+                      "(%ui %s): check \"%s\"%s", call->status,
                       error.error_type[0] ? error.error_type
                                           : "an answer that is not Stytch's",
-                      directive ? directive : "stytch_api_url");
+                      directive ? directive : "stytch_api_url",
+                      route ? ": \"proxy_pass\" in the API location likely "
+                              "lacks its trailing \"/\" (\"proxy_pass "
+                              "https://api.stytch.com/;\")" : "");
         break;
 
     case STYTCH_ACTION_UNAVAILABLE:

@@ -143,7 +143,7 @@ which is not "internal"
 GET /p/index.html
 --- error_code: 500
 --- error_log eval
-qr/\[error\] .*stytch: the API refused the call's path \(404 route_not_found\): "proxy_pass" in the API location likely lacks its trailing "\/" \("proxy_pass https:\/\/api\.stytch\.com\/;"\)/
+qr/\[error\] .*stytch: the API refused the project's configuration \(404 route_not_found\): check "stytch_api_url" and "stytch_api_location": "proxy_pass" in the API location likely lacks its trailing "\/" \("proxy_pass https:\/\/api\.stytch\.com\/;"\)/
 --- no_error_log
 [alert]
 [crit]
