@@ -299,6 +299,7 @@ typedef struct {
     ngx_str_t                   realm;
     ngx_str_t                   jwt_cookie;     /* empty: not read */
     ngx_str_t                   jwt_header;     /* empty: not read */
+    ngx_http_complex_value_t   *token;          /* stytch_token, or NULL */
     ngx_str_t                   session_cookie; /* empty: not read */
     ngx_uint_t                  unavailable_status;
     time_t                      retry_after;
@@ -538,7 +539,7 @@ ngx_int_t ngx_http_stytch_clear_cookie(ngx_http_request_t *r,
 ngx_int_t ngx_http_stytch_private(ngx_http_request_t *r);
 
 /* ngx_http_stytch_request.c */
-void ngx_http_stytch_tokens(ngx_http_request_t *r,
+ngx_int_t ngx_http_stytch_tokens(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_tokens_t *tokens);
 ngx_uint_t ngx_http_stytch_preflight(ngx_http_request_t *r);
 ngx_int_t ngx_http_stytch_cookie(ngx_http_request_t *r, ngx_str_t *name,

@@ -191,7 +191,9 @@ ngx_http_stytch_step_start(ngx_http_request_t *r,
     ngx_int_t  rc;
     ngx_str_t  token;
 
-    ngx_http_stytch_tokens(r, slcf, &ctx->tokens);
+    if (ngx_http_stytch_tokens(r, slcf, &ctx->tokens) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     ctx->status = STYTCH_TOKEN_MISSING;
     ngx_str_null(&ctx->question.check);

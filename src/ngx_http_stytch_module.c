@@ -256,6 +256,13 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       offsetof(ngx_http_stytch_loc_conf_t, jwt_header),
       NULL },
 
+    { ngx_string("stytch_token"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, token),
+      NULL },
+
     { ngx_string("stytch_unavailable_status"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_stytch_unavailable_status,
@@ -577,6 +584,7 @@ ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
     slcf->api_rate = NGX_CONF_UNSET_UINT;
     slcf->api_client_rate = NGX_CONF_UNSET_UINT;
     slcf->api_client = NGX_CONF_UNSET_PTR;
+    slcf->token = NGX_CONF_UNSET_PTR;
     slcf->organization = NGX_CONF_UNSET_PTR;
     slcf->rules = NGX_CONF_UNSET_PTR;
 
@@ -628,6 +636,7 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->realm, prev->realm, "stytch");
     ngx_conf_merge_str_value(conf->jwt_cookie, prev->jwt_cookie,
                              "stytch_session_jwt");
+    ngx_conf_merge_ptr_value(conf->token, prev->token, NULL);
     ngx_conf_merge_str_value(conf->jwt_header, prev->jwt_header,
                              "Authorization");
     ngx_conf_merge_uint_value(conf->unavailable_status,
