@@ -13,7 +13,8 @@
  *   ngx_http_stytch_module.c     the module: directives, configuration,
  *                                life cycle
  *   ngx_http_stytch_locations.c  the locations that the module's
- *                                subrequests reach, checked at start
+ *                                subrequests reach, checked at start;
+ *                                "return" in protected locations
  *   ngx_http_stytch_variables.c  $stytch_* (reads the request context)
  *   ngx_http_stytch_status.c     stytch_status (reads the zone)
  *   ngx_http_stytch_logout.c     stytch_logout, $stytch_return_to
@@ -25,7 +26,7 @@
  *   ngx_http_stytch_response.c   the answers: challenge, 403, Retry-After,
  *                                cookies, Cache-Control
  *   ngx_http_stytch_request.c    what a request carries: Bearer, cookies,
- *                                CORS preflight, token shape
+ *                                stytch_token, CORS preflight, token shape
  *   ngx_http_stytch_refresh.c    the refresh timer and its fetches
  *   ngx_http_stytch_project.c    projects: built from the configuration,
  *                                and their state in a worker
