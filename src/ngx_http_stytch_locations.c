@@ -362,7 +362,7 @@ ngx_http_stytch_locations_check_return(ngx_conf_t *cf,
     ngx_http_stytch_main_conf_t *smcf)
 {
     u_char                      *p, *last;
-    uintptr_t                   *code;
+    uintptr_t                   *code, next;
     ngx_int_t                    index;
     ngx_uint_t                   i;
     ngx_array_t                **codes;
@@ -404,7 +404,15 @@ ngx_http_stytch_locations_check_return(ngx_conf_t *cf,
 
             if (*code == (uintptr_t) ngx_http_script_if_code) {
                 /* an "if" block's codes follow it, to be skipped */
-                p += ((ngx_http_script_if_code_t *) p)->next;
+                next = ((ngx_http_script_if_code_t *) p)->next;
+
+                if (next < sizeof(ngx_http_script_if_code_t)
+                    || next > (uintptr_t) (last - p))
+                {
+                    break;
+                }
+
+                p += next;
                 continue;
             }
 
