@@ -13,7 +13,8 @@
  *   ngx_http_stytch_module.c     the module: directives, configuration,
  *                                life cycle
  *   ngx_http_stytch_locations.c  the locations that the module's
- *                                subrequests reach, checked at start
+ *                                subrequests reach, checked at start;
+ *                                "return" in protected locations
  *   ngx_http_stytch_variables.c  $stytch_* (reads the request context)
  *   ngx_http_stytch_status.c     stytch_status (reads the zone)
  *   ngx_http_stytch_logout.c     stytch_logout, $stytch_return_to
@@ -25,7 +26,7 @@
  *   ngx_http_stytch_response.c   the answers: challenge, 403, Retry-After,
  *                                cookies, Cache-Control
  *   ngx_http_stytch_request.c    what a request carries: Bearer, cookies,
- *                                CORS preflight, token shape
+ *                                stytch_token, CORS preflight, token shape
  *   ngx_http_stytch_refresh.c    the refresh timer and its fetches
  *   ngx_http_stytch_project.c    projects: built from the configuration,
  *                                and their state in a worker
@@ -81,6 +82,8 @@
 #define NGX_HTTP_STYTCH_UNKNOWN           0
 #define NGX_HTTP_STYTCH_ACCEPTED          1
 #define NGX_HTTP_STYTCH_REFUSED           2
+#define NGX_HTTP_STYTCH_B2B_ON_CONSUMER   3  /* invalid_b2b_endpoint */
+#define NGX_HTTP_STYTCH_B2B_OFF_B2B       4  /* invalid_consumer_endpoint */
 
 
 /*
@@ -207,6 +210,7 @@ typedef struct {
     time_t                      policy_refresh;
     ngx_str_t                   policy_url;
     ngx_str_t                   basic_auth;
+    ngx_flag_t                  secret_file;  /* basic_auth's secret */
 
     ngx_shm_zone_t             *shm_zone;
     ngx_http_stytch_shm_project_t  *shm;
@@ -229,6 +233,7 @@ typedef struct {
     time_t                      orgs_full_logged;
     time_t                      api_failed;   /* the last outage seen */
     unsigned                    issuer_logged:1;
+    unsigned                    skew_logged:1;
     ngx_event_t                 refresh;      /* the refresh timer's tick */
     ngx_http_stytch_fetch_t    *fetch[NGX_HTTP_STYTCH_DOC_ORG];
     ngx_log_t                  *log;
@@ -252,6 +257,7 @@ typedef struct {
     ngx_http_core_srv_conf_t   *server;
     ngx_http_core_loc_conf_t   *core;
     ngx_http_core_loc_conf_t   *parent;      /* or the server's own */
+    unsigned                    auth:1;      /* stytch_auth set in it */
 } ngx_http_stytch_location_t;
 
 
@@ -259,6 +265,7 @@ typedef struct {
 typedef struct {
     ngx_http_core_srv_conf_t   *server;
     ngx_str_t                   uri;
+    ngx_str_t                   api_url;     /* empty for auth_request */
 } ngx_http_stytch_use_t;
 
 
@@ -277,6 +284,7 @@ typedef struct {
     ngx_uint_t                  auth;
     ngx_str_t                   project_id;
     ngx_str_t                   secret;
+    ngx_flag_t                  secret_file;    /* the secret is a file's */
     ngx_str_t                   api_url;
     ngx_array_t                *issuers;        /* ngx_str_t */
     ngx_str_t                   jwks_file;
@@ -293,6 +301,7 @@ typedef struct {
     ngx_str_t                   realm;
     ngx_str_t                   jwt_cookie;     /* empty: not read */
     ngx_str_t                   jwt_header;     /* empty: not read */
+    ngx_http_complex_value_t   *token;          /* stytch_token, or NULL */
     ngx_str_t                   session_cookie; /* empty: not read */
     ngx_uint_t                  unavailable_status;
     time_t                      retry_after;
@@ -443,7 +452,7 @@ extern ngx_module_t  ngx_http_stytch_module;
 ngx_int_t ngx_http_stytch_locations_add(ngx_conf_t *cf,
     ngx_http_stytch_loc_conf_t *prev, ngx_http_stytch_loc_conf_t *conf);
 ngx_int_t ngx_http_stytch_locations_use(ngx_conf_t *cf, ngx_array_t *uses,
-    ngx_str_t *uri);
+    ngx_str_t *uri, ngx_str_t *api_url);
 ngx_int_t ngx_http_stytch_locations_check(ngx_conf_t *cf,
     ngx_http_stytch_main_conf_t *smcf);
 
@@ -532,7 +541,7 @@ ngx_int_t ngx_http_stytch_clear_cookie(ngx_http_request_t *r,
 ngx_int_t ngx_http_stytch_private(ngx_http_request_t *r);
 
 /* ngx_http_stytch_request.c */
-void ngx_http_stytch_tokens(ngx_http_request_t *r,
+ngx_int_t ngx_http_stytch_tokens(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_tokens_t *tokens);
 ngx_uint_t ngx_http_stytch_preflight(ngx_http_request_t *r);
 ngx_int_t ngx_http_stytch_cookie(ngx_http_request_t *r, ngx_str_t *name,
@@ -547,6 +556,8 @@ void ngx_http_stytch_refresh_exit(ngx_cycle_t *cycle,
     ngx_http_stytch_main_conf_t *smcf);
 
 /* ngx_http_stytch_project.c */
+const char *ngx_http_stytch_project_directive(
+    ngx_http_stytch_project_t *project, stytch_api_error_t *error);
 ngx_int_t ngx_http_stytch_project_add(ngx_conf_t *cf,
     ngx_http_stytch_loc_conf_t *slcf);
 ngx_int_t ngx_http_stytch_project_init(ngx_http_stytch_project_t *project,

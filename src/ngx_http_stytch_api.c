@@ -645,10 +645,12 @@ static stytch_status_t
 ngx_http_stytch_flight_read(ngx_http_stytch_call_t *call,
     stytch_session_t **session)
 {
-    ngx_log_t           *log;
-    const char          *directive;
-    stytch_status_t      result;
-    stytch_api_error_t   error;
+    ngx_log_t                 *log;
+    ngx_uint_t                 route;
+    const char                *directive;
+    stytch_status_t            result;
+    stytch_api_error_t         error;
+    ngx_http_stytch_flight_t  *flight;
 
     log = call->log;
 
@@ -660,14 +662,25 @@ ngx_http_stytch_flight_read(ngx_http_stytch_call_t *call,
     switch (stytch_status_action(result)) {
 
     case STYTCH_ACTION_ERROR:
-        directive = stytch_api_error_directive(&error);
+        flight = call->data;
+        directive = ngx_http_stytch_project_directive(flight->project,
+                                                      &error);
+
+        /*
+         * a path that is no route: the API location's proxy_pass, most
+         * often written without the trailing "/" that replaces its URI
+         */
+        route = ngx_strcmp(error.error_type, "route_not_found") == 0;
 
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "stytch: the API refused the project's configuration "
-                      "(%ui %s): check \"%s\"", call->status,
+                      "(%ui %s): check \"%s\"%s", call->status,
                       error.error_type[0] ? error.error_type
                                           : "an answer that is not Stytch's",
-                      directive ? directive : "stytch_api_url");
+                      directive ? directive : "stytch_api_url",
+                      route ? ": \"proxy_pass\" in the API location likely "
+                              "lacks its trailing \"/\" (\"proxy_pass "
+                              "https://api.stytch.com/;\")" : "");
         break;
 
     case STYTCH_ACTION_UNAVAILABLE:
@@ -988,7 +1001,8 @@ ngx_http_stytch_call_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
 {
     ngx_http_stytch_call_t *call = data;
 
-    ngx_uint_t  status;
+    ngx_uint_t             status;
+    ngx_http_upstream_t   *u;
 
     if (rc == NGX_AGAIN || call->ended) {
         return rc;
@@ -1030,11 +1044,30 @@ ngx_http_stytch_call_done(ngx_http_request_t *sr, void *data, ngx_int_t rc)
     } else if (rc == NGX_ERROR || status == 0
                || (rc >= NGX_HTTP_SPECIAL_RESPONSE && call->len == 0))
     {
-        /* connection refused, timeout ... */
-        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
-                      "stytch: the API call through \"%V\" failed "
-                      "(status %ui)", &sr->uri,
-                      rc > 0 ? (ngx_uint_t) rc : status);
+        /* connection refused, timeout, TLS handshake ... */
+        u = sr->upstream;
+
+        if (u && u->ssl && u->state
+            && u->state->connect_time == (ngx_msec_t) -1)
+        {
+            /* no request was sent: the handshake failed, or the connect */
+            ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                          "stytch: the API call through \"%V\" failed "
+                          "(status %ui) before its request was sent: when "
+                          "the upstream's certificate is refused above "
+                          "(verify failed, name mismatch), set "
+                          "\"proxy_ssl_name\" to a name in it and "
+                          "\"proxy_ssl_trusted_certificate\" to its CA "
+                          "in the API location", &sr->uri,
+                          rc > 0 ? (ngx_uint_t) rc : status);
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                          "stytch: the API call through \"%V\" failed "
+                          "(status %ui)", &sr->uri,
+                          rc > 0 ? (ngx_uint_t) rc : status);
+        }
+
         ngx_http_stytch_call_over(call, NGX_HTTP_STYTCH_CALL_FAILED);
 
     } else {

@@ -191,7 +191,9 @@ ngx_http_stytch_step_start(ngx_http_request_t *r,
     ngx_int_t  rc;
     ngx_str_t  token;
 
-    ngx_http_stytch_tokens(r, slcf, &ctx->tokens);
+    if (ngx_http_stytch_tokens(r, slcf, &ctx->tokens) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     ctx->status = STYTCH_TOKEN_MISSING;
     ngx_str_null(&ctx->question.check);
@@ -796,6 +798,31 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
                           ctx->m2m || !slcf->fallback
                           ? "the token is refused"
                           : "the API is asked meanwhile");
+        }
+
+        if (status == STYTCH_CLAIM_NOT_YET_VALID && !project->skew_logged) {
+            project->skew_logged = 1;
+
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "stytch: a JWT of project \"%V\" is not valid "
+                          "yet (its \"nbf\" or \"iat\" is ahead of this "
+                          "server's clock by more than \"stytch_leeway\" "
+                          "%T s): synchronize the clock (NTP) or raise "
+                          "\"stytch_leeway\"; %s", &project->project_id,
+                          slcf->leeway,
+                          slcf->fallback ? "the API is asked meanwhile"
+                                         : "the token is refused");
+        }
+
+        if (status == STYTCH_TOKEN_KIND_NOT_ALLOWED && ctx->m2m) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "stytch: an M2M access token is refused: %s",
+                          ctx->tokens.jwt_from_cookie
+                          ? "it came in a cookie, and M2M tokens are taken "
+                            "from the \"Authorization\" header only"
+                          : "this location takes session tokens only; "
+                            "\"stytch_accept_m2m on\" takes both, "
+                            "\"stytch_auth m2m\" M2M tokens only");
         }
 
         stytch_session_release(session);

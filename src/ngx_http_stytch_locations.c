@@ -14,14 +14,32 @@
  * in order), from the locations as NGINX hands each of them to the
  * module's merge, without reading NGINX's internal location tree, which
  * differs between NGINX and its forks.
+ *
+ * Two mistakes are seen in other modules' configurations, read through
+ * the one part of them that is public: an API location that proxies to
+ * an IP address over https, which proxy_ssl_verify checks as a host name
+ * (ngx_http_proxy_module's configuration starts with its
+ * ngx_http_upstream_conf_t), and a protected location whose "return"
+ * answers before the access phase (ngx_http_rewrite_module's starts with
+ * its codes).  Both modules are found by name, as a build may lack them.
  */
 
 
 #include "ngx_http_stytch.h"
 
 
+static ngx_str_t  ngx_http_stytch_default_api_url =
+    ngx_string("https://api.stytch.com");
+
+
 static ngx_int_t ngx_http_stytch_locations_check_api(ngx_conf_t *cf,
     ngx_http_stytch_main_conf_t *smcf, ngx_http_stytch_use_t *use);
+static ngx_int_t ngx_http_stytch_locations_check_ssl_name(ngx_conf_t *cf,
+    ngx_http_stytch_use_t *use, ngx_http_core_loc_conf_t *clcf);
+static ngx_int_t ngx_http_stytch_locations_check_return(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf);
+static ngx_int_t ngx_http_stytch_locations_module_index(ngx_conf_t *cf,
+    char *name);
 static ngx_int_t ngx_http_stytch_locations_check_auth_request(
     ngx_conf_t *cf, ngx_http_stytch_main_conf_t *smcf,
     ngx_http_stytch_use_t *use);
@@ -64,6 +82,10 @@ ngx_http_stytch_locations_add(ngx_conf_t *cf,
     loc->core = conf->core;
     loc->parent = prev->core;
 
+    /* called before the merge: the location's own stytch_auth */
+    loc->auth = conf->auth != NGX_CONF_UNSET_UINT
+                && conf->auth != NGX_HTTP_STYTCH_AUTH_OFF;
+
     return NGX_OK;
 }
 
@@ -76,7 +98,7 @@ ngx_http_stytch_locations_add(ngx_conf_t *cf,
 
 ngx_int_t
 ngx_http_stytch_locations_use(ngx_conf_t *cf, ngx_array_t *uses,
-    ngx_str_t *uri)
+    ngx_str_t *uri, ngx_str_t *api_url)
 {
     ngx_uint_t                  i;
     ngx_http_core_srv_conf_t   *cscf;
@@ -103,6 +125,13 @@ ngx_http_stytch_locations_use(ngx_conf_t *cf, ngx_array_t *uses,
     use->server = cscf;
     use->uri = *uri;
 
+    if (api_url) {
+        use->api_url = *api_url;
+
+    } else {
+        ngx_str_null(&use->api_url);
+    }
+
     return NGX_OK;
 }
 
@@ -121,6 +150,10 @@ ngx_http_stytch_locations_check(ngx_conf_t *cf,
         {
             return NGX_ERROR;
         }
+    }
+
+    if (ngx_http_stytch_locations_check_return(cf, smcf) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     use = smcf->auth_requests.elts;
@@ -177,6 +210,26 @@ ngx_http_stytch_locations_check_api(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
+    if (!clcf->internal
+        && clcf->name.len == 1 && clcf->name.data[0] == '/'
+        && !clcf->exact_match
+#if (NGX_PCRE)
+        && clcf->regex == NULL
+#endif
+       )
+    {
+        /* the catch-all: the API location was never declared */
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "\"stytch_api_location\" \"%V\": server \"%V\" has "
+                      "no location for it, so its calls fall into "
+                      "\"location /\"; add \"location %V/ { internal; "
+                      "proxy_pass %V/; }\"", &use->uri,
+                      &use->server->server_name, &use->uri,
+                      use->api_url.len ? &use->api_url
+                                       : &ngx_http_stytch_default_api_url);
+        return NGX_ERROR;
+    }
+
     if (!clcf->internal) {
         ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                       "\"stytch_api_location\" \"%V\" matches the "
@@ -195,9 +248,206 @@ ngx_http_stytch_locations_check_api(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
+    if (ngx_http_stytch_locations_check_ssl_name(cf, use, clcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     clcf->error_pages = NULL;
 
     return NGX_OK;
+}
+
+
+/*
+ * proxy_ssl_verify checks the certificate against proxy_ssl_name, which
+ * is the host of proxy_pass: an IP address there is matched as a host
+ * name, which no certificate has, while libcurl's start-up calls to the
+ * same stytch_api_url match it as an address and pass.  Only when the
+ * API location proxies to the very address of stytch_api_url over https
+ * is the mistake certain; any other shows at the first call, whose error
+ * line names the fix.
+ */
+
+static ngx_int_t
+ngx_http_stytch_locations_check_ssl_name(ngx_conf_t *cf,
+    ngx_http_stytch_use_t *use, ngx_http_core_loc_conf_t *clcf)
+{
+#if (NGX_HTTP_SSL)
+    u_char                        *host, *last;
+    ngx_int_t                      index;
+    ngx_url_t                      u;
+    ngx_http_upstream_conf_t      *ucf;
+    ngx_http_upstream_srv_conf_t  *uscf;
+
+    if (use->api_url.len <= sizeof("https://") - 1
+        || ngx_strncasecmp(use->api_url.data, (u_char *) "https://",
+                           sizeof("https://") - 1) != 0)
+    {
+        return NGX_OK;
+    }
+
+    index = ngx_http_stytch_locations_module_index(cf,
+                                                   "ngx_http_proxy_module");
+    if (index < 0) {
+        return NGX_OK;
+    }
+
+    /* ngx_http_proxy_loc_conf_t starts with its ngx_http_upstream_conf_t */
+    ucf = clcf->loc_conf[index];
+    uscf = ucf->upstream;
+
+    if (uscf == NULL || ucf->ssl == NULL || !ucf->ssl_verify
+        || ucf->ssl_name != NULL || uscf->host.len == 0)
+    {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    u.url.len = use->api_url.len - (sizeof("https://") - 1);
+    u.url.data = use->api_url.data + sizeof("https://") - 1;
+    u.default_port = 443;
+    u.no_resolve = 1;
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    host = uscf->host.data;
+    last = host + uscf->host.len;
+
+    if (u.host.len != uscf->host.len
+        || ngx_strncasecmp(u.host.data, host, u.host.len) != 0)
+    {
+        return NGX_OK;
+    }
+
+    if (ngx_inet_addr(host, last - host) == INADDR_NONE
+#if (NGX_HAVE_INET6)
+        && host[0] != '['
+#endif
+       )
+    {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "\"stytch_api_location\" \"%V\" in server \"%V\" "
+                  "proxies to the address \"%V\" over https with "
+                  "\"proxy_ssl_verify on\": the certificate is checked "
+                  "against that address as a host name and never "
+                  "matches; set \"proxy_ssl_name\" in location \"%V\" to "
+                  "the name in the API's certificate (and "
+                  "\"proxy_ssl_trusted_certificate\" to its CA)",
+                  &use->uri, &use->server->server_name, &uscf->host,
+                  &clcf->name);
+
+    return NGX_ERROR;
+#else
+    return NGX_OK;
+#endif
+}
+
+
+/*
+ * "return" (and the rewrite module's other directives in a location) run
+ * in the rewrite phase; a "return" there answers before the access phase
+ * and stytch_auth never runs.  Only a location that sets stytch_auth
+ * itself is warned about: one that inherits it and answers with "return"
+ * (a health check, a redirect) means to.
+ */
+
+static ngx_int_t
+ngx_http_stytch_locations_check_return(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf)
+{
+    u_char                      *p, *last;
+    uintptr_t                   *code, next;
+    ngx_int_t                    index;
+    ngx_uint_t                   i;
+    ngx_array_t                **codes;
+    ngx_http_stytch_location_t  *loc;
+
+    index = ngx_http_stytch_locations_module_index(cf,
+                                                   "ngx_http_rewrite_module");
+    if (index < 0) {
+        return NGX_OK;
+    }
+
+    loc = smcf->locations.elts;
+
+    for (i = 0; i < smcf->locations.nelts; i++) {
+
+        if (!loc[i].auth) {
+            continue;
+        }
+
+        /*
+         * ngx_http_rewrite_loc_conf_t starts with its codes: an array of
+         * bytes holding the location's own script, word-aligned codes
+         * that each start with their function; the codes of an "if"
+         * block follow its ngx_http_script_if_code_t, whose "next" skips
+         * them, as it does when the condition is false
+         */
+
+        codes = loc[i].core->loc_conf[index];
+
+        if (*codes == NULL) {
+            continue;
+        }
+
+        p = (*codes)->elts;
+        last = p + (*codes)->nelts;
+
+        while (p + sizeof(uintptr_t) <= last) {
+            code = (uintptr_t *) p;
+
+            if (*code == (uintptr_t) ngx_http_script_if_code) {
+                /* an "if" block's codes follow it, to be skipped */
+                next = ((ngx_http_script_if_code_t *) p)->next;
+
+                if (next < sizeof(ngx_http_script_if_code_t)
+                    || next > (uintptr_t) (last - p))
+                {
+                    break;
+                }
+
+                p += next;
+                continue;
+            }
+
+            p += sizeof(uintptr_t);
+
+            if (*code == (uintptr_t) ngx_http_script_return_code) {
+                ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                              "\"return\" in location \"%V\" of server "
+                              "\"%V\" answers before the access phase: "
+                              "its \"stytch_auth\" check never runs",
+                              &loc[i].core->name,
+                              &loc[i].server->server_name);
+                break;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_stytch_locations_module_index(ngx_conf_t *cf, char *name)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; cf->cycle->modules[i]; i++) {
+        if (cf->cycle->modules[i]->type == NGX_HTTP_MODULE
+            && ngx_strcmp(cf->cycle->modules[i]->name, name) == 0)
+        {
+            return cf->cycle->modules[i]->ctx_index;
+        }
+    }
+
+    return -1;
 }
 
 

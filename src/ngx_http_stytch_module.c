@@ -256,6 +256,13 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       offsetof(ngx_http_stytch_loc_conf_t, jwt_header),
       NULL },
 
+    { ngx_string("stytch_token"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, token),
+      NULL },
+
     { ngx_string("stytch_unavailable_status"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_stytch_unavailable_status,
@@ -577,6 +584,7 @@ ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
     slcf->api_rate = NGX_CONF_UNSET_UINT;
     slcf->api_client_rate = NGX_CONF_UNSET_UINT;
     slcf->api_client = NGX_CONF_UNSET_PTR;
+    slcf->token = NGX_CONF_UNSET_PTR;
     slcf->organization = NGX_CONF_UNSET_PTR;
     slcf->rules = NGX_CONF_UNSET_PTR;
 
@@ -602,6 +610,10 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->auth, prev->auth,
                               NGX_HTTP_STYTCH_AUTH_OFF);
     ngx_conf_merge_str_value(conf->project_id, prev->project_id, "");
+    if (conf->secret.data == NULL) {
+        conf->secret_file = prev->secret_file;
+    }
+
     ngx_conf_merge_str_value(conf->secret, prev->secret, "");
     ngx_conf_merge_str_value(conf->api_url, prev->api_url, "");
     ngx_conf_merge_str_value(conf->jwks_file, prev->jwks_file, "");
@@ -624,6 +636,7 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->realm, prev->realm, "stytch");
     ngx_conf_merge_str_value(conf->jwt_cookie, prev->jwt_cookie,
                              "stytch_session_jwt");
+    ngx_conf_merge_ptr_value(conf->token, prev->token, NULL);
     ngx_conf_merge_str_value(conf->jwt_header, prev->jwt_header,
                              "Authorization");
     ngx_conf_merge_uint_value(conf->unavailable_status,
@@ -693,7 +706,8 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                   ->loc_conf[ngx_http_stytch_auth_request_index];
 
         if (uri->len
-            && ngx_http_stytch_locations_use(cf, &smcf->auth_requests, uri)
+            && ngx_http_stytch_locations_use(cf, &smcf->auth_requests, uri,
+                                             NULL)
                != NGX_OK)
         {
             return NGX_CONF_ERROR;
@@ -796,7 +810,7 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->fallback
         && ngx_http_stytch_locations_use(cf, &smcf->api_uses,
-                                         &conf->api_location)
+                                         &conf->api_location, &conf->api_url)
            != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -876,7 +890,7 @@ ngx_http_stytch_check_logout(ngx_conf_t *cf, ngx_http_stytch_main_conf_t *smcf,
     }
 
     return ngx_http_stytch_locations_use(cf, &smcf->api_uses,
-                                         &slcf->api_location);
+                                         &slcf->api_location, &slcf->api_url);
 }
 
 
@@ -1180,6 +1194,7 @@ ngx_http_stytch_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     slcf->secret.data = p;
     slcf->secret.len = last - p;
+    slcf->secret_file = 1;
 
     return NGX_CONF_OK;
 }

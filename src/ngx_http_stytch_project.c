@@ -190,6 +190,7 @@ ngx_http_stytch_project_use(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf,
 
         if (project->basic_auth.len == 0) {
             project->basic_auth = slcf->basic_auth;
+            project->secret_file = slcf->secret_file;
         }
     }
 
@@ -888,4 +889,28 @@ ngx_http_stytch_core_log(void *data, int level, const char *msg, size_t len)
     }
 
     ngx_log_error(nlevel, log, 0, "stytch: %*s", len, msg);
+}
+
+
+/*
+ * The directive to check for an error of the API that is the
+ * configuration's: "stytch_secret_file" when the refused secret is a
+ * file's.
+ */
+
+const char *
+ngx_http_stytch_project_directive(ngx_http_stytch_project_t *project,
+    stytch_api_error_t *error)
+{
+    const char  *directive;
+
+    directive = stytch_api_error_directive(error);
+
+    if (directive && project->secret_file
+        && ngx_strcmp(error->error_type, "unauthorized_credentials") == 0)
+    {
+        return "stytch_project_id\" and \"stytch_secret_file";
+    }
+
+    return directive;
 }

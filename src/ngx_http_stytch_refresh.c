@@ -363,7 +363,7 @@ ngx_http_stytch_fetched(void *data, ngx_uint_t status, u_char *body,
 
     if (status != 200) {
         rc = stytch_api_parse_error((int) status, (char *) body, len, &api);
-        directive = stytch_api_error_directive(&api);
+        directive = ngx_http_stytch_project_directive(project, &api);
 
         p = ngx_snprintf(reason, sizeof(reason) - 1,
                          "the response status is %ui", status);
@@ -378,13 +378,29 @@ ngx_http_stytch_fetched(void *data, ngx_uint_t status, u_char *body,
                              ": check \"%s\"", directive);
         }
 
-        *p = '\0';
+        /* a project is consumer or B2B: say which this one is */
 
-        if (doc == NGX_HTTP_STYTCH_DOC_POLICY
-            && stytch_status_action(rc) == STYTCH_ACTION_ERROR)
+        if (ngx_strcmp(api.error_type, "invalid_b2b_endpoint") == 0) {
+            p = ngx_snprintf(p, reason + sizeof(reason) - 1 - p,
+                             ": the project is a consumer one, for which "
+                             "\"stytch_b2b\" must be off");
+            project->shm->credentials = NGX_HTTP_STYTCH_B2B_ON_CONSUMER;
+
+        } else if (ngx_strcmp(api.error_type, "invalid_consumer_endpoint")
+                   == 0)
+        {
+            p = ngx_snprintf(p, reason + sizeof(reason) - 1 - p,
+                             ": the project is a B2B one, for which "
+                             "\"stytch_b2b on\" is needed");
+            project->shm->credentials = NGX_HTTP_STYTCH_B2B_OFF_B2B;
+
+        } else if (doc == NGX_HTTP_STYTCH_DOC_POLICY
+                   && stytch_status_action(rc) == STYTCH_ACTION_ERROR)
         {
             project->shm->credentials = NGX_HTTP_STYTCH_REFUSED;
         }
+
+        *p = '\0';
 
         goto failed;
     }

@@ -6,7 +6,8 @@
  * ngx_http_stytch_module: what a request carries.
  *
  * The session JWT ("Authorization: Bearer", or its cookie), the opaque
- * session token (its cookie, or a Bearer token without dots), a CORS
+ * session token (its cookie, or a Bearer token without dots), or the
+ * value of stytch_token's variable, the one source where it is set; a CORS
  * preflight, and the shape of a token: what may be sent to Stytch in a
  * JSON body or set in a cookie.  Reads the request; keeps no state.
  */
@@ -23,10 +24,11 @@ static ngx_uint_t ngx_http_stytch_method_override(ngx_str_t *name,
 
 /*
  * The JWT ("Authorization: Bearer" first, then the cookie) and the opaque
- * session token (its cookie).
+ * session token (its cookie); with stytch_token, its value alone, taken
+ * as a Bearer token is, as auth_jwt's "token=" is the only source.
  */
 
-void
+ngx_int_t
 ngx_http_stytch_tokens(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     ngx_http_stytch_tokens_t *tokens)
 {
@@ -34,9 +36,18 @@ ngx_http_stytch_tokens(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
 
     ngx_memzero(tokens, sizeof(ngx_http_stytch_tokens_t));
 
-    if (slcf->jwt_header.len
-        && ngx_http_stytch_bearer(r, slcf, &bearer) == NGX_OK)
-    {
+    ngx_str_null(&bearer);
+
+    if (slcf->token) {
+        if (ngx_http_complex_value(r, slcf->token, &bearer) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else if (slcf->jwt_header.len) {
+        (void) ngx_http_stytch_bearer(r, slcf, &bearer);
+    }
+
+    if (bearer.len) {
         /*
          * Mobile and server clients send the opaque session token as a
          * Bearer token too: a JWT has exactly two dots, a session token
@@ -50,11 +61,18 @@ ngx_http_stytch_tokens(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
         } else {
             tokens->jwt = bearer;
         }
+    }
 
-    } else if (slcf->auth != NGX_HTTP_STYTCH_AUTH_M2M
-               && slcf->jwt_cookie.len
-               && ngx_http_stytch_cookie(r, &slcf->jwt_cookie, &tokens->jwt)
-                  == NGX_OK)
+    if (slcf->token) {
+        /* the only source: no header, no cookie */
+        return NGX_OK;
+    }
+
+    if (bearer.len == 0
+        && slcf->auth != NGX_HTTP_STYTCH_AUTH_M2M
+        && slcf->jwt_cookie.len
+        && ngx_http_stytch_cookie(r, &slcf->jwt_cookie, &tokens->jwt)
+           == NGX_OK)
     {
         tokens->jwt_from_cookie = 1;
     }
@@ -67,6 +85,8 @@ ngx_http_stytch_tokens(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     {
         tokens->token_from_cookie = 1;
     }
+
+    return NGX_OK;
 }
 
 

@@ -254,8 +254,22 @@ ngx_http_stytch_json(u_char *p, ngx_http_stytch_zone_use_t *zone,
                                         + ngx_http_stytch_counters[c].offset));
         }
 
-        p = ngx_sprintf(p, ",\"credentials\":\"%s\"}",
+        p = ngx_sprintf(p, ",\"credentials\":\"%s\"",
                         ngx_http_stytch_credentials(sp));
+
+        switch (sp->credentials) {
+        case NGX_HTTP_STYTCH_B2B_ON_CONSUMER:
+            p = ngx_sprintf(p, ",\"credentials_error\":\"invalid_b2b_endpoint"
+                            ": a consumer project with stytch_b2b on\"");
+            break;
+        case NGX_HTTP_STYTCH_B2B_OFF_B2B:
+            p = ngx_sprintf(p, ",\"credentials_error\":\""
+                            "invalid_consumer_endpoint: a B2B project with "
+                            "stytch_b2b off\"");
+            break;
+        }
+
+        *p++ = '}';
     }
 
     return ngx_cpymem(p, "]}\n", 3);
@@ -388,6 +402,8 @@ ngx_http_stytch_credentials(ngx_http_stytch_shm_project_t *sp)
     case NGX_HTTP_STYTCH_ACCEPTED:
         return "accepted";
     case NGX_HTTP_STYTCH_REFUSED:
+    case NGX_HTTP_STYTCH_B2B_ON_CONSUMER:
+    case NGX_HTTP_STYTCH_B2B_OFF_B2B:
         return "refused";
     default:
         return "unknown";

@@ -30,7 +30,7 @@ __DATA__
 
 
 
-=== TEST 2: a misnamed API location: the URI falls into a location that is not internal
+=== TEST 2: a misnamed API location: the URI falls into "location /", and the message shows the location to add
 --- config
     location /_stytch/ {
         internal;
@@ -46,7 +46,7 @@ __DATA__
 --- must_die
 --- error_log
 [emerg]
-"stytch_api_location" "/_stytch_api" matches the location "/" in server "localhost", which is not "internal"
+"stytch_api_location" "/_stytch_api": server "localhost" has no location for it, so its calls fall into "location /"; add "location /_stytch_api/ { internal;
 --- no_error_log
 [error]
 [alert]

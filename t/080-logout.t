@@ -1434,7 +1434,7 @@ invalid number of arguments in "stytch_logout" directive
 --- must_die
 --- error_log
 [emerg]
-"stytch_api_location" "/_stytch_api" matches the location "/" in server "localhost", which is not "internal"
+"stytch_api_location" "/_stytch_api": server "localhost" has no location for it, so its calls fall into "location /"; add "location /_stytch_api/ { internal;
 --- no_error_log
 [error]
 [alert]
