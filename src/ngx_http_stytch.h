@@ -101,6 +101,8 @@ typedef struct {
     ngx_pid_t                   lease_pid;
     time_t                      lease_expires;
     ngx_uint_t                  failing;
+    ngx_uint_t                  vouched;     /* the API took a kid it lacks */
+    time_t                      vouched_for; /* the fetched it was owed */
     ngx_atomic_t                epoch;       /* organizations: slot reuse */
     size_t                      org_id_len;
     u_char                      org_id[NGX_HTTP_STYTCH_ORG_ID_LEN];
@@ -227,6 +229,8 @@ typedef struct {
     time_t                      api_limited_logged;
     time_t                      orgs_full_logged;
     time_t                      api_failed;   /* the last outage seen */
+    time_t                      kid_fetched;  /* the set kid_asks is of */
+    ngx_uint_t                  kid_asks;     /* unknown kids asked of it */
     unsigned                    issuer_logged:1;
     ngx_event_t                 refresh;      /* the refresh timer's tick */
     ngx_http_stytch_fetch_t    *fetch[NGX_HTTP_STYTCH_DOC_ORG];
@@ -297,6 +301,7 @@ typedef struct {
     time_t                      retry_after;
 
     ngx_flag_t                  fallback;
+    ngx_flag_t                  rbac_local_final;
     ngx_str_t                   api_location;
     ngx_msec_t                  api_deadline;
     ngx_flag_t                  api_cache;
@@ -373,6 +378,7 @@ typedef struct {
     ngx_str_t                   scope;       /* the scopes missing */
     ngx_int_t                   checking;    /* the permission to ask of */
     ngx_str_t                   check;       /* the API, and the check */
+    stytch_status_t             local;       /* the policy's denial of it */
 } ngx_http_stytch_verdict_t;
 
 
@@ -426,9 +432,11 @@ typedef struct {
     /* authorization */
     uint32_t                    verified;    /* permissions the API granted */
     ngx_int_t                   checking;    /* the one asked about, or -1 */
+    stytch_status_t             denied;      /* the policy's denial of it */
 
     unsigned                    authenticated:1;
     unsigned                    m2m:1;        /* the JWT is an M2M token */
+    unsigned                    kid_asked:1;  /* its kid is not in the set */
     unsigned                    reported:1;
     unsigned                    cookies_set:1;
     unsigned                    set_cookie:1;  /* a cookie was set */
@@ -564,6 +572,9 @@ ngx_int_t ngx_http_stytch_project_keys(ngx_http_stytch_project_t *project,
 ngx_uint_t ngx_http_stytch_project_keys_over(
     ngx_http_stytch_project_t *project, ngx_http_stytch_keys_wait_t *wait);
 void ngx_http_stytch_project_keys_leave(ngx_http_stytch_keys_wait_t *wait);
+ngx_uint_t ngx_http_stytch_project_kid_ask(
+    ngx_http_stytch_project_t *project);
+void ngx_http_stytch_project_kid_vouched(ngx_http_stytch_project_t *project);
 void ngx_http_stytch_project_wake(ngx_http_stytch_project_t *project);
 void ngx_http_stytch_core_log(void *ctx, int level, const char *msg,
     size_t len);

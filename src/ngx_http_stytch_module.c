@@ -277,6 +277,13 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       offsetof(ngx_http_stytch_loc_conf_t, fallback),
       NULL },
 
+    { ngx_string("stytch_rbac_local_final"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, rbac_local_final),
+      NULL },
+
     { ngx_string("stytch_api_location"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -561,6 +568,7 @@ ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
     slcf->unavailable_status = NGX_CONF_UNSET_UINT;
     slcf->retry_after = NGX_CONF_UNSET;
     slcf->fallback = NGX_CONF_UNSET;
+    slcf->rbac_local_final = NGX_CONF_UNSET;
     slcf->api_deadline = NGX_CONF_UNSET_MSEC;
     slcf->api_cache = NGX_CONF_UNSET;
     slcf->api_cache_valid = NGX_CONF_UNSET;
@@ -633,6 +641,7 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->session_cookie, prev->session_cookie,
                              "stytch_session");
     ngx_conf_merge_value(conf->fallback, prev->fallback, 1);
+    ngx_conf_merge_value(conf->rbac_local_final, prev->rbac_local_final, 0);
     ngx_conf_merge_str_value(conf->api_location, prev->api_location,
                              "/_stytch_api");
     ngx_conf_merge_msec_value(conf->api_deadline, prev->api_deadline, 5000);
