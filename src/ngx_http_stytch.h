@@ -152,6 +152,7 @@ typedef struct {
     /* the API-result cache */
     ngx_atomic_t                    cache_entries;
     ngx_atomic_t                    cache_evictions;
+    ngx_atomic_t                    cache_drops;  /* answers forgotten */
     ngx_rbtree_t                    rbtree;
     ngx_rbtree_node_t               sentinel;
     ngx_queue_t                     queue;       /* LRU, newest first */
@@ -518,6 +519,8 @@ ngx_int_t ngx_http_stytch_api_ask(ngx_http_request_t *r,
 ngx_int_t ngx_http_stytch_api_take(ngx_http_stytch_api_wait_t *wait,
     ngx_http_stytch_answer_t *answer);
 void ngx_http_stytch_api_leave(ngx_http_stytch_api_wait_t *wait);
+ngx_int_t ngx_http_stytch_api_forget(ngx_http_stytch_project_t *project,
+    ngx_str_t *token, ngx_uint_t jwt);
 ngx_int_t ngx_http_stytch_api_call(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, const char *path, ngx_buf_t *b,
     ngx_http_stytch_call_t *call);
@@ -610,6 +613,7 @@ void ngx_http_stytch_cache_init(ngx_http_stytch_shm_t *sh);
 ngx_int_t ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone, u_char *key,
     time_t valid, time_t reject_valid, ngx_http_stytch_answer_t *answer,
     ngx_log_t *log);
+void ngx_http_stytch_cache_drop(ngx_shm_zone_t *shm_zone, u_char *key);
 void ngx_http_stytch_cache_put(ngx_shm_zone_t *shm_zone, u_char *key,
     ngx_http_stytch_answer_t *answer, time_t ttl);
 ngx_uint_t ngx_http_stytch_cache_evict_locked(ngx_slab_pool_t *shpool,
