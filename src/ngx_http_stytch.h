@@ -309,7 +309,9 @@ typedef struct {
     time_t                      api_cache_valid;
     time_t                      api_cache_reject;
     ngx_flag_t                  refresh_cookie;
-    ngx_str_t                   cookie_attributes;
+    ngx_str_t                   cookie_attributes;  /* NULL: default */
+    ngx_str_t                   cookie_domain;      /* empty: host-only */
+    ngx_str_t                   cookie_path;
     ngx_str_t                   basic_auth;     /* "Basic base64(id:secret)" */
 
     time_t                      policy_refresh;
