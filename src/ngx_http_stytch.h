@@ -577,6 +577,8 @@ ngx_int_t ngx_http_stytch_project_keys(ngx_http_stytch_project_t *project,
 ngx_uint_t ngx_http_stytch_project_keys_over(
     ngx_http_stytch_project_t *project, ngx_http_stytch_keys_wait_t *wait);
 void ngx_http_stytch_project_keys_leave(ngx_http_stytch_keys_wait_t *wait);
+ngx_http_stytch_project_t *ngx_http_stytch_project_find(
+    ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf);
 ngx_uint_t ngx_http_stytch_project_kid_ask(
     ngx_http_stytch_project_t *project);
 void ngx_http_stytch_project_kid_vouched(ngx_http_stytch_project_t *project);

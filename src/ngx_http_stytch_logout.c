@@ -185,6 +185,7 @@ ngx_http_stytch_logout_handler(ngx_http_request_t *r)
     ngx_uint_t                   jwt, found;
     ngx_pool_cleanup_t          *cln;
     const char                  *why;
+    ngx_http_stytch_project_t   *project;
     ngx_http_stytch_logout_t    *lo;
     ngx_http_stytch_loc_conf_t  *slcf;
 
@@ -276,12 +277,13 @@ ngx_http_stytch_logout_handler(ngx_http_request_t *r)
      * accepted from the API-result cache meanwhile.
      */
 
-    if (slcf->project) {
+    project = ngx_http_stytch_project_find(r, slcf);
+
+    if (project) {
         if ((token.len
-             && ngx_http_stytch_api_forget(slcf->project, &token, jwt)
-                != NGX_OK)
+             && ngx_http_stytch_api_forget(project, &token, jwt) != NGX_OK)
             || (jwt_token.len && !jwt
-                && ngx_http_stytch_api_forget(slcf->project, &jwt_token, 1)
+                && ngx_http_stytch_api_forget(project, &jwt_token, 1)
                    != NGX_OK))
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -631,6 +631,48 @@ ngx_http_stytch_project_keys_over(ngx_http_stytch_project_t *project,
 
 
 /*
+ * The project that protected locations share with a location that has
+ * none of its own (a sign-out's): the same id, API URL and kind.  NULL:
+ * no protected location has it.
+ */
+
+ngx_http_stytch_project_t *
+ngx_http_stytch_project_find(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf)
+{
+    ngx_uint_t                    i;
+    ngx_http_stytch_project_t    *project;
+    ngx_http_stytch_main_conf_t  *smcf;
+
+    if (slcf->project) {
+        return slcf->project;
+    }
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_stytch_module);
+
+    project = smcf->projects.elts;
+
+    for (i = 0; i < smcf->projects.nelts; i++) {
+        if (project[i].project_id.len == slcf->project_id.len
+            && ngx_strncmp(project[i].project_id.data, slcf->project_id.data,
+                           slcf->project_id.len)
+               == 0
+            && project[i].api_url.len == slcf->api_url.len
+            && ngx_strncmp(project[i].api_url.data, slcf->api_url.data,
+                           slcf->api_url.len)
+               == 0
+            && project[i].b2b == slcf->b2b
+            && project[i].shm_zone)
+        {
+            return &project[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
  * A kid the key set lacks, when the set was fetched within the cooldown:
  * Stytch may have started signing with a new key right after the fetch,
  * so the API is asked, as the SDKs' authenticateJwt does; but a forged
