@@ -685,6 +685,11 @@ ngx_http_stytch_project_kid_ask(ngx_http_stytch_project_t *project)
 {
     ngx_http_stytch_shm_doc_t  *doc;
 
+    /* the keys of a stytch_jwks_file are all there are */
+    if (project->jwks_file.len) {
+        return 0;
+    }
+
     doc = &project->shm->docs[NGX_HTTP_STYTCH_DOC_JWKS];
 
     if (project->kid_fetched != doc->fetched) {
