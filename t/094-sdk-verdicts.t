@@ -317,3 +317,31 @@ StytchTest::reset_emulator();
 [200, 200, 200, 401, 200]
 --- response_body_like eval
 ["protected content", "protected content", "protected content", "401", qr/"authenticate":0,/]
+
+
+
+=== TEST 10: an unknown 4xx answer to a permission check is what the SDK surfaces as a failed authentication: 401
+--- http_config
+    stytch_policy_refresh 1s;
+--- config eval
+<<'_EOC_' . $::Counters
+    location /p/ {
+        stytch_auth on;
+        stytch_require_permission documents delete;
+        root html;
+        add_header X-Err "$stytch_auth_error" always;
+    }
+_EOC_
+--- init
+StytchTest::wait_policy();
+StytchTest::fault(endpoint => 'authenticate', status => 400,
+                  body => '{"status_code":400,"request_id":"request-id-test-1","error_type":"some_new_error","error_message":"new"}');
+--- more_headers eval
+"Cookie: stytch_session_jwt=$::plain->{session_jwt}"
+--- request
+GET /p/index.html
+--- error_code: 401
+--- response_headers
+X-Err: api_session_not_found
+--- error_log eval
+qr/\[info\] .*no role of the token grants "delete" on "documents"/
