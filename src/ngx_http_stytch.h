@@ -105,6 +105,8 @@ typedef struct {
     ngx_pid_t                   lease_pid;
     time_t                      lease_expires;
     ngx_uint_t                  failing;
+    ngx_uint_t                  vouched;     /* the API took a kid it lacks */
+    time_t                      vouched_for; /* the fetched it was owed */
     ngx_atomic_t                epoch;       /* organizations: slot reuse */
     size_t                      org_id_len;
     u_char                      org_id[NGX_HTTP_STYTCH_ORG_ID_LEN];
@@ -154,6 +156,7 @@ typedef struct {
     /* the API-result cache */
     ngx_atomic_t                    cache_entries;
     ngx_atomic_t                    cache_evictions;
+    ngx_atomic_t                    cache_drops;  /* answers forgotten */
     ngx_rbtree_t                    rbtree;
     ngx_rbtree_node_t               sentinel;
     ngx_queue_t                     queue;       /* LRU, newest first */
@@ -232,6 +235,8 @@ typedef struct {
     time_t                      api_limited_logged;
     time_t                      orgs_full_logged;
     time_t                      api_failed;   /* the last outage seen */
+    time_t                      kid_fetched;  /* the set kid_asks is of */
+    ngx_uint_t                  kid_asks;     /* unknown kids asked of it */
     unsigned                    issuer_logged:1;
     unsigned                    skew_logged:1;
     ngx_event_t                 refresh;      /* the refresh timer's tick */
@@ -307,13 +312,16 @@ typedef struct {
     time_t                      retry_after;
 
     ngx_flag_t                  fallback;
+    ngx_flag_t                  rbac_local_final;
     ngx_str_t                   api_location;
     ngx_msec_t                  api_deadline;
     ngx_flag_t                  api_cache;
     time_t                      api_cache_valid;
     time_t                      api_cache_reject;
     ngx_flag_t                  refresh_cookie;
-    ngx_str_t                   cookie_attributes;
+    ngx_str_t                   cookie_attributes;  /* NULL: default */
+    ngx_str_t                   cookie_domain;      /* empty: host-only */
+    ngx_str_t                   cookie_path;
     ngx_str_t                   basic_auth;     /* "Basic base64(id:secret)" */
 
     time_t                      policy_refresh;
@@ -383,6 +391,7 @@ typedef struct {
     ngx_str_t                   scope;       /* the scopes missing */
     ngx_int_t                   checking;    /* the permission to ask of */
     ngx_str_t                   check;       /* the API, and the check */
+    stytch_status_t             local;       /* the policy's denial of it */
 } ngx_http_stytch_verdict_t;
 
 
@@ -436,9 +445,11 @@ typedef struct {
     /* authorization */
     uint32_t                    verified;    /* permissions the API granted */
     ngx_int_t                   checking;    /* the one asked about, or -1 */
+    stytch_status_t             denied;      /* the policy's denial of it */
 
     unsigned                    authenticated:1;
     unsigned                    m2m:1;        /* the JWT is an M2M token */
+    unsigned                    kid_asked:1;  /* its kid is not in the set */
     unsigned                    reported:1;
     unsigned                    cookies_set:1;
     unsigned                    set_cookie:1;  /* a cookie was set */
@@ -520,6 +531,8 @@ ngx_int_t ngx_http_stytch_api_ask(ngx_http_request_t *r,
 ngx_int_t ngx_http_stytch_api_take(ngx_http_stytch_api_wait_t *wait,
     ngx_http_stytch_answer_t *answer);
 void ngx_http_stytch_api_leave(ngx_http_stytch_api_wait_t *wait);
+ngx_int_t ngx_http_stytch_api_forget(ngx_http_stytch_project_t *project,
+    ngx_str_t *token, ngx_uint_t jwt);
 ngx_int_t ngx_http_stytch_api_call(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, const char *path, ngx_buf_t *b,
     ngx_http_stytch_call_t *call);
@@ -576,6 +589,11 @@ ngx_int_t ngx_http_stytch_project_keys(ngx_http_stytch_project_t *project,
 ngx_uint_t ngx_http_stytch_project_keys_over(
     ngx_http_stytch_project_t *project, ngx_http_stytch_keys_wait_t *wait);
 void ngx_http_stytch_project_keys_leave(ngx_http_stytch_keys_wait_t *wait);
+ngx_http_stytch_project_t *ngx_http_stytch_project_find(
+    ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf);
+ngx_uint_t ngx_http_stytch_project_kid_ask(
+    ngx_http_stytch_project_t *project);
+void ngx_http_stytch_project_kid_vouched(ngx_http_stytch_project_t *project);
 void ngx_http_stytch_project_wake(ngx_http_stytch_project_t *project);
 void ngx_http_stytch_core_log(void *ctx, int level, const char *msg,
     size_t len);
@@ -611,6 +629,7 @@ void ngx_http_stytch_cache_init(ngx_http_stytch_shm_t *sh);
 ngx_int_t ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone, u_char *key,
     time_t valid, time_t reject_valid, ngx_http_stytch_answer_t *answer,
     ngx_log_t *log);
+void ngx_http_stytch_cache_drop(ngx_shm_zone_t *shm_zone, u_char *key);
 void ngx_http_stytch_cache_put(ngx_shm_zone_t *shm_zone, u_char *key,
     ngx_http_stytch_answer_t *answer, time_t ttl);
 ngx_uint_t ngx_http_stytch_cache_evict_locked(ngx_slab_pool_t *shpool,

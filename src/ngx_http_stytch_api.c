@@ -252,6 +252,32 @@ ngx_http_stytch_api_leave(ngx_http_stytch_api_wait_t *wait)
 
 
 /*
+ * A session is revoked: what Stytch answered about its token (asked
+ * without an authorization_check, as authentication asks first) is
+ * forgotten, so that the token is asked about again.
+ */
+
+ngx_int_t
+ngx_http_stytch_api_forget(ngx_http_stytch_project_t *project,
+    ngx_str_t *token, ngx_uint_t jwt)
+{
+    ngx_http_stytch_question_t  question;
+
+    ngx_memzero(&question, sizeof(ngx_http_stytch_question_t));
+    question.token = *token;
+    question.jwt = jwt;
+
+    if (ngx_http_stytch_api_key(project, &question) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_stytch_cache_drop(project->shm_zone, question.key);
+
+    return NGX_OK;
+}
+
+
+/*
  * stytch_api_rate: token buckets per project in each worker, made like
  * limit_req's excess, in thousandths of a call: one for all the project's
  * calls, and one for each client (its address, or "stytch_api_client"),

@@ -39,6 +39,7 @@ typedef struct {
     time_t                      expires;
     stytch_status_t             status;
     stytch_session_t           *session;
+    ngx_atomic_uint_t           drops;       /* the zone's, when copied */
 } ngx_http_stytch_memo_t;
 
 
@@ -49,7 +50,8 @@ static void ngx_http_stytch_cache_free_locked(ngx_slab_pool_t *shpool,
     ngx_http_stytch_shm_t *sh, ngx_http_stytch_cache_node_t *cn);
 static ngx_http_stytch_memo_t *ngx_http_stytch_memo_slot(u_char *key);
 static void ngx_http_stytch_memo_put(u_char *key,
-    ngx_http_stytch_answer_t *answer, time_t expires);
+    ngx_http_stytch_answer_t *answer, time_t expires,
+    ngx_atomic_uint_t drops);
 
 
 static ngx_http_stytch_memo_t  ngx_http_stytch_memo[NGX_HTTP_STYTCH_MEMO_SIZE];
@@ -83,10 +85,15 @@ ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone, u_char *key,
     ngx_http_stytch_answer_t       found;
     ngx_http_stytch_cache_node_t  *cn;
     time_t                         expires;
+    ngx_atomic_uint_t              drops;
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    sh = shpool->data;
 
     memo = ngx_http_stytch_memo_slot(key);
 
-    if (memo->expires > ngx_time()
+    /* a copy made before an answer was forgotten may be of that answer */
+    if (memo->expires > ngx_time() && memo->drops == sh->cache_drops
         && ngx_memcmp(memo->key, key, NGX_HTTP_STYTCH_KEY_LEN) == 0)
     {
         if (!ngx_http_stytch_cache_fresh(memo->answered, memo->expires,
@@ -102,13 +109,12 @@ ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone, u_char *key,
         return NGX_OK;
     }
 
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-    sh = shpool->data;
-
     copy = NULL;
     len = 0;
 
     ngx_shmtx_lock(&shpool->mutex);
+
+    drops = sh->cache_drops;
 
     cn = (ngx_http_stytch_cache_node_t *)
              ngx_http_stytch_keyed_find(&sh->rbtree, key);
@@ -157,7 +163,7 @@ ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone, u_char *key,
 
     found.session = session;
 
-    ngx_http_stytch_memo_put(key, &found, expires);
+    ngx_http_stytch_memo_put(key, &found, expires, drops);
 
     if (!ngx_http_stytch_cache_fresh(found.answered, expires, found.status,
                                      valid, reject_valid))
@@ -172,6 +178,43 @@ ngx_http_stytch_cache_get(ngx_shm_zone_t *shm_zone, u_char *key,
     *answer = found;
 
     return NGX_OK;
+}
+
+
+/*
+ * Forgets the answer of a key (a revoked session's); no worker uses its
+ * copies of answers made before without looking at the zone again.
+ */
+
+void
+ngx_http_stytch_cache_drop(ngx_shm_zone_t *shm_zone, u_char *key)
+{
+    ngx_slab_pool_t               *shpool;
+    ngx_http_stytch_shm_t         *sh;
+    ngx_http_stytch_memo_t        *memo;
+    ngx_http_stytch_cache_node_t  *cn;
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+    sh = shpool->data;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    cn = (ngx_http_stytch_cache_node_t *)
+             ngx_http_stytch_keyed_find(&sh->rbtree, key);
+
+    if (cn) {
+        ngx_http_stytch_cache_free_locked(shpool, sh, cn);
+    }
+
+    sh->cache_drops++;
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    memo = ngx_http_stytch_memo_slot(key);
+
+    if (ngx_memcmp(memo->key, key, NGX_HTTP_STYTCH_KEY_LEN) == 0) {
+        memo->expires = 0;
+    }
 }
 
 
@@ -198,6 +241,7 @@ ngx_http_stytch_cache_put(ngx_shm_zone_t *shm_zone, u_char *key,
     size_t                         len, n;
     time_t                         expires, end;
     ngx_slab_pool_t               *shpool;
+    ngx_atomic_uint_t              drops;
     ngx_http_stytch_shm_t         *sh;
     ngx_http_stytch_cache_node_t  *cn;
 
@@ -310,10 +354,11 @@ ngx_http_stytch_cache_put(ngx_shm_zone_t *shm_zone, u_char *key,
     ngx_rbtree_insert(&sh->rbtree, &cn->keyed.node);
     ngx_queue_insert_head(&sh->queue, &cn->queue);
     sh->cache_entries++;
+    drops = sh->cache_drops;
 
     ngx_shmtx_unlock(&shpool->mutex);
 
-    ngx_http_stytch_memo_put(key, answer, expires);
+    ngx_http_stytch_memo_put(key, answer, expires, drops);
 
     if (data) {
         ngx_free(data);
@@ -457,7 +502,7 @@ ngx_http_stytch_memo_slot(u_char *key)
 
 static void
 ngx_http_stytch_memo_put(u_char *key, ngx_http_stytch_answer_t *answer,
-    time_t expires)
+    time_t expires, ngx_atomic_uint_t drops)
 {
     ngx_http_stytch_memo_t  *memo;
 
@@ -471,6 +516,7 @@ ngx_http_stytch_memo_put(u_char *key, ngx_http_stytch_answer_t *answer,
     memo->answered = answer->answered;
     memo->expires = expires;
     memo->status = answer->status;
+    memo->drops = drops;
     memo->session = answer->session
                     ? stytch_session_retain(answer->session) : NULL;
 }

@@ -15,9 +15,11 @@
  *   START          the tokens are read and the JWT is verified locally
  *                    valid                              -> AUTHENTICATED
  *                    valid, "strict"                    -> ASK
- *                    malformed, forged, unknown kid of
- *                    a key set fetched within cooldown  -> DECIDED
+ *                    malformed, forged                  -> DECIDED
  *                    unknown kid, older key set         -> KEYS
+ *                    unknown kid of a key set fetched
+ *                    within cooldown: a few per set     -> ASK
+ *                    the others                         -> DECIDED
  *                    expired, too old, keys unavailable,
  *                    or an opaque session token         -> ASK
  *                    nothing the API may be asked about -> DECIDED
@@ -236,9 +238,20 @@ ngx_http_stytch_step_start(ngx_http_request_t *r,
             rc = ngx_http_stytch_project_keys(ctx->project, &ctx->keys);
 
             if (rc == NGX_DECLINED) {
-                /* not in a key set fetched within the cooldown: forged */
-                ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_DECIDED);
-                return NGX_OK;
+                /*
+                 * Not in a key set fetched within the cooldown: forged, or
+                 * signed with a key Stytch took up since; the API tells
+                 * which, for a few such kids per key set.
+                 */
+
+                if (!slcf->fallback
+                    || !ngx_http_stytch_project_kid_ask(ctx->project))
+                {
+                    ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_DECIDED);
+                    return NGX_OK;
+                }
+
+                ctx->kid_asked = 1;
             }
 
             if (rc == NGX_AGAIN) {
@@ -385,10 +398,29 @@ ngx_http_stytch_step_answered(ngx_http_request_t *r,
 
         if (ctx->status == STYTCH_OK) {
             ctx->verified |= (uint32_t) 1 << ctx->checking;
+
+        } else if (ctx->denied != STYTCH_OK
+                   && stytch_status_action(ctx->status)
+                      == STYTCH_ACTION_UNAVAILABLE)
+        {
+            /* the API could not be asked: the policy's denial stands */
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "stytch: %s: the policy's denial stands",
+                          stytch_status_name(ctx->status));
+            ctx->status = ctx->denied;
         }
 
         ctx->checking = -1;
+        ctx->denied = STYTCH_OK;
         ngx_str_null(&ctx->question.check);
+    }
+
+    if (ctx->kid_asked) {
+        ctx->kid_asked = 0;
+
+        if (ctx->status == STYTCH_OK && ctx->question.jwt) {
+            ngx_http_stytch_project_kid_vouched(ctx->project);
+        }
     }
 
     ngx_http_stytch_goto(ctx, (ctx->status == STYTCH_OK && ctx->session)
@@ -444,6 +476,7 @@ ngx_http_stytch_step_authenticated(ngx_http_request_t *r,
 
     case NGX_AGAIN:
         ctx->checking = verdict.checking;
+        ctx->denied = verdict.local;
         ctx->question.check = verdict.check;
         ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_ASK);
         return NGX_OK;
@@ -653,6 +686,8 @@ ngx_http_stytch_relocate(ngx_http_request_t *r,
     ctx->conf = slcf;
     ctx->verified = 0;
     ctx->checking = -1;
+    ctx->denied = STYTCH_OK;
+    ctx->kid_asked = 0;
     ctx->deny = NGX_HTTP_FORBIDDEN;
 
     if (ctx->authenticated && ctx->session

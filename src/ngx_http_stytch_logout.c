@@ -181,10 +181,11 @@ static ngx_int_t
 ngx_http_stytch_logout_handler(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
-    ngx_str_t                    token;
-    ngx_uint_t                   jwt;
+    ngx_str_t                    token, jwt_token;
+    ngx_uint_t                   jwt, found;
     ngx_pool_cleanup_t          *cln;
     const char                  *why;
+    ngx_http_stytch_project_t   *project;
     ngx_http_stytch_logout_t    *lo;
     ngx_http_stytch_loc_conf_t  *slcf;
 
@@ -243,21 +244,49 @@ ngx_http_stytch_logout_handler(ngx_http_request_t *r)
     /* the session token names the session; a JWT only until it expires */
 
     jwt = 0;
+    found = 0;
 
-    if (slcf->session_cookie.len == 0
-        || ngx_http_stytch_logout_token(r, &slcf->session_cookie, &token)
-           != NGX_OK)
-    {
-        jwt = 1;
+    rc = ngx_http_stytch_logout_token(r, &slcf->session_cookie, &token);
+    found |= (rc != NGX_DECLINED);
 
-        if (slcf->jwt_cookie.len == 0
-            || ngx_http_stytch_logout_token(r, &slcf->jwt_cookie, &token)
-               != NGX_OK)
-        {
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "stytch: signing out without a session");
+    rc = ngx_http_stytch_logout_token(r, &slcf->jwt_cookie, &jwt_token);
+    found |= (rc != NGX_DECLINED);
+
+    if (token.len == 0) {
+        if (jwt_token.len == 0) {
+            if (found) {
+                return ngx_http_stytch_logout_send(r, lo);
+            }
+
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "stytch: sign-out found no session cookie "
+                          "(\"%V\" or \"%V\") to revoke: a cookie set "
+                          "for another Path or Domain than this location's "
+                          "is not sent here, the likely cause",
+                          &slcf->session_cookie, &slcf->jwt_cookie);
 
             return ngx_http_stytch_logout_send(r, lo);
+        }
+
+        token = jwt_token;
+        jwt = 1;
+    }
+
+    /*
+     * What the API said of the tokens goes: the revoked session is not
+     * accepted from the API-result cache meanwhile.
+     */
+
+    project = ngx_http_stytch_project_find(r, slcf);
+
+    if (project) {
+        if ((token.len
+             && ngx_http_stytch_api_forget(project, &token, jwt) != NGX_OK)
+            || (jwt_token.len && !jwt
+                && ngx_http_stytch_api_forget(project, &jwt_token, 1)
+                   != NGX_OK))
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
@@ -422,7 +451,8 @@ static ngx_int_t
 ngx_http_stytch_logout_token(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value)
 {
-    if (ngx_http_stytch_cookie(r, name, value) != NGX_OK) {
+    if (name->len == 0 || ngx_http_stytch_cookie(r, name, value) != NGX_OK) {
+        ngx_str_null(value);
         return NGX_DECLINED;
     }
 
@@ -430,7 +460,8 @@ ngx_http_stytch_logout_token(ngx_http_request_t *r, ngx_str_t *name,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "stytch: the cookie \"%V\" does not hold a token: "
                       "it is cleared without asking Stytch", name);
-        return NGX_DECLINED;
+        ngx_str_null(value);
+        return NGX_ABORT;
     }
 
     return NGX_OK;

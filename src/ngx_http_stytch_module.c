@@ -63,6 +63,8 @@ static char *ngx_http_stytch_require(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_stytch_check_api_location(ngx_conf_t *cf, void *post,
     void *data);
+static char *ngx_http_stytch_check_cookie_part(ngx_conf_t *cf, void *post,
+    void *data);
 static char *ngx_http_stytch_check_cookie_attributes(ngx_conf_t *cf,
     void *post, void *data);
 static ngx_int_t ngx_http_stytch_basic_auth(ngx_conf_t *cf,
@@ -105,6 +107,8 @@ static ngx_conf_post_handler_pt  ngx_http_stytch_api_location_post =
 
 static ngx_conf_post_handler_pt  ngx_http_stytch_cookie_attributes_post =
     ngx_http_stytch_check_cookie_attributes;
+static ngx_conf_post_handler_pt  ngx_http_stytch_cookie_part_post =
+    ngx_http_stytch_check_cookie_part;
 
 
 static ngx_command_t  ngx_http_stytch_commands[] = {
@@ -284,6 +288,13 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       offsetof(ngx_http_stytch_loc_conf_t, fallback),
       NULL },
 
+    { ngx_string("stytch_rbac_local_final"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, rbac_local_final),
+      NULL },
+
     { ngx_string("stytch_api_location"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -325,6 +336,20 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_stytch_loc_conf_t, cookie_attributes),
       &ngx_http_stytch_cookie_attributes_post },
+
+    { ngx_string("stytch_cookie_domain"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, cookie_domain),
+      &ngx_http_stytch_cookie_part_post },
+
+    { ngx_string("stytch_cookie_path"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, cookie_path),
+      &ngx_http_stytch_cookie_part_post },
 
     { ngx_string("stytch_require_permission"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
@@ -568,6 +593,7 @@ ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
     slcf->unavailable_status = NGX_CONF_UNSET_UINT;
     slcf->retry_after = NGX_CONF_UNSET;
     slcf->fallback = NGX_CONF_UNSET;
+    slcf->rbac_local_final = NGX_CONF_UNSET;
     slcf->api_deadline = NGX_CONF_UNSET_MSEC;
     slcf->api_cache = NGX_CONF_UNSET;
     slcf->api_cache_valid = NGX_CONF_UNSET;
@@ -646,6 +672,7 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_str_value(conf->session_cookie, prev->session_cookie,
                              "stytch_session");
     ngx_conf_merge_value(conf->fallback, prev->fallback, 1);
+    ngx_conf_merge_value(conf->rbac_local_final, prev->rbac_local_final, 0);
     ngx_conf_merge_str_value(conf->api_location, prev->api_location,
                              "/_stytch_api");
     ngx_conf_merge_msec_value(conf->api_deadline, prev->api_deadline, 5000);
@@ -660,8 +687,13 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_sec_value(conf->api_cache_reject, prev->api_cache_reject,
                              1);
     ngx_conf_merge_value(conf->refresh_cookie, prev->refresh_cookie, 1);
-    ngx_conf_merge_str_value(conf->cookie_attributes, prev->cookie_attributes,
-                             "Path=/; SameSite=Lax");
+    /* unset: the frontend SDK's attributes, see ngx_http_stytch_response.c */
+    if (conf->cookie_attributes.data == NULL) {
+        conf->cookie_attributes = prev->cookie_attributes;
+    }
+
+    ngx_conf_merge_str_value(conf->cookie_domain, prev->cookie_domain, "");
+    ngx_conf_merge_str_value(conf->cookie_path, prev->cookie_path, "/");
     ngx_conf_merge_sec_value(conf->policy_refresh, prev->policy_refresh, 300);
     ngx_conf_merge_ptr_value(conf->issuers, prev->issuers, NULL);
     ngx_conf_merge_ptr_value(conf->scopes, prev->scopes, NULL);
@@ -1931,6 +1963,55 @@ ngx_http_stytch_check_api_location(ngx_conf_t *cf, void *post, void *data)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/*
+ * A Domain or a Path of the cookies: what cookieOptions.domain and
+ * cookieOptions.path hold, one attribute value.  "off" is no domain.
+ */
+
+static char *
+ngx_http_stytch_check_cookie_part(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_str_t  *value = data;
+
+    u_char      *c;
+    ngx_str_t   *args;
+    ngx_uint_t   path;
+
+    args = cf->args->elts;
+    path = (args[0].len == sizeof("stytch_cookie_path") - 1);
+
+    if (!path && value->len == 3 && ngx_strncmp(value->data, "off", 3) == 0)
+    {
+        ngx_str_set(value, "");
+        return NGX_CONF_OK;
+    }
+
+    if (value->len == 0 || (path && value->data[0] != '/')) {
+        goto invalid;
+    }
+
+    for (c = value->data; c < value->data + value->len; c++) {
+        if (*c <= ' ' || *c == 0x7f || *c == ';' || *c == ',' || *c == '"'
+            || *c == '\\')
+        {
+            goto invalid;
+        }
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid value \"%V\" in \"%V\" directive, it must "
+                       "be %s without spaces, \";\", \",\", quotes or "
+                       "control characters", value, &args[0],
+                       path ? "a path that starts with \"/\"" : "a domain");
+
+    return NGX_CONF_ERROR;
 }
 
 

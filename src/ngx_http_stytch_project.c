@@ -19,6 +19,10 @@
 #include "ngx_http_stytch.h"
 
 
+/* unknown kids a worker asks the API about, per key set fetched */
+#define NGX_HTTP_STYTCH_KID_ASKS  4
+
+
 static ngx_int_t ngx_http_stytch_project_use(ngx_conf_t *cf,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_project_t *project);
 static ngx_int_t ngx_http_stytch_add_issuers(ngx_conf_t *cf,
@@ -624,6 +628,125 @@ ngx_http_stytch_project_keys_over(ngx_http_stytch_project_t *project,
     ngx_http_stytch_project_keys_leave(wait);
 
     return 1;
+}
+
+
+/*
+ * The project that protected locations share with a location that has
+ * none of its own (a sign-out's): the same id, API URL and kind.  NULL:
+ * no protected location has it.
+ */
+
+ngx_http_stytch_project_t *
+ngx_http_stytch_project_find(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf)
+{
+    ngx_uint_t                    i;
+    ngx_http_stytch_project_t    *project;
+    ngx_http_stytch_main_conf_t  *smcf;
+
+    if (slcf->project) {
+        return slcf->project;
+    }
+
+    smcf = ngx_http_get_module_main_conf(r, ngx_http_stytch_module);
+
+    project = smcf->projects.elts;
+
+    for (i = 0; i < smcf->projects.nelts; i++) {
+        if (project[i].project_id.len == slcf->project_id.len
+            && ngx_strncmp(project[i].project_id.data, slcf->project_id.data,
+                           slcf->project_id.len)
+               == 0
+            && project[i].api_url.len == slcf->api_url.len
+            && ngx_strncmp(project[i].api_url.data, slcf->api_url.data,
+                           slcf->api_url.len)
+               == 0
+            && project[i].b2b == slcf->b2b
+            && project[i].shm_zone)
+        {
+            return &project[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * A kid the key set lacks, when the set was fetched within the cooldown:
+ * Stytch may have started signing with a new key right after the fetch,
+ * so the API is asked, as the SDKs' authenticateJwt does; but a forged
+ * kid costs nothing to make, so each worker asks about at most
+ * NGX_HTTP_STYTCH_KID_ASKS of them per key set fetched.
+ */
+
+ngx_uint_t
+ngx_http_stytch_project_kid_ask(ngx_http_stytch_project_t *project)
+{
+    ngx_http_stytch_shm_doc_t  *doc;
+
+    /* the keys of a stytch_jwks_file are all there are */
+    if (project->jwks_file.len) {
+        return 0;
+    }
+
+    doc = &project->shm->docs[NGX_HTTP_STYTCH_DOC_JWKS];
+
+    if (project->kid_fetched != doc->fetched) {
+        project->kid_fetched = doc->fetched;
+        project->kid_asks = 0;
+    }
+
+    if (project->kid_asks >= NGX_HTTP_STYTCH_KID_ASKS) {
+        return 0;
+    }
+
+    project->kid_asks++;
+
+    return 1;
+}
+
+
+/*
+ * The API accepted a JWT signed with a key the set lacks: the set is
+ * stale for certain, and is fetched again at once, cooldown or not, once
+ * per key set fetched.
+ */
+
+void
+ngx_http_stytch_project_kid_vouched(ngx_http_stytch_project_t *project)
+{
+    ngx_uint_t                  owed;
+    ngx_slab_pool_t            *shpool;
+    ngx_http_stytch_shm_doc_t  *doc;
+
+    if (project->jwks_file.len) {
+        return;
+    }
+
+    doc = &project->shm->docs[NGX_HTTP_STYTCH_DOC_JWKS];
+    shpool = (ngx_slab_pool_t *) project->shm_zone->shm.addr;
+
+    ngx_shmtx_lock(&shpool->mutex);
+
+    owed = (doc->vouched_for != doc->fetched);
+
+    if (owed) {
+        doc->vouched_for = doc->fetched;
+        doc->vouched = 1;
+    }
+
+    ngx_shmtx_unlock(&shpool->mutex);
+
+    if (owed) {
+        ngx_log_error(NGX_LOG_NOTICE, project->log, 0,
+                      "stytch: the API accepted a JWT of project \"%V\" "
+                      "signed with a key the key set lacks: fetching the "
+                      "keys again", &project->project_id);
+
+        ngx_http_stytch_project_want(project, NGX_HTTP_STYTCH_DOC_JWKS);
+    }
 }
 
 

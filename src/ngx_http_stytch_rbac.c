@@ -36,7 +36,8 @@ static ngx_uint_t ngx_http_stytch_is_id(ngx_str_t *s, ngx_uint_t wildcard);
  *   NGX_DECLINED  denied: verdict->status says why, verdict->deny is the
  *                 HTTP status and verdict->scope the scopes missing;
  *   NGX_AGAIN     the permission verdict->checking must be asked of the
- *                 API with the authorization_check verdict->check;
+ *                 API with the authorization_check verdict->check; when
+ *                 the policy denied it, verdict->local says why;
  *   NGX_ERROR     failure.
  */
 
@@ -61,6 +62,7 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
     verdict->status = STYTCH_PERMISSION_DENIED;
     verdict->deny = NGX_HTTP_FORBIDDEN;
     verdict->checking = -1;
+    verdict->local = STYTCH_OK;
 
     if (session == NULL) {
         /* an accepted request always has its session: never allow blind */
@@ -192,13 +194,38 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
                                      porg ? (char *) porg->data : NULL,
                                      porg ? porg->len : 0);
 
-        if (status != STYTCH_OK) {
+        if (status == STYTCH_OK) {
+            continue;
+        }
+
+        verdict->status = status;
+
+        if (!slcf->fallback || slcf->rbac_local_final || !can_ask) {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "stytch: no role grants \"%V\" on \"%V\": %s",
                           &action, &resource, stytch_status_name(status));
-            verdict->status = status;
             return NGX_DECLINED;
         }
+
+        /*
+         * As the SDKs' authenticateJwt does: the token's roles may be
+         * older than the session's, so the API, with the live roles and
+         * policy, decides a local denial.
+         */
+
+        asked = ngx_http_stytch_check(r, &resource, &action,
+                                      org.len ? &org : NULL, &verdict->check);
+
+        if (asked == NGX_AGAIN) {
+            verdict->checking = i;
+            verdict->local = status;
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "stytch: no role of the token grants \"%V\" on "
+                          "\"%V\": %s, asking the API", &action, &resource,
+                          stytch_status_name(status));
+        }
+
+        return asked;
     }
 
     return NGX_OK;

@@ -204,8 +204,12 @@ ngx_http_stytch_due(ngx_http_stytch_project_t *project, ngx_uint_t doc,
         return 1;
     }
 
-    /* asked for by a request: at most once per cooldown */
-    return sd->wanted && now >= sd->last_fetch + project->jwks_cooldown;
+    /*
+     * Asked for by a request: at most once per cooldown, or at once when
+     * the API accepted a JWT of a key the set lacks (once per set).
+     */
+    return sd->wanted
+           && (now >= sd->last_fetch + project->jwks_cooldown || sd->vouched);
 }
 
 
@@ -244,6 +248,7 @@ ngx_http_stytch_maybe_fetch(ngx_http_stytch_project_t *project,
     sd->lease_expires = now + project->fetch_timeout / 1000 + 5;
     sd->last_fetch = now;
     sd->wanted = 0;
+    sd->vouched = 0;
 
     ngx_shmtx_unlock(&shpool->mutex);
 

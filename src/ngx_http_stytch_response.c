@@ -16,6 +16,12 @@
 #include "ngx_http_stytch.h"
 
 
+static ngx_int_t ngx_http_stytch_expire_cookie(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *attrs, ngx_uint_t secure);
+static ngx_int_t ngx_http_stytch_cookie_attrs(ngx_http_request_t *r,
+    ngx_str_t *path, ngx_str_t *domain, ngx_str_t *attrs);
+static ngx_uint_t ngx_http_stytch_cookie_secure(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf);
 static ngx_uint_t ngx_http_stytch_shared_directive(u_char *p, size_t len);
 static ngx_uint_t ngx_http_stytch_cdn_header(ngx_str_t *name);
 
@@ -146,7 +152,7 @@ ngx_http_stytch_set_cookies(ngx_http_request_t *r,
     u_char           *p;
     ngx_int_t         rc;
     time_t            expires;
-    ngx_str_t         value, cookie, *name;
+    ngx_str_t         value, cookie, attrs, *name;
     ngx_uint_t        i, secure;
     const char       *v;
     stytch_field_t    fields[2] = { STYTCH_FIELD_SESSION_JWT,
@@ -156,11 +162,22 @@ ngx_http_stytch_set_cookies(ngx_http_request_t *r,
 
     expires = stytch_session_expires_at(session);
 
-#if (NGX_HTTP_SSL)
-    secure = (r->connection->ssl != NULL);
-#else
-    secure = 0;
-#endif
+    if (slcf->cookie_attributes.data) {
+        attrs = slcf->cookie_attributes;
+        secure = ngx_http_stytch_cookie_secure(r, slcf);
+
+    } else {
+        if (ngx_http_stytch_cookie_attrs(r, &slcf->cookie_path,
+                                         slcf->cookie_domain.len
+                                         ? &slcf->cookie_domain : NULL,
+                                         &attrs)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        secure = ngx_http_stytch_cookie_secure(r, NULL);
+    }
 
     for (i = 0; i < 2; i++) {
 
@@ -199,7 +216,7 @@ ngx_http_stytch_set_cookies(ngx_http_request_t *r,
             continue;
         }
 
-        len = name->len + 1 + value.len + 2 + slcf->cookie_attributes.len
+        len = name->len + 1 + value.len + 2 + attrs.len
               + sizeof("; Expires=Mon, 28 Sep 1970 06:00:00 GMT")
               + sizeof("; Secure") - 1;
 
@@ -212,8 +229,8 @@ ngx_http_stytch_set_cookies(ngx_http_request_t *r,
 
         p = ngx_sprintf(p, "%V=%V", name, &value);
 
-        if (slcf->cookie_attributes.len) {
-            p = ngx_sprintf(p, "; %V", &slcf->cookie_attributes);
+        if (attrs.len) {
+            p = ngx_sprintf(p, "; %V", &attrs);
         }
 
         if (expires > 0) {
@@ -238,21 +255,73 @@ ngx_http_stytch_set_cookies(ngx_http_request_t *r,
 }
 
 
-/* A Set-Cookie that drops the cookie name, with its attributes. */
+/*
+ * The Set-Cookie headers that drop the cookie name wherever it may have
+ * been set, as the frontend SDK removes its cookies: host-only and, with
+ * stytch_cookie_domain, for the domain; at "/" and at stytch_cookie_path;
+ * and with stytch_cookie_attributes, when they are set.
+ */
 
 ngx_int_t
 ngx_http_stytch_clear_cookie(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *name)
 {
-    u_char     *p;
-    size_t      len;
-    ngx_str_t   cookie;
+    ngx_str_t   attrs, *path, *domain;
+    ngx_uint_t  p, d, secure;
+
+    static ngx_str_t  root = ngx_string("/");
 
     if (name->len == 0) {
         return NGX_OK;
     }
 
-    len = name->len + sizeof("=; ") - 1 + slcf->cookie_attributes.len
+    secure = ngx_http_stytch_cookie_secure(r, NULL);
+
+    for (p = 0; p < 2; p++) {
+
+        if (p == 1 && slcf->cookie_path.len == 1) {
+            break;
+        }
+
+        path = (p == 0) ? &root : &slcf->cookie_path;
+
+        for (d = 0; d < 2; d++) {
+
+            if (d == 1 && slcf->cookie_domain.len == 0) {
+                break;
+            }
+
+            domain = (d == 0) ? NULL : &slcf->cookie_domain;
+
+            if (ngx_http_stytch_cookie_attrs(r, path, domain, &attrs)
+                != NGX_OK
+                || ngx_http_stytch_expire_cookie(r, name, &attrs, secure)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    if (slcf->cookie_attributes.data == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_stytch_expire_cookie(r, name, &slcf->cookie_attributes,
+                                         ngx_http_stytch_cookie_secure(r,
+                                                                     slcf));
+}
+
+
+static ngx_int_t
+ngx_http_stytch_expire_cookie(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *attrs, ngx_uint_t secure)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_str_t   cookie;
+
+    len = name->len + sizeof("=; ") - 1 + attrs->len
           + sizeof("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT") - 1
           + sizeof("; Secure") - 1;
 
@@ -264,20 +333,18 @@ ngx_http_stytch_clear_cookie(ngx_http_request_t *r,
     cookie.data = p;
     p = ngx_sprintf(p, "%V=", name);
 
-    if (slcf->cookie_attributes.len) {
-        p = ngx_sprintf(p, "; %V", &slcf->cookie_attributes);
+    if (attrs->len) {
+        p = ngx_sprintf(p, "; %V", attrs);
     }
 
     p = ngx_cpymem(p, "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
                    sizeof("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 "
                           "GMT") - 1);
 
-#if (NGX_HTTP_SSL)
     /* the attribute it was set with */
-    if (r->connection->ssl) {
+    if (secure) {
         p = ngx_cpymem(p, "; Secure", sizeof("; Secure") - 1);
     }
-#endif
 
     cookie.len = p - cookie.data;
 
@@ -286,6 +353,96 @@ ngx_http_stytch_clear_cookie(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/* The frontend SDK's attributes: Path, Domain when it is given, SameSite. */
+
+static ngx_int_t
+ngx_http_stytch_cookie_attrs(ngx_http_request_t *r, ngx_str_t *path,
+    ngx_str_t *domain, ngx_str_t *attrs)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, sizeof("Path=; Domain=; SameSite=Lax") - 1
+                             + path->len + (domain ? domain->len : 0));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    attrs->data = p;
+    p = ngx_sprintf(p, "Path=%V", path);
+
+    if (domain) {
+        p = ngx_sprintf(p, "; Domain=%V", domain);
+    }
+
+    p = ngx_cpymem(p, "; SameSite=Lax", sizeof("; SameSite=Lax") - 1);
+    attrs->len = p - attrs->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Secure, as the frontend SDK writes it: unless the site is on localhost
+ * or a loopback address, whether or not TLS ends before NGINX.  Attributes
+ * that stytch_cookie_attributes sets (slcf) are Secure over TLS, as ever.
+ */
+
+static ngx_uint_t
+ngx_http_stytch_cookie_secure(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf)
+{
+    ngx_str_t  *host;
+    in_addr_t   addr;
+#if (NGX_HAVE_INET6)
+    u_char      addr6[16];
+    ngx_uint_t  i;
+#endif
+
+    if (slcf) {
+#if (NGX_HTTP_SSL)
+        return r->connection->ssl != NULL;
+#else
+        return 0;
+#endif
+    }
+
+    /* the Host header, lowercased and without its port */
+    host = &r->headers_in.server;
+
+    if (host->len == sizeof("localhost") - 1
+        && ngx_strncmp(host->data, "localhost", host->len) == 0)
+    {
+        return 0;
+    }
+
+#if (NGX_HAVE_INET6)
+    if (host->len > 2 && host->data[0] == '['
+        && host->data[host->len - 1] == ']')
+    {
+        if (ngx_inet6_addr(host->data + 1, host->len - 2, addr6) != NGX_OK) {
+            return 1;
+        }
+
+        for (i = 0; i < 15; i++) {
+            if (addr6[i] != 0) {
+                return 1;
+            }
+        }
+
+        return addr6[15] != 1;
+    }
+#endif
+
+    addr = ngx_inet_addr(host->data, host->len);
+
+    if (addr != INADDR_NONE && (ntohl(addr) >> 24) == 127) {
+        return 0;
+    }
+
+    return 1;
 }
 
 

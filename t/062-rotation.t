@@ -1,6 +1,7 @@
 # Key ids the key set lacks.  A kid that is not in a key set fetched less
-# than stytch_jwks_cooldown ago is forged: 401, and neither Stytch's API
-# nor its JWKS endpoint hears of it.  With an older key set, the request
+# than stytch_jwks_cooldown ago may be a key Stytch took up since: the API
+# hears of at most four such kids per worker and key set, the others get
+# 401 and the JWKS endpoint hears of none.  With an older key set, the request
 # starts a refresh and waits for it, then verifies locally: a key rotation
 # costs no user a 401 and no API call.  Only when the keys cannot be
 # fetched does the API decide.
@@ -53,11 +54,11 @@ Test::More::like($head, qr/^X-Source: jwt\r?$/m, "TEST 1: verified locally");
 Test::More::is($body, "protected content\n", "TEST 1: the file");
 --- request
 GET /counters
---- response_body_like: ^(?=.*"jwks":1,)(?=.*"authenticate":0,)
+--- response_body_like: ^(?=.*"jwks":1,)(?=.*"authenticate":[0-4],)
 
 
 
-=== TEST 2: 300 JWTs with made-up kids: 401 each, no API call, no key fetch (the key set is fresh)
+=== TEST 2: 300 JWTs with made-up kids: 401 each, at most 4 API calls, no key fetch (the key set is fresh)
 --- config
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
@@ -78,11 +79,11 @@ push @answers, StytchTest::concurrent(map { [GET => '/p/index.html', Cookie => "
 Test::More::is(scalar(grep { $_->{status} == 401 } @answers), 300, "TEST 2: 300 forged kids, 300 answers 401");
 --- request
 GET /counters
---- response_body_like: ^(?=.*"jwks":0,)(?=.*"authenticate":0,)
+--- response_body_like: ^(?=.*"jwks":0,)(?=.*"authenticate":[0-4],)
 
 
 
-=== TEST 3: made-up kids with a key set older than the cooldown: one refresh for all, then 401, no API call
+=== TEST 3: made-up kids with a key set older than the cooldown: one refresh for all, then 401, at most 4 API calls
 --- http_config
     stytch_jwks_cooldown 1s;
 --- config
@@ -105,7 +106,7 @@ Test::More::is(scalar(grep { $_->{status} == 401 } @answers), 50, "TEST 3: 50 fo
 StytchTest::clear_faults();
 --- request
 GET /counters
---- response_body_like: ^(?=.*"jwks":1,)(?=.*"authenticate":0,)
+--- response_body_like: ^(?=.*"jwks":1,)(?=.*"authenticate":[0-4],)
 
 
 

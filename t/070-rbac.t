@@ -38,8 +38,9 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: a role's "*" grants any action; no role, no grant: 403 insufficient_scope, decided without the API
+=== TEST 1: a role's "*" grants any action; no role, no grant: 403 insufficient_scope, decided without the API (stytch_rbac_local_final on)
 --- http_config
+    stytch_rbac_local_final on;
     stytch_policy_refresh 1s;
 --- config
     location /docs/ {
@@ -83,6 +84,7 @@ StytchTest::reset_emulator();
 
 === TEST 2: several permissions on one location must all be granted; the log names the one that is not
 --- http_config
+    stytch_rbac_local_final on;
     stytch_policy_refresh 1s;
 --- config
     location /docs/ {
@@ -443,6 +445,7 @@ qr/\[info\] .*the session's organization is not "\Q$::org_b\E"/
 
 === TEST 10: B2B: the organization's policy adds its roles, and the RBAC check includes the tenancy check
 --- http_config
+    stytch_rbac_local_final on;
     stytch_project_id $TEST_NGINX_STYTCH_B2B_PROJECT;
     stytch_secret $TEST_NGINX_STYTCH_B2B_SECRET;
     stytch_api_url $TEST_NGINX_STYTCH_URL;

@@ -4,6 +4,10 @@
 # pointed at the emulator over TLS, and a stytch_auth m2m location that
 # requires the same scopes give the same verdict: success is 200, the
 # SDK's missing_scopes is 403, any other refusal of the token is 401.
+# Then the verdicts where stytch_max_token_age and RBAC meet the SDK's
+# sessions.authenticateJwt: a 3-minute-old M2M token under a 2-minute
+# maximum age, and a permission the JWT's roles lack but the session's
+# roles at Stytch grant (authorization_check), side by side.
 # The SDK is installed into a scratch directory by
 # emulator/lib/sdk-m2m.js; the test skips only when the npm registry
 # cannot be reached.
@@ -184,6 +188,110 @@ push @Hdr, '';
 push @Code, 200;
 push @Body, qr/"authenticate":0,.*"m2m_token":0,/;
 
+# stytch_max_token_age and RBAC: the same tokens to the SDK and to the
+# module.  A session JWT without roles whose session has them at Stytch,
+# one minted before a role was granted, one never granted; an M2M token
+# and a session JWT three minutes old, under a two-minute maximum age.
+our $Noroles = StytchTest::create_session(omit_roles => \1,
+                                          roles => ['stytch_user', 'admin']);
+our $Later = StytchTest::create_session(roles => ['stytch_user']);
+StytchTest::emulator(POST => "/emulator/sessions/$Later->{session_id}/roles",
+                     { roles => ['stytch_user', 'admin'] });
+our $Plain = StytchTest::create_session(roles => ['stytch_user']);
+our $Old = StytchTest::create_session();
+our $OldJwt = StytchTest::mint_jwt(session_id => $Old->{session_id},
+                                   iat => time() - 180);
+our $OldM2m = StytchTest::emulator(POST => '/emulator/m2m/token',
+                                   { iat => time() - 180 })->{access_token};
+
+our @Check = ({ resource_id => 'documents', action => 'delete' });
+our @Pairs = (
+    { id => 'jwt_without_roles', path => '/rbac/', jwt => $Noroles->{session_jwt},
+      check => $Check[0] },
+    { id => 'role_granted_later', path => '/rbac/', jwt => $Later->{session_jwt},
+      check => $Check[0] },
+    { id => 'role_never_granted', path => '/rbac/', jwt => $Plain->{session_jwt},
+      check => $Check[0] },
+    { id => 'session_jwt_3m_old', path => '/age/', jwt => $OldJwt, max_age => 120 },
+    { id => 'm2m_token_3m_old', path => '/age/', m2m => $OldM2m },
+);
+
+# sessions.authenticateJwt({session_jwt, authorization_check,
+# max_token_age_seconds}) or m2m.authenticateToken({access_token}):
+# 200 on success, the StytchError's status_code (403 for a denied check),
+# else 401
+our %Pair;
+{
+    my ($js, $jsfile) = tempfile(SUFFIX => '.js', UNLINK => 1);
+    print $js <<'_JS_';
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+(async () => {
+  const input = JSON.parse(fs.readFileSync(0, 'utf8'));
+  const stytch = require(path.join(input.dir, 'node_modules', 'stytch'));
+  const client = new stytch.Client({ project_id: input.project_id, secret: input.secret,
+    custom_base_url: input.base_url });
+  const out = [];
+  for (const c of input.cases) {
+    try {
+      if (c.m2m) {
+        await client.m2m.authenticateToken({ access_token: c.m2m });
+      } else {
+        const params = { session_jwt: c.jwt };
+        if (c.check) params.authorization_check = c.check;
+        if (c.max_age !== undefined) params.max_token_age_seconds = c.max_age;
+        await client.sessions.authenticateJwt(params);
+      }
+      out.push({ id: c.id, status: 200, said: 'ok' });
+    } catch (e) {
+      const code = e && e.status_code;
+      out.push({ id: c.id, status: code === 403 ? 403 : 401,
+        said: (e && (e.error_type || e.code)) || String(e) });
+    }
+  }
+  process.stdout.write(JSON.stringify(out));
+})().catch((e) => { process.stderr.write(String(e.stack)); process.exit(1); });
+_JS_
+    close $js;
+    my ($fh, $file) = tempfile(UNLINK => 1);
+    print $fh JSON::PP::encode_json({
+        dir => $Sdk->{dir},
+        base_url => $ENV{TEST_NGINX_STYTCH_URL},
+        project_id => $ENV{TEST_NGINX_STYTCH_PROJECT},
+        secret => $ENV{TEST_NGINX_STYTCH_SECRET},
+        cases => [ map { { %$_ } } @Pairs ],
+    });
+    close $fh;
+    local $ENV{NODE_EXTRA_CA_CERTS} = $ENV{TEST_NGINX_STYTCH_CERT};
+    my $out = `node $jsfile < $file`;
+    my $r = eval { JSON::PP::decode_json($out) }
+        or die "authenticateJwt: no answer: $out\n";
+    %Pair = map { $_->{id} => $_ } @$r;
+}
+
+is($Pair{jwt_without_roles}{status}, 200,
+   "SDK: a JWT without roles, granted by the session's roles at Stytch: $Pair{jwt_without_roles}{said}");
+is($Pair{role_granted_later}{status}, 200,
+   "SDK: a role granted after the JWT was minted: $Pair{role_granted_later}{said}");
+is($Pair{role_never_granted}{status}, 403,
+   "SDK: a role never granted: $Pair{role_never_granted}{said}");
+is($Pair{m2m_token_3m_old}{status}, 200,
+   "SDK: m2m.authenticateToken has no maximum age: $Pair{m2m_token_3m_old}{said}");
+diag(join '', "stytch-node $Sdk->{version} vs the module, stytch_max_token_age and RBAC:\n",
+     map { sprintf "  %-20s SDK %s (%s)\n", $_->{id}, $Pair{$_->{id}}{status},
+           $Pair{$_->{id}}{said} } @Pairs);
+
+our (@PReq, @PHdr, @PCode, @PBody);
+for my $c (@Pairs) {
+    my $v = $Pair{$c->{id}}{status};
+    push @PReq, "GET $c->{path}index.html";
+    push @PHdr, $c->{m2m} ? "Authorization: Bearer $c->{m2m}"
+                          : "Cookie: stytch_session_jwt=$c->{jwt}";
+    push @PCode, $v;
+    push @PBody, $v == 200 ? qr/^page$/m : qr/$v /;
+}
+
 run_tests();
 
 __DATA__
@@ -205,3 +313,41 @@ StytchTest::reset_emulator();
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 2: stytch_max_token_age and RBAC, the SDK's authenticateJwt and authenticateToken vs the module: the same verdicts
+--- http_config
+    stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+    stytch_secret $TEST_NGINX_STYTCH_SECRET;
+    stytch_api_url $TEST_NGINX_STYTCH_URL;
+    stytch_ssl_trusted_certificate $TEST_NGINX_STYTCH_CERT;
+    stytch_policy_refresh 1s;
+--- config
+    location /rbac/ {
+        stytch_auth on;
+        stytch_require_permission documents delete;
+        root html;
+    }
+
+    location /age/ {
+        stytch_auth on;
+        stytch_accept_m2m on;
+        stytch_max_token_age 2m;
+        root html;
+    }
+
+    location = /status {
+        stytch_status;
+    }
+--- user_files
+>>> rbac/index.html
+page
+>>> age/index.html
+page
+--- init
+StytchTest::wait_policy();
+--- request eval: \@::PReq
+--- more_headers eval: \@::PHdr
+--- error_code eval: \@::PCode
+--- response_body_like eval: \@::PBody

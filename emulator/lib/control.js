@@ -189,6 +189,18 @@ const ROUTES = [
     store.stateChanged(st);
     return { ok: true, session_id: s.session_id, expires_at: iso(s.expires_at) };
   }],
+  ['POST', /^\/sessions\/([^/]+)\/roles$/, (st, c) => {
+    // The session's roles change at Stytch; JWTs minted before keep theirs.
+    const { s } = sessionOf(st, c);
+    const roles = c.body.roles;
+    if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string')) {
+      return controlError(c.res, 400, 'roles must be a list of strings');
+    }
+    s.roles = [...roles];
+    s.version++;
+    store.stateChanged(st);
+    return { ok: true, session_id: s.session_id, roles: s.roles };
+  }],
   ['GET', /^\/sessions\/([^/]+)$/, (st, c) => {
     const { project, s } = sessionOf(st, c);
     return { session: views.sessionView(project, s), type: s.type, revoked: s.revoked,

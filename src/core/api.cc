@@ -172,8 +172,10 @@ constexpr KnownError kKnownErrors[] = {
     {"user_not_found", Status::kApiSessionNotFound, nullptr},
     {"member_not_found", Status::kApiSessionNotFound, nullptr},
 
-    // authorization_check denied.
+    // authorization_check denied, or not one the API could grant.
     {"session_authorization_error", Status::kApiForbidden, nullptr},
+    {"unauthorized_action", Status::kApiForbidden, nullptr},
+    {"invalid_authorization_check", Status::kApiForbidden, nullptr},
     {"session_authorization_tenancy_error", Status::kApiForbidden, nullptr},
     {"consumer_session_authorization_error", Status::kApiForbidden, nullptr},
 

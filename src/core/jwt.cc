@@ -76,9 +76,17 @@ Status ParseJwtHeader(std::string_view header_b64, JwtHeader* out) {
   if (!kid || kid->empty()) return Status::kJwtKidMissing;
   if (kid->size() > kMaxKidLength) return Status::kJwtHeaderInvalid;
 
+  // jose (stytch-node) takes "JWT" in any case, with or without the media
+  // type's "application/" prefix; absent, it is not checked.
   if (const json_t* typ = json_object_get(header.get(), "typ")) {
-    if (!json_is_string(typ) || json_string_length(typ) != 3 ||
-        strncasecmp(json_string_value(typ), "JWT", 3) != 0) {
+    if (!json_is_string(typ)) return Status::kJwtTypInvalid;
+    std::string_view t(json_string_value(typ), json_string_length(typ));
+    constexpr std::string_view kPrefix = "application/";
+    if (t.size() > kPrefix.size() &&
+        strncasecmp(t.data(), kPrefix.data(), kPrefix.size()) == 0) {
+      t.remove_prefix(kPrefix.size());
+    }
+    if (t.size() != 3 || strncasecmp(t.data(), "JWT", 3) != 0) {
       return Status::kJwtTypInvalid;
     }
   }

@@ -16,6 +16,16 @@ bool KindAllowed(unsigned kinds, bool m2m) {
   return (kinds & (m2m ? STYTCH_KIND_M2M : STYTCH_KIND_SESSION)) != 0;
 }
 
+// max_token_age is the session JWTs' rule (authenticateJwt's
+// max_token_age_seconds): m2m.authenticateToken has none, so an M2M token
+// is held to its exp only.
+VerifyParams FreshnessParams(const VerifyParams& params,
+                             const Session* session) {
+  VerifyParams p = params;
+  if (session != nullptr && session->is_m2m()) p.max_token_age = -1;
+  return p;
+}
+
 }  // namespace
 
 Verifier::Verifier(VerifierConfig conf)
@@ -107,7 +117,8 @@ Status Verifier::VerifyUncached(std::string_view token,
   const Status session_st =
       SessionFromJwtPayload(std::move(payload), times->exp, &built);
   if (st == Status::kOk) st = session_st;
-  if (st == Status::kOk) st = CheckFreshness(*times, params);
+  if (st == Status::kOk) st = CheckFreshness(*times, FreshnessParams(params,
+                                                   built.get()));
   *session = std::move(built);
   return st;
 }
@@ -132,7 +143,10 @@ Status Verifier::Verify(std::string_view token, const VerifyParams& params,
         return Status::kTokenKindNotAllowed;
       }
       const Status st = CheckNotBefore(hit->times, params);
-      return st != Status::kOk ? st : CheckFreshness(hit->times, params);
+      return st != Status::kOk
+                 ? st
+                 : CheckFreshness(hit->times,
+                                  FreshnessParams(params, hit->session.get()));
     }
   }
 

@@ -219,6 +219,10 @@ TEST(ApiTest, ErrorStatuses) {
        nullptr},
       {403, "consumer_session_authorization_error", Status::kApiForbidden,
        nullptr},
+      // a check the API will not grant, whatever status it comes with
+      {403, "unauthorized_action", Status::kApiForbidden, nullptr},
+      {400, "unauthorized_action", Status::kApiForbidden, nullptr},
+      {400, "invalid_authorization_check", Status::kApiForbidden, nullptr},
       // Stytch busy or down.
       {429, "too_many_requests", Status::kApiRateLimited, nullptr},
       {400, "too_many_requests", Status::kApiRateLimited, nullptr},

@@ -142,6 +142,20 @@ TEST(JwtHeaderTest, Typ) {
             Status::kJwtTypInvalid);
   EXPECT_EQ(Header(R"({"alg":"RS256","kid":"k","typ":1})"),
             Status::kJwtTypInvalid);
+  EXPECT_EQ(Header(R"({"alg":"RS256","kid":"k","typ":"application/"})"),
+            Status::kJwtTypInvalid);
+  EXPECT_EQ(Header(R"({"alg":"RS256","kid":"k","typ":"application/at+jwt"})"),
+            Status::kJwtTypInvalid);
+}
+
+// As jose compares it: the media type's "application/" prefix is optional.
+TEST(JwtHeaderTest, TypMediaTypeAccepted) {
+  EXPECT_EQ(Header(R"({"alg":"RS256","kid":"k","typ":"application/jwt"})"),
+            Status::kOk);
+  EXPECT_EQ(Header(R"({"alg":"RS256","kid":"k","typ":"Application/JWT"})"),
+            Status::kOk);
+  EXPECT_EQ(Header(R"({"alg":"RS256","kid":"k","typ":"jwt"})"), Status::kOk);
+  EXPECT_EQ(Header(R"({"alg":"RS256","kid":"k"})"), Status::kOk);
 }
 
 TEST(JwtHeaderTest, CritRefusedWhateverItsValue) {
