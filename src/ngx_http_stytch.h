@@ -135,6 +135,7 @@ typedef struct {
     ngx_atomic_t                local_accepts;
     ngx_atomic_t                local_rejects;
     ngx_atomic_t                cache_hits;
+    ngx_atomic_t                rsa_verifications;
     ngx_atomic_t                api_calls;
     ngx_atomic_t                api_ok;
     ngx_atomic_t                api_rejected;

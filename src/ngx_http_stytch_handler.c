@@ -756,6 +756,7 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
 {
     int                         cached;
     size_t                      len;
+    uint64_t                    checks;
     const char                 *issuer;
     stytch_status_t             status;
     stytch_session_t           *session;
@@ -788,11 +789,16 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
 
     session = NULL;
     cached = 0;
+    checks = stytch_verifier_signature_checks(project->verifier);
 
     status = stytch_verifier_verify(project->verifier,
                                     (char *) ctx->tokens.jwt.data,
                                     ctx->tokens.jwt.len,
                                     &params, &session, &cached);
+
+    if (stytch_verifier_signature_checks(project->verifier) != checks) {
+        (void) ngx_atomic_fetch_add(&project->shm->rsa_verifications, 1);
+    }
 
     ctx->status = status;
     ctx->m2m = (session && stytch_session_is_m2m(session));

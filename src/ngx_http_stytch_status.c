@@ -44,6 +44,8 @@ static ngx_http_stytch_counter_t  ngx_http_stytch_counters[] = {
         "JWTs not accepted locally (refused, or sent on to the API)"),
     { "jwt_cache_hits", "JWTs found in a worker's verified-token cache",
       offsetof(ngx_http_stytch_shm_project_t, cache_hits) },
+    ngx_http_stytch_counter(rsa_verifications,
+        "RS256 signature checks made (tokens not in a worker's cache)"),
     ngx_http_stytch_counter(api_calls,
         "Calls to the Stytch API"),
     ngx_http_stytch_counter(api_ok,

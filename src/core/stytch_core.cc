@@ -204,6 +204,10 @@ int stytch_verifier_has_keys(const stytch_verifier_t* verifier) {
   return verifier != nullptr && verifier->verifier.has_keys() ? 1 : 0;
 }
 
+uint64_t stytch_verifier_signature_checks(const stytch_verifier_t* verifier) {
+  return verifier != nullptr ? verifier->verifier.signature_checks() : 0;
+}
+
 stytch_status_t stytch_verifier_verify(stytch_verifier_t* verifier,
                                        const char* token, size_t len,
                                        const stytch_verify_params_t* params,

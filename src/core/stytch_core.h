@@ -318,6 +318,13 @@ stytch_status_t stytch_verifier_verify(stytch_verifier_t *verifier,
     const char *token, size_t len, const stytch_verify_params_t *params,
     stytch_session_t **session, int *cached);
 
+/*
+ * The RS256 signature checks the verifier has made since it was created:
+ * tokens that reached the signature step, valid or not.  A cache hit, and
+ * a token refused or sent to the API before that step, make none.
+ */
+uint64_t stytch_verifier_signature_checks(const stytch_verifier_t *verifier);
+
 
 /* ------------------------------------------------------------------------ */
 /* Stytch API answers. */

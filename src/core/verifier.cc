@@ -89,8 +89,11 @@ Status Verifier::VerifyUncached(std::string_view token,
   if (key == nullptr) return st;
 
   unsigned char digest[kSha256Size];
-  if (!hasher_.Digest(seg.signing_input, digest) ||
-      !Rs256VerifyDigest(
+  if (!hasher_.Digest(seg.signing_input, digest)) {
+    return Status::kJwtSignatureInvalid;
+  }
+  ++signature_checks_;
+  if (!Rs256VerifyDigest(
           key->verify_context(), key->signature_size(), digest,
           reinterpret_cast<const unsigned char*>(signature_.data()),
           signature_.size())) {

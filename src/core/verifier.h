@@ -7,6 +7,7 @@
 #ifndef STYTCH_CORE_VERIFIER_H_
 #define STYTCH_CORE_VERIFIER_H_
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,10 @@ class Verifier {
 
   const TokenCache& cache() const { return cache_; }
 
+  // RS256 signature checks made so far (step 4 reached: a cache hit makes
+  // none, a forgery one).
+  uint64_t signature_checks() const { return signature_checks_; }
+
  private:
   Status VerifyUncached(std::string_view token, const VerifyParams& params,
                         Ref<Session>* session, TimeClaims* times);
@@ -83,6 +88,7 @@ class Verifier {
   std::string last_header_;
   const RsaPublicKey* last_key_ = nullptr;
   std::string signature_;
+  uint64_t signature_checks_ = 0;
 };
 
 }  // namespace stytch

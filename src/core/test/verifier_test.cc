@@ -533,6 +533,29 @@ TEST_F(CachedVerifierTest, FailuresAreNotCached) {
   EXPECT_FALSE(cached_);
 }
 
+// What the module's rsa_verifications counts: each token that reaches
+// the signature step, valid or forged; never a hit, never a token refused
+// or sent to the API before it.
+TEST_F(CachedVerifierTest, SignatureChecksCountTheSignatureStepOnly) {
+  const uint64_t start = v_.signature_checks();
+  const std::string t = Token("consumer");
+  ASSERT_EQ(Verify(t), Status::kOk);
+  EXPECT_EQ(v_.signature_checks(), start + 1);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(Verify(t), Status::kOk);
+    ASSERT_TRUE(cached_);
+  }
+  EXPECT_EQ(v_.signature_checks(), start + 1);
+  EXPECT_EQ(VerifyFixture("rogue_signed"), Status::kJwtSignatureInvalid);
+  EXPECT_EQ(VerifyFixture("rogue_signed"), Status::kJwtSignatureInvalid);
+  EXPECT_EQ(VerifyFixture("expired"), Status::kJwtExpired);
+  EXPECT_EQ(v_.signature_checks(), start + 4);
+  EXPECT_EQ(VerifyFixture("unknown_kid"), Status::kJwksUnknownKid);
+  EXPECT_EQ(VerifyFixture("alg_none"), Status::kJwtAlgNotAllowed);
+  EXPECT_EQ(Verify("a.b"), Status::kTokenMalformed);
+  EXPECT_EQ(v_.signature_checks(), start + 4);
+}
+
 TEST_F(CachedVerifierTest, NewKeySetEmptiesTheCache) {
   const std::string t = Token("consumer");
   ASSERT_EQ(Verify(t), Status::kOk);
