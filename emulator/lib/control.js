@@ -13,6 +13,7 @@ const api = require('./api.js');
 const factors = require('./factors.js');
 const signin = require('./signin.js');
 const m2m = require('./m2m.js');
+const connectedApps = require('./connected-apps.js');
 const store = require('./store.js');
 const tokens = require('./tokens.js');
 const traffic = require('./traffic.js');
@@ -292,6 +293,7 @@ const ROUTES = [
     if (c.body.all) { store.resetWorld(st); store.stateChanged(st); }
     return { ok: true, all: !!c.body.all };
   }],
+  ...connectedApps.CONTROL_ROUTES,
 ];
 
 function handleControl(st, req, res, pathname, query, raw, extra) {

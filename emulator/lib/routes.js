@@ -10,8 +10,9 @@ const api = require('./api.js');
 const signin = require('./signin.js');
 
 const m2m = require('./m2m.js');
+const connectedApps = require('./connected-apps.js');
 
-const MODULES = [api, signin, m2m];
+const MODULES = [api, signin, m2m, connectedApps];
 
 // path -> routes (one a method); patterns in order, exact paths first.
 const EXACT = new Map();
@@ -49,7 +50,9 @@ function classify(pathname, method) {
 // vertical: stytch-node #197, stytch-python #153, stytch-java #5).
 function resolveProject(st, route, req, params) {
   let p;
-  if (route.auth === 'path') {
+  if (typeof route.auth === 'function') {
+    p = route.auth(st, req);
+  } else if (route.auth === 'path') {
     p = st.projects.get(params[0]);
     if (!p) throw new ApiError('invalid_project_id');
   } else {

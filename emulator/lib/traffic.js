@@ -14,7 +14,8 @@ const RING = 200;
 // The names API endpoints are counted, recorded and faulted by; each
 // route in routes.js names one.
 const ENDPOINTS = ['jwks', 'authenticate', 'revoke', 'policy', 'org_policy',
-  'magic_links_send', 'magic_links_authenticate', 'otps_send', 'otps_authenticate', 'm2m_clients', 'm2m_token'];
+  'magic_links_send', 'magic_links_authenticate', 'otps_send', 'otps_authenticate', 'm2m_clients', 'm2m_token',
+  'connected_apps'];
 
 function resetTraffic(st) {
   st.counters = { jwks: 0, authenticate: 0, revoke: 0, policy: 0, org_policy: 0,
