@@ -13,7 +13,7 @@ const { startEmulator, request, ctl, decodeJwt, verifyWithJwks } = require('../l
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const AUTH = '/v1/sessions/authenticate';
 const SIGNIN0 = { magic_links_send: 0, magic_links_authenticate: 0, otps_send: 0, otps_authenticate: 0,
-  m2m_clients: 0, m2m_token: 0 };
+  m2m_clients: 0, m2m_token: 0, connected_apps: 0 };
 
 describe('control API', () => {
   let emu;
