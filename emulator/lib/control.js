@@ -5,7 +5,8 @@
 // The control API under /emulator/ that tests drive: projects and their
 // settings, sessions, hand-made JWTs and M2M tokens, M2M clients,
 // policies, keys, faults, the outbox, counters, recorded requests, idle
-// timeouts, reset, and refusing connections for a while.  Plain JSON, no auth; never
+// timeouts, reset, and refusing connections for a while; Connected Apps'
+// calls (connected-apps.js's CONTROL_ROUTES).  Plain JSON, no auth; never
 // counted, recorded or faulted.  Control errors are 400/404 {error: "..."}.
 
 const { newId, iso, isObj, sendJson } = require('./util.js');
