@@ -489,7 +489,9 @@ function codeGrant(st, c, p, app) {
     throw new OAuthError('invalid_grant', 'The authorization code was already used.');
   }
   if (c.now >= rec.exp) throw new OAuthError('invalid_grant', 'The authorization code has expired.');
-  if (p.redirect_uri !== rec.redirect_uri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request.');
+  if (p.redirect_uri !== rec.redirect_uri) {
+    throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request.');
+  }
   if (!PKCE_RE.test(p.code_verifier) ||
       crypto.createHash('sha256').update(p.code_verifier).digest('base64url') !== rec.challenge) {
     throw new OAuthError('invalid_grant', 'The code_verifier does not match the code_challenge.');
@@ -688,8 +690,11 @@ function controlCreate(st, c) {
   let type = b.client_type === undefined ? 'first_party' : b.client_type;
   if (type === 'public') type = 'first_party_public';
   if (type === 'confidential') type = 'first_party';
-  if (!CLIENT_TYPES.includes(type)) throw new Error(`client_type must be public, confidential or one of ${CLIENT_TYPES.join(', ')}`);
-  const redirects = checkRedirectUris(b.redirect_uris !== undefined ? b.redirect_uris : b.redirect_urls, (d) => new Error(d));
+  if (!CLIENT_TYPES.includes(type)) {
+    throw new Error(`client_type must be public, confidential or one of ${CLIENT_TYPES.join(', ')}`);
+  }
+  const redirects = checkRedirectUris(b.redirect_uris !== undefined ? b.redirect_uris : b.redirect_urls,
+    (d) => new Error(d));
   let scopes;
   if (b.scopes !== undefined) {
     scopes = typeof b.scopes === 'string' ? splitScope(b.scopes) : b.scopes;
@@ -722,8 +727,9 @@ function controlConsent(st, c) {
     if (!isStrList(scopes)) throw new Error('scopes must be a list or a space-separated string');
   }
   world(project).consents.push({ user, client_id: b.client_id === undefined ? null : b.client_id, scopes });
-  return { ok: true, project_id: project.project_id, sub: user.sub, user_id: project.vertical === 'b2b' ? undefined : user.sub,
-    member_id: project.vertical === 'b2b' ? user.sub : undefined, organization_id: user.organization_id || undefined,
+  const b2b = project.vertical === 'b2b';
+  return { ok: true, project_id: project.project_id, sub: user.sub, user_id: b2b ? undefined : user.sub,
+    member_id: b2b ? user.sub : undefined, organization_id: user.organization_id || undefined,
     client_id: b.client_id, scopes };
 }
 

@@ -47,7 +47,9 @@ function params(req, raw) {
   const text = raw || '';
   if (type === 'application/json' || (type === '' && text.trim().startsWith('{'))) {
     let v;
-    try { v = JSON.parse(text || '{}'); } catch { throw new OAuthError('invalid_request', 'The request body is not valid JSON.'); }
+    try {
+      v = JSON.parse(text || '{}');
+    } catch { throw new OAuthError('invalid_request', 'The request body is not valid JSON.'); }
     if (!isObj(v)) throw new OAuthError('invalid_request', 'The request body must be a JSON object.');
     const out = {};
     for (const [k, x] of Object.entries(v)) {

@@ -80,7 +80,8 @@ class Provider {
     this.redirect = Object.fromEntries(back.searchParams);
     this.redirect.to = `${back.origin}${back.pathname}`;
     if (back.searchParams.get('error')) {
-      throw new Error(`authorization failed: ${back.searchParams.get('error')}: ${back.searchParams.get('error_description')}`);
+      const q = back.searchParams;
+      throw new Error(`authorization failed: ${q.get('error')}: ${q.get('error_description')}`);
     }
     this.code = back.searchParams.get('code');
   }
@@ -98,7 +99,8 @@ async function step(name, fn) {
     report.steps[name] = { ok: true, value: await fn() };
     return true;
   } catch (e) {
-    report.steps[name] = { ok: false, error: `${e && e.constructor && e.constructor.name}: ${String(e && e.message).slice(0, 1000)}` };
+    const kind = e && e.constructor && e.constructor.name;
+    report.steps[name] = { ok: false, error: `${kind}: ${String(e && e.message).slice(0, 1000)}` };
     return false;
   }
 }
