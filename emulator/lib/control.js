@@ -5,7 +5,8 @@
 // The control API under /emulator/ that tests drive: projects and their
 // settings, sessions, hand-made JWTs and M2M tokens, M2M clients,
 // policies, keys, faults, the outbox, counters, recorded requests, idle
-// timeouts, reset, and refusing connections for a while.  Plain JSON, no auth; never
+// timeouts, reset, and refusing connections for a while; Connected Apps'
+// calls (connected-apps.js's CONTROL_ROUTES).  Plain JSON, no auth; never
 // counted, recorded or faulted.  Control errors are 400/404 {error: "..."}.
 
 const { newId, iso, isObj, sendJson } = require('./util.js');
@@ -13,6 +14,7 @@ const api = require('./api.js');
 const factors = require('./factors.js');
 const signin = require('./signin.js');
 const m2m = require('./m2m.js');
+const connectedApps = require('./connected-apps.js');
 const store = require('./store.js');
 const tokens = require('./tokens.js');
 const traffic = require('./traffic.js');
@@ -305,6 +307,7 @@ const ROUTES = [
     if (c.body.all) { store.resetWorld(st); store.stateChanged(st); }
     return { ok: true, all: !!c.body.all };
   }],
+  ...connectedApps.CONTROL_ROUTES,
 ];
 
 function handleControl(st, req, res, pathname, query, raw, extra) {

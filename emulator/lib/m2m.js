@@ -4,13 +4,13 @@
 //
 // Machine-to-machine: M2M clients of a project (create, get, search,
 // update, delete, secret rotation: stytch-node lib/b2c/m2m_clients.ts and
-// m2m_clients_secrets.ts) and the client-credentials token endpoint
-// (lib/b2c/m2m.ts token()), whose access tokens are RS256 JWTs signed with
-// the project's key set.  Both verticals have them (stytch-node's
+// m2m_clients_secrets.ts) and the client_credentials grant of the token
+// endpoint (lib/b2c/m2m.ts token(); the endpoint is connected-apps.js's),
+// whose access tokens are RS256 JWTs signed with the project's key set.  Both verticals have them (stytch-node's
 // B2BClient uses the same M2M class).
 
-const crypto = require('node:crypto');
 const { newId, requestId, isObj, isStrList, secretToken, send, sendJson } = require('./util.js');
+const { OAuthError, NO_STORE, sameSecret } = require('./oauth2.js');
 const { ApiError } = require('./errors.js');
 const store = require('./store.js');
 const tokens = require('./tokens.js');
@@ -180,109 +180,28 @@ function handleRotate(st, c, step) {
   sendJson(c.res, 200, answer(c.project, client, step === 'start' ? 'next' : undefined));
 }
 
-// ---------------------------------------------------------------- token endpoint
+// ---------------------------------------------------------------- client credentials
 
-// RFC 6749 section 5.2 errors, in the body Stytch's OAuth endpoints use
-// (stytch-node lib/shared/errors.ts OAuth2ErrorJSON) and with the
-// no-store headers of section 5.1.
-const OAUTH_ERRORS = {
-  invalid_request: 400, invalid_client: 401, invalid_grant: 400, unauthorized_client: 400,
-  unsupported_grant_type: 400, invalid_scope: 400,
-};
-
-class OAuthError extends Error {
-  constructor(error, description) {
-    super(description);
-    this.error = error;
-    this.status = OAUTH_ERRORS[error];
+// The client_credentials grant of the token endpoint (connected-apps.js
+// owns the endpoint): p its parameters, cred the client's credentials.
+function clientCredentialsGrant(st, c, p, cred) {
+  const { project, res } = c;
+  if (!cred.id || !cred.secret) throw new OAuthError('invalid_request', 'client_id and client_secret are required.');
+  const client = project.m2mClients.get(cred.id);
+  if (!client || client.status !== 'active' ||
+      !(sameSecret(cred.secret, client.client_secret) || sameSecret(cred.secret, client.next_client_secret))) {
+    throw new OAuthError('invalid_client', 'The client could not be authenticated.');
   }
-}
-
-const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
-
-function oauthBody(env, status, error, description) {
-  return JSON.stringify({ status_code: status, request_id: requestId(env), error, error_description: description,
-    error_uri: `https://stytch.com/docs/api/errors/${status}#${error}` });
-}
-
-// The token request's parameters: a form (what stytch-node sends) or JSON
-// (Stytch's docs example).
-function tokenParams(req, raw) {
-  const type = String(req.headers['content-type'] || '').split(';')[0].trim().toLowerCase();
-  const text = raw || '';
-  if (type === 'application/json' || (type === '' && text.trim().startsWith('{'))) {
-    let v;
-    try { v = JSON.parse(text || '{}'); } catch { throw new OAuthError('invalid_request', 'The request body is not valid JSON.'); }
-    if (!isObj(v)) throw new OAuthError('invalid_request', 'The request body must be a JSON object.');
-    const out = {};
-    for (const [k, x] of Object.entries(v)) {
-      if (typeof x !== 'string') throw new OAuthError('invalid_request', `${k} must be a string.`);
-      out[k] = x;
-    }
-    return out;
+  let scopes = client.scopes;
+  if (p.scope !== undefined && p.scope.trim() !== '') {
+    scopes = [...new Set(p.scope.trim().split(/\s+/))];
+    const extra = scopes.filter((x) => !client.scopes.includes(x));
+    if (extra.length) throw new OAuthError('invalid_scope', `The client does not have the scopes ${extra.join(' ')}.`);
   }
-  const out = {};
-  for (const [k, x] of new URLSearchParams(text)) {
-    if (k in out) throw new OAuthError('invalid_request', `${k} is given more than once.`);
-    out[k] = x;
-  }
-  return out;
-}
-
-// The client's credentials: in the body, or as HTTP Basic with each part
-// form-encoded (RFC 6749 section 2.3.1); not both.
-function clientCredentials(req, p) {
-  const h = req.headers.authorization;
-  let basic = null;
-  if (typeof h === 'string') {
-    const m = /^basic\s+(\S+)\s*$/i.exec(h);
-    if (!m) throw new OAuthError('invalid_client', 'The Authorization header is not HTTP Basic.');
-    const pair = Buffer.from(m[1], 'base64').toString();
-    const i = pair.indexOf(':');
-    if (i < 0) throw new OAuthError('invalid_client', 'The Basic credentials have no ":".');
-    try {
-      const dec = (x) => decodeURIComponent(x.replace(/\+/g, ' '));
-      basic = { id: dec(pair.slice(0, i)), secret: dec(pair.slice(i + 1)) };
-    } catch { throw new OAuthError('invalid_client', 'The Basic credentials are not form-encoded.'); }
-  }
-  const inBody = p.client_id !== undefined || p.client_secret !== undefined;
-  if (basic && inBody) throw new OAuthError('invalid_request', 'Give the client credentials once: in the body or as HTTP Basic.');
-  if (basic) return basic;
-  if (!p.client_id || !p.client_secret) throw new OAuthError('invalid_request', 'client_id and client_secret are required.');
-  return { id: p.client_id, secret: p.client_secret };
-}
-
-const sameSecret = (a, b) => typeof b === 'string' && a.length === b.length &&
-  crypto.timingSafeEqual(Buffer.from(a), Buffer.from(b));
-
-function handleToken(st, c) {
-  const { project, req, res } = c;
-  try {
-    const p = tokenParams(req, c.raw);
-    const cred = clientCredentials(req, p);
-    if (!p.grant_type) throw new OAuthError('invalid_request', 'grant_type is required.');
-    if (p.grant_type !== 'client_credentials') {
-      throw new OAuthError('unsupported_grant_type', 'Only the client_credentials grant is supported.');
-    }
-    const client = project.m2mClients.get(cred.id);
-    if (!client || client.status !== 'active' ||
-        !(sameSecret(cred.secret, client.client_secret) || sameSecret(cred.secret, client.next_client_secret))) {
-      throw new OAuthError('invalid_client', 'The client could not be authenticated.');
-    }
-    let scopes = client.scopes;
-    if (p.scope !== undefined && p.scope.trim() !== '') {
-      scopes = [...new Set(p.scope.trim().split(/\s+/))];
-      const extra = scopes.filter((x) => !client.scopes.includes(x));
-      if (extra.length) throw new OAuthError('invalid_scope', `The client does not have the scopes ${extra.join(' ')}.`);
-    }
-    const iat = Math.floor(c.now / 1000);
-    const jwt = tokens.m2mAccessToken(project, client.client_id, scopes, client.custom_claims, iat, project.m2m_lifetime);
-    send(res, 200, JSON.stringify({ status_code: 200, request_id: requestId(project.env), access_token: jwt,
-      token_type: 'bearer', expires_in: project.m2m_lifetime }), NO_STORE);
-  } catch (e) {
-    if (!(e instanceof OAuthError)) throw e;
-    send(res, e.status, oauthBody(project.env, e.status, e.error, e.message), NO_STORE);
-  }
+  const iat = Math.floor(c.now / 1000);
+  const jwt = tokens.m2mAccessToken(project, client.client_id, scopes, client.custom_claims, iat, project.m2m_lifetime);
+  send(res, 200, JSON.stringify({ status_code: 200, request_id: requestId(project.env), access_token: jwt,
+    token_type: 'bearer', expires_in: project.m2m_lifetime }), NO_STORE);
 }
 
 const ROUTES = [
@@ -297,8 +216,6 @@ const ROUTES = [
     (st, c) => handleRotate(st, c, 'cancel')),
   api.route(/^\/v1\/m2m\/clients\/([^/]+)\/secrets\/rotate$/, 'm2m_clients', null, 'POST', 'basic',
     (st, c) => handleRotate(st, c, 'rotate')),
-  // Not authenticated with the project's secret: with the client's.
-  api.route(/^\/v1\/public\/([^/]+)\/oauth2\/token$/, 'm2m_token', null, 'POST', 'path', handleToken),
 ];
 
-module.exports = { ROUTES, createClient, clientView };
+module.exports = { ROUTES, createClient, clientView, clientCredentialsGrant };

@@ -11,8 +11,9 @@ const signin = require('./signin.js');
 
 const m2m = require('./m2m.js');
 const sdkFrontend = require('./sdk-frontend.js');
+const connectedApps = require('./connected-apps.js');
 
-const MODULES = [api, signin, m2m, sdkFrontend];
+const MODULES = [api, signin, m2m, sdkFrontend, connectedApps];
 
 // path -> routes (one a method); patterns in order, exact paths first.
 const EXACT = new Map();
@@ -52,6 +53,8 @@ function resolveProject(st, route, req, params) {
   let p;
   if (route.resolve) {
     p = route.resolve(st, req, params);
+  } else if (typeof route.auth === 'function') {
+    p = route.auth(st, req);
   } else if (route.auth === 'path') {
     p = st.projects.get(params[0]);
     if (!p) throw new ApiError('invalid_project_id');

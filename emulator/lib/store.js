@@ -89,6 +89,7 @@ function resetProjectWorld(project) {
   project.magicLinks = new Map(); // token -> magic link
   project.otps = new Map(); // email_id -> passcodes sent to it
   project.m2mClients = new Map(); // client_id -> M2M client
+  project.oauth = null; // Connected Apps, made on first use by connected-apps.js
   project.tokens = new Map(); // session_token -> session_id
   project.orgs = new Map(); // organization_id -> {organization_id, slug, name, created_at}
   project.orgPolicies = new Map(); // organization_id -> {roles}

@@ -17,7 +17,9 @@ const ENDPOINTS = ['jwks', 'authenticate', 'revoke', 'policy', 'org_policy',
   'magic_links_send', 'magic_links_authenticate', 'otps_send', 'otps_authenticate', 'm2m_clients', 'm2m_token',
   // the frontend SDK's (sdk-frontend.js)
   'sdk_bootstrap', 'sdk_events', 'sdk_otps_send', 'sdk_otps_authenticate', 'sdk_magic_links_send',
-  'sdk_magic_links_authenticate', 'sdk_authenticate', 'sdk_revoke', 'sdk_users_me'];
+  'sdk_magic_links_authenticate', 'sdk_authenticate', 'sdk_revoke', 'sdk_users_me',
+  // Connected Apps (connected-apps.js)
+  'connected_apps'];
 
 function resetTraffic(st) {
   st.counters = { jwks: 0, authenticate: 0, revoke: 0, policy: 0, org_policy: 0,

@@ -14,7 +14,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const AUTH = '/v1/sessions/authenticate';
 const SIGNIN0 = { magic_links_send: 0, magic_links_authenticate: 0, otps_send: 0, otps_authenticate: 0,
   m2m_clients: 0, m2m_token: 0, sdk_bootstrap: 0, sdk_events: 0, sdk_otps_send: 0, sdk_otps_authenticate: 0,
-  sdk_magic_links_send: 0, sdk_magic_links_authenticate: 0, sdk_authenticate: 0, sdk_revoke: 0, sdk_users_me: 0 };
+  sdk_magic_links_send: 0, sdk_magic_links_authenticate: 0, sdk_authenticate: 0, sdk_revoke: 0, sdk_users_me: 0,
+  connected_apps: 0 };
 
 describe('control API', () => {
   let emu;
