@@ -7,7 +7,8 @@
 //   kill       a worker SIGKILLed while the API is slow (1 s, below the
 //              deadline: the API still answers)       connections may be cut
 //   rotate     a new signing key at the emulator; its JWTs must be served
-//              once nginx has been shown them
+//              once nginx has been shown them; the keys before the
+//              previous one that no pooled token needs are no longer served
 //   fill       a burst of random opaque tokens that fills the zone's cache
 //   refuse     the emulator refuses connections       the API is down
 //   slow       the API answers after the deadline     the API is down
@@ -89,6 +90,17 @@ function makeActs(ctx) {
       // from now on every token is minted with the new key
       await pools.mintOthers();
       await pools.mintM2m();
+      // Stytch serves the signing key and the one before it: the older
+      // ones that no pooled token needs go, or the key set would outgrow
+      // the zone over a long run
+      await pools.afterRotation();
+      const inUse = pools.kidsInUse();
+      const keys = await emu.control('GET', '/keys');
+      for (const kid of keys.served) {
+        if (kid !== r.kid && kid !== r.previous && !inUse.has(kid)) {
+          await emu.control('POST', '/keys/retire', { kid });
+        }
+      }
       return { kid: r.kid, previous: r.previous, generation: g0 };
     }),
 

@@ -140,6 +140,31 @@ class Pools {
     }
   }
 
+  // After a rotation: the valid JWTs signed again with the new key, and the
+  // M2M pools kept to their last two batches, so that older keys can go.
+  async afterRotation() {
+    const valid = await Promise.all(this.stable.map((st) =>
+      this.mintJwt({ session_id: st.session_id, lifetime: 86400 })));
+    this.valid = valid.map((value) => ({ value }));
+    const keep = 2 * this.sizes.m2m;
+    for (const pool of [this.m2mScope, this.m2mNoscope]) pool.splice(0, Math.max(0, pool.length - keep));
+  }
+
+  // The kids of the emulator's keys that pooled tokens are signed with.
+  kidsInUse() {
+    const kids = new Set();
+    const add = (v) => {
+      const parts = typeof v === 'string' ? v.split('.') : [];
+      if (parts.length !== 3) return;
+      try { kids.add(JSON.parse(Buffer.from(parts[0], 'base64url')).kid); } catch { /* not a JWT */ }
+    };
+    for (const pool of [this.valid, this.newkey, this.m2mScope, this.m2mNoscope]) {
+      for (const t of pool) add(t.value);
+    }
+    for (const st of this.live.concat(this.revoked)) add(st.expired);
+    return kids;
+  }
+
   async mintM2m() {
     const n = this.sizes.m2m;
     const mint = (scopes, i) => this.emu.control('POST', '/m2m/token',
