@@ -66,6 +66,7 @@ sub import {
 
     install_preprocessor();
     real_runner_startup_log();
+    real_runner_loopback();
     start_emulator(tls => $flags{tls}) unless $flags{no_emulator} || $EmuPid;
 
     my $caller = caller;
@@ -233,6 +234,25 @@ sub real_runner_startup_log {
     close $o;
     chmod 0755, $wrap;
     $Test::Nginx::Util::NginxBinary = $wrap;
+}
+
+# openresty's Test::Nginx writes "listen PORT;", every address of the
+# machine, and other nginx instances may run on it: after it writes a
+# block's configuration, the listeners that name a port alone are bound to
+# 127.0.0.1, as t/lib's runner binds them.
+sub real_runner_loopback {
+    return unless $INC{'Test/Nginx/Util.pm'};
+    my $write = Test::Nginx::Util->can('write_config_file') or return;
+    no warnings 'redefine';
+    *Test::Nginx::Util::write_config_file = sub ($$$) {
+        my @r = $write->(@_);
+        no warnings 'once';
+        my $file = $Test::Nginx::Util::ConfFile;
+        my $conf = slurp($file);
+        write_file($file, $conf)
+            if $conf =~ s/^(\s*listen\s+)(\d+)(?=[\s;])/${1}127.0.0.1:$2/mg;
+        return @r;
+    };
 }
 
 # ---------------------------------------------------------------- emulator
