@@ -63,7 +63,9 @@ INSTALL_DEPS ?= yes
 DEPS_SETS    := build test deb demo bench fuzz browser
 $(foreach s,$(DEPS_SETS),$(eval DEPS_$(s) := $(BUILD)/.deps-$(s)))
 
-$(BUILD)/.deps-%: scripts/install-deps
+# the npm lockfiles too: install-deps runs npm ci when one changes
+$(BUILD)/.deps-%: scripts/install-deps scripts/demo-npm/package-lock.json \
+                  emulator/test/clients/package-lock.json
 	$(if $(filter no,$(INSTALL_DEPS)),,scripts/install-deps $*)
 	@mkdir -p $(@D) && touch $@
 

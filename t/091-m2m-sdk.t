@@ -8,9 +8,8 @@
 # sessions.authenticateJwt: a 3-minute-old M2M token under a 2-minute
 # maximum age, and a permission the JWT's roles lack but the session's
 # roles at Stytch grant (authorization_check), side by side.
-# The SDK is installed into a scratch directory by
-# emulator/lib/sdk-m2m.js; the test skips only when the npm registry
-# cannot be reached.
+# The SDK is the one emulator/test/clients/package-lock.json pins,
+# installed by scripts/install-deps test.
 use Test::Nginx::Socket;
 use JSON::PP ();
 
@@ -21,13 +20,10 @@ BEGIN {
     require File::Basename;
     $SdkHelper = Cwd::abs_path(File::Basename::dirname(Cwd::abs_path(__FILE__))
                                . '/../emulator/lib/sdk-m2m.js');
-    my $out = `node $SdkHelper install`;
+    my $out = `node $SdkHelper find`;
     $Sdk = eval { JSON::PP::decode_json($out) }
-        or die "sdk-m2m.js install: no answer: $out\n";
-    if ($Sdk->{failed}) {
-        plan(skip_all => 'the npm registry cannot be reached') if $Sdk->{network};
-        die "npm install stytch failed (not a network error):\n$Sdk->{out}\n";
-    }
+        or die "sdk-m2m.js find: no answer: $out\n";
+    die "$Sdk->{missing}\n" if $Sdk->{missing};
 }
 
 use StytchTest 'tls';

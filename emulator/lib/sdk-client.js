@@ -3,7 +3,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
 // Child process of emulator/test/sdk.test.js: drives the official Stytch Node
-// SDK (installed by the test into a scratch directory, STYTCH_SDK_DIR)
+// SDK (from STYTCH_SDK_DIR, where emulator/lib/test-clients.js found it)
 // against the emulator and prints one JSON report per step on stdout.
 // Input: argv[2] = JSON {base_url, project_id, secret, consumer:{...},
 // b2b:{project_id, secret, ...}}.

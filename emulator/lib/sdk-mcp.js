@@ -3,8 +3,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //
 // Child process: an MCP client's OAuth, with the official MCP TypeScript
-// SDK (@modelcontextprotocol/sdk, installed by the caller into a scratch
-// directory, MCP_SDK_DIR, from emulator/test/mcp-sdk/package-lock.json).
+// SDK (@modelcontextprotocol/sdk, from MCP_SDK_DIR, where
+// emulator/lib/test-clients.js found it).
 // Its auth() discovers the authorization server from server_url (RFC 9728
 // protected resource metadata when the server has it, else the server's
 // own RFC 8414 metadata), registers dynamically (RFC 7591), sends the

@@ -7,16 +7,15 @@
 // with PKCE and the emulator's consent, the token endpoint's grants,
 // introspection, revocation, userinfo, the control calls; then the
 // official MCP TypeScript SDK's client-side OAuth against it over TLS
-// (installed with npm ci from emulator/test/mcp-sdk/package-lock.json into
-// a scratch directory; skipped only when the npm registry is unreachable).
+// (pinned by emulator/test/clients/package-lock.json, installed by
+// `scripts/install-deps test`).
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
-const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { spawnSync, execFile } = require('node:child_process');
+const { execFile } = require('node:child_process');
 const { startEmulator, request, ctl, decodeJwt, verifyWithJwks } = require('../lib/testlib.js');
+const testClients = require('../lib/test-clients.js');
 
 const REDIRECT = 'http://127.0.0.1:9/callback';
 
@@ -446,32 +445,13 @@ describe('Connected Apps', () => {
 
 // ---------------------------------------------------------------- the MCP TypeScript SDK
 
-const LOCK_DIR = path.join(__dirname, 'mcp-sdk');
-const LOCK = fs.readFileSync(path.join(LOCK_DIR, 'package-lock.json'));
-const SDK_DIR = path.join(os.tmpdir(), 'stytch-emulator-mcp-sdk',
-  crypto.createHash('sha256').update(LOCK).digest('hex').slice(0, 16));
+const MCP_SDK = testClients.find('@modelcontextprotocol/sdk');
 const CLIENT = path.resolve(__dirname, '..', 'lib', 'sdk-mcp.js');
-const NETWORK = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|network|socket hang up|getaddrinfo|proxy/i;
-
-function installMcpSdk() {
-  const pkg = path.join(SDK_DIR, 'node_modules', '@modelcontextprotocol', 'sdk', 'package.json');
-  if (fs.existsSync(pkg)) return { version: JSON.parse(fs.readFileSync(pkg, 'utf8')).version, cached: true };
-  fs.mkdirSync(SDK_DIR, { recursive: true });
-  for (const f of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(LOCK_DIR, f), path.join(SDK_DIR, f));
-  const r = spawnSync('npm', ['ci', '--prefix', SDK_DIR, '--no-audit', '--no-fund', '--loglevel=error'],
-    { encoding: 'utf8', timeout: 240000 });
-  if (r.status !== 0 || !fs.existsSync(pkg)) {
-    const out = `${r.error ? r.error.message : ''}\n${r.stdout}\n${r.stderr}`;
-    fs.rmSync(SDK_DIR, { recursive: true, force: true });
-    return { failed: true, network: NETWORK.test(out), out: out.trim().slice(-800) };
-  }
-  return { version: JSON.parse(fs.readFileSync(pkg, 'utf8')).version, cached: false };
-}
 
 function runMcpClient(emu, input) {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [CLIENT, JSON.stringify(input)], {
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: emu.cert, MCP_SDK_DIR: SDK_DIR },
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: emu.cert, MCP_SDK_DIR: MCP_SDK.dir },
       timeout: 60000, maxBuffer: 16 * 1024 * 1024,
     }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`MCP client failed: ${err.message}\n${stderr}`));
@@ -488,12 +468,8 @@ function assertSteps(report, names) {
 }
 
 it('the MCP TypeScript SDK: discovery, registration, PKCE, tokens, refresh (TLS)', { timeout: 300000 }, async (t) => {
-  const inst = installMcpSdk();
-  if (inst.failed) {
-    if (inst.network) { t.skip(`npm registry unreachable: ${inst.out.split('\n').find((l) => NETWORK.test(l)).trim()}`); return; }
-    assert.fail(`npm ci of emulator/test/mcp-sdk failed (not a network error):\n${inst.out}`);
-  }
-  t.diagnostic(`@modelcontextprotocol/sdk ${inst.version} (${inst.cached ? 'cached' : 'installed'} in ${SDK_DIR})`);
+  assert.ok(!MCP_SDK.missing, MCP_SDK.missing);
+  t.diagnostic(`@modelcontextprotocol/sdk ${MCP_SDK.version} (in ${MCP_SDK.dir})`);
   const emu = await startEmulator(['--tls']);
   try {
     const jwks = (await request(emu, 'GET', '/.well-known/jwks.json', undefined, { auth: false })).body;

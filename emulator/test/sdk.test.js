@@ -6,41 +6,22 @@
 // over TLS: sessions.authenticate, authenticateJwt (local and expired ->
 // API fallback), RBAC, getJWKS, revoke, for consumer and B2B clients.
 //
-// The SDK is installed into a scratch directory under os.tmpdir() (never into
-// the repo), cached between runs per version spec (STYTCH_SDK_VERSION,
-// default 14).  The test skips itself only when the npm registry cannot be
-// reached.
+// The SDK is the one emulator/test/clients/package-lock.json pins, installed
+// by `scripts/install-deps test` (emulator/lib/test-clients.js finds it).
 const { it } = require('node:test');
 const assert = require('node:assert/strict');
-const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { spawnSync, execFile } = require('node:child_process');
+const { execFile } = require('node:child_process');
 const { startEmulator, ctl, decodeJwt } = require('../lib/testlib.js');
+const testClients = require('../lib/test-clients.js');
 
-const SPEC = process.env.STYTCH_SDK_VERSION || '14';
-const DIR = path.join(os.tmpdir(), 'stytch-emulator-sdk', `stytch@${SPEC}`);
+const SDK = testClients.find('stytch');
 const CLIENT = path.resolve(__dirname, '..', 'lib', 'sdk-client.js');
-const NETWORK = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|network|socket hang up|getaddrinfo|proxy/i;
-
-function installSdk() {
-  const pkg = path.join(DIR, 'node_modules', 'stytch', 'package.json');
-  if (fs.existsSync(pkg)) return { version: JSON.parse(fs.readFileSync(pkg, 'utf8')).version, cached: true };
-  fs.mkdirSync(DIR, { recursive: true });
-  const r = spawnSync('npm', ['install', '--prefix', DIR, `stytch@${SPEC}`, '--no-audit', '--no-fund',
-    '--no-save', '--loglevel=error'], { encoding: 'utf8', timeout: 240000 });
-  if (r.status !== 0 || !fs.existsSync(pkg)) {
-    const out = `${r.error ? r.error.message : ''}\n${r.stdout}\n${r.stderr}`;
-    fs.rmSync(DIR, { recursive: true, force: true });
-    return { failed: true, network: NETWORK.test(out), out: out.trim().slice(-800) };
-  }
-  return { version: JSON.parse(fs.readFileSync(pkg, 'utf8')).version, cached: false };
-}
 
 function runClient(emu, input) {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [CLIENT, JSON.stringify(input)], {
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: emu.cert, STYTCH_SDK_DIR: DIR },
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: emu.cert, STYTCH_SDK_DIR: SDK.dir },
       timeout: 60000, maxBuffer: 16 * 1024 * 1024,
     }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`sdk client failed: ${err.message}\n${stderr}`));
@@ -52,12 +33,8 @@ function runClient(emu, input) {
 }
 
 it('official Stytch Node SDK works against the emulator (TLS)', { timeout: 300000 }, async (t) => {
-  const inst = installSdk();
-  if (inst.failed) {
-    if (inst.network) { t.skip(`npm registry unreachable: ${inst.out.split('\n').find((l) => NETWORK.test(l)).trim()}`); return; }
-    assert.fail(`npm install stytch@${SPEC} failed (not a network error):\n${inst.out}`);
-  }
-  t.diagnostic(`stytch SDK ${inst.version} (${inst.cached ? 'cached' : 'installed'} in ${DIR})`);
+  assert.ok(!SDK.missing, SDK.missing);
+  t.diagnostic(`stytch SDK ${SDK.version} (in ${SDK.dir})`);
 
   const emu = await startEmulator(['--tls']);
   try {
