@@ -240,6 +240,7 @@ typedef struct {
     ngx_uint_t                  kid_asks;     /* unknown kids asked of it */
     unsigned                    issuer_logged:1;
     unsigned                    skew_logged:1;
+    unsigned                    ahead_logged:1;
     ngx_event_t                 refresh;      /* the refresh timer's tick */
     ngx_http_stytch_fetch_t    *fetch[NGX_HTTP_STYTCH_DOC_ORG];
     ngx_log_t                  *log;

@@ -77,6 +77,8 @@ static void ngx_http_stytch_verify(ngx_http_request_t *r,
 static void ngx_http_stytch_set_session(ngx_http_stytch_ctx_t *ctx,
     stytch_session_t *session);
 static ngx_int_t ngx_http_stytch_verdict(ngx_http_stytch_ctx_t *ctx);
+static void ngx_http_stytch_check_clock(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
 static ngx_int_t ngx_http_stytch_refresh_cookies(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
 static ngx_int_t ngx_http_stytch_clear_cookies(ngx_http_request_t *r,
@@ -423,11 +425,51 @@ ngx_http_stytch_step_answered(ngx_http_request_t *r,
         }
     }
 
+    if (ctx->status == STYTCH_OK && ctx->session) {
+        ngx_http_stytch_check_clock(r, slcf, ctx);
+    }
+
     ngx_http_stytch_goto(ctx, (ctx->status == STYTCH_OK && ctx->session)
                               ? NGX_HTTP_STYTCH_AUTHENTICATED
                               : NGX_HTTP_STYTCH_DECIDED);
 
     return NGX_OK;
+}
+
+
+/*
+ * Stytch mints the session's JWT when it answers.  One that has expired
+ * already by this server's clock says that the clock is ahead of Stytch's
+ * by more than a JWT's life: every JWT looks expired here, and every
+ * request asks the API.  Said once per project and worker.
+ */
+
+static void
+ngx_http_stytch_check_clock(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
+{
+    int64_t  exp;
+
+    if (ctx->project->ahead_logged) {
+        return;
+    }
+
+    exp = stytch_session_jwt_exp(ctx->session);
+
+    if (exp <= 0 || exp + slcf->leeway >= (int64_t) ngx_time()) {
+        return;
+    }
+
+    ctx->project->ahead_logged = 1;
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "stytch: the JWT that Stytch has just minted for a "
+                  "session of project \"%V\" expired %L s ago by this "
+                  "server's clock: the clock is ahead of Stytch's, and "
+                  "every JWT is sent to the API; synchronize the clock "
+                  "(NTP) or raise \"stytch_leeway\" (%T s)",
+                  &ctx->project->project_id,
+                  (int64_t) ngx_time() - exp, slcf->leeway);
 }
 
 

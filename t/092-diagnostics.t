@@ -2,8 +2,9 @@
 # when the configuration shows it, else named with its fix in the log:
 # an API location that proxies to an IP address over https, a TLS failure
 # of the API call, an API location that was never declared, a proxy_pass
-# without its trailing slash, a clock behind the tokens', an M2M token at
-# a session location, and a "return" in a protected location.
+# without its trailing slash, a clock behind the tokens' or ahead of
+# Stytch's, an M2M token at a session location, and a "return" in a
+# protected location.
 use Test::Nginx::Socket 'no_plan';
 use StytchTest 'tls';
 
@@ -27,6 +28,10 @@ our $m2m = StytchTest::emulator(POST => '/emulator/m2m/token',
                                 { scopes => ['read:users'] })->{access_token};
 
 run_tests();
+
+# TEST 13 moves the emulator's clock
+StytchTest::emulator(POST => "/emulator/projects/$ENV{TEST_NGINX_STYTCH_PROJECT}/settings",
+                     { clock_offset => 0 });
 
 __DATA__
 
@@ -326,3 +331,26 @@ qr/\[error\] .*fetching the .* of project .* failed: the response status is 400 
 [alert]
 [crit]
 [emerg]
+
+
+
+=== TEST 13: a clock ahead of Stytch's by more than a JWT's life: the JWT the API just minted has expired here, and the log names stytch_leeway
+--- config
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
+--- init
+StytchTest::emulator(POST => "/emulator/projects/$ENV{TEST_NGINX_STYTCH_PROJECT}/settings",
+                     { clock_offset => -900 });
+--- more_headers eval
+"Cookie: stytch_session=$::live->{session_token}"
+--- request
+GET /p/index.html
+--- error_code: 200
+--- error_log eval
+qr/\[warn\] .*stytch: the JWT that Stytch has just minted for a session of project "[^"]+" expired 6\d\d s ago by this server's clock: the clock is ahead of Stytch's, and every JWT is sent to the API; synchronize the clock \(NTP\) or raise "stytch_leeway" \(0 s\)/
+--- no_error_log
+[error]
+[alert]
+[crit]

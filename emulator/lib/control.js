@@ -33,7 +33,7 @@ function projectView(st, p) {
     default: p.builtin,
     custom_domain: p.custom_domain, issuer: tokens.mintIssuer(p), issuers: api.issuersOf(st, p),
     jwt_lifetime: p.jwt_lifetime, m2m_lifetime: p.m2m_lifetime, redirect_url: p.redirect_url,
-    rate_limit: p.rate_limit,
+    rate_limit: p.rate_limit, clock_offset: p.clock_offset,
   };
 }
 

@@ -79,6 +79,7 @@ function resetProjectWorld(project) {
   project.custom_domain = null;
   project.jwt_lifetime = 300;
   project.m2m_lifetime = 3600;
+  project.clock_offset = 0;
   project.redirect_url = 'http://localhost:3000/authenticate';
   project.rate_limit = {};
   project.rateWindows = { all: [], authenticate: [] };
@@ -154,7 +155,9 @@ function parseLifetime(v, name) {
 }
 
 // Settings a project may change at any time: {custom_domain?,
-// jwt_lifetime?, m2m_lifetime?, redirect_url?, rate_limit?}.  All are checked before any is changed.
+// jwt_lifetime?, m2m_lifetime?, redirect_url?, rate_limit?, clock_offset?
+// (seconds added to the clock that session JWTs are minted by: Stytch's
+// clock and the server's that checks them part)}.  All are checked before any is changed.
 function checkSettings(b, project) {
   const next = {};
   if (b.custom_domain !== undefined) next.custom_domain = parseCustomDomain(b.custom_domain);
@@ -162,6 +165,12 @@ function checkSettings(b, project) {
   // M2M access tokens live an hour at Stytch.
   if (b.m2m_lifetime !== undefined) next.m2m_lifetime = parseLifetime(b.m2m_lifetime, 'm2m_lifetime');
   if (b.redirect_url !== undefined) next.redirect_url = parseRedirectUrl(b.redirect_url);
+  if (b.clock_offset !== undefined) {
+    if (!Number.isInteger(b.clock_offset) || Math.abs(b.clock_offset) > 86400) {
+      throw new Error('clock_offset must be an integer of seconds in -86400..86400');
+    }
+    next.clock_offset = b.clock_offset;
+  }
   if (b.rate_limit !== undefined) next.rate_limit = traffic.parseRateLimit(b.rate_limit, project ? project.rate_limit : {});
   return next;
 }

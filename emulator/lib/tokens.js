@@ -156,7 +156,7 @@ function m2mAccessToken(project, clientId, scopes, customClaims, iat, lifetime) 
 // 300 s), reused while minted in the current second with the current key
 // and settings and the session unchanged (RSA signing costs about 1 ms).
 function sessionJwt(project, s, nowMs) {
-  const sec = Math.floor(nowMs / 1000);
+  const sec = Math.floor(nowMs / 1000) + (project.clock_offset || 0);
   const ks = project.keySet;
   const iss = mintIssuer(project);
   const life = project.jwt_lifetime;
