@@ -261,11 +261,10 @@ ngx_http_stytch_locations_check_api(ngx_conf_t *cf,
 /*
  * proxy_ssl_verify checks the certificate against proxy_ssl_name, which
  * is the host of proxy_pass: an IP address there is matched as a host
- * name, which no certificate has, while libcurl's start-up calls to the
- * same stytch_api_url match it as an address and pass.  Only when the
- * API location proxies to the very address of stytch_api_url over https
- * is the mistake certain; any other shows at the first call, whose error
- * line names the fix.
+ * name (X509_check_host), which no certificate has, while libcurl's
+ * start-up calls to an address in stytch_api_url match the address and
+ * pass.  The API location that proxies to an address over https with
+ * verification on and no proxy_ssl_name fails every call.
  */
 
 static ngx_int_t
@@ -273,18 +272,10 @@ ngx_http_stytch_locations_check_ssl_name(ngx_conf_t *cf,
     ngx_http_stytch_use_t *use, ngx_http_core_loc_conf_t *clcf)
 {
 #if (NGX_HTTP_SSL)
-    u_char                        *host, *last;
+    u_char                        *host;
     ngx_int_t                      index;
-    ngx_url_t                      u;
     ngx_http_upstream_conf_t      *ucf;
     ngx_http_upstream_srv_conf_t  *uscf;
-
-    if (use->api_url.len <= sizeof("https://") - 1
-        || ngx_strncasecmp(use->api_url.data, (u_char *) "https://",
-                           sizeof("https://") - 1) != 0)
-    {
-        return NGX_OK;
-    }
 
     index = ngx_http_stytch_locations_module_index(cf,
                                                    "ngx_http_proxy_module");
@@ -302,27 +293,9 @@ ngx_http_stytch_locations_check_ssl_name(ngx_conf_t *cf,
         return NGX_OK;
     }
 
-    ngx_memzero(&u, sizeof(ngx_url_t));
-
-    u.url.len = use->api_url.len - (sizeof("https://") - 1);
-    u.url.data = use->api_url.data + sizeof("https://") - 1;
-    u.default_port = 443;
-    u.no_resolve = 1;
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
-        return NGX_OK;
-    }
-
     host = uscf->host.data;
-    last = host + uscf->host.len;
 
-    if (u.host.len != uscf->host.len
-        || ngx_strncasecmp(u.host.data, host, u.host.len) != 0)
-    {
-        return NGX_OK;
-    }
-
-    if (ngx_inet_addr(host, last - host) == INADDR_NONE
+    if (ngx_inet_addr(host, uscf->host.len) == INADDR_NONE
 #if (NGX_HAVE_INET6)
         && host[0] != '['
 #endif

@@ -61,6 +61,32 @@ qr/\[emerg\] .*"stytch_api_location" "\/_stytch_api" in server "localhost" proxi
 
 
 
+=== TEST 1b: the same to another address than stytch_api_url's (a load balancer's): nginx -t fails too
+--- config
+    location /_stytch_api/ {
+        internal;
+        proxy_pass https://127.0.0.2:9/;
+        proxy_ssl_verify on;
+        proxy_ssl_trusted_certificate $TEST_NGINX_STYTCH_CERT;
+    }
+
+    location /p/ {
+        stytch_auth on;
+        stytch_project_id $TEST_NGINX_STYTCH_PROJECT;
+        stytch_secret $TEST_NGINX_STYTCH_SECRET;
+        stytch_api_url $TEST_NGINX_STYTCH_URL;
+        root html;
+    }
+--- must_die
+--- error_log eval
+qr/\[emerg\] .*"stytch_api_location" "\/_stytch_api" in server "localhost" proxies to the address "127\.0\.0\.2" over https with "proxy_ssl_verify on": .*set "proxy_ssl_name" in location "\/_stytch_api\/"/
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
 === TEST 2: the same with proxy_ssl_name: it starts, and an expired JWT is renewed by the API
 --- config
     location /_stytch_api/ {
