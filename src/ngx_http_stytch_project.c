@@ -36,6 +36,8 @@ static stytch_policy_t *ngx_http_stytch_project_org_policy(
 static ngx_uint_t ngx_http_stytch_project_keys_moved(
     ngx_http_stytch_project_t *project, ngx_http_stytch_keys_wait_t *wait);
 static ngx_uint_t ngx_http_stytch_is_org_id(ngx_str_t *s);
+static ngx_uint_t ngx_http_stytch_project_is(ngx_http_stytch_project_t *project,
+    ngx_http_stytch_loc_conf_t *slcf);
 
 
 /*
@@ -57,15 +59,7 @@ ngx_http_stytch_project_add(ngx_conf_t *cf, ngx_http_stytch_loc_conf_t *slcf)
     project = smcf->projects.elts;
 
     for (i = 0; i < smcf->projects.nelts; i++) {
-        if (project[i].project_id.len == slcf->project_id.len
-            && ngx_strncmp(project[i].project_id.data, slcf->project_id.data,
-                           slcf->project_id.len)
-               == 0
-            && project[i].api_url.len == slcf->api_url.len
-            && ngx_strncmp(project[i].api_url.data, slcf->api_url.data,
-                           slcf->api_url.len)
-               == 0
-            && project[i].b2b == slcf->b2b
+        if (ngx_http_stytch_project_is(&project[i], slcf)
             && project[i].jwks_file.len == slcf->jwks_file.len
             && ngx_strncmp(project[i].jwks_file.data, slcf->jwks_file.data,
                            slcf->jwks_file.len)
@@ -654,15 +648,7 @@ ngx_http_stytch_project_find(ngx_http_request_t *r,
     project = smcf->projects.elts;
 
     for (i = 0; i < smcf->projects.nelts; i++) {
-        if (project[i].project_id.len == slcf->project_id.len
-            && ngx_strncmp(project[i].project_id.data, slcf->project_id.data,
-                           slcf->project_id.len)
-               == 0
-            && project[i].api_url.len == slcf->api_url.len
-            && ngx_strncmp(project[i].api_url.data, slcf->api_url.data,
-                           slcf->api_url.len)
-               == 0
-            && project[i].b2b == slcf->b2b
+        if (ngx_http_stytch_project_is(&project[i], slcf)
             && project[i].shm_zone)
         {
             return &project[i];
@@ -670,6 +656,22 @@ ngx_http_stytch_project_find(ngx_http_request_t *r,
     }
 
     return NULL;
+}
+
+
+/* Whether a location's project id, API URL and kind are the project's. */
+
+static ngx_uint_t
+ngx_http_stytch_project_is(ngx_http_stytch_project_t *project,
+    ngx_http_stytch_loc_conf_t *slcf)
+{
+    return project->project_id.len == slcf->project_id.len
+           && ngx_strncmp(project->project_id.data, slcf->project_id.data,
+                          slcf->project_id.len) == 0
+           && project->api_url.len == slcf->api_url.len
+           && ngx_strncmp(project->api_url.data, slcf->api_url.data,
+                          slcf->api_url.len) == 0
+           && project->b2b == slcf->b2b;
 }
 
 

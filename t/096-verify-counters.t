@@ -12,35 +12,13 @@ use warnings;
 use Test::More;
 use StytchTest;
 
-use File::Temp qw( tempdir );
 use Time::HiRes qw( sleep );
 
-# none with STYTCH_MODULE=static: the module is in the binary
-my $load_module = $StytchTest::Module ? "load_module $StytchTest::Module;" : '';
-my $dir = tempdir('stytch-verify-counters-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-mkdir "$dir/$_" for qw( conf logs html html/p );
-
 my $workers = 4;
-my $port = free_port();
-$StytchTest::NginxPort = $port;
+my ($dir) = own_nginx('verify-counters');
 
-write_file("$dir/html/p/index.html", "protected content\n");
-write_file("$dir/conf/nginx.conf", <<"EOC");
-$load_module
-daemon on;
-master_process on;
-worker_processes $workers;
-user root;
-pid logs/nginx.pid;
-error_log logs/error.log info;
-events { worker_connections 256; }
-http {
-    access_log off;
-    stytch_project_id $ENV{TEST_NGINX_STYTCH_PROJECT};
-    stytch_secret $ENV{TEST_NGINX_STYTCH_SECRET};
-    stytch_api_url $ENV{TEST_NGINX_STYTCH_URL};
-    server {
-        listen 127.0.0.1:$port reuseport;
+own_nginx_conf($dir, workers => $workers, connections => 256,
+               listen => 'reuseport', server => <<"EOC");
         location /_stytch_api/ {
             internal;
             proxy_pass $ENV{TEST_NGINX_STYTCH_URL}/;
@@ -53,11 +31,7 @@ http {
         location = /status {
             stytch_status;
         }
-    }
-}
 EOC
-
-END { stop_nginx($dir) }    # always stop the nginx this file started
 
 my ($rc, $out) = nginx_cmd($dir);
 is($rc, 0, "nginx starts") or diag($out);
