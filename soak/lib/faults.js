@@ -96,11 +96,14 @@ function makeActs(ctx) {
       await pools.afterRotation();
       const inUse = pools.kidsInUse();
       const keys = await emu.control('GET', '/keys');
+      const retired = new Set();
       for (const kid of keys.served) {
         if (kid !== r.kid && kid !== r.previous && !inUse.has(kid)) {
           await emu.control('POST', '/keys/retire', { kid });
+          retired.add(kid);
         }
       }
+      pools.dropKids(retired);
       return { kid: r.kid, previous: r.previous, generation: g0 };
     }),
 

@@ -45,12 +45,14 @@ const CLASSES = {
   },
   forged_kid: {
     // Refused locally (401) while a key set is at hand; when the keys
-    // cannot be fetched it goes to the API, which may be down (503).
+    // cannot be fetched, and for a few unknown kids per key set within
+    // stytch_jwks_cooldown (a key Stytch may have rotated in since), it
+    // goes to the API, which may be down (503).
     what: 'a kid no key set has',
     expect: unlessDown([401]),
   },
   garbage: {
-    what: 'not a JWT in the JWT cookie (three segments of junk, alg none)',
+    what: 'not a JWT in the JWT cookie (three segments of junk, alg none, HS256)',
     expect: () => [401],
   },
   wrong_project: {

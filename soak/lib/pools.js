@@ -13,6 +13,14 @@ const pick = (a) => a[Math.floor(Math.random() * a.length)];
 // A promise-chain lock: a key rotation and the minting of new session
 // tokens never overlap, so that no token is minted with a key nginx has
 // not been shown yet, except the rotation's own probes.
+
+// The kid in a JWT's header, or undefined.
+function kidOf(v) {
+  const parts = typeof v === 'string' ? v.split('.') : [];
+  if (parts.length !== 3) return undefined;
+  try { return JSON.parse(Buffer.from(parts[0], 'base64url')).kid; } catch { return undefined; }
+}
+
 class Lock {
   constructor() { this.tail = Promise.resolve(); }
   async hold(f) {
@@ -108,10 +116,11 @@ class Pools {
       .map((value) => ({ value }));
     this.garbage = [
       'not-a-jwt', 'abc.def.ghi', '...', 'eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4In0.',
-      `eyJhbGciOiJSUzI1NiIsImtpZCI6Ind1dCJ9.${'A'.repeat(120)}.${'B'.repeat(342)}`,
       await this.mintJwt({ session_id: this.stable[0].session_id, signature: 'none' }),
       await this.mintJwt({ session_id: this.stable[0].session_id, header: { alg: 'HS256' } }),
     ].map((value) => ({ value }));
+    // an RS256 token with a kid no key set has, signed by no key
+    this.forgedKid.push({ value: `eyJhbGciOiJSUzI1NiIsImtpZCI6Ind1dCJ9.${'A'.repeat(120)}.${'B'.repeat(342)}` });
 
     const client = await this.emu.control('POST', '/m2m/clients', { scopes: ['read:users', 'write:users'] });
     this.m2mClient = client.client_id;
@@ -150,14 +159,18 @@ class Pools {
     for (const pool of [this.m2mScope, this.m2mNoscope]) pool.splice(0, Math.max(0, pool.length - keep));
   }
 
+  // After keys were retired: the forged tokens that named one name a kid
+  // no key set has now, another class; they go.
+  dropKids(kids) {
+    const keep = (t) => !kids.has(kidOf(t.value));
+    this.forgedSig = this.forgedSig.filter(keep);
+    this.forgedTamper = this.forgedTamper.filter(keep);
+  }
+
   // The kids of the emulator's keys that pooled tokens are signed with.
   kidsInUse() {
     const kids = new Set();
-    const add = (v) => {
-      const parts = typeof v === 'string' ? v.split('.') : [];
-      if (parts.length !== 3) return;
-      try { kids.add(JSON.parse(Buffer.from(parts[0], 'base64url')).kid); } catch { /* not a JWT */ }
-    };
+    const add = (v) => { const kid = kidOf(v); if (kid) kids.add(kid); };
     for (const pool of [this.valid, this.newkey, this.m2mScope, this.m2mNoscope]) {
       for (const t of pool) add(t.value);
     }
