@@ -123,9 +123,9 @@ Status ParseSuccess(std::string_view body, Ref<Session>* out) {
 // idp.ts the same, less jti).  "https://stytch.com/" claims are reserved
 // everywhere (IsReservedClaim).
 bool IsIntrospectionMember(std::string_view name) {
-  static constexpr std::string_view kMembers[] = {
-      "active", "client_id", "request_id", "scope", "status_code",
-      "token_type"};
+  static constexpr std::string_view kMembers[] = {"active",      "client_id",
+                                                  "request_id",  "scope",
+                                                  "status_code", "token_type"};
   if (IsReservedClaim(name)) return true;
   for (std::string_view m : kMembers) {
     if (name == m) return true;
@@ -195,8 +195,8 @@ Status ParseIntrospectionSuccess(std::string_view body, Ref<Session>* out) {
       !IntrospectionString(r, "iss", false, &p.issuer) ||
       !IntrospectionDate(r, "exp", true, &exp) ||
       !IntrospectionDate(r, "iat", false, &iat) ||
-      !IntrospectionDate(r, "nbf", false, &nbf) ||
-      !IntrospectionAudience(r) || !ReadOrganizationClaim(r, &p) ||
+      !IntrospectionDate(r, "nbf", false, &nbf) || !IntrospectionAudience(r) ||
+      !ReadOrganizationClaim(r, &p) ||
       p.organization_id.size() > STYTCH_MAX_TOKEN_SIZE ||
       p.organization_slug.size() > STYTCH_MAX_TOKEN_SIZE) {
     return Status::kApiResponseInvalid;

@@ -66,8 +66,8 @@ Status CheckScopes(const Session& session, std::string_view required) {
       met = ScopesInclude(session.scopes(), required);
       break;
     default:
-      met = ForEachScope(required, false,
-                         [](std::string_view) { return false; });
+      met =
+          ForEachScope(required, false, [](std::string_view) { return false; });
       break;
   }
   return met ? Status::kOk : Status::kScopeMissing;

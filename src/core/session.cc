@@ -313,7 +313,8 @@ std::optional<std::string_view> Session::Claim(std::string_view name) const {
 bool Session::IsHiddenClaim(std::string_view name) const {
   if (IsReservedClaim(name)) return true;
   if (p_.kind == STYTCH_KIND_SESSION) return false;
-  return name == "scope" || (p_.kind == STYTCH_KIND_OAUTH && name == "client_id");
+  return name == "scope" ||
+         (p_.kind == STYTCH_KIND_OAUTH && name == "client_id");
 }
 
 const json_t* Session::JwtRoot() const {

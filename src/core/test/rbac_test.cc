@@ -211,8 +211,8 @@ TEST_F(RbacScopesTest, OAuthScopesGrant) {
 
 TEST_F(RbacScopesTest, OAuthScopesCompareExactly) {
   // No action:resource reading, no prefix, no case folding.
-  for (const char* scope : {"read", "read:*", "Read:documents",
-                            "read:documents:x", "", "openid"}) {
+  for (const char* scope :
+       {"read", "read:*", "Read:documents", "read:documents:x", "", "openid"}) {
     EXPECT_EQ(Check(OAuthWith(scope), "documents", "read"),
               Status::kPermissionDenied)
         << scope;
@@ -251,19 +251,21 @@ TEST_F(RbacScopesTest, OnlyOAuthTokensUseScopes) {
 TEST(RbacParseTest, Scopes) {
   Policy p;
   for (const char* ok :
-       {R"({"policy":{"roles":[]}})", R"({"policy":{"roles":[],"scopes":null}})",
+       {R"({"policy":{"roles":[]}})",
+        R"({"policy":{"roles":[],"scopes":null}})",
         R"({"policy":{"roles":[],"scopes":[]}})",
         R"({"policy":{"roles":[],"scopes":[{"scope":"a"}]}})"}) {
     EXPECT_EQ(Policy::Parse(ok, &p), Status::kOk) << ok;
   }
-  for (const char* bad :
-       {R"({"policy":{"roles":[],"scopes":{}}})",
-        R"({"policy":{"roles":[],"scopes":["a"]}})",
-        R"({"policy":{"roles":[],"scopes":[{"role_id":"a"}]}})",
-        R"({"policy":{"roles":[],"scopes":[{"scope":1}]}})",
-        R"({"policy":{"roles":[],"scopes":[{"scope":"a","permissions":{}}]}})",
-        R"({"policy":{"roles":[],"scopes":[{"scope":"a","permissions":[{"resource_id":"r"}]}]}})",
-        R"({"policy":{"roles":[],"scopes":[{"scope":"a","permissions":[{"resource_id":"r","actions":[1]}]}]}})"}) {
+  for (
+      const char* bad :
+      {R"({"policy":{"roles":[],"scopes":{}}})",
+       R"({"policy":{"roles":[],"scopes":["a"]}})",
+       R"({"policy":{"roles":[],"scopes":[{"role_id":"a"}]}})",
+       R"({"policy":{"roles":[],"scopes":[{"scope":1}]}})",
+       R"({"policy":{"roles":[],"scopes":[{"scope":"a","permissions":{}}]}})",
+       R"({"policy":{"roles":[],"scopes":[{"scope":"a","permissions":[{"resource_id":"r"}]}]}})",
+       R"({"policy":{"roles":[],"scopes":[{"scope":"a","permissions":[{"resource_id":"r","actions":[1]}]}]}})"}) {
     EXPECT_EQ(Policy::Parse(bad, &p), Status::kPolicyInvalid) << bad;
   }
 }

@@ -117,7 +117,8 @@ TEST(ScopesTest, CheckSession) {
 TEST(ScopesTest, OAuthScopesMatchExactly) {
   const char kScopes[] = "openid read:documents write:*";
   const Ref<Session> oauth = FromJson(
-      std::string(R"({"sub":"user-1","client_id":"connected-app-1","scope":")") +
+      std::string(
+          R"({"sub":"user-1","client_id":"connected-app-1","scope":")") +
       kScopes + "\"}");
   ASSERT_TRUE(oauth->is_oauth());
   EXPECT_EQ(CheckScopes(*oauth, "openid"), Status::kOk);
@@ -125,8 +126,7 @@ TEST(ScopesTest, OAuthScopesMatchExactly) {
   EXPECT_EQ(CheckScopes(*oauth, "write:*"), Status::kOk);
   EXPECT_EQ(CheckScopes(*oauth, "write:documents"), Status::kScopeMissing);
   EXPECT_EQ(CheckScopes(*oauth, "read"), Status::kScopeMissing);
-  EXPECT_EQ(CheckScopes(*oauth, "read:documents email"),
-            Status::kScopeMissing);
+  EXPECT_EQ(CheckScopes(*oauth, "read:documents email"), Status::kScopeMissing);
   EXPECT_EQ(CheckScopes(*oauth, "Openid"), Status::kScopeMissing);
   EXPECT_EQ(CheckScopes(*oauth, ""), Status::kOk);
   EXPECT_EQ(CheckScopes(*oauth, "  openid  "), Status::kOk);

@@ -441,9 +441,9 @@ TEST(FacadeApiTest, Introspection) {
       R"("scope":"openid","exp":1760000300,"token_type":"access_token"})";
   stytch_session_t* s = nullptr;
   stytch_api_error_t err;
-  ASSERT_EQ(stytch_api_parse_introspection(200, body.data(), body.size(), &s,
-                                           &err),
-            STYTCH_OK);
+  ASSERT_EQ(
+      stytch_api_parse_introspection(200, body.data(), body.size(), &s, &err),
+      STYTCH_OK);
   EXPECT_EQ(err.status_code, 200);
   EXPECT_EQ(stytch_session_kind(s), STYTCH_KIND_OAUTH);
   EXPECT_EQ(stytch_session_expires_at(s), 1760000300);
@@ -461,9 +461,9 @@ TEST(FacadeApiTest, Introspection) {
   EXPECT_EQ(stytch_status_action(STYTCH_API_TOKEN_INACTIVE),
             STYTCH_ACTION_UNAUTHORIZED);
   const std::string error = R"({"error":"invalid_token"})";
-  EXPECT_EQ(stytch_api_parse_introspection(401, error.data(), error.size(), &s,
-                                           &err),
-            STYTCH_API_SESSION_NOT_FOUND);
+  EXPECT_EQ(
+      stytch_api_parse_introspection(401, error.data(), error.size(), &s, &err),
+      STYTCH_API_SESSION_NOT_FOUND);
   EXPECT_STREQ(err.error_type, "invalid_token");
   EXPECT_EQ(stytch_api_parse_introspection(200, body.data(), body.size(),
                                            nullptr, nullptr),

@@ -560,7 +560,8 @@ TEST_F(VerifierTest, OAuthKindIsItsOwn) {
   EXPECT_EQ(VerifyFixture("consumer", Kinds(STYTCH_KIND_OAUTH)),
             Status::kTokenKindNotAllowed);
   EXPECT_EQ(session_->kind(), STYTCH_KIND_SESSION);
-  const unsigned all = STYTCH_KIND_SESSION | STYTCH_KIND_M2M | STYTCH_KIND_OAUTH;
+  const unsigned all =
+      STYTCH_KIND_SESSION | STYTCH_KIND_M2M | STYTCH_KIND_OAUTH;
   for (const char* name : {"oauth", "oauth_b2b", "m2m", "consumer", "b2b"}) {
     EXPECT_EQ(VerifyFixture(name, Kinds(all)), Status::kOk) << name;
   }
@@ -636,7 +637,8 @@ TEST_F(CachedVerifierTest, HitRechecksTheKind) {
             Status::kTokenKindNotAllowed);
   EXPECT_TRUE(cached_);
   EXPECT_EQ(Verify(oauth, Kinds(0)), Status::kTokenKindNotAllowed);
-  EXPECT_EQ(Verify(m2m, Kinds(STYTCH_KIND_OAUTH)), Status::kTokenKindNotAllowed);
+  EXPECT_EQ(Verify(m2m, Kinds(STYTCH_KIND_OAUTH)),
+            Status::kTokenKindNotAllowed);
   EXPECT_TRUE(cached_);
   // A hit holds an access token to its exp only, as a miss does.
   EXPECT_EQ(Verify(oauth, At(kIat + 100, 0, 60, STYTCH_KIND_OAUTH)),
