@@ -150,9 +150,6 @@ bool IsReservedClaim(std::string_view name);
 // introspection answers name it).  Anything else is a session token,
 // valid or not.
 int PayloadKind(const InsituJson& doc);
-inline bool IsM2mPayload(const InsituJson& doc) {
-  return PayloadKind(doc) == STYTCH_KIND_M2M;
-}
 
 // Reads the B2B "https://stytch.com/organization" claim of an object
 // (a payload, or an introspection answer given as jansson): absent is
