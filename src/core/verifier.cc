@@ -29,16 +29,6 @@ VerifyParams FreshnessParams(const VerifyParams& params,
   return p;
 }
 
-// max_token_age is the session JWTs' rule (authenticateJwt's
-// max_token_age_seconds): m2m.authenticateToken has none, so an M2M token
-// is held to its exp only.
-VerifyParams FreshnessParams(const VerifyParams& params,
-                             const Session* session) {
-  VerifyParams p = params;
-  if (session != nullptr && session->is_m2m()) p.max_token_age = -1;
-  return p;
-}
-
 }  // namespace
 
 Verifier::Verifier(VerifierConfig conf)
