@@ -33,6 +33,8 @@ static char *ngx_http_stytch_api_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_stytch_issuer(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_stytch_resource(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static ngx_uint_t ngx_http_stytch_blank(ngx_str_t *value);
 static void ngx_http_stytch_scope_parts(ngx_conf_t *cf, ngx_str_t *value);
 static char *ngx_http_stytch_require_scope(ngx_conf_t *cf,
@@ -81,6 +83,7 @@ static ngx_conf_enum_t  ngx_http_stytch_auth_modes[] = {
     { ngx_string("strict"), NGX_HTTP_STYTCH_AUTH_STRICT },
     { ngx_string("report"), NGX_HTTP_STYTCH_AUTH_REPORT },
     { ngx_string("m2m"), NGX_HTTP_STYTCH_AUTH_M2M },
+    { ngx_string("oauth"), NGX_HTTP_STYTCH_AUTH_OAUTH },
     { ngx_null_string, 0 }
 };
 
@@ -372,6 +375,34 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       offsetof(ngx_http_stytch_loc_conf_t, accept_m2m),
       NULL },
 
+    { ngx_string("stytch_accept_oauth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, accept_oauth),
+      NULL },
+
+    { ngx_string("stytch_resource"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_stytch_resource,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_resource_metadata"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_stytch_resource_metadata,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_resource_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, resource_audience),
+      NULL },
+
     { ngx_string("stytch_logout_cross_site"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -604,6 +635,8 @@ ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
     slcf->permissions = NGX_CONF_UNSET_PTR;
     slcf->scopes = NGX_CONF_UNSET_PTR;
     slcf->accept_m2m = NGX_CONF_UNSET;
+    slcf->accept_oauth = NGX_CONF_UNSET;
+    slcf->resource_audience = NGX_CONF_UNSET;
     slcf->cors_preflight = NGX_CONF_UNSET;
     slcf->logout_cross_site = NGX_CONF_UNSET;
     slcf->session_duration = NGX_CONF_UNSET;
@@ -698,6 +731,14 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->issuers, prev->issuers, NULL);
     ngx_conf_merge_ptr_value(conf->scopes, prev->scopes, NULL);
     ngx_conf_merge_value(conf->accept_m2m, prev->accept_m2m, 0);
+    ngx_conf_merge_value(conf->accept_oauth, prev->accept_oauth, 0);
+    ngx_conf_merge_value(conf->resource_audience, prev->resource_audience,
+                         0);
+
+    if (conf->resource.data == NULL) {
+        conf->resource = prev->resource;
+        conf->resource_metadata = prev->resource_metadata;
+    }
     ngx_conf_merge_value(conf->cors_preflight, prev->cors_preflight, 0);
     ngx_conf_merge_value(conf->logout_cross_site, prev->logout_cross_site, 0);
     ngx_conf_merge_value(conf->session_duration, prev->session_duration, 0);
@@ -752,6 +793,24 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (conf->metadata.data) {
+        /* RFC 9728, section 3: the document is public */
+        conf->auth = NGX_HTTP_STYTCH_AUTH_OFF;
+
+        if (conf->authorization_server.len == 0) {
+            if (conf->api_url.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"stytch_resource_metadata\" needs "
+                                   "the authorization server, your Stytch "
+                                   "project's domain, as its second "
+                                   "argument, or \"stytch_api_url\"");
+                return NGX_CONF_ERROR;
+            }
+
+            conf->authorization_server = conf->api_url;
+        }
+    }
+
     if (conf->auth == NGX_HTTP_STYTCH_AUTH_OFF) {
         return NGX_CONF_OK;
     }
@@ -773,9 +832,43 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
-    if (conf->auth == NGX_HTTP_STYTCH_AUTH_M2M) {
-        /* an M2M token has no session for the API to look at */
+    /* the kinds of token the location takes */
+
+    switch (conf->auth) {
+
+    case NGX_HTTP_STYTCH_AUTH_M2M:
+        conf->kinds = STYTCH_KIND_M2M;
+        break;
+
+    case NGX_HTTP_STYTCH_AUTH_OAUTH:
+        conf->kinds = STYTCH_KIND_OAUTH;
+        break;
+
+    default:
+        conf->kinds = STYTCH_KIND_SESSION;
+    }
+
+    if (conf->accept_m2m) {
+        conf->kinds |= STYTCH_KIND_M2M;
+    }
+
+    if (conf->accept_oauth) {
+        conf->kinds |= STYTCH_KIND_OAUTH;
+    }
+
+    if (conf->resource_audience && conf->resource.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_resource_audience\" is on but no "
+                           "\"stytch_resource\" names the resource");
+        return NGX_CONF_ERROR;
+    }
+
+    if (!(conf->kinds & STYTCH_KIND_SESSION)) {
+        /* an access token has no session for the API to look at */
         conf->fallback = 0;
+    }
+
+    if (conf->auth == NGX_HTTP_STYTCH_AUTH_M2M && !conf->accept_oauth) {
 
         if (conf->permissions || conf->organization) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -968,6 +1061,10 @@ ngx_http_stytch_postconfiguration(ngx_conf_t *cf)
 
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_stytch_module);
 
+    if (ngx_http_stytch_metadata_init(cf, smcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (smcf->projects.nelts == 0) {
         return NGX_OK;
     }
@@ -1089,7 +1186,7 @@ ngx_http_stytch_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid value \"%V\" in \"%V\" directive, "
                        "it must be \"on\", \"off\", \"strict\", "
-                       "\"report\" or \"m2m\"",
+                       "\"report\", \"m2m\" or \"oauth\"",
                        &value[1], &cmd->name);
 
     return NGX_CONF_ERROR;
@@ -1349,6 +1446,41 @@ ngx_http_stytch_issuer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* stytch_resource url: the RFC 9728 resource a location is part of */
+
+static char *
+ngx_http_stytch_resource(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    ngx_str_t  *value;
+
+    if (slcf->resource.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    switch (ngx_http_stytch_metadata_url(cf, &value[1],
+                                         &slcf->resource_metadata))
+    {
+    case NGX_OK:
+        slcf->resource = value[1];
+        return NGX_CONF_OK;
+
+    case NGX_DECLINED:
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid resource \"%V\" in \"%V\": an http or "
+                           "https URL with a host and without a query or "
+                           "fragment", &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+
+    default:
+        return NGX_CONF_ERROR;
+    }
 }
 
 
