@@ -883,12 +883,18 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
                           ? "it came in a cookie, and access tokens are "
                             "taken from the \"Authorization\" header only"
                           : ctx->kind == STYTCH_KIND_M2M
-                          ? "this location does not take them: "
-                            "\"stytch_accept_m2m on\" does, "
-                            "\"stytch_auth m2m\" takes them only"
-                          : "this location does not take them: "
-                            "\"stytch_accept_oauth on\" does, "
-                            "\"stytch_auth oauth\" takes them only");
+                          ? (slcf->kinds & STYTCH_KIND_SESSION
+                             ? "this location takes session tokens only; "
+                               "\"stytch_accept_m2m on\" takes both, "
+                               "\"stytch_auth m2m\" M2M tokens only"
+                             : "this location does not take them: "
+                               "\"stytch_accept_m2m on\" does")
+                          : (slcf->kinds & STYTCH_KIND_SESSION
+                             ? "this location does not take them: "
+                               "\"stytch_accept_oauth on\" does, "
+                               "\"stytch_auth oauth\" takes them only"
+                             : "this location does not take them: "
+                               "\"stytch_accept_oauth on\" does"));
         }
 
         stytch_session_release(session);
