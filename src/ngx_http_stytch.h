@@ -258,6 +258,13 @@ typedef struct {
 } ngx_http_stytch_permission_t;
 
 
+/* A confidential Connected App that introspects (stytch_oauth_client) */
+typedef struct {
+    ngx_str_t                   client_id;
+    ngx_str_t                   basic_auth;  /* "Basic base64(id:secret)" */
+} ngx_http_stytch_oauth_client_t;
+
+
 typedef struct {
     ngx_array_t                *values;      /* ngx_http_complex_value_t */
     ngx_uint_t                  status;      /* 401 or 403 */
@@ -341,6 +348,8 @@ typedef struct {
     ngx_str_t                   resource_metadata;  /* its RFC 9728 URL */
     ngx_flag_t                  resource_audience;
     ngx_str_t                   metadata;       /* the RFC 9728 document */
+    ngx_flag_t                  oauth_introspect;
+    ngx_array_t                *oauth_clients;  /* oauth_client_t */
     ngx_str_t                   authorization_server;
     ngx_flag_t                  cors_preflight;
     time_t                      session_duration;  /* minutes, 0: off */
@@ -386,6 +395,8 @@ typedef struct {
     ngx_str_t                   token;
     ngx_str_t                   check;       /* ,"authorization_check":... */
     ngx_uint_t                  jwt;         /* session_jwt, else _token */
+    ngx_uint_t                  introspect;  /* an access token, RFC 7662 */
+    ngx_str_t                   client_id;   /* its Connected App's */
     u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
 } ngx_http_stytch_question_t;
 
@@ -542,6 +553,8 @@ struct ngx_http_stytch_call_s {
     size_t                      size;
     ngx_http_stytch_call_pt     handler;
     void                       *data;
+    ngx_str_t                  *content_type;   /* NULL: JSON */
+    ngx_str_t                  *authorization;  /* NULL: the project's */
     ngx_log_t                  *log;         /* the request's */
     unsigned                    over:1;      /* the handler ran */
     unsigned                    ended:1;     /* the subrequest completed */

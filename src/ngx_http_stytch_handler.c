@@ -15,6 +15,8 @@
  *   START          the tokens are read and the JWT is verified locally
  *                    valid                              -> AUTHENTICATED
  *                    valid, "strict"                    -> ASK
+ *                    a Connected Apps token, valid,
+ *                    stytch_oauth_introspect            -> ASK
  *                    malformed, forged                  -> DECIDED
  *                    unknown kid, older key set         -> KEYS
  *                    unknown kid of a key set fetched
@@ -48,6 +50,8 @@
 
 
 static ngx_int_t ngx_http_stytch_step_start(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static ngx_int_t ngx_http_stytch_introspect(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
 static ngx_int_t ngx_http_stytch_step_keys(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
@@ -201,6 +205,8 @@ ngx_http_stytch_step_start(ngx_http_request_t *r,
     ctx->kind = 0;
     ngx_str_null(&ctx->question.check);
     ngx_str_null(&ctx->question.token);
+    ngx_str_null(&ctx->question.client_id);
+    ctx->question.introspect = 0;
 
     if (ctx->tokens.jwt.len) {
         ngx_http_stytch_verify(r, slcf, ctx);
@@ -210,6 +216,11 @@ ngx_http_stytch_step_start(ngx_http_request_t *r,
         ctx->question.jwt = 1;
 
         if (ctx->status == STYTCH_OK) {
+
+            if (ctx->kind == STYTCH_KIND_OAUTH && slcf->oauth_introspect) {
+                /* RFC 7662: Stytch says whether it was revoked since */
+                return ngx_http_stytch_introspect(r, slcf, ctx);
+            }
 
             if (slcf->auth != NGX_HTTP_STYTCH_AUTH_STRICT
                 || ctx->kind != STYTCH_KIND_SESSION)
@@ -316,6 +327,46 @@ ngx_http_stytch_step_start(ngx_http_request_t *r,
     }
 
     ctx->question.token = token;
+    ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_ASK);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A Connected Apps token verified locally is asked about as its client
+ * would ask (stytch_oauth_introspect): the answer is the identity.
+ */
+
+static ngx_int_t
+ngx_http_stytch_introspect(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
+{
+    size_t      len;
+    const char  *client_id;
+
+    client_id = stytch_session_field(ctx->session, STYTCH_FIELD_CLIENT_ID,
+                                     &len);
+
+    ctx->question.client_id.len = len;
+    ctx->question.client_id.data = ngx_pnalloc(r->pool, len);
+    if (ctx->question.client_id.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(ctx->question.client_id.data, client_id, len);
+
+    ctx->question.introspect = 1;
+    ctx->question.token = ctx->tokens.jwt;
+
+    ngx_http_stytch_set_session(ctx, NULL);
+
+    if (!ngx_http_stytch_token_is_safe(&ctx->question.token)) {
+        ctx->status = STYTCH_TOKEN_MALFORMED;
+        ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_DECIDED);
+        return NGX_OK;
+    }
+
     ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_ASK);
 
     return NGX_OK;
