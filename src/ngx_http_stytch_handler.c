@@ -802,6 +802,13 @@ ngx_http_stytch_stricter(ngx_http_stytch_loc_conf_t *prev,
         return 1;
     }
 
+    if (ctx->kind == STYTCH_KIND_OAUTH && slcf->oauth_introspect
+        && !ctx->answered)
+    {
+        /* verified locally only, where it must be introspected */
+        return 1;
+    }
+
     if (ctx->answered) {
         /* what the API said is younger than this location asks */
         return ngx_time() - ctx->answered > slcf->api_cache_valid;

@@ -83,6 +83,15 @@ our $Config = <<"_EOC_";
         root html;
     }
 
+    # an internal redirect from a local-only location into an
+    # introspecting one
+    location /local-to-strict/ {
+        stytch_auth oauth;
+        root html;
+        log_not_found off;
+        error_page 404 = /nocache/index.html;
+    }
+
     location = /counters {
         proxy_pass $ENV{TEST_NGINX_STYTCH_URL}/emulator/counters;
     }
@@ -228,7 +237,21 @@ main::revoke_token($main::T{later});
 
 
 
-=== TEST 8: stytch_oauth_introspect where no Connected Apps token is taken is refused
+=== TEST 8: an internal redirect into an introspecting location introspects the token there
+--- request eval
+["GET /local-to-strict/missing", "GET /local-to-strict/missing"]
+--- more_headers eval
+["Authorization: Bearer $main::T{revoked}", "Authorization: Bearer $main::T{active}"]
+--- error_code eval
+[401, 200]
+--- response_headers eval
+["$main::Invalid\nX-Err: api_token_inactive", "!WWW-Authenticate"]
+--- response_body_like eval
+[qr/401/, qr/^nocache content/]
+
+
+
+=== TEST 9: stytch_oauth_introspect where no Connected Apps token is taken is refused
 --- config
     location /p/ {
         stytch_auth on;
@@ -243,7 +266,7 @@ main::revoke_token($main::T{later});
 
 
 
-=== TEST 9: stytch_oauth_client with a secret file that cannot be opened is refused
+=== TEST 10: stytch_oauth_client with a secret file that cannot be opened is refused
 --- config
     location /p/ {
         stytch_auth oauth;
