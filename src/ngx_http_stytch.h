@@ -15,6 +15,8 @@
  *   ngx_http_stytch_locations.c  the locations that the module's
  *                                subrequests reach, checked at start;
  *                                "return" in protected locations
+ *   ngx_http_stytch_metadata.c   stytch_resource_metadata: a protected
+ *                                resource's metadata (RFC 9728)
  *   ngx_http_stytch_variables.c  $stytch_* (reads the request context)
  *   ngx_http_stytch_status.c     stytch_status (reads the zone)
  *   ngx_http_stytch_logout.c     stytch_logout, $stytch_return_to
@@ -59,6 +61,10 @@
 #define NGX_HTTP_STYTCH_AUTH_STRICT       2
 #define NGX_HTTP_STYTCH_AUTH_REPORT       3
 #define NGX_HTTP_STYTCH_AUTH_M2M          4
+#define NGX_HTTP_STYTCH_AUTH_OAUTH        5
+
+/* the kinds of token that have no session for the API to look at */
+#define NGX_HTTP_STYTCH_ACCESS_TOKENS     (STYTCH_KIND_M2M|STYTCH_KIND_OAUTH)
 
 #define NGX_HTTP_STYTCH_KEY_LEN           32    /* SHA-256 */
 #define NGX_HTTP_STYTCH_MAX_API_BODY      (256 * 1024)
@@ -253,6 +259,13 @@ typedef struct {
 } ngx_http_stytch_permission_t;
 
 
+/* A confidential Connected App that introspects (stytch_oauth_client) */
+typedef struct {
+    ngx_str_t                   client_id;
+    ngx_str_t                   basic_auth;  /* "Basic base64(id:secret)" */
+} ngx_http_stytch_oauth_client_t;
+
+
 typedef struct {
     ngx_array_t                *values;      /* ngx_http_complex_value_t */
     ngx_uint_t                  status;      /* 401 or 403 */
@@ -330,6 +343,15 @@ typedef struct {
     ngx_array_t                *permissions;    /* permission_t */
     ngx_array_t                *scopes;         /* ngx_http_complex_value_t */
     ngx_flag_t                  accept_m2m;
+    ngx_flag_t                  accept_oauth;
+    unsigned                    kinds;          /* STYTCH_KIND_* taken */
+    ngx_str_t                   resource;       /* stytch_resource */
+    ngx_str_t                   resource_metadata;  /* its RFC 9728 URL */
+    ngx_flag_t                  resource_audience;
+    ngx_str_t                   metadata;       /* the RFC 9728 document */
+    ngx_flag_t                  oauth_introspect;
+    ngx_array_t                *oauth_clients;  /* oauth_client_t */
+    ngx_str_t                   authorization_server;
     ngx_flag_t                  cors_preflight;
     time_t                      session_duration;  /* minutes, 0: off */
     ngx_uint_t                  api_rate;       /* calls/s * 1000, 0: off */
@@ -374,6 +396,8 @@ typedef struct {
     ngx_str_t                   token;
     ngx_str_t                   check;       /* ,"authorization_check":... */
     ngx_uint_t                  jwt;         /* session_jwt, else _token */
+    ngx_uint_t                  introspect;  /* an access token, RFC 7662 */
+    ngx_str_t                   client_id;   /* its Connected App's */
     u_char                      key[NGX_HTTP_STYTCH_KEY_LEN];
 } ngx_http_stytch_question_t;
 
@@ -449,8 +473,10 @@ typedef struct {
     ngx_int_t                   checking;    /* the one asked about, or -1 */
     stytch_status_t             denied;      /* the policy's denial of it */
 
+    ngx_uint_t                  kind;        /* STYTCH_KIND_* of the
+                                                token, 0: not known */
+
     unsigned                    authenticated:1;
-    unsigned                    m2m:1;        /* the JWT is an M2M token */
     unsigned                    kid_asked:1;  /* its kid is not in the set */
     unsigned                    reported:1;
     unsigned                    cookies_set:1;
@@ -467,6 +493,14 @@ ngx_int_t ngx_http_stytch_locations_add(ngx_conf_t *cf,
 ngx_int_t ngx_http_stytch_locations_use(ngx_conf_t *cf, ngx_array_t *uses,
     ngx_str_t *uri, ngx_str_t *api_url);
 ngx_int_t ngx_http_stytch_locations_check(ngx_conf_t *cf,
+    ngx_http_stytch_main_conf_t *smcf);
+
+/* ngx_http_stytch_metadata.c */
+ngx_int_t ngx_http_stytch_metadata_url(ngx_conf_t *cf, ngx_str_t *resource,
+    ngx_str_t *url);
+char *ngx_http_stytch_resource_metadata(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_stytch_metadata_init(ngx_conf_t *cf,
     ngx_http_stytch_main_conf_t *smcf);
 
 /* ngx_http_stytch_variables.c */
@@ -520,6 +554,8 @@ struct ngx_http_stytch_call_s {
     size_t                      size;
     ngx_http_stytch_call_pt     handler;
     void                       *data;
+    ngx_str_t                  *content_type;   /* NULL: JSON */
+    ngx_str_t                  *authorization;  /* NULL: the project's */
     ngx_log_t                  *log;         /* the request's */
     unsigned                    over:1;      /* the handler ran */
     unsigned                    ended:1;     /* the subrequest completed */
@@ -563,6 +599,8 @@ ngx_int_t ngx_http_stytch_cookie(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value);
 ngx_uint_t ngx_http_stytch_token_is_safe(ngx_str_t *token);
 ngx_uint_t ngx_http_stytch_dots(ngx_str_t *token);
+ngx_int_t ngx_http_stytch_audience(ngx_http_request_t *r, ngx_str_t *jwt,
+    ngx_str_t *audience);
 
 /* ngx_http_stytch_refresh.c */
 ngx_int_t ngx_http_stytch_refresh_init(ngx_cycle_t *cycle,

@@ -17,10 +17,11 @@
  * Authentication asks a question (a token, and what is asked about it):
  * it is answered from the API-result cache, or by the call in flight for
  * the same question in this worker ("single flight"), or by a new call to
- * sessions/authenticate.  A flight is shared by the requests that wait
- * for it.  Its outcome only records what Stytch answered, remembers it in
- * the cache and posts the waiting requests' wake events; each request's
- * handler then takes the answer.  When the request that made the call
+ * sessions/authenticate (oauth2/introspect for a Connected Apps access
+ * token).  A flight is shared by the requests that wait for it.  Its
+ * outcome only records what Stytch answered, remembers it in the cache
+ * and posts the waiting requests' wake events; each request's handler
+ * then takes the answer.  When the request that made the call
  * goes away before the answer, the others find the flight orphaned and
  * ask again.
  */
@@ -44,6 +45,7 @@ struct ngx_http_stytch_flight_s {
     ngx_http_stytch_answer_t    answer;
 
     unsigned                    in_tree:1;
+    unsigned                    introspect:1;
     unsigned                    landed:1;
     unsigned                    orphaned:1;
 };
@@ -63,6 +65,16 @@ static ngx_http_stytch_flight_t *ngx_http_stytch_flight_create(
     ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     ngx_http_stytch_project_t *project, ngx_http_stytch_question_t *question,
     ngx_http_stytch_api_wait_t *wait);
+static ngx_http_stytch_flight_t *ngx_http_stytch_flight_introspect(
+    ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_http_stytch_project_t *project, ngx_http_stytch_question_t *question,
+    ngx_http_stytch_api_wait_t *wait);
+static ngx_http_stytch_flight_t *ngx_http_stytch_flight_new(
+    ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
+    ngx_http_stytch_project_t *project, ngx_http_stytch_question_t *question);
+static void ngx_http_stytch_flight_start(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_flight_t *flight,
+    ngx_http_stytch_api_wait_t *wait, char *path, ngx_buf_t *b);
 static void ngx_http_stytch_flight_join(ngx_http_stytch_flight_t *flight,
     ngx_http_stytch_api_wait_t *wait);
 static void ngx_http_stytch_flight_release(ngx_http_stytch_flight_t *flight);
@@ -483,7 +495,7 @@ ngx_http_stytch_api_key(ngx_http_stytch_project_t *project,
         return NGX_ERROR;
     }
 
-    kind = question->jwt ? 'j' : 't';
+    kind = question->introspect ? 'i' : question->jwt ? 'j' : 't';
 
     if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1
         || EVP_DigestUpdate(md, project->shm->key, project->shm->key_len)
@@ -521,6 +533,11 @@ ngx_http_stytch_flight_create(ngx_http_request_t *r,
     ngx_buf_t                 *b;
     ngx_http_stytch_flight_t  *flight;
 
+    if (question->introspect) {
+        return ngx_http_stytch_flight_introspect(r, slcf, project, question,
+                                                 wait);
+    }
+
     /* the token was checked to hold only base64url characters and '.' */
 
     len = sizeof("{\"session_token\":\"\"}") - 1 + question->token.len
@@ -549,6 +566,120 @@ ngx_http_stytch_flight_create(ngx_http_request_t *r,
     *p++ = '}';
     b->last = p;
 
+    flight = ngx_http_stytch_flight_new(r, slcf, project, question);
+    if (flight == NULL) {
+        return NULL;
+    }
+
+    ngx_http_stytch_flight_start(r, slcf, flight, wait,
+                                 project->b2b
+                                 ? "/v1/b2b/sessions/authenticate"
+                                 : "/v1/sessions/authenticate", b);
+
+    return flight;
+}
+
+
+/*
+ * A Connected Apps access token: POST
+ * /v1/public/<project_id>/oauth2/introspect (RFC 7662) as its own client
+ * asks, for Stytch answers active only to the client the token was issued
+ * to: a confidential client (stytch_oauth_client) with its credentials, a
+ * public one with its client_id alone.  The project's secret is not sent.
+ */
+
+static ngx_http_stytch_flight_t *
+ngx_http_stytch_flight_introspect(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_project_t *project,
+    ngx_http_stytch_question_t *question, ngx_http_stytch_api_wait_t *wait)
+{
+    u_char                          *p, *path;
+    size_t                           len;
+    uintptr_t                        escape;
+    ngx_buf_t                       *b;
+    ngx_uint_t                       i;
+    ngx_http_stytch_flight_t        *flight;
+    ngx_http_stytch_oauth_client_t  *client, *confidential;
+
+    static ngx_str_t  form = ngx_string("application/x-www-form-urlencoded");
+    static ngx_str_t  none = ngx_null_string;
+
+    confidential = NULL;
+
+    if (slcf->oauth_clients) {
+        client = slcf->oauth_clients->elts;
+
+        for (i = 0; i < slcf->oauth_clients->nelts; i++) {
+            if (client[i].client_id.len == question->client_id.len
+                && ngx_strncmp(client[i].client_id.data,
+                               question->client_id.data,
+                               question->client_id.len)
+                   == 0)
+            {
+                confidential = &client[i];
+                break;
+            }
+        }
+    }
+
+    escape = 2 * ngx_escape_uri(NULL, question->client_id.data,
+                                question->client_id.len, NGX_ESCAPE_ARGS);
+
+    /* the token was checked to hold only base64url characters and '.' */
+
+    len = sizeof("token=&token_type_hint=access_token&client_id=") - 1
+          + question->token.len + question->client_id.len + escape;
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    p = ngx_sprintf(b->pos, "token=%V&token_type_hint=access_token",
+                    &question->token);
+
+    if (confidential == NULL) {
+        p = ngx_cpymem(p, "&client_id=", sizeof("&client_id=") - 1);
+        p = (u_char *) ngx_escape_uri(p, question->client_id.data,
+                                      question->client_id.len,
+                                      NGX_ESCAPE_ARGS);
+    }
+
+    b->last = p;
+
+    len = sizeof("/v1/public//oauth2/introspect") + project->project_id.len;
+
+    path = ngx_pnalloc(r->pool, len);
+    if (path == NULL) {
+        return NULL;
+    }
+
+    ngx_sprintf(path, "/v1/public/%V/oauth2/introspect%Z",
+                &project->project_id);
+
+    flight = ngx_http_stytch_flight_new(r, slcf, project, question);
+    if (flight == NULL) {
+        return NULL;
+    }
+
+    flight->introspect = 1;
+    flight->call.content_type = &form;
+    flight->call.authorization = confidential ? &confidential->basic_auth
+                                              : &none;
+
+    ngx_http_stytch_flight_start(r, slcf, flight, wait, (char *) path, b);
+
+    return flight;
+}
+
+
+static ngx_http_stytch_flight_t *
+ngx_http_stytch_flight_new(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_project_t *project,
+    ngx_http_stytch_question_t *question)
+{
+    ngx_http_stytch_flight_t  *flight;
+
     flight = ngx_calloc(sizeof(ngx_http_stytch_flight_t),
                         r->connection->log);
     if (flight == NULL) {
@@ -568,6 +699,17 @@ ngx_http_stytch_flight_create(ngx_http_request_t *r,
     flight->call.handler = ngx_http_stytch_flight_called;
     flight->call.data = flight;
 
+    return flight;
+}
+
+
+/* The flight is known to other requests, and its call made. */
+
+static void
+ngx_http_stytch_flight_start(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_flight_t *flight,
+    ngx_http_stytch_api_wait_t *wait, char *path, ngx_buf_t *b)
+{
     ngx_rbtree_insert(&ngx_http_stytch_flights, &flight->keyed.node);
     flight->in_tree = 1;
 
@@ -577,18 +719,10 @@ ngx_http_stytch_flight_create(ngx_http_request_t *r,
 
     ngx_http_stytch_flight_join(flight, wait);
 
-    if (ngx_http_stytch_api_call(r, slcf,
-                                 project->b2b
-                                 ? "/v1/b2b/sessions/authenticate"
-                                 : "/v1/sessions/authenticate",
-                                 b, &flight->call)
-        != NGX_OK)
-    {
+    if (ngx_http_stytch_api_call(r, slcf, path, b, &flight->call) != NGX_OK) {
         flight->call.over = 1;
         ngx_http_stytch_flight_land(flight, STYTCH_INTERNAL_ERROR, NULL);
     }
-
-    return flight;
 }
 
 
@@ -682,13 +816,22 @@ ngx_http_stytch_flight_read(ngx_http_stytch_call_t *call,
 
     ngx_memzero(&error, sizeof(stytch_api_error_t));
 
-    result = stytch_api_parse_authenticate(call->status, (char *) call->body,
-                                           call->len, session, &error);
+    flight = call->data;
+
+    if (flight->introspect) {
+        result = stytch_api_parse_introspection(call->status,
+                                                (char *) call->body,
+                                                call->len, session, &error);
+
+    } else {
+        result = stytch_api_parse_authenticate(call->status,
+                                               (char *) call->body,
+                                               call->len, session, &error);
+    }
 
     switch (stytch_status_action(result)) {
 
     case STYTCH_ACTION_ERROR:
-        flight = call->data;
         directive = ngx_http_stytch_project_directive(flight->project,
                                                       &error);
 
@@ -841,7 +984,7 @@ ngx_http_stytch_api_call(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, const char *path, ngx_buf_t *b,
     ngx_http_stytch_call_t *call)
 {
-    ngx_str_t                    uri, length;
+    ngx_str_t                    uri, length, *auth;
     ngx_chain_t                 *cl;
     ngx_http_request_t          *sr;
     ngx_http_request_body_t     *rb;
@@ -945,19 +1088,28 @@ ngx_http_stytch_api_call(ngx_http_request_t *r,
 
     sr->headers_in.content_type =
         ngx_http_stytch_add_input_header(sr, "Content-Type", "content-type",
-                                         &json);
+                                         call->content_type
+                                         ? call->content_type : &json);
     sr->headers_in.content_length =
         ngx_http_stytch_add_input_header(sr, "Content-Length",
                                          "content-length", &length);
-    sr->headers_in.authorization =
-        ngx_http_stytch_add_input_header(sr, "Authorization", "authorization",
-                                         &slcf->basic_auth);
 
     if (sr->headers_in.content_type == NULL
-        || sr->headers_in.content_length == NULL
-        || sr->headers_in.authorization == NULL)
+        || sr->headers_in.content_length == NULL)
     {
         return NGX_ERROR;
+    }
+
+    /* a public Connected App introspects with no credentials */
+    auth = call->authorization ? call->authorization : &slcf->basic_auth;
+
+    if (auth->len) {
+        sr->headers_in.authorization =
+            ngx_http_stytch_add_input_header(sr, "Authorization",
+                                             "authorization", auth);
+        if (sr->headers_in.authorization == NULL) {
+            return NGX_ERROR;
+        }
     }
 
     sr->method = NGX_HTTP_POST;

@@ -15,6 +15,8 @@
  *   START          the tokens are read and the JWT is verified locally
  *                    valid                              -> AUTHENTICATED
  *                    valid, "strict"                    -> ASK
+ *                    a Connected Apps token, valid,
+ *                    stytch_oauth_introspect            -> ASK
  *                    malformed, forged                  -> DECIDED
  *                    unknown kid, older key set         -> KEYS
  *                    unknown kid of a key set fetched
@@ -48,6 +50,8 @@
 
 
 static ngx_int_t ngx_http_stytch_step_start(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static ngx_int_t ngx_http_stytch_introspect(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
 static ngx_int_t ngx_http_stytch_step_keys(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
@@ -200,8 +204,11 @@ ngx_http_stytch_step_start(ngx_http_request_t *r,
     }
 
     ctx->status = STYTCH_TOKEN_MISSING;
+    ctx->kind = 0;
     ngx_str_null(&ctx->question.check);
     ngx_str_null(&ctx->question.token);
+    ngx_str_null(&ctx->question.client_id);
+    ctx->question.introspect = 0;
 
     if (ctx->tokens.jwt.len) {
         ngx_http_stytch_verify(r, slcf, ctx);
@@ -212,7 +219,14 @@ ngx_http_stytch_step_start(ngx_http_request_t *r,
 
         if (ctx->status == STYTCH_OK) {
 
-            if (slcf->auth != NGX_HTTP_STYTCH_AUTH_STRICT || ctx->m2m) {
+            if (ctx->kind == STYTCH_KIND_OAUTH && slcf->oauth_introspect) {
+                /* RFC 7662: Stytch says whether it was revoked since */
+                return ngx_http_stytch_introspect(r, slcf, ctx);
+            }
+
+            if (slcf->auth != NGX_HTTP_STYTCH_AUTH_STRICT
+                || ctx->kind != STYTCH_KIND_SESSION)
+            {
                 ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_AUTHENTICATED);
                 return NGX_OK;
             }
@@ -222,11 +236,12 @@ ngx_http_stytch_step_start(ngx_http_request_t *r,
         }
 
         if (stytch_status_action(ctx->status) == STYTCH_ACTION_UNAUTHORIZED
-            || ctx->m2m)
+            || (ctx->kind & NGX_HTTP_STYTCH_ACCESS_TOKENS))
         {
             /*
-             * Forged or malformed: the API cannot make it good; an M2M
-             * token has no session for the API to look at.
+             * Forged or malformed: the API cannot make it good; an access
+             * token, expired too, has no session for the API to look at
+             * (RFC 6750: invalid_token).
              */
             ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_DECIDED);
             return NGX_OK;
@@ -314,6 +329,46 @@ ngx_http_stytch_step_start(ngx_http_request_t *r,
     }
 
     ctx->question.token = token;
+    ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_ASK);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A Connected Apps token verified locally is asked about as its client
+ * would ask (stytch_oauth_introspect): the answer is the identity.
+ */
+
+static ngx_int_t
+ngx_http_stytch_introspect(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
+{
+    size_t      len;
+    const char  *client_id;
+
+    client_id = stytch_session_field(ctx->session, STYTCH_FIELD_CLIENT_ID,
+                                     &len);
+
+    ctx->question.client_id.len = len;
+    ctx->question.client_id.data = ngx_pnalloc(r->pool, len);
+    if (ctx->question.client_id.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(ctx->question.client_id.data, client_id, len);
+
+    ctx->question.introspect = 1;
+    ctx->question.token = ctx->tokens.jwt;
+
+    ngx_http_stytch_set_session(ctx, NULL);
+
+    if (!ngx_http_stytch_token_is_safe(&ctx->question.token)) {
+        ctx->status = STYTCH_TOKEN_MALFORMED;
+        ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_DECIDED);
+        return NGX_OK;
+    }
+
     ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_ASK);
 
     return NGX_OK;
@@ -489,8 +544,22 @@ ngx_http_stytch_step_authenticated(ngx_http_request_t *r,
                       "stytch: a %s whose identity (sub, session id or "
                       "organization id) holds a control character or a "
                       "line separator is refused",
-                      ctx->m2m ? "token" : "session");
+                      ctx->kind & NGX_HTTP_STYTCH_ACCESS_TOKENS
+                      ? "token" : "session");
         ctx->status = STYTCH_IDENTITY_INVALID;
+        ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_DECIDED);
+        return NGX_OK;
+    }
+
+    if (slcf->resource_audience && ctx->kind == STYTCH_KIND_OAUTH
+        && ngx_http_stytch_audience(r, &ctx->tokens.jwt, &slcf->resource)
+           != NGX_OK)
+    {
+        /* RFC 8707: a token granted for another resource */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "stytch: the access token's \"aud\" does not hold "
+                      "the resource \"%V\"", &slcf->resource);
+        ctx->status = STYTCH_CLAIM_AUDIENCE_MISMATCH;
         ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_DECIDED);
         return NGX_OK;
     }
@@ -498,9 +567,12 @@ ngx_http_stytch_step_authenticated(ngx_http_request_t *r,
     ctx->authenticated = 1;
     ctx->status = STYTCH_OK;
 
+    /* the API has no session of an access token to check a permission */
     rc = ngx_http_stytch_authorize(r, slcf, ctx->project, ctx->session,
                                    ctx->verified,
-                                   ctx->question.token.len != 0, &verdict);
+                                   ctx->question.token.len != 0
+                                   && ctx->kind == STYTCH_KIND_SESSION,
+                                   &verdict);
 
     ctx->deny = verdict.deny;
     ctx->scope = verdict.scope;
@@ -671,6 +743,10 @@ ngx_http_stytch_answer(ngx_http_stytch_ctx_t *ctx,
     ctx->answered = answer->answered;
     ngx_http_stytch_set_session(ctx, answer->session);
 
+    if (answer->session) {
+        ctx->kind = stytch_session_kind(answer->session);
+    }
+
     ctx->source.data = (u_char *) source;
     ctx->source.len = ngx_strlen(source);
 
@@ -764,9 +840,14 @@ ngx_http_stytch_stricter(ngx_http_stytch_loc_conf_t *prev,
     }
 
     /* a location that does not take this kind of token refuses it anew */
-    if (ctx->m2m ? slcf->auth != NGX_HTTP_STYTCH_AUTH_M2M && !slcf->accept_m2m
-                 : slcf->auth == NGX_HTTP_STYTCH_AUTH_M2M)
+    if (!(slcf->kinds & (ctx->kind ? ctx->kind : STYTCH_KIND_SESSION))) {
+        return 1;
+    }
+
+    if (ctx->kind == STYTCH_KIND_OAUTH && slcf->oauth_introspect
+        && !ctx->answered)
     {
+        /* verified locally only, where it must be introspected */
         return 1;
     }
 
@@ -811,18 +892,11 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
 
     ngx_memzero(&params, sizeof(stytch_verify_params_t));
 
-    /* M2M tokens come in the Authorization header only, never a cookie */
-    if (slcf->auth == NGX_HTTP_STYTCH_AUTH_M2M) {
-        params.kinds = STYTCH_KIND_M2M;
+    /* access tokens come in the Authorization header only, never a cookie */
+    params.kinds = ctx->tokens.jwt_from_cookie ? STYTCH_KIND_SESSION
+                                               : slcf->kinds;
 
-    } else if (slcf->accept_m2m && !ctx->tokens.jwt_from_cookie) {
-        params.kinds = STYTCH_KIND_SESSION | STYTCH_KIND_M2M;
-
-    } else {
-        params.kinds = STYTCH_KIND_SESSION;
-    }
-
-    ctx->m2m = 0;
+    ctx->kind = 0;
 
     params.now = ngx_time();
     params.leeway = slcf->leeway;
@@ -843,7 +917,7 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
     }
 
     ctx->status = status;
-    ctx->m2m = (session && stytch_session_is_m2m(session));
+    ctx->kind = session ? stytch_session_kind(session) : 0;
 
     if (status == STYTCH_OK) {
         ngx_http_stytch_set_session(ctx, session);
@@ -878,7 +952,8 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
                           "accepted: if it is your custom domain, add it to "
                           "\"stytch_issuer\"; %s",
                           &project->project_id, ngx_min(len, 256), issuer,
-                          ctx->m2m || !slcf->fallback
+                          ctx->kind & NGX_HTTP_STYTCH_ACCESS_TOKENS
+                          || !slcf->fallback
                           ? "the token is refused"
                           : "the API is asked meanwhile");
         }
@@ -897,15 +972,29 @@ ngx_http_stytch_verify(ngx_http_request_t *r, ngx_http_stytch_loc_conf_t *slcf,
                                          : "the token is refused");
         }
 
-        if (status == STYTCH_TOKEN_KIND_NOT_ALLOWED && ctx->m2m) {
+        if (status == STYTCH_TOKEN_KIND_NOT_ALLOWED
+            && (ctx->kind & NGX_HTTP_STYTCH_ACCESS_TOKENS))
+        {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                          "stytch: an M2M access token is refused: %s",
+                          "stytch: %s access token is refused: %s",
+                          ctx->kind == STYTCH_KIND_M2M
+                          ? "an M2M" : "a Connected Apps",
                           ctx->tokens.jwt_from_cookie
-                          ? "it came in a cookie, and M2M tokens are taken "
-                            "from the \"Authorization\" header only"
-                          : "this location takes session tokens only; "
-                            "\"stytch_accept_m2m on\" takes both, "
-                            "\"stytch_auth m2m\" M2M tokens only");
+                          ? "it came in a cookie, and access tokens are "
+                            "taken from the \"Authorization\" header only"
+                          : ctx->kind == STYTCH_KIND_M2M
+                          ? (slcf->kinds & STYTCH_KIND_SESSION
+                             ? "this location takes session tokens only; "
+                               "\"stytch_accept_m2m on\" takes both, "
+                               "\"stytch_auth m2m\" M2M tokens only"
+                             : "this location does not take them: "
+                               "\"stytch_accept_m2m on\" does")
+                          : (slcf->kinds & STYTCH_KIND_SESSION
+                             ? "this location does not take them: "
+                               "\"stytch_accept_oauth on\" does, "
+                               "\"stytch_auth oauth\" takes them only"
+                             : "this location does not take them: "
+                               "\"stytch_accept_oauth on\" does"));
         }
 
         stytch_session_release(session);

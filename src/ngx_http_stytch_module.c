@@ -33,6 +33,12 @@ static char *ngx_http_stytch_api_url(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_stytch_issuer(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_stytch_resource(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_stytch_oauth_client(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_stytch_read_secret(ngx_conf_t *cf, ngx_str_t *directive,
+    ngx_str_t *file, ngx_str_t *secret);
 static ngx_uint_t ngx_http_stytch_blank(ngx_str_t *value);
 static void ngx_http_stytch_scope_parts(ngx_conf_t *cf, ngx_str_t *value);
 static char *ngx_http_stytch_require_scope(ngx_conf_t *cf,
@@ -81,6 +87,7 @@ static ngx_conf_enum_t  ngx_http_stytch_auth_modes[] = {
     { ngx_string("strict"), NGX_HTTP_STYTCH_AUTH_STRICT },
     { ngx_string("report"), NGX_HTTP_STYTCH_AUTH_REPORT },
     { ngx_string("m2m"), NGX_HTTP_STYTCH_AUTH_M2M },
+    { ngx_string("oauth"), NGX_HTTP_STYTCH_AUTH_OAUTH },
     { ngx_null_string, 0 }
 };
 
@@ -372,6 +379,48 @@ static ngx_command_t  ngx_http_stytch_commands[] = {
       offsetof(ngx_http_stytch_loc_conf_t, accept_m2m),
       NULL },
 
+    { ngx_string("stytch_accept_oauth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, accept_oauth),
+      NULL },
+
+    { ngx_string("stytch_resource"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_stytch_resource,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_resource_metadata"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_stytch_resource_metadata,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_oauth_introspect"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, oauth_introspect),
+      NULL },
+
+    { ngx_string("stytch_oauth_client"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE2,
+      ngx_http_stytch_oauth_client,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("stytch_resource_audience"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_stytch_loc_conf_t, resource_audience),
+      NULL },
+
     { ngx_string("stytch_logout_cross_site"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -604,6 +653,10 @@ ngx_http_stytch_create_loc_conf(ngx_conf_t *cf)
     slcf->permissions = NGX_CONF_UNSET_PTR;
     slcf->scopes = NGX_CONF_UNSET_PTR;
     slcf->accept_m2m = NGX_CONF_UNSET;
+    slcf->accept_oauth = NGX_CONF_UNSET;
+    slcf->resource_audience = NGX_CONF_UNSET;
+    slcf->oauth_introspect = NGX_CONF_UNSET;
+    slcf->oauth_clients = NGX_CONF_UNSET_PTR;
     slcf->cors_preflight = NGX_CONF_UNSET;
     slcf->logout_cross_site = NGX_CONF_UNSET;
     slcf->session_duration = NGX_CONF_UNSET;
@@ -698,6 +751,16 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->issuers, prev->issuers, NULL);
     ngx_conf_merge_ptr_value(conf->scopes, prev->scopes, NULL);
     ngx_conf_merge_value(conf->accept_m2m, prev->accept_m2m, 0);
+    ngx_conf_merge_value(conf->accept_oauth, prev->accept_oauth, 0);
+    ngx_conf_merge_value(conf->resource_audience, prev->resource_audience,
+                         0);
+    ngx_conf_merge_value(conf->oauth_introspect, prev->oauth_introspect, 0);
+    ngx_conf_merge_ptr_value(conf->oauth_clients, prev->oauth_clients, NULL);
+
+    if (conf->resource.data == NULL) {
+        conf->resource = prev->resource;
+        conf->resource_metadata = prev->resource_metadata;
+    }
     ngx_conf_merge_value(conf->cors_preflight, prev->cors_preflight, 0);
     ngx_conf_merge_value(conf->logout_cross_site, prev->logout_cross_site, 0);
     ngx_conf_merge_value(conf->session_duration, prev->session_duration, 0);
@@ -752,6 +815,24 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (conf->metadata.data) {
+        /* RFC 9728, section 3: the document is public */
+        conf->auth = NGX_HTTP_STYTCH_AUTH_OFF;
+
+        if (conf->authorization_server.len == 0) {
+            if (conf->api_url.len == 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "\"stytch_resource_metadata\" needs "
+                                   "the authorization server, your Stytch "
+                                   "project's domain, as its second "
+                                   "argument, or \"stytch_api_url\"");
+                return NGX_CONF_ERROR;
+            }
+
+            conf->authorization_server = conf->api_url;
+        }
+    }
+
     if (conf->auth == NGX_HTTP_STYTCH_AUTH_OFF) {
         return NGX_CONF_OK;
     }
@@ -773,9 +854,43 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
-    if (conf->auth == NGX_HTTP_STYTCH_AUTH_M2M) {
-        /* an M2M token has no session for the API to look at */
+    /* the kinds of token the location takes */
+
+    switch (conf->auth) {
+
+    case NGX_HTTP_STYTCH_AUTH_M2M:
+        conf->kinds = STYTCH_KIND_M2M;
+        break;
+
+    case NGX_HTTP_STYTCH_AUTH_OAUTH:
+        conf->kinds = STYTCH_KIND_OAUTH;
+        break;
+
+    default:
+        conf->kinds = STYTCH_KIND_SESSION;
+    }
+
+    if (conf->accept_m2m) {
+        conf->kinds |= STYTCH_KIND_M2M;
+    }
+
+    if (conf->accept_oauth) {
+        conf->kinds |= STYTCH_KIND_OAUTH;
+    }
+
+    if (conf->resource_audience && conf->resource.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_resource_audience\" is on but no "
+                           "\"stytch_resource\" names the resource");
+        return NGX_CONF_ERROR;
+    }
+
+    if (!(conf->kinds & STYTCH_KIND_SESSION)) {
+        /* an access token has no session for the API to look at */
         conf->fallback = 0;
+    }
+
+    if (conf->auth == NGX_HTTP_STYTCH_AUTH_M2M && !conf->accept_oauth) {
 
         if (conf->permissions || conf->organization) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -840,7 +955,16 @@ ngx_http_stytch_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (conf->fallback
+    if (conf->oauth_introspect && !(conf->kinds & STYTCH_KIND_OAUTH)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"stytch_oauth_introspect\" is on but the "
+                           "location takes no Connected Apps token: use "
+                           "\"stytch_auth oauth\" or \"stytch_accept_oauth "
+                           "on\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if ((conf->fallback || conf->oauth_introspect)
         && ngx_http_stytch_locations_use(cf, &smcf->api_uses,
                                          &conf->api_location, &conf->api_url)
            != NGX_OK)
@@ -968,6 +1092,10 @@ ngx_http_stytch_postconfiguration(ngx_conf_t *cf)
 
     smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_stytch_module);
 
+    if (ngx_http_stytch_metadata_init(cf, smcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (smcf->projects.nelts == 0) {
         return NGX_OK;
     }
@@ -1089,7 +1217,7 @@ ngx_http_stytch_auth(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid value \"%V\" in \"%V\" directive, "
                        "it must be \"on\", \"off\", \"strict\", "
-                       "\"report\" or \"m2m\"",
+                       "\"report\", \"m2m\" or \"oauth\"",
                        &value[1], &cmd->name);
 
     return NGX_CONF_ERROR;
@@ -1160,72 +1288,20 @@ ngx_http_stytch_secret_file(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_stytch_loc_conf_t *slcf = conf;
 
-    u_char           *p, *last;
-    ssize_t           n;
-    ngx_fd_t          fd;
-    ngx_str_t        *value, name;
-    ngx_file_info_t   fi;
+    ngx_str_t  *value;
 
     if (slcf->secret.data) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
-    name = value[1];
 
-    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"stytch_secret_file\" cannot open \"%V\"",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR || ngx_file_size(&fi) > 4096) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"stytch_secret_file\" \"%V\" is not a secret "
-                           "file of at most 4096 bytes", &value[1]);
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    p = ngx_pnalloc(cf->pool, 4096);
-    if (p == NULL) {
-        (void) ngx_close_file(fd);
-        return NGX_CONF_ERROR;
-    }
-
-    n = ngx_read_fd(fd, p, 4096);
-    (void) ngx_close_file(fd);
-
-    if (n == NGX_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "\"stytch_secret_file\" cannot read \"%V\"",
-                           &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    last = p + n;
-
-    while (last > p && (last[-1] == '\n' || last[-1] == '\r'
-                        || last[-1] == ' ' || last[-1] == '\t'))
+    if (ngx_http_stytch_read_secret(cf, &cmd->name, &value[1], &slcf->secret)
+        != NGX_CONF_OK)
     {
-        last--;
-    }
-
-    if (last == p) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"stytch_secret_file\" \"%V\" is empty",
-                           &value[1]);
         return NGX_CONF_ERROR;
     }
 
-    slcf->secret.data = p;
-    slcf->secret.len = last - p;
     slcf->secret_file = 1;
 
     return NGX_CONF_OK;
@@ -1349,6 +1425,191 @@ ngx_http_stytch_issuer(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* A secret from a file, read at start by the master */
+
+static char *
+ngx_http_stytch_read_secret(ngx_conf_t *cf, ngx_str_t *directive,
+    ngx_str_t *file, ngx_str_t *secret)
+{
+    u_char           *p, *last;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    ngx_str_t         name;
+    ngx_file_info_t   fi;
+
+    name = *file;
+
+    if (ngx_conf_full_name(cf->cycle, &name, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    fd = ngx_open_file(name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\" cannot open \"%V\"", directive,
+                           file);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR || ngx_file_size(&fi) > 4096) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" \"%V\" is not a secret file of at "
+                           "most 4096 bytes", directive, file);
+        (void) ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, 4096);
+    if (p == NULL) {
+        (void) ngx_close_file(fd);
+        return NGX_CONF_ERROR;
+    }
+
+    n = ngx_read_fd(fd, p, 4096);
+    (void) ngx_close_file(fd);
+
+    if (n == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           "\"%V\" cannot read \"%V\"", directive,
+                           file);
+        return NGX_CONF_ERROR;
+    }
+
+    last = p + n;
+
+    while (last > p && (last[-1] == '\n' || last[-1] == '\r'
+                        || last[-1] == ' ' || last[-1] == '\t'))
+    {
+        last--;
+    }
+
+    if (last == p) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" \"%V\" is empty", directive, file);
+        return NGX_CONF_ERROR;
+    }
+
+    secret->data = p;
+    secret->len = last - p;
+
+    return NGX_CONF_OK;
+}
+
+
+/* stytch_oauth_client client_id secret_file: a confidential Connected App */
+
+static char *
+ngx_http_stytch_oauth_client(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    u_char                          *p;
+    ngx_str_t                       *value, secret, plain, encoded;
+    ngx_http_stytch_oauth_client_t  *client;
+
+    value = cf->args->elts;
+
+    for (p = value[1].data; p < value[1].data + value[1].len; p++) {
+        if (*p <= ' ' || *p >= 0x7f || *p == ':') {
+            break;
+        }
+    }
+
+    if (value[1].len == 0 || p != value[1].data + value[1].len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid client id \"%V\" in \"%V\"",
+                           &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_stytch_read_secret(cf, &cmd->name, &value[2], &secret)
+        != NGX_CONF_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    if (slcf->oauth_clients == NGX_CONF_UNSET_PTR) {
+        slcf->oauth_clients = ngx_array_create(cf->pool, 2,
+                                     sizeof(ngx_http_stytch_oauth_client_t));
+        if (slcf->oauth_clients == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    client = ngx_array_push(slcf->oauth_clients);
+    if (client == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    client->client_id = value[1];
+
+    /* RFC 6749, section 2.3.1: HTTP Basic of the client's credentials */
+
+    plain.len = value[1].len + 1 + secret.len;
+    plain.data = ngx_pnalloc(cf->pool, plain.len);
+    if (plain.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_cpymem(plain.data, value[1].data, value[1].len);
+    *p++ = ':';
+    ngx_memcpy(p, secret.data, secret.len);
+
+    client->basic_auth.data = ngx_pnalloc(cf->pool, sizeof("Basic ") - 1
+                                     + ngx_base64_encoded_length(plain.len));
+    if (client->basic_auth.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = ngx_cpymem(client->basic_auth.data, "Basic ", sizeof("Basic ") - 1);
+
+    encoded.data = p;
+    ngx_encode_base64(&encoded, &plain);
+
+    client->basic_auth.len = sizeof("Basic ") - 1 + encoded.len;
+
+    ngx_explicit_memzero(plain.data, plain.len);
+    ngx_explicit_memzero(secret.data, secret.len);
+
+    return NGX_CONF_OK;
+}
+
+
+/* stytch_resource url: the RFC 9728 resource a location is part of */
+
+static char *
+ngx_http_stytch_resource(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_stytch_loc_conf_t *slcf = conf;
+
+    ngx_str_t  *value;
+
+    if (slcf->resource.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    switch (ngx_http_stytch_metadata_url(cf, &value[1],
+                                         &slcf->resource_metadata))
+    {
+    case NGX_OK:
+        slcf->resource = value[1];
+        return NGX_CONF_OK;
+
+    case NGX_DECLINED:
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid resource \"%V\" in \"%V\": an http or "
+                           "https URL with a host and without a query or "
+                           "fragment", &value[1], &cmd->name);
+        return NGX_CONF_ERROR;
+
+    default:
+        return NGX_CONF_ERROR;
+    }
 }
 
 

@@ -133,6 +133,11 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    /*
+     * A Connected Apps token has no roles either: the policy's scopes
+     * grant it permissions, and the handler never lets it ask the API.
+     */
+
     if (stytch_session_is_m2m(session)) {
         /* no role to grant it anything, and no session for the API */
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -235,8 +240,9 @@ ngx_http_stytch_authorize(ngx_http_request_t *r,
 /*
  * stytch_require_scope: every scope (a value may hold several, separated
  * by spaces) must be granted, as Stytch's m2m.authenticateToken matches
- * required_scopes.  verdict->scope gets the scopes asked for, for the
- * 403's challenge: only those made of RFC 6750's scope characters.
+ * required_scopes (a Connected Apps token's scopes match exactly).
+ * verdict->scope gets the scopes asked for, for the 403's challenge: only
+ * those made of RFC 6750's scope characters.
  */
 
 static ngx_int_t

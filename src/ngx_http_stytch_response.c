@@ -57,19 +57,29 @@ ngx_int_t
 ngx_http_stytch_challenge(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_uint_t invalid)
 {
+    u_char           *p;
     ngx_str_t         value;
     ngx_table_elt_t  *h;
 
     value.len = sizeof("Bearer realm=\"\", error=\"invalid_token\"") - 1
-                + slcf->realm.len;
+                + slcf->realm.len
+                + sizeof(", resource_metadata=\"\"") - 1
+                + slcf->resource_metadata.len;
     value.data = ngx_pnalloc(r->pool, value.len);
     if (value.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    value.len = ngx_sprintf(value.data, "Bearer realm=\"%V\"%s", &slcf->realm,
-                            invalid ? ", error=\"invalid_token\"" : "")
-                - value.data;
+    p = ngx_sprintf(value.data, "Bearer realm=\"%V\"%s", &slcf->realm,
+                    invalid ? ", error=\"invalid_token\"" : "");
+
+    /* RFC 9728, section 5.1: where the client finds the resource's AS */
+    if (slcf->resource_metadata.len) {
+        p = ngx_sprintf(p, ", resource_metadata=\"%V\"",
+                        &slcf->resource_metadata);
+    }
+
+    value.len = p - value.data;
 
     h = ngx_http_stytch_add_header(r, "WWW-Authenticate", &value);
     if (h == NULL) {

@@ -330,10 +330,17 @@ ngx_http_stytch_kind_variable(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (stytch_session_is_m2m(session)) {
-        ngx_str_set(v, "m2m");
+    switch (stytch_session_kind(session)) {
 
-    } else {
+    case STYTCH_KIND_M2M:
+        ngx_str_set(v, "m2m");
+        break;
+
+    case STYTCH_KIND_OAUTH:
+        ngx_str_set(v, "oauth");
+        break;
+
+    default:
         ngx_str_set(v, "session");
     }
 

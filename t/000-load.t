@@ -29,7 +29,7 @@ hello from a file
 
 
 
-=== TEST 2: stytch_auth takes only on, off, strict, report or m2m
+=== TEST 2: stytch_auth takes only on, off, strict, report, m2m or oauth
 --- config
     location /open/ {
         stytch_auth maybe;
@@ -38,7 +38,7 @@ hello from a file
 --- must_die
 --- error_log
 [emerg]
-invalid value "maybe" in "stytch_auth" directive, it must be "on", "off", "strict", "report" or "m2m"
+invalid value "maybe" in "stytch_auth" directive, it must be "on", "off", "strict", "report", "m2m" or "oauth"
 --- no_error_log
 [error]
 [alert]

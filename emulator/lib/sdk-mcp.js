@@ -20,13 +20,57 @@
 // /emulator/oauth/consent is used.  probe_url, when given, is fetched with
 // the access token as a Bearer token before and after the refresh.
 // NODE_EXTRA_CA_CERTS must name the emulator's certificate over TLS.
+//
+// With mcp_url (and tool, tool_args?), the client is an MCP client as
+// an application runs one: its Streamable HTTP transport connects to
+// mcp_url, is answered 401, and the SDK finds everything else from that
+// answer's WWW-Authenticate (RFC 9728's resource_metadata); the code is
+// exchanged with finishAuth(), the client connects again and calls the
+// tool.  The report then has the steps connect (the 401), finish_auth,
+// call (the tool's result), and responses: the status and
+// WWW-Authenticate of each answer of mcp_url.
+//
+// "node sdk-mcp.js install" installs the SDK from
+// emulator/test/mcp-sdk/package-lock.json into a scratch directory
+// (kept, by the lock's hash) and prints {dir, version, cached} or
+// {failed, network, out}.
 
 const path = require('node:path');
 const { createRequire } = require('node:module');
 
+if (process.argv[2] === 'install') {
+  process.stdout.write(`${JSON.stringify(install())}\n`);
+  process.exit(0);
+}
+
 const sdkRequire = createRequire(path.join(process.env.MCP_SDK_DIR, 'package.json'));
 const sdkAuth = sdkRequire('@modelcontextprotocol/sdk/client/auth.js');
 const input = JSON.parse(process.argv[2]);
+
+function install() {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const crypto = require('node:crypto');
+  const { spawnSync } = require('node:child_process');
+  const lockDir = path.join(__dirname, '..', 'test', 'mcp-sdk');
+  const lock = fs.readFileSync(path.join(lockDir, 'package-lock.json'));
+  const dir = path.join(os.tmpdir(), 'stytch-emulator-mcp-sdk',
+    crypto.createHash('sha256').update(lock).digest('hex').slice(0, 16));
+  const pkg = path.join(dir, 'node_modules', '@modelcontextprotocol', 'sdk', 'package.json');
+  const version = () => JSON.parse(fs.readFileSync(pkg, 'utf8')).version;
+  if (fs.existsSync(pkg)) return { dir, version: version(), cached: true };
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(lockDir, f), path.join(dir, f));
+  const r = spawnSync('npm', ['ci', '--prefix', dir, '--no-audit', '--no-fund', '--loglevel=error'],
+    { encoding: 'utf8', timeout: 240000 });
+  if (r.status !== 0 || !fs.existsSync(pkg)) {
+    const out = `${r.error ? r.error.message : ''}\n${r.stdout}\n${r.stderr}`;
+    fs.rmSync(dir, { recursive: true, force: true });
+    const network = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|network|socket hang up|getaddrinfo|proxy/i;
+    return { failed: true, network: network.test(out), out: out.trim().slice(-800) };
+  }
+  return { dir, version: version(), cached: false };
+}
 
 class Provider {
   constructor(cfg) {
@@ -105,7 +149,53 @@ async function step(name, fn) {
   }
 }
 
+// An application's MCP client: the SDK's Client over its Streamable HTTP
+// transport, with the provider as its OAuth client.
+async function mcpClient() {
+  const { Client } = sdkRequire('@modelcontextprotocol/sdk/client/index.js');
+  const { StreamableHTTPClientTransport } = sdkRequire('@modelcontextprotocol/sdk/client/streamableHttp.js');
+  const { UnauthorizedError } = sdkAuth;
+  const provider = new Provider(input);
+  const url = new URL(input.mcp_url);
+  report.responses = [];
+  const recording = async (u, init) => {
+    const r = await fetch(u, init);
+    if (String(u).startsWith(input.mcp_url)) {
+      report.responses.push({ method: (init && init.method) || 'GET', status: r.status,
+        www_authenticate: r.headers.get('www-authenticate') });
+    }
+    return r;
+  };
+  const transport = () => new StreamableHTTPClientTransport(url, { authProvider: provider, fetch: recording });
+  let first = transport();
+  let ok = await step('connect', async () => {
+    const client = new Client({ name: 'stytch-module-test', version: '1.0.0' });
+    try {
+      await client.connect(first);
+    } catch (e) {
+      if (e instanceof UnauthorizedError) {
+        return { unauthorized: true, authorization_url: provider.authorizationUrl, client: provider.client };
+      }
+      throw e;
+    }
+    throw new Error('connected without authorization');
+  });
+  ok = ok && await step('finish_auth', async () => {
+    await first.finishAuth(provider.code);
+    return { tokens: provider.saved };
+  });
+  ok = ok && await step('call', async () => {
+    const client = new Client({ name: 'stytch-module-test', version: '1.0.0' });
+    await client.connect(transport());
+    const result = await client.callTool({ name: input.tool, arguments: input.tool_args || {} });
+    await client.close();
+    return result;
+  });
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
 async function main() {
+  if (input.mcp_url) return mcpClient();
   const provider = new Provider(input);
   const opts = { serverUrl: input.server_url };
   if (input.resource_metadata_url) opts.resourceMetadataUrl = new URL(input.resource_metadata_url);

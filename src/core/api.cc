@@ -4,6 +4,7 @@
 #include "api.h"
 
 #include <cstring>
+#include <new>
 #include <optional>
 
 #include "base64url.h"
@@ -113,6 +114,122 @@ Status ParseSuccess(std::string_view body, Ref<Session>* out) {
   p.jwt_exp = UnverifiedJwtExp(p.session_jwt);
   p.root = std::move(root);
   *out = MakeRef<Session>(std::move(p));
+  return Status::kOk;
+}
+
+// Members of an introspection answer that are not custom claims: the
+// registered claims, RFC 7662's own and Stytch's envelope, as the SDKs
+// leave them out (stytch-ruby's IDP lists exactly these; stytch-node's
+// idp.ts the same, less jti).  "https://stytch.com/" claims are reserved
+// everywhere (IsReservedClaim).
+bool IsIntrospectionMember(std::string_view name) {
+  static constexpr std::string_view kMembers[] = {"active",      "client_id",
+                                                  "request_id",  "scope",
+                                                  "status_code", "token_type"};
+  if (IsReservedClaim(name)) return true;
+  for (std::string_view m : kMembers) {
+    if (name == m) return true;
+  }
+  return false;
+}
+
+// A string member of at most what a token could carry.  Absent or null is
+// empty unless `required`; a required one must not be empty either.
+bool IntrospectionString(const json_t* obj, const char* key, bool required,
+                         std::string_view* out) {
+  const json_t* v = json_object_get(obj, key);
+  if (v == nullptr || json_is_null(v)) return !required;
+  if (!json_is_string(v) || json_string_length(v) > STYTCH_MAX_TOKEN_SIZE) {
+    return false;
+  }
+  *out = JsonStringView(v);
+  return !required || !out->empty();
+}
+
+// An integer date: absent is 0 unless `required`.  Stytch writes integers
+// (the JWT's own claims); a real or a string is no answer of Stytch's.
+bool IntrospectionDate(const json_t* obj, const char* key, bool required,
+                       int64_t* out) {
+  const json_t* v = json_object_get(obj, key);
+  if (v == nullptr) return !required;
+  if (!json_is_integer(v)) return false;
+  *out = static_cast<int64_t>(json_integer_value(v));
+  return true;
+}
+
+// aud: absent, a string, or an array of strings.
+bool IntrospectionAudience(const json_t* obj) {
+  const json_t* aud = json_object_get(obj, "aud");
+  if (aud == nullptr || json_is_string(aud)) return true;
+  if (!json_is_array(aud)) return false;
+  size_t i;
+  const json_t* v;
+  json_array_foreach(aud, i, v) {
+    if (!json_is_string(v)) return false;
+  }
+  return true;
+}
+
+Status ParseIntrospectionSuccess(std::string_view body, Ref<Session>* out) {
+  JsonPtr root = JsonParse(body, STYTCH_MAX_RESPONSE_SIZE);
+  const json_t* r = root.get();
+  if (!json_is_object(r)) return Status::kApiResponseInvalid;
+  const json_t* active = json_object_get(r, "active");
+  if (!json_is_boolean(active)) return Status::kApiResponseInvalid;
+  if (!json_is_true(active)) return Status::kApiTokenInactive;
+
+  Session::Parts p;
+  p.kind = STYTCH_KIND_OAUTH;
+  std::string_view token_type;
+  int64_t exp = 0, iat = 0, nbf = 0;
+  if (!IntrospectionString(r, "token_type", false, &token_type)) {
+    return Status::kApiResponseInvalid;
+  }
+  // The endpoint answers for refresh tokens too: one is no credential for
+  // a resource, whatever it grants.
+  if (!token_type.empty() && token_type != "access_token") {
+    return Status::kApiTokenInactive;
+  }
+  if (!IntrospectionString(r, "sub", true, &p.subject) ||
+      !IntrospectionString(r, "client_id", true, &p.client_id) ||
+      !IntrospectionString(r, "iss", false, &p.issuer) ||
+      !IntrospectionDate(r, "exp", true, &exp) ||
+      !IntrospectionDate(r, "iat", false, &iat) ||
+      !IntrospectionDate(r, "nbf", false, &nbf) || !IntrospectionAudience(r) ||
+      !ReadOrganizationClaim(r, &p) ||
+      p.organization_id.size() > STYTCH_MAX_TOKEN_SIZE ||
+      p.organization_slug.size() > STYTCH_MAX_TOKEN_SIZE) {
+    return Status::kApiResponseInvalid;
+  }
+  // scope is required: every SDK reads it as a string.
+  const json_t* scope = json_object_get(r, "scope");
+  if (!json_is_string(scope) ||
+      json_string_length(scope) > STYTCH_MAX_TOKEN_SIZE) {
+    return Status::kApiResponseInvalid;
+  }
+  p.scopes = JsonStringView(scope);
+  if (exp <= 0) return Status::kApiResponseInvalid;
+  p.jwt_exp = exp;
+  p.expires_at_epoch = exp;
+  p.expires_at_from_exp = FormatRfc3339(exp);
+
+  JsonPtr claims(json_object());
+  if (!claims) throw std::bad_alloc();
+  const char* key;
+  json_t* value;
+  json_object_foreach(const_cast<json_t*>(r), key, value) {
+    if (!IsIntrospectionMember(key) &&
+        json_object_set(claims.get(), key, value) != 0) {
+      throw std::bad_alloc();
+    }
+  }
+  p.custom_claims = claims.get();
+  p.claims = std::move(claims);
+  p.root = std::move(root);
+  Ref<Session> s = MakeRef<Session>(std::move(p));
+  // What names the user or the app goes into headers whole, or not at all.
+  if (!s->IdentitySafe()) return Status::kIdentityInvalid;
+  *out = std::move(s);
   return Status::kOk;
 }
 
@@ -269,6 +386,20 @@ Status ParseAuthenticateResponse(int http_status, std::string_view body,
     return Status::kApiResponseInvalid;
   }
   return ParseSuccess(body, out);
+}
+
+Status ParseIntrospectionResponse(int http_status, std::string_view body,
+                                  Ref<Session>* out,
+                                  stytch_api_error_t* error) {
+  if (http_status != 200) return ParseApiError(http_status, body, error);
+  if (error != nullptr) {
+    memset(error, 0, sizeof(*error));
+    error->status_code = http_status;
+  }
+  if (body.size() > STYTCH_MAX_RESPONSE_SIZE) {
+    return Status::kApiResponseInvalid;
+  }
+  return ParseIntrospectionSuccess(body, out);
 }
 
 int64_t UnverifiedJwtExp(std::string_view jwt) {

@@ -44,6 +44,13 @@ Status DocumentDigest(std::string_view text, size_t max_size,
 Status ParseAuthenticateResponse(int http_status, std::string_view body,
                                  Ref<Session>* out, stytch_api_error_t* error);
 
+// Parses an RFC 7662 introspection answer of Stytch's Connected Apps
+// (stytch_api_parse_introspection in stytch_core.h has the rules).  The
+// shape is stytch-node's IntrospectTokenActiveResponse (lib/b2c/idp.ts,
+// lib/b2b/idp.ts); *out is set on kOk only.
+Status ParseIntrospectionResponse(int http_status, std::string_view body,
+                                  Ref<Session>* out, stytch_api_error_t* error);
+
 // exp of a JWT without verifying it; 0 when unreadable.  Only for tokens
 // that Stytch itself just returned to us over an authenticated channel,
 // to learn how long the new cookie lives.

@@ -8,12 +8,24 @@
 
 namespace stytch {
 
-bool Policy::ReadRoles(const json_t* roles, RoleMap* out) {
+namespace {
+
+// JavaScript's String.prototype.trim, of the ASCII whitespace it removes.
+std::string_view TrimSpace(std::string_view s) {
+  constexpr std::string_view kSpace = " \t\n\v\f\r";
+  const size_t first = s.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return std::string_view();
+  return s.substr(first, s.find_last_not_of(kSpace) - first + 1);
+}
+
+}  // namespace
+
+bool Policy::ReadRoles(const json_t* roles, RoleMap* out, const char* id_key) {
   if (!json_is_array(roles)) return false;
   size_t i;
   const json_t* role;
   json_array_foreach(roles, i, role) {
-    const auto role_id = JsonGetString(role, "role_id");
+    const auto role_id = JsonGetString(role, id_key);
     if (!json_is_object(role) || !role_id) return false;
     // A role without permissions grants nothing but is still a role.
     const json_t* perms = json_object_get(role, "permissions");
@@ -51,7 +63,15 @@ Status Policy::Parse(std::string_view json, Policy* out) {
   if (!ReadRoles(json_object_get(policy, "roles"), &roles)) {
     return Status::kPolicyInvalid;
   }
+  // Policies of projects without Connected Apps may have no scopes.
+  RoleMap scopes;
+  const json_t* scope_list = json_object_get(policy, "scopes");
+  if (scope_list != nullptr && !json_is_null(scope_list) &&
+      !ReadRoles(scope_list, &scopes, "scope")) {
+    return Status::kPolicyInvalid;
+  }
   out->roles_ = std::move(roles);
+  out->scopes_ = std::move(scopes);
   return Status::kOk;
 }
 
@@ -76,17 +96,37 @@ Status Policy::Check(const Session& session, std::string_view resource,
        session.organization_id() != *organization_id)) {
     return Status::kTenancyMismatch;
   }
+  if (session.is_oauth()) {
+    std::string_view rest = TrimSpace(session.scopes());
+    while (!rest.empty()) {
+      const size_t space = rest.find(' ');
+      auto it = scopes_.find(rest.substr(0, space));
+      if (it != scopes_.end() && Grants(it->second, resource, action)) {
+        return Status::kOk;
+      }
+      if (space == std::string_view::npos) break;
+      rest.remove_prefix(space + 1);
+    }
+    return Status::kPermissionDenied;
+  }
   for (std::string_view role : session.roles()) {
     auto it = roles_.find(role);
-    if (it == roles_.end()) continue;
-    for (const Permission& perm : it->second) {
-      if (perm.resource_id != resource) continue;
-      for (const std::string& a : perm.actions) {
-        if (a == action || a == "*") return Status::kOk;
-      }
+    if (it != roles_.end() && Grants(it->second, resource, action)) {
+      return Status::kOk;
     }
   }
   return Status::kPermissionDenied;
+}
+
+bool Policy::Grants(const std::vector<Permission>& perms,
+                    std::string_view resource, std::string_view action) {
+  for (const Permission& perm : perms) {
+    if (perm.resource_id != resource) continue;
+    for (const std::string& a : perm.actions) {
+      if (a == action || a == "*") return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace stytch

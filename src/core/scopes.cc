@@ -43,6 +43,13 @@ bool Granted(std::string_view has, const Scope& need) {
 
 }  // namespace
 
+bool ScopesInclude(std::string_view has, std::string_view required) {
+  return ForEachScope(required, false, [&](std::string_view need) {
+    return !ForEachScope(has, false,
+                         [&](std::string_view got) { return got != need; });
+  });
+}
+
 bool ScopesGrant(std::string_view has, std::string_view required) {
   return ForEachScope(required, false, [&](std::string_view piece) {
     return Granted(has, Split(piece));
@@ -50,13 +57,20 @@ bool ScopesGrant(std::string_view has, std::string_view required) {
 }
 
 Status CheckScopes(const Session& session, std::string_view required) {
-  if (!session.is_m2m()) {
-    const bool none =
-        ForEachScope(required, false, [](std::string_view) { return false; });
-    return none ? Status::kOk : Status::kScopeMissing;
+  bool met;
+  switch (session.kind()) {
+    case STYTCH_KIND_M2M:
+      met = ScopesGrant(session.scopes(), required);
+      break;
+    case STYTCH_KIND_OAUTH:
+      met = ScopesInclude(session.scopes(), required);
+      break;
+    default:
+      met =
+          ForEachScope(required, false, [](std::string_view) { return false; });
+      break;
   }
-  return ScopesGrant(session.scopes(), required) ? Status::kOk
-                                                 : Status::kScopeMissing;
+  return met ? Status::kOk : Status::kScopeMissing;
 }
 
 }  // namespace stytch

@@ -63,9 +63,52 @@ bool ReadRoles(const InsituJson& doc, const JNode* roles,
   return true;
 }
 
-bool IsM2mPayload(const InsituJson& doc) {
-  return doc.Get(doc.root(), kSessionClaim) == nullptr &&
-         doc.GetString(doc.root(), "scope").has_value();
+int PayloadKind(const InsituJson& doc) {
+  const JNode* root = doc.root();
+  if (doc.Get(root, kSessionClaim) != nullptr ||
+      !doc.GetString(root, "scope").has_value()) {
+    return STYTCH_KIND_SESSION;
+  }
+  // Present, of whatever type: a client_id that is no string makes an
+  // invalid OAuth token, not an M2M token of another client.
+  return doc.Get(root, "client_id") != nullptr ? STYTCH_KIND_OAUTH
+                                               : STYTCH_KIND_M2M;
+}
+
+bool ReadOrganizationClaim(const InsituJson& doc, const JNode* root,
+                           Session::Parts* p) {
+  const JNode* org = doc.Get(root, kOrganizationClaim);
+  if (org == nullptr) return true;
+  const auto org_id = doc.GetString(org, "organization_id");
+  if (org->type != JType::kObject || !org_id || org_id->empty()) {
+    return false;
+  }
+  const JNode* slug = doc.Get(org, "slug");
+  if (slug != nullptr && slug->type != JType::kString &&
+      slug->type != JType::kNull) {
+    return false;
+  }
+  p->organization_id = *org_id;
+  if (slug != nullptr && slug->type == JType::kString) {
+    p->organization_slug = slug->Str();
+  }
+  p->b2b = true;
+  return true;
+}
+
+bool ReadOrganizationClaim(const json_t* root, Session::Parts* p) {
+  const json_t* org = json_object_get(root, kOrganizationClaim);
+  if (org == nullptr) return true;
+  const auto org_id = JsonGetString(org, "organization_id");
+  if (!json_is_object(org) || !org_id || org_id->empty()) return false;
+  const json_t* slug = json_object_get(org, "slug");
+  if (slug != nullptr && !json_is_string(slug) && !json_is_null(slug)) {
+    return false;
+  }
+  p->organization_id = *org_id;
+  if (json_is_string(slug)) p->organization_slug = JsonStringView(slug);
+  p->b2b = true;
+  return true;
 }
 
 namespace {
@@ -83,11 +126,16 @@ Status ReadJwtParts(const InsituJson& doc, int64_t exp, Session::Parts* p) {
   if (!sub || sub->empty()) return Status::kClaimInvalid;
   p->subject = *sub;
 
-  if (p->m2m) {
+  if (p->kind != STYTCH_KIND_SESSION) {
     // The token lives as long as exp says; there is no session behind it.
     p->scopes = *doc.GetString(root, "scope");
     ExpiresAtFromExp(exp, p);
-    return Status::kOk;
+    if (p->kind == STYTCH_KIND_M2M) return Status::kOk;
+    const auto client_id = doc.GetString(root, "client_id");
+    if (!client_id || client_id->empty()) return Status::kClaimInvalid;
+    p->client_id = *client_id;
+    return ReadOrganizationClaim(doc, root, p) ? Status::kOk
+                                               : Status::kClaimInvalid;
   }
 
   const JNode* claim = doc.Get(root, kSessionClaim);
@@ -107,23 +155,8 @@ Status ReadJwtParts(const InsituJson& doc, int64_t exp, Session::Parts* p) {
   // Older tokens lack expires_at; the SDKs show exp in its place.
   ExpiresAtFromExp(exp, p);
 
-  if (const JNode* org = doc.Get(root, kOrganizationClaim)) {
-    const auto org_id = doc.GetString(org, "organization_id");
-    if (org->type != JType::kObject || !org_id || org_id->empty()) {
-      return Status::kSessionClaimInvalid;
-    }
-    const JNode* slug = doc.Get(org, "slug");
-    if (slug != nullptr && slug->type != JType::kString &&
-        slug->type != JType::kNull) {
-      return Status::kSessionClaimInvalid;
-    }
-    p->organization_id = *org_id;
-    if (slug != nullptr && slug->type == JType::kString) {
-      p->organization_slug = slug->Str();
-    }
-    p->b2b = true;
-  }
-  return Status::kOk;
+  return ReadOrganizationClaim(doc, root, p) ? Status::kOk
+                                             : Status::kSessionClaimInvalid;
 }
 
 }  // namespace
@@ -133,14 +166,18 @@ Status SessionFromJwtPayload(std::unique_ptr<JwtPayload> payload, int64_t exp,
   const InsituJson& doc = payload->doc;
   const JNode* root = doc.root();
   Session::Parts p;
-  const bool m2m = IsM2mPayload(doc);
-  p.m2m = m2m;
+  const int kind = PayloadKind(doc);
+  p.kind = kind;
   const Status st = ReadJwtParts(doc, exp, &p);
   if (st != Status::kOk) {
     // Only what the payload plainly says, nothing half-read.
     p = Session::Parts();
-    p.m2m = m2m;
+    p.kind = kind;
     p.subject = doc.GetString(root, "sub").value_or(std::string_view());
+    if (kind == STYTCH_KIND_OAUTH) {
+      p.client_id =
+          doc.GetString(root, "client_id").value_or(std::string_view());
+    }
     const JNode* claim = doc.Get(root, kSessionClaim);
     if (claim != nullptr) {
       p.session_id = doc.GetString(claim, "id").value_or(std::string_view());
@@ -174,7 +211,7 @@ bool HeaderSafe(std::string_view v) {
 
 bool Session::IdentitySafe() const {
   return HeaderSafe(p_.subject) && HeaderSafe(p_.session_id) &&
-         HeaderSafe(p_.organization_id);
+         HeaderSafe(p_.client_id) && HeaderSafe(p_.organization_id);
 }
 
 std::string_view Session::Field(stytch_field_t field) const {
@@ -233,7 +270,7 @@ std::string_view Session::RawField(stytch_field_t field) const {
     case STYTCH_FIELD_ISSUER:
       return p_.issuer;
     case STYTCH_FIELD_CLIENT_ID:
-      return p_.m2m ? p_.subject : std::string_view();
+      return p_.kind == STYTCH_KIND_M2M ? p_.subject : p_.client_id;
     case STYTCH_FIELD_SCOPES:
       return p_.scopes;
     case STYTCH_FIELD_FACTOR_TYPES:
@@ -274,7 +311,10 @@ std::optional<std::string_view> Session::Claim(std::string_view name) const {
 }
 
 bool Session::IsHiddenClaim(std::string_view name) const {
-  return IsReservedClaim(name) || (p_.m2m && name == "scope");
+  if (IsReservedClaim(name)) return true;
+  if (p_.kind == STYTCH_KIND_SESSION) return false;
+  return name == "scope" ||
+         (p_.kind == STYTCH_KIND_OAUTH && name == "client_id");
 }
 
 const json_t* Session::JwtRoot() const {

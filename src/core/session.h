@@ -30,6 +30,7 @@ class Session : public RefCounted {
   // keeps, so building one copies no text.
   struct Parts {
     JsonPtr root;
+    JsonPtr claims;  // introspection: the custom claims, an object of its own
     std::unique_ptr<JwtPayload> jwt;
     std::string_view subject;
     std::string_view session_id;
@@ -42,7 +43,8 @@ class Session : public RefCounted {
     std::string_view session_jwt;
     std::string_view session_token;
     std::string_view issuer;
-    std::string_view scopes;  // M2M: the scope claim as written
+    std::string_view scopes;     // M2M, OAuth: the scope claim as written
+    std::string_view client_id;  // OAuth: the client_id claim
     std::vector<std::string_view> roles;
     // JWT: custom claims are the non-reserved top-level members of the
     // payload.  API: they are the members of this object (may be null).
@@ -55,7 +57,7 @@ class Session : public RefCounted {
     int64_t expires_at_epoch = 0;
     int64_t jwt_exp = 0;
     bool b2b = false;
-    bool m2m = false;
+    int kind = STYTCH_KIND_SESSION;  // STYTCH_KIND_*, exactly one bit
   };
 
   explicit Session(Parts parts) : p_(std::move(parts)) {}
@@ -82,13 +84,17 @@ class Session : public RefCounted {
   const json_t* SessionObject() const;
   int64_t jwt_exp() const { return p_.jwt_exp; }
   bool is_b2b() const { return p_.b2b; }
-  bool is_m2m() const { return p_.m2m; }
-  // Whether subject, session id and organization id are HeaderSafe.
+  int kind() const { return p_.kind; }
+  bool is_m2m() const { return p_.kind == STYTCH_KIND_M2M; }
+  bool is_oauth() const { return p_.kind == STYTCH_KIND_OAUTH; }
+  // Whether subject, session id, client id and organization id are
+  // HeaderSafe.
   bool IdentitySafe() const;
   std::string_view scopes() const { return p_.scopes; }
 
  private:
-  // Not a custom claim: reserved (IsReservedClaim), or an M2M token's scope.
+  // Not a custom claim: reserved (IsReservedClaim), an access token's
+  // scope, or an OAuth token's client_id.
   bool IsHiddenClaim(std::string_view name) const;
   std::string_view RawField(stytch_field_t field) const;
 
@@ -132,13 +138,31 @@ bool HeaderSafe(std::string_view v);
 // Stytch's Go SDK, every "https://stytch.com/" claim, present or future.
 bool IsReservedClaim(std::string_view name);
 
-// An M2M access token: no "https://stytch.com/session" claim and a string
-// "scope" claim (stytch-node's authenticateM2MJwtLocal reads exactly
-// these).  Anything else is a session token, valid or not.
-bool IsM2mPayload(const InsituJson& doc);
+// The kind of a verified payload (STYTCH_KIND_*).  With no
+// "https://stytch.com/session" claim and a string "scope" claim it is an
+// access token: of a Connected App (STYTCH_KIND_OAUTH) when it has a
+// "client_id" claim, else of an M2M client (STYTCH_KIND_M2M).  Stytch
+// mints M2M tokens with sub = the client id and no client_id claim
+// (stytch-node's m2m.token documents their claims, and
+// m2m.authenticateToken returns sub as the client id); Connected Apps
+// tokens with sub = the user or member who granted access and the app in
+// client_id (the Connected App access token object; idp.ts's
+// introspection answers name it).  Anything else is a session token,
+// valid or not.
+int PayloadKind(const InsituJson& doc);
+
+// Reads the B2B "https://stytch.com/organization" claim of an object
+// (a payload, or an introspection answer given as jansson): absent is
+// fine; otherwise it must be an object with a non-empty string
+// organization_id and a slug that is a string, null or absent.
+bool ReadOrganizationClaim(const InsituJson& doc, const JNode* root,
+                           Session::Parts* p);
+bool ReadOrganizationClaim(const json_t* root, Session::Parts* p);
 
 // Builds a session from a verified payload.  An M2M token needs a
-// non-empty string sub (kClaimInvalid otherwise) and has no session.  For
+// non-empty string sub (kClaimInvalid otherwise) and has no session; an
+// OAuth token a non-empty string sub and client_id, and the organization
+// claim of B2B, read as for sessions (kClaimInvalid otherwise).  For
 // a session token, the "https://stytch.com/session"
 // claim must be an object with a non-empty string id; its timestamps, when
 // present, RFC 3339 strings; roles absent, null or an array of strings.

@@ -40,6 +40,9 @@ std::string Serialize(const Session& s) {
             s.Field(STYTCH_FIELD_ORGANIZATION_SLUG));
   SetString(obj.get(), "iss", s.Field(STYTCH_FIELD_ISSUER));
   SetString(obj.get(), "scope", s.scopes());
+  if (s.is_oauth()) {
+    SetString(obj.get(), "client_id", s.Field(STYTCH_FIELD_CLIENT_ID));
+  }
 
   JsonPtr roles(json_array());
   if (!roles) throw std::bad_alloc();
@@ -80,6 +83,7 @@ std::string Serialize(const Session& s) {
   json_object_set_new(obj.get(), "jwt_exp", json_integer(s.jwt_exp()));
   json_object_set_new(obj.get(), "b2b", json_boolean(s.is_b2b()));
   json_object_set_new(obj.get(), "m2m", json_boolean(s.is_m2m()));
+  json_object_set_new(obj.get(), "kind", json_integer(s.kind()));
 
   return JsonDumpCompact(obj.get());
 }
@@ -111,7 +115,15 @@ Status Deserialize(std::string_view text, Ref<Session>* out) {
       json_integer_value(json_object_get(root.get(), "expires_at_epoch"));
   p.jwt_exp = json_integer_value(json_object_get(root.get(), "jwt_exp"));
   p.b2b = json_is_true(json_object_get(root.get(), "b2b"));
-  p.m2m = json_is_true(json_object_get(root.get(), "m2m"));
+  p.client_id = str("client_id");
+  // Entries written before "kind" say "m2m" only.
+  const json_int_t kind =
+      json_integer_value(json_object_get(root.get(), "kind"));
+  if (kind == STYTCH_KIND_M2M || kind == STYTCH_KIND_OAUTH) {
+    p.kind = static_cast<int>(kind);
+  } else if (json_is_true(json_object_get(root.get(), "m2m"))) {
+    p.kind = STYTCH_KIND_M2M;
+  }
   p.root = std::move(root);
 
   *out = MakeRef<Session>(std::move(p));

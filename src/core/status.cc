@@ -75,6 +75,8 @@ constexpr StatusInfo kTable[] = {
     // An identity that cannot go into a header as it is: nothing that
     // names the user may be dropped or changed on its way to upstream.
     {Status::kIdentityInvalid, "identity_invalid", Action::kUnauthorized},
+    // Introspection: Stytch says the token is not an active access token.
+    {Status::kApiTokenInactive, "api_token_inactive", Action::kUnauthorized},
 };
 
 static_assert(std::size(kTable) == static_cast<size_t>(kStatusCount),

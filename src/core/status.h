@@ -52,6 +52,7 @@ enum class Status : int {
   kApiRateLimited = STYTCH_API_RATE_LIMITED,
   kApiCallsLimited = STYTCH_API_CALLS_LIMITED,
   kIdentityInvalid = STYTCH_IDENTITY_INVALID,
+  kApiTokenInactive = STYTCH_API_TOKEN_INACTIVE,
 };
 
 enum class Action : int {

@@ -154,6 +154,10 @@ int stytch_session_is_m2m(const stytch_session_t* session) {
   return session != nullptr && FromC(session)->is_m2m() ? 1 : 0;
 }
 
+int stytch_session_kind(const stytch_session_t* session) {
+  return session == nullptr ? 0 : FromC(session)->kind();
+}
+
 int stytch_session_identity_safe(const stytch_session_t* session) {
   return session != nullptr && FromC(session)->IdentitySafe() ? 1 : 0;
 }
@@ -243,6 +247,23 @@ stytch_status_t stytch_api_parse_authenticate(int http_status, const char* body,
   return Guard([&] {
     Ref<Session> s;
     const Status st = stytch::ParseAuthenticateResponse(
+        http_status, View(body, len), &s, error);
+    if (st == Status::kOk) {
+      if (session == nullptr) return Status::kInternalError;
+      *session = ToC(s.Leak());
+    }
+    return st;
+  });
+}
+
+stytch_status_t stytch_api_parse_introspection(int http_status,
+                                               const char* body, size_t len,
+                                               stytch_session_t** session,
+                                               stytch_api_error_t* error) {
+  if (session != nullptr) *session = nullptr;
+  return Guard([&] {
+    Ref<Session> s;
+    const Status st = stytch::ParseIntrospectionResponse(
         http_status, View(body, len), &s, error);
     if (st == Status::kOk) {
       if (session == nullptr) return Status::kInternalError;

@@ -85,9 +85,12 @@ typedef enum {
                                          or something else answered: 500 */
     STYTCH_API_RATE_LIMITED,          /* 429 */
     STYTCH_API_CALLS_LIMITED,         /* this worker's own bound: 503 */
-    STYTCH_IDENTITY_INVALID,          /* sub, session or organization id
-                                         with a control character or a
-                                         line separator: 401 */
+    STYTCH_IDENTITY_INVALID,          /* sub, session, client or
+                                         organization id with a control
+                                         character or a line separator:
+                                         401 */
+    STYTCH_API_TOKEN_INACTIVE,        /* introspection: {"active": false},
+                                         or not an access token: 401 */
 
     STYTCH_STATUS_MAX
 } stytch_status_t;
@@ -150,8 +153,10 @@ typedef enum {
     STYTCH_FIELD_SESSION_JWT,      /* API answers only: the new JWT */
     STYTCH_FIELD_SESSION_TOKEN,    /* API answers only */
     STYTCH_FIELD_ISSUER,           /* JWTs only: iss, as the token wrote it */
-    STYTCH_FIELD_CLIENT_ID,        /* M2M tokens: sub; else empty */
-    STYTCH_FIELD_SCOPES,           /* M2M tokens: scope, space-separated */
+    STYTCH_FIELD_CLIENT_ID,        /* M2M tokens: sub; OAuth access
+                                      tokens: client_id; else empty */
+    STYTCH_FIELD_SCOPES,           /* M2M and OAuth access tokens: scope,
+                                      space-separated */
     /* from authentication_factors, distinct, in order, comma-separated */
     STYTCH_FIELD_FACTOR_TYPES,
     STYTCH_FIELD_DELIVERY_METHODS,
@@ -210,15 +215,27 @@ int stytch_session_is_b2b(const stytch_session_t *session);
 
 /*
  * 1 for an M2M access token (client-credentials grant): no
- * https://stytch.com/session claim and a string scope claim.  Its subject
- * and client id are sub, its custom claims the top-level claims other than
- * the registered ones and scope.
+ * https://stytch.com/session claim, a string scope claim and no client_id
+ * claim.  Its subject and client id are sub, its custom claims the
+ * top-level claims other than the registered ones and scope.
  */
 int stytch_session_is_m2m(const stytch_session_t *session);
 
 /*
+ * The kind of token the session came from: STYTCH_KIND_SESSION (session
+ * JWTs and sessions/authenticate answers), STYTCH_KIND_M2M, or
+ * STYTCH_KIND_OAUTH (a Connected Apps access token: no session claim, a
+ * string scope claim and a client_id claim; or an introspection answer).
+ * An OAuth token's subject is sub, the user or member who granted access,
+ * its client id the client_id claim, its organization (B2B) that of the
+ * https://stytch.com/organization claim.  0 for NULL.
+ */
+int stytch_session_kind(const stytch_session_t *session);
+
+/*
  * 1 when the session's identity, its subject (user, member or client id),
- * session id and organization id, holds none of the characters that
+ * session id, client id and organization id, holds none of the characters
+ * that
  * stytch_session_field() never gives: such an identity would reach a
  * header empty, and the caller refuses it (STYTCH_IDENTITY_INVALID).
  */
@@ -226,10 +243,11 @@ int stytch_session_identity_safe(const stytch_session_t *session);
 
 /*
  * Whether the session's scopes meet every scope of `required` (space-
- * separated; empty means none), as Stytch's SDKs match them: a scope is
- * "action" or "action:resource", and a required "action:resource" is met
- * by that action with that resource or with "*".  STYTCH_OK or
- * STYTCH_SCOPE_MISSING; a session token has no scopes.
+ * separated; empty means none), as Stytch's SDKs match them.  M2M tokens:
+ * a scope is "action" or "action:resource", and a required
+ * "action:resource" is met by that action with that resource or with "*".
+ * OAuth access tokens: a required scope is met by the same string.
+ * STYTCH_OK or STYTCH_SCOPE_MISSING; a session token has no scopes.
  */
 stytch_status_t stytch_scopes_check(const stytch_session_t *session,
     const char *required, size_t len);
@@ -274,7 +292,8 @@ typedef struct {
 /* Kinds of token, for stytch_verify_params_t.kinds. */
 enum {
     STYTCH_KIND_SESSION = 1,      /* session JWTs */
-    STYTCH_KIND_M2M = 2           /* M2M access tokens */
+    STYTCH_KIND_M2M = 2,          /* M2M access tokens */
+    STYTCH_KIND_OAUTH = 4         /* Connected Apps access tokens */
 };
 
 typedef struct {
@@ -283,7 +302,8 @@ typedef struct {
     int64_t      max_token_age;   /* seconds; < 0 means no limit */
     /* STYTCH_KIND_* bits the caller takes; 0 means STYTCH_KIND_SESSION,
      * other bits are ignored.  Another kind is
-     * STYTCH_TOKEN_KIND_NOT_ALLOWED, checked right after the signature. */
+     * STYTCH_TOKEN_KIND_NOT_ALLOWED, checked right after the signature.
+     * max_token_age applies to session JWTs only. */
     unsigned     kinds;
 } stytch_verify_params_t;
 
@@ -378,6 +398,27 @@ stytch_status_t stytch_api_parse_error(int http_status, const char *body,
 const char *stytch_api_error_directive(const stytch_api_error_t *error);
 
 /*
+ * Parses the body of an RFC 7662 introspection answer of Stytch's
+ * Connected Apps (POST .../oauth2/introspect) given its HTTP status.
+ * 200 with "active": true gives STYTCH_OK and a session of kind
+ * STYTCH_KIND_OAUTH: subject sub, client id client_id (both non-empty
+ * strings), scopes scope (a string), expiry exp (an integer), iat and nbf
+ * (integers when present), iss, aud (a string or an array of strings),
+ * organization from https://stytch.com/organization (B2B), custom claims
+ * the other members but request_id, status_code, active and token_type.
+ * No string may be longer than STYTCH_MAX_TOKEN_SIZE (what no token
+ * could carry).  "active": false, or a token_type other than
+ * "access_token" (a refresh token), is STYTCH_API_TOKEN_INACTIVE; an
+ * identity that fails stytch_session_identity_safe()
+ * STYTCH_IDENTITY_INVALID; any other 200 STYTCH_API_RESPONSE_INVALID.
+ * Only STYTCH_OK sets *session.  Other statuses are mapped as
+ * stytch_api_parse_error maps them.
+ */
+stytch_status_t stytch_api_parse_introspection(int http_status,
+    const char *body, size_t len, stytch_session_t **session,
+    stytch_api_error_t *error);
+
+/*
  * SHA-256 of what a fetched document (a key set, a policy) says, without
  * the members that change with every answer (request_id, status_code):
  * two fetches of the same keys give the same digest.
@@ -407,7 +448,10 @@ void stytch_policy_free(stytch_policy_t *policy);
 /*
  * STYTCH_OK when one of the session's roles grants action on resource;
  * for organization_id non-NULL (B2B), the session's organization must be
- * that one first (STYTCH_TENANCY_MISMATCH).
+ * that one first (STYTCH_TENANCY_MISMATCH).  An OAuth access token has no
+ * roles: its scopes grant, through the project policy's "scopes" (each
+ * scope of the token, compared exactly, gives the permissions of the
+ * policy scope of that name).  M2M tokens are granted nothing.
  */
 stytch_status_t stytch_policy_check(const stytch_policy_t *policy,
     const stytch_session_t *session, const char *resource,

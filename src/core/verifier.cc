@@ -9,20 +9,23 @@
 namespace stytch {
 namespace {
 
-// Whether a caller that takes `kinds` takes this session's kind.
-bool KindAllowed(unsigned kinds, bool m2m) {
-  kinds &= STYTCH_KIND_SESSION | STYTCH_KIND_M2M;
+// Whether a caller that takes `kinds` takes a token of `kind`.
+bool KindAllowed(unsigned kinds, int kind) {
+  kinds &= STYTCH_KIND_SESSION | STYTCH_KIND_M2M | STYTCH_KIND_OAUTH;
   if (kinds == 0) kinds = STYTCH_KIND_SESSION;
-  return (kinds & (m2m ? STYTCH_KIND_M2M : STYTCH_KIND_SESSION)) != 0;
+  return (kinds & static_cast<unsigned>(kind)) != 0;
 }
 
 // max_token_age is the session JWTs' rule (authenticateJwt's
-// max_token_age_seconds): m2m.authenticateToken has none, so an M2M token
-// is held to its exp only.
+// max_token_age_seconds): m2m.authenticateToken and idp's
+// introspectTokenLocal have none, so an access token is held to its exp
+// only.
 VerifyParams FreshnessParams(const VerifyParams& params,
                              const Session* session) {
   VerifyParams p = params;
-  if (session != nullptr && session->is_m2m()) p.max_token_age = -1;
+  if (session != nullptr && session->kind() != STYTCH_KIND_SESSION) {
+    p.max_token_age = -1;
+  }
   return p;
 }
 
@@ -109,7 +112,7 @@ Status Verifier::VerifyUncached(std::string_view token,
   // was.  The first failure, in the documented order, is the answer.
   // The kind comes first: the API can make neither kind into the other,
   // so a token the caller does not take is refused without asking.
-  if (!KindAllowed(params.kinds, IsM2mPayload(payload->doc))) {
+  if (!KindAllowed(params.kinds, PayloadKind(payload->doc))) {
     st = Status::kTokenKindNotAllowed;
   } else if ((st = CheckIssuer(payload->doc, issuers_)) == Status::kOk &&
              (st = CheckAudience(payload->doc, project_id_)) == Status::kOk &&
@@ -142,7 +145,7 @@ Status Verifier::Verify(std::string_view token, const VerifyParams& params,
     if (const TokenCache::Entry* hit = cache_.Find(token, hash)) {
       *cached = true;
       *session = hit->session;
-      if (!KindAllowed(params.kinds, hit->session->is_m2m())) {
+      if (!KindAllowed(params.kinds, hit->session->kind())) {
         return Status::kTokenKindNotAllowed;
       }
       const Status st = CheckNotBefore(hit->times, params);

@@ -53,12 +53,13 @@ class Verifier {
   //     both fall back to the API;
   //  4. the RS256 signature (401): before any claim, so that an expired
   //     forgery is kJwtSignatureInvalid and never costs an API call;
-  //  5. payload JSON (401), then the token's kind (session or M2M, see
-  //     IsM2mPayload) against params.kinds (kTokenKindNotAllowed, 401;
+  //  5. payload JSON (401), then the token's kind (session, M2M or OAuth,
+  //     see PayloadKind) against params.kinds (kTokenKindNotAllowed, 401;
   //     *session is set);
   //  6. iss, aud, time claim types, nbf and future iat, the session claim,
-  //     then exp and max token age: each falls back to the API, since the
-  //     token is Stytch's own, and *session is set (untrusted, for logs).
+  //     then exp and max token age (session JWTs only): each falls back
+  //     to the API, since the token is Stytch's own, and *session is set
+  //     (untrusted, for logs).
   // A cached token skips 1-5 but the kind, and of 6 repeats nbf/iat, exp and
   // max age with `params`, since the cache is shared by locations with
   // different settings.

@@ -1,7 +1,8 @@
 // Copyright (C) 2026 The ngx_http_stytch_module authors
 // SPDX-License-Identifier: BSD-2-Clause
 //
-// RBAC policy documents, then a check against a fixed B2B session.
+// RBAC policy documents, then checks of a fixed B2B session and a fixed
+// B2B Connected Apps token.
 
 #include <cstdint>
 #include <string>
@@ -31,6 +32,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     __builtin_trap();
   }
   const std::string_view org = "o";
+  policy.Check(*s, "documents", "read", &org);
+  policy.Check(*s, "documents", "delete", nullptr);
+
+  // A B2B Connected Apps token: its scopes go through the policy's.
+  stytch::ParseJwtPayloadJson(
+      R"({"sub":"m","client_id":"c","scope":" read:documents admin  ",)"
+      R"("https://stytch.com/organization":{"organization_id":"o"}})",
+      &p);
+  if (stytch::SessionFromJwtPayload(std::move(p), 1, &s) !=
+          stytch::Status::kOk ||
+      !s->is_oauth()) {
+    __builtin_trap();
+  }
   policy.Check(*s, "documents", "read", &org);
   policy.Check(*s, "documents", "delete", nullptr);
   return 0;

@@ -49,7 +49,7 @@ inline void CheckSession(const stytch::Session& s) {
   for (const char* name : kClaims) {
     if (b->Claim(name) != s.Claim(name)) __builtin_trap();
   }
-  if (b->is_b2b() != s.is_b2b() || b->is_m2m() != s.is_m2m() ||
+  if (b->is_b2b() != s.is_b2b() || b->kind() != s.kind() ||
       b->expires_at() != s.expires_at() ||
       b->last_authenticated_at() != s.last_authenticated_at() ||
       b->roles() != s.roles()) {

@@ -422,6 +422,259 @@ TEST(ApiTest, Oversized) {
   EXPECT_STREQ(stytch_api_error_directive(&err), "stytch_api_url");
 }
 
+// Stytch's introspection answer (docs: Connected Apps, Introspect Token;
+// stytch-node's IntrospectTokenActiveResponse), B2B with its organization.
+const char kIntrospection[] = R"({
+  "active": true, "aud": ["project-test-1"],
+  "client_id": "connected-app-test-d731954d-dab3-4a2b-bdee-07f3ad1be888",
+  "exp": 1738848103, "iat": 1738844503, "nbf": 1738844503,
+  "iss": "https://login.example.com", "scope": "openid email read:documents",
+  "sub": "member-test-32fc5024-9c09-4da3-bd2e-c9ce4da9375f",
+  "token_type": "access_token",
+  "https://stytch.com/organization": {
+    "organization_id": "organization-test-1", "slug": "acme"},
+  "plan": "pro", "jti": "j-1",
+  "request_id": "request-id-test-b05c992f-ebdc-489d-a754-c7e70ba13141",
+  "status_code": 200
+})";
+
+Status Introspect(int code, const std::string& body, Ref<Session>* s,
+                  stytch_api_error_t* err = nullptr) {
+  *s = Ref<Session>();
+  return ParseIntrospectionResponse(code, body, s, err);
+}
+
+// The answer with member `name` replaced by the JSON `value`, or dropped
+// for a null pointer.
+std::string IntrospectionWith(const std::string& name, const char* value) {
+  JsonPtr root = JsonParse(kIntrospection, STYTCH_MAX_RESPONSE_SIZE);
+  EXPECT_TRUE(root);
+  json_object_del(root.get(), name.c_str());
+  if (value != nullptr) {
+    JsonPtr v = JsonParse(std::string("[") + value + "]", 1 << 20);
+    EXPECT_TRUE(v) << value;
+    json_object_set(root.get(), name.c_str(), json_array_get(v.get(), 0));
+  }
+  return JsonDumpCompact(root.get());
+}
+
+TEST(IntrospectionTest, ActiveB2b) {
+  Ref<Session> s;
+  stytch_api_error_t err;
+  ASSERT_EQ(Introspect(200, kIntrospection, &s, &err), Status::kOk);
+  EXPECT_EQ(err.status_code, 200);
+  EXPECT_EQ(s->kind(), STYTCH_KIND_OAUTH);
+  EXPECT_TRUE(s->is_oauth());
+  EXPECT_TRUE(s->is_b2b());
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SUBJECT),
+            "member-test-32fc5024-9c09-4da3-bd2e-c9ce4da9375f");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_CLIENT_ID),
+            "connected-app-test-d731954d-dab3-4a2b-bdee-07f3ad1be888");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SCOPES), "openid email read:documents");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_ORGANIZATION_ID), "organization-test-1");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_ORGANIZATION_SLUG), "acme");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_ISSUER), "https://login.example.com");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SESSION_ID), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_EXPIRES_AT), "2025-02-06T13:21:43Z");
+  EXPECT_EQ(s->expires_at(), 1738848103);
+  EXPECT_EQ(s->jwt_exp(), 1738848103);
+  // Custom claims: what is neither registered, RFC 7662's nor Stytch's.
+  EXPECT_EQ(F(*s, STYTCH_FIELD_CUSTOM_CLAIMS), R"({"plan":"pro"})");
+  EXPECT_EQ(s->Claim("plan").value(), "pro");
+  for (const char* hidden : {"scope", "client_id", "active", "token_type",
+                             "request_id", "status_code", "jti", "sub"}) {
+    EXPECT_FALSE(s->Claim(hidden)) << hidden;
+  }
+  EXPECT_EQ(F(*s, STYTCH_FIELD_AUTH_FACTORS), "[]");
+  EXPECT_TRUE(s->roles().empty());
+}
+
+TEST(IntrospectionTest, ActiveConsumerMinimal) {
+  Ref<Session> s;
+  ASSERT_EQ(Introspect(200,
+                       R"({"active":true,"sub":"user-test-1",)"
+                       R"("client_id":"connected-app-1","scope":"",)"
+                       R"("exp":1738848103})",
+                       &s),
+            Status::kOk);
+  EXPECT_FALSE(s->is_b2b());
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SCOPES), "");
+  EXPECT_EQ(F(*s, STYTCH_FIELD_CUSTOM_CLAIMS), "{}");
+  // aud may be a string; a null iss is an absent one.
+  ASSERT_EQ(
+      Introspect(200, IntrospectionWith("aud", R"("project-test-1")"), &s),
+      Status::kOk);
+  ASSERT_EQ(Introspect(200, IntrospectionWith("iss", "null"), &s), Status::kOk);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_ISSUER), "");
+  for (const char* member : {"aud", "iat", "nbf", "iss", "token_type",
+                             "https://stytch.com/organization"}) {
+    EXPECT_EQ(Introspect(200, IntrospectionWith(member, nullptr), &s),
+              Status::kOk)
+        << member;
+  }
+}
+
+// RFC 7662: an inactive token is all the answer says; a refresh token is
+// no access token whatever it grants.
+TEST(IntrospectionTest, Inactive) {
+  Ref<Session> s;
+  EXPECT_EQ(
+      Introspect(200, R"({"active":false,"request_id":"r","status_code":200})",
+                 &s),
+      Status::kApiTokenInactive);
+  EXPECT_FALSE(s);
+  EXPECT_EQ(Introspect(200, IntrospectionWith("active", "false"), &s),
+            Status::kApiTokenInactive);
+  EXPECT_FALSE(s);
+  EXPECT_EQ(Introspect(
+                200, IntrospectionWith("token_type", R"("refresh_token")"), &s),
+            Status::kApiTokenInactive);
+  EXPECT_FALSE(s);
+  EXPECT_EQ(StatusAction(Status::kApiTokenInactive), Action::kUnauthorized);
+  EXPECT_STREQ(StatusName(Status::kApiTokenInactive), "api_token_inactive");
+}
+
+TEST(IntrospectionTest, MalformedAnswers) {
+  Ref<Session> s;
+  const struct {
+    const char* member;
+    const char* value;
+  } kBad[] = {
+      {"active", nullptr},
+      {"active", R"("true")"},
+      {"active", "1"},
+      {"active", "null"},
+      {"sub", nullptr},
+      {"sub", R"("")"},
+      {"sub", "5"},
+      {"client_id", nullptr},
+      {"client_id", R"("")"},
+      {"client_id", "[]"},
+      {"scope", nullptr},
+      {"scope", R"(["openid"])"},
+      {"scope", "null"},
+      {"exp", nullptr},
+      {"exp", R"("1738848103")"},
+      {"exp", "1738848103.5"},
+      {"exp", "0"},
+      {"exp", "-5"},
+      {"exp", "null"},
+      {"iat", R"("1")"},
+      {"nbf", "1.5"},
+      {"iss", "5"},
+      {"aud", "5"},
+      {"aud", R"(["a",1])"},
+      {"aud", "{}"},
+      {"token_type", "1"},
+      {"https://stytch.com/organization", R"("organization-test-1")"},
+      {"https://stytch.com/organization", R"({"slug":"acme"})"},
+      {"https://stytch.com/organization", R"({"organization_id":""})"},
+      {"https://stytch.com/organization",
+       R"({"organization_id":"o","slug":5})"},
+  };
+  for (const auto& b : kBad) {
+    const std::string body = IntrospectionWith(b.member, b.value);
+    EXPECT_EQ(Introspect(200, body, &s), Status::kApiResponseInvalid) << body;
+    EXPECT_FALSE(s) << body;
+  }
+  for (const char* body :
+       {"", "null", "[]", "true", R"("active")", "{", "<html></html>",
+        R"({"active":true,"active":true,"sub":"u","client_id":"c",)"
+        R"("scope":"","exp":5})"}) {
+    EXPECT_EQ(Introspect(200, body, &s), Status::kApiResponseInvalid) << body;
+  }
+}
+
+// What a header would carry must be whole: an identity with a control
+// character or a line separator is refused, other values are emptied.
+TEST(IntrospectionTest, HostileValues) {
+  Ref<Session> s;
+  for (const char* member : {"sub", "client_id"}) {
+    for (const char* v : {R"("u\r\nX-Injected: 1")", R"("u\u007f")",
+                          R"("u\u2028")", R"("u\u0085")"}) {
+      const std::string body = IntrospectionWith(member, v);
+      EXPECT_EQ(Introspect(200, body, &s), Status::kIdentityInvalid) << body;
+      EXPECT_FALSE(s);
+    }
+  }
+  EXPECT_EQ(Introspect(200,
+                       IntrospectionWith("https://stytch.com/organization",
+                                         R"({"organization_id":"o\n"})"),
+                       &s),
+            Status::kIdentityInvalid);
+  // A NUL would cut every C string short: no such answer parses.
+  std::string nul = kIntrospection;
+  nul.replace(nul.find("member-test-"), 12, R"(member\u0000)");
+  EXPECT_EQ(Introspect(200, nul, &s), Status::kApiResponseInvalid);
+  EXPECT_FALSE(s);
+  ASSERT_EQ(
+      Introspect(200, IntrospectionWith("scope", R"("openid\r\nX: 1")"), &s),
+      Status::kOk);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_SCOPES), "");
+  ASSERT_EQ(
+      Introspect(200, IntrospectionWith("plan", R"({"k":"v\r\n\u007f"})"), &s),
+      Status::kOk);
+  EXPECT_EQ(F(*s, STYTCH_FIELD_CUSTOM_CLAIMS),
+            R"({"plan":{"k":"v\r\n\u007f"}})");
+  EXPECT_TRUE(HeaderSafe(F(*s, STYTCH_FIELD_CUSTOM_CLAIMS)));
+}
+
+// No string longer than a token could carry; the body as any answer.
+TEST(IntrospectionTest, Sizes) {
+  Ref<Session> s;
+  const std::string at_limit =
+      "\"" + std::string(STYTCH_MAX_TOKEN_SIZE, 'a') + "\"";
+  const std::string beyond =
+      "\"" + std::string(STYTCH_MAX_TOKEN_SIZE + 1, 'a') + "\"";
+  for (const char* member : {"sub", "client_id", "scope", "iss"}) {
+    EXPECT_EQ(Introspect(200, IntrospectionWith(member, at_limit.c_str()), &s),
+              Status::kOk)
+        << member;
+    EXPECT_EQ(Introspect(200, IntrospectionWith(member, beyond.c_str()), &s),
+              Status::kApiResponseInvalid)
+        << member;
+  }
+  const std::string org = R"({"organization_id":)" + beyond + "}";
+  EXPECT_EQ(Introspect(200,
+                       IntrospectionWith("https://stytch.com/organization",
+                                         org.c_str()),
+                       &s),
+            Status::kApiResponseInvalid);
+  std::string body = kIntrospection;
+  body.insert(
+      body.size() - 1,
+      ",\"pad\":\"" + std::string(STYTCH_MAX_RESPONSE_SIZE, 'x') + "\"");
+  EXPECT_EQ(Introspect(200, body, &s), Status::kApiResponseInvalid);
+  EXPECT_EQ(Introspect(404, body, &s), Status::kApiMisconfigured);
+  std::string deep = kIntrospection;
+  deep.insert(deep.size() - 1,
+              ",\"deep\":" + std::string(40, '[') + std::string(40, ']'));
+  EXPECT_EQ(Introspect(200, deep, &s), Status::kApiResponseInvalid);
+}
+
+// Errors are any endpoint's: the OAuth2 form included.
+TEST(IntrospectionTest, Errors) {
+  Ref<Session> s;
+  stytch_api_error_t err;
+  EXPECT_EQ(Introspect(401,
+                       R"({"error":"invalid_token",)"
+                       R"("error_description":"bad token"})",
+                       &s, &err),
+            Status::kApiSessionNotFound);
+  EXPECT_STREQ(err.error_type, "invalid_token");
+  EXPECT_STREQ(err.error_message, "bad token");
+  EXPECT_EQ(Introspect(429, "", &s), Status::kApiRateLimited);
+  EXPECT_EQ(Introspect(503, "", &s), Status::kApiUnavailable);
+  EXPECT_EQ(Introspect(404, "<html>nope</html>", &s, &err),
+            Status::kApiMisconfigured);
+  EXPECT_EQ(Introspect(400,
+                       R"({"status_code":400,"error_type":"route_not_found",)"
+                       R"("error_message":"x"})",
+                       &s, &err),
+            Status::kApiMisconfigured);
+  EXPECT_FALSE(s);
+}
+
 }  // namespace
 }  // namespace stytch
 

@@ -111,5 +111,36 @@ TEST(ScopesTest, CheckSession) {
   EXPECT_EQ(CheckScopes(*user, ""), Status::kOk);
 }
 
+// Connected Apps scopes are opaque strings: stytch-node matches an OAuth
+// token's scopes by equality (idp.ts, rbac_local.ts), so "write:*" is a
+// scope of its own, not a wildcard, and "read" is not "read:*".
+TEST(ScopesTest, OAuthScopesMatchExactly) {
+  const char kScopes[] = "openid read:documents write:*";
+  const Ref<Session> oauth = FromJson(
+      std::string(
+          R"({"sub":"user-1","client_id":"connected-app-1","scope":")") +
+      kScopes + "\"}");
+  ASSERT_TRUE(oauth->is_oauth());
+  EXPECT_EQ(CheckScopes(*oauth, "openid"), Status::kOk);
+  EXPECT_EQ(CheckScopes(*oauth, "read:documents openid"), Status::kOk);
+  EXPECT_EQ(CheckScopes(*oauth, "write:*"), Status::kOk);
+  EXPECT_EQ(CheckScopes(*oauth, "write:documents"), Status::kScopeMissing);
+  EXPECT_EQ(CheckScopes(*oauth, "read"), Status::kScopeMissing);
+  EXPECT_EQ(CheckScopes(*oauth, "read:documents email"), Status::kScopeMissing);
+  EXPECT_EQ(CheckScopes(*oauth, "Openid"), Status::kScopeMissing);
+  EXPECT_EQ(CheckScopes(*oauth, ""), Status::kOk);
+  EXPECT_EQ(CheckScopes(*oauth, "  openid  "), Status::kOk);
+  // The same scopes on an M2M token follow m2m_local.ts's rule.
+  const Ref<Session> m2m = FromJson(
+      std::string(R"({"sub":"m2m-client-1","scope":")") + kScopes + "\"}");
+  ASSERT_TRUE(m2m->is_m2m());
+  EXPECT_EQ(CheckScopes(*m2m, "write:documents"), Status::kOk);
+
+  EXPECT_TRUE(ScopesInclude("a b  c", "c a"));
+  EXPECT_FALSE(ScopesInclude("a b", "a:b"));
+  EXPECT_FALSE(ScopesInclude("", "a"));
+  EXPECT_TRUE(ScopesInclude("", "   "));
+}
+
 }  // namespace
 }  // namespace stytch

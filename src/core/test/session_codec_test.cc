@@ -67,6 +67,7 @@ void ExpectSameFields(const stytch_session_t* a, const stytch_session_t* b,
   }
   EXPECT_EQ(stytch_session_is_b2b(b), stytch_session_is_b2b(a)) << what;
   EXPECT_EQ(stytch_session_is_m2m(b), stytch_session_is_m2m(a)) << what;
+  EXPECT_EQ(stytch_session_kind(b), stytch_session_kind(a)) << what;
   EXPECT_EQ(stytch_session_expires_at(b), stytch_session_expires_at(a)) << what;
   EXPECT_EQ(stytch_session_jwt_exp(b), stytch_session_jwt_exp(a)) << what;
   EXPECT_EQ(stytch_session_last_authenticated_at(b),
@@ -155,6 +156,54 @@ TEST(SessionCodecTest, M2mRoundTrips) {
   EXPECT_EQ(stytch_scopes_check(back, "read:books", 10), STYTCH_OK);
   EXPECT_EQ(stytch_scopes_check(back, "write:books", 11), STYTCH_SCOPE_MISSING);
   stytch_session_release(back);
+  stytch_session_release(s);
+}
+
+// An OAuth token keeps its kind, its client id apart from its subject,
+// and its organization, from a JWT and from an introspection answer.
+TEST(SessionCodecTest, OAuthRoundTrips) {
+  stytch_session_t* jwt = FromJwt("oauth_b2b", STYTCH_KIND_OAUTH);
+  ASSERT_NE(jwt, nullptr);
+  const std::string body =
+      R"({"active":true,"sub":"user-test-1","client_id":"connected-app-1",)"
+      R"("scope":"openid read:documents","exp":1760000300,"iat":1760000000,)"
+      R"("token_type":"access_token","plan":"pro","request_id":"r"})";
+  stytch_session_t* answer = nullptr;
+  ASSERT_EQ(stytch_api_parse_introspection(200, body.data(), body.size(),
+                                           &answer, nullptr),
+            STYTCH_OK);
+  for (stytch_session_t* s : {jwt, answer}) {
+    stytch_session_t* back = CacheRoundTrip(s);
+    ASSERT_NE(back, nullptr);
+    ExpectSameFields(s, back, Field(s, STYTCH_FIELD_SUBJECT));
+    EXPECT_EQ(stytch_session_kind(back), STYTCH_KIND_OAUTH);
+    EXPECT_EQ(stytch_session_is_m2m(back), 0);
+    EXPECT_EQ(stytch_scopes_check(back, "read:documents", 14), STYTCH_OK);
+    EXPECT_EQ(stytch_scopes_check(back, "read:*", 6), STYTCH_SCOPE_MISSING);
+    stytch_session_release(back);
+  }
+  EXPECT_EQ(Field(jwt, STYTCH_FIELD_CLIENT_ID),
+            "connected-app-test-d731954d-dab3-4a2b-bdee-07f3ad1be888");
+  EXPECT_EQ(Field(jwt, STYTCH_FIELD_ORGANIZATION_ID),
+            "organization-test-33333333-3333-3333-3333-333333333333");
+  EXPECT_EQ(Field(answer, STYTCH_FIELD_CLIENT_ID), "connected-app-1");
+  EXPECT_EQ(Field(answer, STYTCH_FIELD_CUSTOM_CLAIMS), R"({"plan":"pro"})");
+  stytch_session_release(answer);
+  stytch_session_release(jwt);
+}
+
+// Entries written before the kind was kept say "m2m" only.
+TEST(SessionCodecTest, EntriesWithoutKind) {
+  stytch_session_t* s = nullptr;
+  const std::string m2m = R"({"sub":"m2m-client-1","scope":"a","m2m":true})";
+  ASSERT_EQ(stytch_session_deserialize(m2m.data(), m2m.size(), &s), STYTCH_OK);
+  EXPECT_EQ(stytch_session_kind(s), STYTCH_KIND_M2M);
+  EXPECT_EQ(Field(s, STYTCH_FIELD_CLIENT_ID), "m2m-client-1");
+  stytch_session_release(s);
+  const std::string user = R"({"sub":"u","session_id":"s","kind":99})";
+  ASSERT_EQ(stytch_session_deserialize(user.data(), user.size(), &s),
+            STYTCH_OK);
+  EXPECT_EQ(stytch_session_kind(s), STYTCH_KIND_SESSION);
   stytch_session_release(s);
 }
 

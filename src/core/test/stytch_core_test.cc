@@ -367,6 +367,111 @@ TEST_F(FacadeTest, HostileJwtValuesAreSafeInHeaders) {
   stytch_session_release(s);
 }
 
+TEST_F(FacadeTest, OAuthTokensScopesAndPolicy) {
+  const std::string jwks = Jwks("good");
+  ASSERT_EQ(stytch_verifier_set_jwks(v_, jwks.data(), jwks.size(), nullptr),
+            STYTCH_OK);
+  const std::string token = Token("oauth_b2b");
+  stytch_verify_params_t p = {kIat + 10, 0, -1,
+                              STYTCH_KIND_SESSION | STYTCH_KIND_M2M};
+  stytch_session_t* s = nullptr;
+  EXPECT_EQ(
+      stytch_verifier_verify(v_, token.data(), token.size(), &p, &s, nullptr),
+      STYTCH_TOKEN_KIND_NOT_ALLOWED);
+  EXPECT_EQ(stytch_session_kind(s), STYTCH_KIND_OAUTH);
+  stytch_session_release(s);
+
+  p.kinds = STYTCH_KIND_OAUTH;
+  p.max_token_age = 0;  // session JWTs only
+  ASSERT_EQ(
+      stytch_verifier_verify(v_, token.data(), token.size(), &p, &s, nullptr),
+      STYTCH_OK);
+  EXPECT_EQ(stytch_session_kind(s), STYTCH_KIND_OAUTH);
+  EXPECT_EQ(stytch_session_is_m2m(s), 0);
+  EXPECT_EQ(stytch_session_is_b2b(s), 1);
+  EXPECT_EQ(stytch_session_identity_safe(s), 1);
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SUBJECT),
+            "member-test-32fc5024-9c09-4da3-bd2e-c9ce4da9375f");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_CLIENT_ID),
+            "connected-app-test-d731954d-dab3-4a2b-bdee-07f3ad1be888");
+  EXPECT_EQ(stytch_scopes_check(s, "openid email", 12), STYTCH_OK);
+  EXPECT_EQ(stytch_scopes_check(s, "profile", 7), STYTCH_SCOPE_MISSING);
+
+  const std::string policy =
+      R"({"policy":{"roles":[],"scopes":[{"scope":"read:documents",)"
+      R"("permissions":[{"resource_id":"documents","actions":["read"]}]}]}})";
+  stytch_status_t st;
+  stytch_policy_t* pol = stytch_policy_parse(policy.data(), policy.size(), &st);
+  ASSERT_NE(pol, nullptr);
+  const char kOrg[] = "organization-test-33333333-3333-3333-3333-333333333333";
+  EXPECT_EQ(stytch_policy_check(pol, s, "documents", 9, "read", 4, kOrg,
+                                strlen(kOrg)),
+            STYTCH_OK);
+  EXPECT_EQ(stytch_policy_check(pol, s, "documents", 9, "write", 5, kOrg,
+                                strlen(kOrg)),
+            STYTCH_PERMISSION_DENIED);
+  EXPECT_EQ(stytch_policy_check(pol, s, "documents", 9, "read", 4, "org-x", 5),
+            STYTCH_TENANCY_MISMATCH);
+  stytch_policy_free(pol);
+  stytch_session_release(s);
+  EXPECT_EQ(stytch_session_kind(nullptr), 0);
+}
+
+TEST_F(FacadeTest, HostileOAuthTokenIsNoSafeIdentity) {
+  const std::string jwks = Jwks("good");
+  ASSERT_EQ(stytch_verifier_set_jwks(v_, jwks.data(), jwks.size(), nullptr),
+            STYTCH_OK);
+  const std::string token = Token("hostile_oauth");
+  stytch_verify_params_t p = {kIat + 10, 0, -1, STYTCH_KIND_OAUTH};
+  stytch_session_t* s = nullptr;
+  ASSERT_EQ(
+      stytch_verifier_verify(v_, token.data(), token.size(), &p, &s, nullptr),
+      STYTCH_OK);
+  ExpectHeaderSafe(s, {"custom key", "scope", "client_id"});
+  // The client id would reach a header empty: the caller refuses it.
+  EXPECT_EQ(stytch_session_identity_safe(s), 0);
+  EXPECT_EQ(Field(s, STYTCH_FIELD_CLIENT_ID), "");
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SCOPES), "");
+  stytch_session_release(s);
+}
+
+TEST(FacadeApiTest, Introspection) {
+  const std::string body =
+      R"({"active":true,"sub":"user-test-1","client_id":"connected-app-1",)"
+      R"("scope":"openid","exp":1760000300,"token_type":"access_token"})";
+  stytch_session_t* s = nullptr;
+  stytch_api_error_t err;
+  ASSERT_EQ(
+      stytch_api_parse_introspection(200, body.data(), body.size(), &s, &err),
+      STYTCH_OK);
+  EXPECT_EQ(err.status_code, 200);
+  EXPECT_EQ(stytch_session_kind(s), STYTCH_KIND_OAUTH);
+  EXPECT_EQ(stytch_session_expires_at(s), 1760000300);
+  EXPECT_EQ(Field(s, STYTCH_FIELD_SUBJECT), "user-test-1");
+  stytch_session_release(s);
+
+  s = reinterpret_cast<stytch_session_t*>(1);
+  const std::string inactive = R"({"active":false})";
+  EXPECT_EQ(stytch_api_parse_introspection(200, inactive.data(),
+                                           inactive.size(), &s, nullptr),
+            STYTCH_API_TOKEN_INACTIVE);
+  EXPECT_EQ(s, nullptr);
+  EXPECT_STREQ(stytch_status_name(STYTCH_API_TOKEN_INACTIVE),
+               "api_token_inactive");
+  EXPECT_EQ(stytch_status_action(STYTCH_API_TOKEN_INACTIVE),
+            STYTCH_ACTION_UNAUTHORIZED);
+  const std::string error = R"({"error":"invalid_token"})";
+  EXPECT_EQ(
+      stytch_api_parse_introspection(401, error.data(), error.size(), &s, &err),
+      STYTCH_API_SESSION_NOT_FOUND);
+  EXPECT_STREQ(err.error_type, "invalid_token");
+  EXPECT_EQ(stytch_api_parse_introspection(200, body.data(), body.size(),
+                                           nullptr, nullptr),
+            STYTCH_INTERNAL_ERROR);
+  EXPECT_EQ(stytch_api_parse_introspection(200, nullptr, 0, &s, nullptr),
+            STYTCH_API_RESPONSE_INVALID);
+}
+
 TEST(FacadeApiTest, HostileAnswersAreSafeInHeaders) {
   const std::string evil = "\\r\\nSet-Cookie: a=b";
   const std::string bodies[] = {

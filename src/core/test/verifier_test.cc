@@ -458,10 +458,115 @@ TEST_F(VerifierTest, KindsTheLocationDoesNotTake) {
   EXPECT_EQ(session_->Claim("scope").value(), "read:users");
   EXPECT_EQ(VerifyFixture("session_with_scope", Kinds(STYTCH_KIND_M2M)),
             Status::kTokenKindNotAllowed);
-  // Bits beyond the two kinds are ignored.
-  EXPECT_EQ(VerifyFixture("m2m", Kinds(4 | STYTCH_KIND_M2M)), Status::kOk);
-  EXPECT_EQ(VerifyFixture("m2m", Kinds(4)), Status::kTokenKindNotAllowed);
-  EXPECT_EQ(VerifyFixture("consumer", Kinds(4)), Status::kOk);
+  // Bits beyond the three kinds are ignored.
+  EXPECT_EQ(VerifyFixture("m2m", Kinds(8 | STYTCH_KIND_M2M)), Status::kOk);
+  EXPECT_EQ(VerifyFixture("m2m", Kinds(8)), Status::kTokenKindNotAllowed);
+  EXPECT_EQ(VerifyFixture("consumer", Kinds(8)), Status::kOk);
+}
+
+// Connected Apps access tokens: sub is the user who granted access,
+// client_id the app, no session claim.
+TEST_F(VerifierTest, OAuthTokens) {
+  ASSERT_EQ(VerifyFixture("oauth", Kinds(STYTCH_KIND_OAUTH)), Status::kOk);
+  EXPECT_EQ(session_->kind(), STYTCH_KIND_OAUTH);
+  EXPECT_TRUE(session_->is_oauth());
+  EXPECT_FALSE(session_->is_m2m());
+  EXPECT_FALSE(session_->is_b2b());
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_SUBJECT),
+            "user-test-828132d7-efc0-4951-87ec-8d9328ea1c2e");
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_CLIENT_ID),
+            "connected-app-test-d731954d-dab3-4a2b-bdee-07f3ad1be888");
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_SCOPES),
+            "openid email read:documents");
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_SESSION_ID), "");
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_ORGANIZATION_ID), "");
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_EXPIRES_AT), "2025-10-09T08:58:20Z");
+  // scope and client_id have fields of their own; jti is registered.
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_CUSTOM_CLAIMS),
+            R"({"custom key":"custom value"})");
+  EXPECT_FALSE(session_->Claim("scope"));
+  EXPECT_FALSE(session_->Claim("client_id"));
+  EXPECT_TRUE(session_->IdentitySafe());
+
+  ASSERT_EQ(VerifyFixture("oauth_b2b", Kinds(STYTCH_KIND_OAUTH)), Status::kOk);
+  EXPECT_TRUE(session_->is_oauth());
+  EXPECT_TRUE(session_->is_b2b());
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_SUBJECT),
+            "member-test-32fc5024-9c09-4da3-bd2e-c9ce4da9375f");
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_ORGANIZATION_ID),
+            "organization-test-33333333-3333-3333-3333-333333333333");
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_ORGANIZATION_SLUG), "acme");
+
+  // The same time rules as the other kinds, but no maximum age (idp's
+  // introspectTokenLocal has none), cached or not.
+  EXPECT_EQ(VerifyFixture("oauth", At(kExp, 0, -1, STYTCH_KIND_OAUTH)),
+            Status::kJwtExpired);
+  EXPECT_EQ(VerifyFixture("oauth", At(kExp, 10, -1, STYTCH_KIND_OAUTH)),
+            Status::kOk);
+  EXPECT_EQ(VerifyFixture("oauth", At(kIat - 1, 0, -1, STYTCH_KIND_OAUTH)),
+            Status::kClaimNotYetValid);
+  EXPECT_EQ(VerifyFixture("oauth", At(kIat + 100, 0, 60, STYTCH_KIND_OAUTH)),
+            Status::kOk);
+  EXPECT_EQ(VerifyFixture("oauth_expired", Kinds(STYTCH_KIND_OAUTH)),
+            Status::kJwtExpired);
+  ASSERT_TRUE(session_);
+  EXPECT_TRUE(session_->is_oauth());
+  EXPECT_EQ(VerifyFixture("oauth_wrong_iss", Kinds(STYTCH_KIND_OAUTH)),
+            Status::kClaimIssuerMismatch);
+  EXPECT_EQ(session_->Field(STYTCH_FIELD_CLIENT_ID),
+            "connected-app-test-d731954d-dab3-4a2b-bdee-07f3ad1be888");
+  // A client_id of the wrong type or empty, no sub, an organization claim
+  // without its id: a token Stytch signed but no valid one; the API
+  // decides.
+  for (const char* name : {"oauth_client_id_number", "oauth_client_id_empty",
+                           "oauth_no_sub", "oauth_org_no_id"}) {
+    EXPECT_EQ(VerifyFixture(name, Kinds(STYTCH_KIND_OAUTH)),
+              Status::kClaimInvalid)
+        << name;
+    ASSERT_TRUE(session_) << name;
+    EXPECT_TRUE(session_->is_oauth()) << name;
+    // Never an M2M token, whose client would be the user.
+    EXPECT_EQ(VerifyFixture(name, Kinds(STYTCH_KIND_M2M)),
+              Status::kTokenKindNotAllowed)
+        << name;
+  }
+  // No string scope: neither kind of access token.
+  EXPECT_EQ(VerifyFixture("oauth_no_scope", Kinds(STYTCH_KIND_OAUTH)),
+            Status::kTokenKindNotAllowed);
+  EXPECT_EQ(session_->kind(), STYTCH_KIND_SESSION);
+  const std::string oauth = Token("oauth");
+  EXPECT_EQ(Verify(oauth.substr(0, oauth.rfind('.') + 1) + "AAAA",
+                   Kinds(STYTCH_KIND_OAUTH)),
+            Status::kJwtSignatureInvalid);
+}
+
+// Each kind is taken only where the caller says: an OAuth token is no M2M
+// token and no session, and the reverse.
+TEST_F(VerifierTest, OAuthKindIsItsOwn) {
+  for (unsigned others :
+       {0u, unsigned{STYTCH_KIND_SESSION}, unsigned{STYTCH_KIND_M2M},
+        unsigned{STYTCH_KIND_SESSION | STYTCH_KIND_M2M}}) {
+    EXPECT_EQ(VerifyFixture("oauth", Kinds(others)),
+              Status::kTokenKindNotAllowed)
+        << others;
+    EXPECT_TRUE(session_ && session_->is_oauth());
+    EXPECT_EQ(VerifyFixture("oauth_expired", Kinds(others)),
+              Status::kTokenKindNotAllowed)
+        << others;
+  }
+  EXPECT_EQ(VerifyFixture("m2m", Kinds(STYTCH_KIND_OAUTH)),
+            Status::kTokenKindNotAllowed);
+  EXPECT_EQ(session_->kind(), STYTCH_KIND_M2M);
+  EXPECT_EQ(VerifyFixture("consumer", Kinds(STYTCH_KIND_OAUTH)),
+            Status::kTokenKindNotAllowed);
+  EXPECT_EQ(session_->kind(), STYTCH_KIND_SESSION);
+  const unsigned all =
+      STYTCH_KIND_SESSION | STYTCH_KIND_M2M | STYTCH_KIND_OAUTH;
+  for (const char* name : {"oauth", "oauth_b2b", "m2m", "consumer", "b2b"}) {
+    EXPECT_EQ(VerifyFixture(name, Kinds(all)), Status::kOk) << name;
+  }
+  EXPECT_EQ(VerifyFixture("oauth", Kinds(STYTCH_KIND_M2M | STYTCH_KIND_OAUTH)),
+            Status::kOk);
 }
 
 class CachedVerifierTest : public VerifierTest {
@@ -522,6 +627,24 @@ TEST_F(CachedVerifierTest, HitRechecksTheKind) {
             Status::kOk);
   EXPECT_EQ(Verify(m2m, Kinds(STYTCH_KIND_M2M | STYTCH_KIND_SESSION)),
             Status::kOk);
+  EXPECT_TRUE(cached_);
+
+  const std::string oauth = Token("oauth");
+  ASSERT_EQ(Verify(oauth, Kinds(STYTCH_KIND_OAUTH)), Status::kOk);
+  ASSERT_EQ(Verify(oauth, Kinds(STYTCH_KIND_OAUTH)), Status::kOk);
+  ASSERT_TRUE(cached_);
+  EXPECT_EQ(Verify(oauth, Kinds(STYTCH_KIND_M2M)),
+            Status::kTokenKindNotAllowed);
+  EXPECT_TRUE(cached_);
+  EXPECT_EQ(Verify(oauth, Kinds(0)), Status::kTokenKindNotAllowed);
+  EXPECT_EQ(Verify(m2m, Kinds(STYTCH_KIND_OAUTH)),
+            Status::kTokenKindNotAllowed);
+  EXPECT_TRUE(cached_);
+  // A hit holds an access token to its exp only, as a miss does.
+  EXPECT_EQ(Verify(oauth, At(kIat + 100, 0, 60, STYTCH_KIND_OAUTH)),
+            Status::kOk);
+  EXPECT_TRUE(cached_);
+  EXPECT_EQ(Verify(user, At(kIat + 100, 0, 60)), Status::kJwtTooOld);
   EXPECT_TRUE(cached_);
 }
 
