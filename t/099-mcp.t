@@ -7,8 +7,8 @@
 # server, registers dynamically, authorizes with PKCE (the emulator's
 # auto-consent stands in for the user), gets a token for the resource,
 # and its tool call is served with the user's identity passed upstream.
-# The SDK is installed into a scratch directory by emulator/lib/sdk-mcp.js;
-# the test skips only when the npm registry cannot be reached.
+# The SDK is the one emulator/test/clients/package-lock.json pins,
+# installed by scripts/install-deps test.
 use Test::Nginx::Socket;
 use JSON::PP ();
 
@@ -19,13 +19,10 @@ BEGIN {
     require File::Basename;
     $Helper = Cwd::abs_path(File::Basename::dirname(Cwd::abs_path(__FILE__))
                             . '/../emulator/lib/sdk-mcp.js');
-    my $out = `node $Helper install`;
+    my $out = `node $Helper find`;
     $Sdk = eval { JSON::PP::decode_json($out) }
-        or die "sdk-mcp.js install: no answer: $out\n";
-    if ($Sdk->{failed}) {
-        plan(skip_all => 'the npm registry cannot be reached') if $Sdk->{network};
-        die "npm ci of emulator/test/mcp-sdk failed (not a network error):\n$Sdk->{out}\n";
-    }
+        or die "sdk-mcp.js find: no answer: $out\n";
+    die "$Sdk->{missing}\n" if $Sdk->{missing};
 }
 
 use StytchTest;

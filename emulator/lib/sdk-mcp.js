@@ -30,47 +30,21 @@
 // call (the tool's result), and responses: the status and
 // WWW-Authenticate of each answer of mcp_url.
 //
-// "node sdk-mcp.js install" installs the SDK from
-// emulator/test/mcp-sdk/package-lock.json into a scratch directory
-// (kept, by the lock's hash) and prints {dir, version, cached} or
-// {failed, network, out}.
+// "node sdk-mcp.js find" prints {dir, version} of the SDK that
+// `scripts/install-deps test` installed (emulator/lib/test-clients.js),
+// or {missing: why}.
 
 const path = require('node:path');
 const { createRequire } = require('node:module');
 
-if (process.argv[2] === 'install') {
-  process.stdout.write(`${JSON.stringify(install())}\n`);
+if (process.argv[2] === 'find') {
+  process.stdout.write(`${JSON.stringify(require('./test-clients.js').find('@modelcontextprotocol/sdk'))}\n`);
   process.exit(0);
 }
 
 const sdkRequire = createRequire(path.join(process.env.MCP_SDK_DIR, 'package.json'));
 const sdkAuth = sdkRequire('@modelcontextprotocol/sdk/client/auth.js');
 const input = JSON.parse(process.argv[2]);
-
-function install() {
-  const fs = require('node:fs');
-  const os = require('node:os');
-  const crypto = require('node:crypto');
-  const { spawnSync } = require('node:child_process');
-  const lockDir = path.join(__dirname, '..', 'test', 'mcp-sdk');
-  const lock = fs.readFileSync(path.join(lockDir, 'package-lock.json'));
-  const dir = path.join(os.tmpdir(), 'stytch-emulator-mcp-sdk',
-    crypto.createHash('sha256').update(lock).digest('hex').slice(0, 16));
-  const pkg = path.join(dir, 'node_modules', '@modelcontextprotocol', 'sdk', 'package.json');
-  const version = () => JSON.parse(fs.readFileSync(pkg, 'utf8')).version;
-  if (fs.existsSync(pkg)) return { dir, version: version(), cached: true };
-  fs.mkdirSync(dir, { recursive: true });
-  for (const f of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(lockDir, f), path.join(dir, f));
-  const r = spawnSync('npm', ['ci', '--prefix', dir, '--no-audit', '--no-fund', '--loglevel=error'],
-    { encoding: 'utf8', timeout: 240000 });
-  if (r.status !== 0 || !fs.existsSync(pkg)) {
-    const out = `${r.error ? r.error.message : ''}\n${r.stdout}\n${r.stderr}`;
-    fs.rmSync(dir, { recursive: true, force: true });
-    const network = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|network|socket hang up|getaddrinfo|proxy/i;
-    return { failed: true, network: network.test(out), out: out.trim().slice(-800) };
-  }
-  return { dir, version: version(), cached: false };
-}
 
 class Provider {
   constructor(cfg) {

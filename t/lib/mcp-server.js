@@ -7,7 +7,7 @@
 // (stateless: a server and a transport per request), on node's http.
 // Its one tool, "whoami", answers with the identity that NGINX passed in
 // the X-User, X-Client and X-Scopes headers.  The SDK comes from
-// MCP_SDK_DIR (emulator/lib/sdk-mcp.js install).
+// MCP_SDK_DIR (emulator/lib/sdk-mcp.js find).
 //
 // Usage: node mcp-server.js PORT; prints "listening PORT" when ready.
 
