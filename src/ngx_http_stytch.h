@@ -599,8 +599,6 @@ ngx_int_t ngx_http_stytch_cookie(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value);
 ngx_uint_t ngx_http_stytch_token_is_safe(ngx_str_t *token);
 ngx_uint_t ngx_http_stytch_dots(ngx_str_t *token);
-ngx_int_t ngx_http_stytch_audience(ngx_http_request_t *r, ngx_str_t *jwt,
-    ngx_str_t *audience);
 
 /* ngx_http_stytch_refresh.c */
 ngx_int_t ngx_http_stytch_refresh_init(ngx_cycle_t *cycle,

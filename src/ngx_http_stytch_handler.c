@@ -53,6 +53,8 @@ static ngx_int_t ngx_http_stytch_step_start(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
 static ngx_int_t ngx_http_stytch_introspect(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
+static ngx_uint_t ngx_http_stytch_audience_refused(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
 static ngx_int_t ngx_http_stytch_step_keys(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx);
 static ngx_int_t ngx_http_stytch_step_ask(ngx_http_request_t *r,
@@ -358,6 +360,10 @@ ngx_http_stytch_introspect(ngx_http_request_t *r,
 
     ngx_memcpy(ctx->question.client_id.data, client_id, len);
 
+    if (ngx_http_stytch_audience_refused(r, slcf, ctx)) {
+        return NGX_OK;
+    }
+
     ctx->question.introspect = 1;
     ctx->question.token = ctx->tokens.jwt;
 
@@ -372,6 +378,35 @@ ngx_http_stytch_introspect(ngx_http_request_t *r,
     ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_ASK);
 
     return NGX_OK;
+}
+
+
+/*
+ * RFC 8707 (stytch_resource_audience): a Connected Apps token whose JWT's
+ * "aud" does not hold the location's resource was granted for another
+ * one, and is refused.
+ */
+
+static ngx_uint_t
+ngx_http_stytch_audience_refused(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_http_stytch_ctx_t *ctx)
+{
+    if (!slcf->resource_audience || ctx->kind != STYTCH_KIND_OAUTH
+        || stytch_session_has_audience(ctx->session,
+                                       (char *) slcf->resource.data,
+                                       slcf->resource.len))
+    {
+        return 0;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "stytch: the access token's \"aud\" does not hold "
+                  "the resource \"%V\"", &slcf->resource);
+
+    ctx->status = STYTCH_CLAIM_AUDIENCE_MISMATCH;
+    ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_DECIDED);
+
+    return 1;
 }
 
 
@@ -551,16 +586,10 @@ ngx_http_stytch_step_authenticated(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (slcf->resource_audience && ctx->kind == STYTCH_KIND_OAUTH
-        && ngx_http_stytch_audience(r, &ctx->tokens.jwt, &slcf->resource)
-           != NGX_OK)
+    /* an introspected token's JWT was looked at before it was asked about */
+    if (!ctx->question.introspect
+        && ngx_http_stytch_audience_refused(r, slcf, ctx))
     {
-        /* RFC 8707: a token granted for another resource */
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "stytch: the access token's \"aud\" does not hold "
-                      "the resource \"%V\"", &slcf->resource);
-        ctx->status = STYTCH_CLAIM_AUDIENCE_MISMATCH;
-        ngx_http_stytch_goto(ctx, NGX_HTTP_STYTCH_DECIDED);
         return NGX_OK;
     }
 
@@ -848,6 +877,17 @@ ngx_http_stytch_stricter(ngx_http_stytch_loc_conf_t *prev,
         && !ctx->answered)
     {
         /* verified locally only, where it must be introspected */
+        return 1;
+    }
+
+    if (ctx->kind == STYTCH_KIND_OAUTH && ctx->question.introspect
+        && slcf->resource_audience
+        && (!prev->resource_audience
+            || slcf->resource.len != prev->resource.len
+            || ngx_strncmp(slcf->resource.data, prev->resource.data,
+                           slcf->resource.len) != 0))
+    {
+        /* introspected: its JWT is looked at again for this resource */
         return 1;
     }
 

@@ -9,14 +9,13 @@
  * session token (its cookie, or a Bearer token without dots), or the
  * value of stytch_token's variable, the one source where it is set; a CORS
  * preflight, and the shape of a token: what may be sent to Stytch in a
- * JSON body or set in a cookie; the audience of a verified access token.
+ * JSON body or set in a cookie.
  * Reads the request; keeps no state.
  */
 
 
 #include "ngx_http_stytch.h"
 
-#include <jansson.h>
 
 
 static ngx_int_t ngx_http_stytch_bearer(ngx_http_request_t *r,
@@ -420,86 +419,4 @@ ngx_http_stytch_token_is_safe(ngx_str_t *token)
     }
 
     return 1;
-}
-
-
-/*
- * Whether the "aud" claim of a JWT, verified already, holds audience:
- * RFC 8707's resource that the token was granted for.  NGX_OK or
- * NGX_DECLINED.
- */
-
-ngx_int_t
-ngx_http_stytch_audience(ngx_http_request_t *r, ngx_str_t *jwt,
-    ngx_str_t *audience)
-{
-    u_char       *dot, *last;
-    size_t        i, n;
-    json_t       *root, *aud, *v;
-    ngx_int_t     rc;
-    ngx_str_t     src, payload;
-    const char   *s;
-
-    last = jwt->data + jwt->len;
-
-    dot = ngx_strlchr(jwt->data, last, '.');
-    if (dot == NULL) {
-        return NGX_DECLINED;
-    }
-
-    src.data = dot + 1;
-
-    dot = ngx_strlchr(src.data, last, '.');
-    if (dot == NULL) {
-        return NGX_DECLINED;
-    }
-
-    src.len = dot - src.data;
-
-    payload.data = ngx_pnalloc(r->pool, ngx_base64_decoded_length(src.len));
-    if (payload.data == NULL) {
-        return NGX_DECLINED;
-    }
-
-    if (ngx_decode_base64url(&payload, &src) != NGX_OK) {
-        return NGX_DECLINED;
-    }
-
-    root = json_loadb((char *) payload.data, payload.len, 0, NULL);
-    if (root == NULL) {
-        return NGX_DECLINED;
-    }
-
-    rc = NGX_DECLINED;
-    aud = json_object_get(root, "aud");
-
-    if (json_is_string(aud)) {
-        s = json_string_value(aud);
-        n = json_string_length(aud);
-
-        if (n == audience->len && ngx_strncmp(s, audience->data, n) == 0) {
-            rc = NGX_OK;
-        }
-
-    } else if (json_is_array(aud)) {
-        json_array_foreach(aud, i, v) {
-            if (!json_is_string(v)) {
-                continue;
-            }
-
-            s = json_string_value(v);
-            n = json_string_length(v);
-
-            if (n == audience->len
-                && ngx_strncmp(s, audience->data, n) == 0)
-            {
-                rc = NGX_OK;
-                break;
-            }
-        }
-    }
-
-    json_decref(root);
-
-    return rc;
 }

@@ -51,6 +51,14 @@ $T{confidential} = oauth($Confidential, 'user-test-introspect-c');
 $T{confidential_revoked} = oauth($Confidential, 'user-test-introspect-cr');
 revoke_token($T{$_}) for qw(revoked confidential_revoked);
 
+# RFC 8707: tokens granted for a resource, or not
+our $Resource = 'https://mcp.example.test/mcp';
+for my $aud ([$StytchTest::EmuProject, $Resource], [$StytchTest::EmuProject]) {
+    push @main::Aud, emulator(POST => '/emulator/oauth/token', {
+        sub => 'user-test-introspect-aud', client_id => $Public->{client_id},
+        scope => 'openid', aud => $aud })->{access_token};
+}
+
 our $Invalid = 'WWW-Authenticate: Bearer realm="stytch", error="invalid_token"';
 
 our $Config = <<"_EOC_";
@@ -278,3 +286,41 @@ main::revoke_token($main::T{later});
 --- must_die
 --- error_log
 "stytch_oauth_client" cannot open "/nonexistent/secret"
+
+
+
+=== TEST 11: stytch_resource_audience where tokens are introspected: the JWT's "aud" is looked at before Stytch is asked
+--- config
+    add_header X-Err $stytch_auth_error always;
+
+    location /_stytch_api/ {
+        internal;
+        proxy_pass $TEST_NGINX_STYTCH_URL/;
+    }
+
+    location /aud/ {
+        stytch_auth oauth;
+        stytch_oauth_introspect on;
+        stytch_resource https://mcp.example.test/mcp;
+        stytch_resource_audience on;
+        root html;
+    }
+--- user_files
+>>> aud/index.html
+aud content
+--- init
+StytchTest::reset_emulator();
+--- more_headers eval
+["Authorization: Bearer $main::Aud[0]", "Authorization: Bearer $main::Aud[1]"]
+--- request eval
+["GET /aud/index.html", "GET /aud/index.html"]
+--- error_code eval
+[200, 401]
+--- response_headers eval
+["X-Err: ", "X-Err: claim_audience_mismatch"]
+--- response_body_like eval
+["aud content", ""]
+--- no_error_log
+[error]
+[alert]
+[crit]

@@ -327,6 +327,17 @@ const json_t* Session::JwtRoot() const {
   return json_is_object(jwt_root_.get()) ? jwt_root_.get() : nullptr;
 }
 
+bool Session::HasAudience(std::string_view audience) const {
+  const json_t* aud = json_object_get(JwtRoot(), "aud");
+  if (json_is_string(aud)) return JsonStringView(aud) == audience;
+  size_t i;
+  const json_t* v;
+  json_array_foreach(aud, i, v) {
+    if (json_is_string(v) && JsonStringView(v) == audience) return true;
+  }
+  return false;
+}
+
 const json_t* Session::ClaimsObject() const {
   if (!p_.claims_at_top_level) {
     return json_is_object(p_.custom_claims) ? p_.custom_claims : nullptr;

@@ -74,6 +74,10 @@ class Session : public RefCounted {
   // HeaderSafe.
   std::optional<std::string_view> Claim(std::string_view name) const;
 
+  // Whether the JWT's "aud" (a string or an array of strings) holds
+  // audience; false for a session that did not come from a JWT.
+  bool HasAudience(std::string_view audience) const;
+
   bool HasRole(std::string_view role) const;
   const std::vector<std::string_view>& roles() const { return p_.roles; }
   std::string_view organization_id() const { return p_.organization_id; }

@@ -109,6 +109,17 @@ const char* stytch_session_field(const stytch_session_t* session,
   return v.empty() ? "" : v.data();
 }
 
+int stytch_session_has_audience(const stytch_session_t* session,
+                                const char* audience, size_t len) {
+  if (session == nullptr || audience == nullptr) return 0;
+  try {
+    return FromC(session)->HasAudience(std::string_view(audience, len)) ? 1
+                                                                        : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
 const char* stytch_session_claim(const stytch_session_t* session,
                                  const char* name, size_t name_len,
                                  size_t* len) {

@@ -189,6 +189,13 @@ const char *stytch_session_field(const stytch_session_t *session,
 const char *stytch_session_claim(const stytch_session_t *session,
     const char *name, size_t name_len, size_t *len);
 
+/*
+ * 1 when the JWT's "aud" (a string or an array of strings) holds
+ * audience, else 0 (and for a session that did not come from a JWT).
+ */
+int stytch_session_has_audience(const stytch_session_t *session,
+    const char *audience, size_t len);
+
 /* 1 when roles holds role, else 0 */
 int stytch_session_has_role(const stytch_session_t *session,
     const char *role, size_t len);

@@ -367,6 +367,34 @@ TEST_F(FacadeTest, HostileJwtValuesAreSafeInHeaders) {
   stytch_session_release(s);
 }
 
+TEST_F(FacadeTest, AudienceOfTheJwt) {
+  const std::string jwks = Jwks("good");
+  ASSERT_EQ(stytch_verifier_set_jwks(v_, jwks.data(), jwks.size(), nullptr),
+            STYTCH_OK);
+  for (const char* name : {"oauth", "aud_string"}) {
+    const std::string token = Token(name);
+    stytch_verify_params_t p = {kIat + 10, 0, -1,
+                                STYTCH_KIND_SESSION | STYTCH_KIND_OAUTH};
+    stytch_session_t* s = nullptr;
+    ASSERT_EQ(stytch_verifier_verify(v_, token.data(), token.size(), &p, &s,
+                                     nullptr),
+              STYTCH_OK)
+        << name;
+    EXPECT_EQ(stytch_session_has_audience(s, kProject, strlen(kProject)), 1)
+        << name;
+    EXPECT_EQ(stytch_session_has_audience(s, kProject, strlen(kProject) - 1),
+              0)
+        << name;
+    EXPECT_EQ(stytch_session_has_audience(s, "https://api.example.com/mcp",
+                                          27),
+              0)
+        << name;
+    stytch_session_release(s);
+  }
+  EXPECT_EQ(stytch_session_has_audience(nullptr, kProject, strlen(kProject)),
+            0);
+}
+
 TEST_F(FacadeTest, OAuthTokensScopesAndPolicy) {
   const std::string jwks = Jwks("good");
   ASSERT_EQ(stytch_verifier_set_jwks(v_, jwks.data(), jwks.size(), nullptr),
