@@ -31,8 +31,11 @@
 #
 # ENVIRONMENT  NGINX_TARBALLS (default ../shared/nginx beside the tree);
 # SANITIZE_VERSION (1.22.1); SANITIZE_TESTS (t/ files by number, default
-# "020 060 063 066 073 080 082": 073 runs workers apart from the master,
-# as another user; 082 the sign-out's API calls that end early); SANITIZE_PARTS (default "core fuzz nginx");
+# "020 060 063 066 073 080 082 093 095 098 100 101": 073 runs workers
+# apart from the master, as another user; 082 the sign-out's API calls
+# that end early; 093 to 101 the token source, cookies, the SDKs' verdicts,
+# Connected Apps tokens and their introspection); SANITIZE_PARTS (default
+# "core fuzz nginx");
 # FUZZ_SECONDS (15); JOBS (make -j, 2); KEEP=1 keeps the scratch directory.
 set -uo pipefail
 
@@ -42,7 +45,7 @@ lib_init
 
 TARBALLS=${NGINX_TARBALLS:-$(cd "$TOP/.." && pwd)/shared/nginx}
 VERSION=${SANITIZE_VERSION:-1.22.1}
-TESTS=${SANITIZE_TESTS:-020 060 063 066 073 080 082}
+TESTS=${SANITIZE_TESTS:-020 060 063 066 073 080 082 093 095 098 100 101}
 PARTS=${SANITIZE_PARTS:-core fuzz nginx}
 FUZZ_SECONDS=${FUZZ_SECONDS:-15}
 JOBS=${JOBS:-2}

@@ -496,8 +496,8 @@ ngx_int_t ngx_http_stytch_locations_check(ngx_conf_t *cf,
     ngx_http_stytch_main_conf_t *smcf);
 
 /* ngx_http_stytch_metadata.c */
-ngx_int_t ngx_http_stytch_metadata_url(ngx_conf_t *cf, ngx_str_t *resource,
-    ngx_str_t *url);
+ngx_int_t ngx_http_stytch_metadata_url(ngx_conf_t *cf, ngx_str_t *directive,
+    ngx_str_t *resource, ngx_str_t *url);
 char *ngx_http_stytch_resource_metadata(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_stytch_metadata_init(ngx_conf_t *cf,

@@ -31,12 +31,13 @@ static ngx_int_t ngx_http_stytch_metadata_add_scopes(ngx_array_t *scopes,
 /*
  * A resource identifier: an http or https URL with a host, and no query,
  * fragment, space, quote or backslash (it goes into a JSON string and a
- * challenge's quoted string as it is).  Its metadata URL, into *url.
+ * challenge's quoted string as it is).  Its metadata URL, into *url;
+ * another value is refused, naming the directive.
  */
 
 ngx_int_t
-ngx_http_stytch_metadata_url(ngx_conf_t *cf, ngx_str_t *resource,
-    ngx_str_t *url)
+ngx_http_stytch_metadata_url(ngx_conf_t *cf, ngx_str_t *directive,
+    ngx_str_t *resource, ngx_str_t *url)
 {
     u_char  *p, *host, *path, *last;
 
@@ -52,14 +53,14 @@ ngx_http_stytch_metadata_url(ngx_conf_t *cf, ngx_str_t *resource,
         host = resource->data + 7;
 
     } else {
-        return NGX_DECLINED;
+        goto invalid;
     }
 
     for (p = resource->data; p < last; p++) {
         if (*p <= ' ' || *p >= 0x7f || *p == '"' || *p == '\\' || *p == '?'
             || *p == '#')
         {
-            return NGX_DECLINED;
+            goto invalid;
         }
     }
 
@@ -69,7 +70,7 @@ ngx_http_stytch_metadata_url(ngx_conf_t *cf, ngx_str_t *resource,
     }
 
     if (path == host) {
-        return NGX_DECLINED;
+        goto invalid;
     }
 
     /* "https://host/" is the resource "https://host": no trailing slash */
@@ -91,6 +92,15 @@ ngx_http_stytch_metadata_url(ngx_conf_t *cf, ngx_str_t *resource,
     url->len = p - url->data;
 
     return NGX_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid resource \"%V\" in \"%V\": an http or "
+                       "https URL with a host and without a query or "
+                       "fragment", resource, directive);
+
+    return NGX_ERROR;
 }
 
 
@@ -112,19 +122,9 @@ ngx_http_stytch_resource_metadata(ngx_conf_t *cf, ngx_command_t *cmd,
 
     value = cf->args->elts;
 
-    switch (ngx_http_stytch_metadata_url(cf, &value[1], &url)) {
-
-    case NGX_OK:
-        break;
-
-    case NGX_DECLINED:
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid resource \"%V\" in \"%V\": an http or "
-                           "https URL with a host and without a query or "
-                           "fragment", &value[1], &cmd->name);
-        return NGX_CONF_ERROR;
-
-    default:
+    if (ngx_http_stytch_metadata_url(cf, &cmd->name, &value[1], &url)
+        != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 

@@ -1593,23 +1593,16 @@ ngx_http_stytch_resource(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    switch (ngx_http_stytch_metadata_url(cf, &value[1],
-                                         &slcf->resource_metadata))
+    if (ngx_http_stytch_metadata_url(cf, &cmd->name, &value[1],
+                                     &slcf->resource_metadata)
+        != NGX_OK)
     {
-    case NGX_OK:
-        slcf->resource = value[1];
-        return NGX_CONF_OK;
-
-    case NGX_DECLINED:
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid resource \"%V\" in \"%V\": an http or "
-                           "https URL with a host and without a query or "
-                           "fragment", &value[1], &cmd->name);
-        return NGX_CONF_ERROR;
-
-    default:
         return NGX_CONF_ERROR;
     }
+
+    slcf->resource = value[1];
+
+    return NGX_CONF_OK;
 }
 
 
