@@ -16,13 +16,31 @@
 namespace stytch {
 namespace {
 
-// The error's text goes into logs: control bytes become '?', so that an
-// answer cannot write lines of its own.
+// The error's text goes into logs: what HeaderSafe refuses (control
+// bytes, C1 controls, U+2028 and U+2029) becomes '?' byte for byte, so
+// that an answer cannot write lines of its own.
 void CopyTruncated(char* dst, size_t cap, std::string_view src) {
   const size_t n = src.size() < cap - 1 ? src.size() : cap - 1;
+  auto at = [&](size_t i) {
+    return i < n ? static_cast<unsigned char>(src[i]) : 0;
+  };
   for (size_t i = 0; i < n; ++i) {
-    const unsigned char c = static_cast<unsigned char>(src[i]);
-    dst[i] = c < 0x20 || c == 0x7f ? '?' : src[i];
+    const unsigned char c = at(i);
+    size_t bad = 0;
+    if (c < 0x20 || c == 0x7f) {
+      bad = 1;
+    } else if (c == 0xc2 && at(i + 1) >= 0x80 && at(i + 1) <= 0x9f) {
+      bad = 2;
+    } else if (c == 0xe2 && at(i + 1) == 0x80 &&
+               (at(i + 2) == 0xa8 || at(i + 2) == 0xa9)) {
+      bad = 3;
+    }
+    if (bad == 0) {
+      dst[i] = src[i];
+      continue;
+    }
+    for (size_t k = 0; k < bad; ++k) dst[i + k] = '?';
+    i += bad - 1;
   }
   dst[n] = '\0';
 }

@@ -324,6 +324,21 @@ TEST(ApiTest, OAuth2ErrorForm) {
   EXPECT_STREQ(err.error_message, "Unauthorized credentials.");
 }
 
+// What HeaderSafe refuses never reaches the log line: the error text of
+// an answer (both forms) has C1 controls, U+2028 and U+2029 replaced too.
+TEST(ApiTest, ErrorTextLineBreaksReplaced) {
+  Ref<Session> s;
+  stytch_api_error_t err;
+  Parse(401,
+        "{\"error\":\"a\xc2\x85" "b\xe2\x80\xa8" "c\",\"error_description\":"
+        "\"d\xe2\x80\xa9" "e\\u0085f\\nline\"}",
+        &s, &err);
+  EXPECT_STREQ(err.error_type, "a??b???c");
+  EXPECT_STREQ(err.error_message, "d???e??f?line");
+  EXPECT_TRUE(HeaderSafe(err.error_type));
+  EXPECT_TRUE(HeaderSafe(err.error_message));
+}
+
 // The refresh timer's documents: the same table, and 200 is no error.
 TEST(ApiTest, GenericErrorParse) {
   stytch_api_error_t err;
