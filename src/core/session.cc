@@ -210,8 +210,12 @@ bool HeaderSafe(std::string_view v) {
 }
 
 bool Session::IdentitySafe() const {
-  return HeaderSafe(p_.subject) && HeaderSafe(p_.session_id) &&
-         HeaderSafe(p_.client_id) && HeaderSafe(p_.organization_id);
+  if (!identity_safe_) {
+    identity_safe_ = HeaderSafe(p_.subject) && HeaderSafe(p_.session_id) &&
+                     HeaderSafe(p_.client_id) &&
+                     HeaderSafe(p_.organization_id);
+  }
+  return *identity_safe_;
 }
 
 std::string_view Session::Field(stytch_field_t field) const {

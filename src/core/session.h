@@ -129,6 +129,9 @@ class Session : public RefCounted {
   mutable std::optional<std::string> roles_text_;
   mutable std::optional<std::string> custom_claims_text_;
   mutable std::optional<Details> details_;
+  // IdentitySafe()'s answer: the session never changes, and a cached one
+  // is asked on every request.
+  mutable std::optional<bool> identity_safe_;
   mutable std::map<std::string, std::string, std::less<>> claim_text_;
 };
 
