@@ -171,7 +171,9 @@ class Pools {
   kidsInUse() {
     const kids = new Set();
     const add = (v) => { const kid = kidOf(v); if (kid) kids.add(kid); };
-    for (const pool of [this.valid, this.newkey, this.m2mScope, this.m2mNoscope]) {
+    // the garbage class's alg none and HS256 tokens name the first key:
+    // it stays, so that they stay what their class says
+    for (const pool of [this.valid, this.newkey, this.m2mScope, this.m2mNoscope, this.garbage]) {
       for (const t of pool) add(t.value);
     }
     for (const st of this.live.concat(this.revoked)) add(st.expired);
