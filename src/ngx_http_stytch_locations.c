@@ -277,6 +277,19 @@ ngx_http_stytch_locations_check_ssl_name(ngx_conf_t *cf,
     ngx_http_upstream_conf_t      *ucf;
     ngx_http_upstream_srv_conf_t  *uscf;
 
+    /*
+     * The scheme of proxy_pass is the proxy module's own (and ucf->ssl is
+     * set for http too by a proxy_ssl_* directive in newer versions): the
+     * API location mirrors stytch_api_url, so an https one is taken for
+     * https there.
+     */
+    if (use->api_url.len <= sizeof("https://") - 1
+        || ngx_strncasecmp(use->api_url.data, (u_char *) "https://",
+                           sizeof("https://") - 1) != 0)
+    {
+        return NGX_OK;
+    }
+
     index = ngx_http_stytch_locations_module_index(cf,
                                                    "ngx_http_proxy_module");
     if (index < 0) {

@@ -862,14 +862,24 @@ $server
 EOC
 }
 
-# A TCP port nobody listens on at 127.0.0.1, for a second listener.
+# A TCP port nobody listens on at 127.0.0.1, for a second listener: below
+# the kernel's ephemeral range, which the source ports of outgoing
+# connections come from (one of those could take it before nginx binds it).
 sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1)
-        or die "StytchTest: no free port: $!\n";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
+    my $top = 32768;
+    if (open my $f, '<', '/proc/sys/net/ipv4/ip_local_port_range') {
+        ($top) = (<$f> // '') =~ /^(\d+)/;
+        $top = 32768 unless $top && $top > 4000;
+    }
+    for (1 .. 1000) {
+        my $port = 2000 + int(rand($top - 2000));
+        my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                      LocalPort => $port, ReuseAddr => 1)
+            or next;
+        close $s;
+        return $port;
+    }
+    die "StytchTest: no free port\n";
 }
 
 sub write_file {

@@ -171,10 +171,18 @@ sub check_sections ($) {
 # Exported configuration functions
 # --------------------------------------------------------------------------
 
+# A free port below the kernel's ephemeral range, which the source ports of
+# outgoing connections come from: one of those could take a port between
+# its choice and nginx's bind(), and each block starts nginx again.
 sub gen_rand_port {
     my ($tries) = @_;
+    my $top = 32768;
+    if (open my $f, '<', '/proc/sys/net/ipv4/ip_local_port_range') {
+        ($top) = (<$f> // '') =~ /^(\d+)/;
+        $top = 32768 unless $top && $top > 4000;
+    }
     for (1 .. ($tries || 1000)) {
-        my $port = int(rand 63550) + 1985;
+        my $port = int(rand($top - 1985)) + 1985;
         my $sock = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
                                          LocalPort => $port,
                                          Proto => 'tcp', ReuseAddr => 1);
