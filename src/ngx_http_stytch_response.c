@@ -395,9 +395,10 @@ ngx_http_stytch_cookie_attrs(ngx_http_request_t *r, ngx_str_t *path,
 
 
 /*
- * Secure, as the frontend SDK writes it: unless the site is on localhost
- * or a loopback address, whether or not TLS ends before NGINX.  Attributes
- * that stytch_cookie_attributes sets (slcf) are Secure over TLS, as ever.
+ * Secure over TLS, always; otherwise as the frontend SDK writes it: unless
+ * the site is on localhost or a loopback address, whether or not TLS ends
+ * before NGINX.  Attributes that stytch_cookie_attributes sets (slcf) are
+ * Secure over TLS only, as ever.
  */
 
 static ngx_uint_t
@@ -411,12 +412,14 @@ ngx_http_stytch_cookie_secure(ngx_http_request_t *r,
     ngx_uint_t  i;
 #endif
 
-    if (slcf) {
 #if (NGX_HTTP_SSL)
-        return r->connection->ssl != NULL;
-#else
-        return 0;
+    if (r->connection->ssl) {
+        return 1;
+    }
 #endif
+
+    if (slcf) {
+        return 0;
     }
 
     /* the Host header, lowercased and without its port */
