@@ -226,17 +226,22 @@ stytch: an M2M access token is refused: this location takes session tokens only;
 
 
 
-=== TEST 8: "return" in a protected location: nginx -t warns that the check never runs
+=== TEST 8: "return" in a protected location: nginx -t warns that the check never runs there; the protected location beside it still asks for a session
 --- config
-    location /p/ {
+    location /r/ {
         stytch_auth on;
         return 200 "unprotected\n";
     }
+
+    location /p/ {
+        stytch_auth on;
+        root html;
+    }
 --- request
 GET /p/index.html
---- error_code: 200
+--- error_code: 401
 --- error_log
-"return" in location "/p/" of server "localhost" answers before the access phase: its "stytch_auth" check never runs
+"return" in location "/r/" of server "localhost" answers before the access phase: its "stytch_auth" check never runs
 --- no_error_log
 [error]
 [alert]
@@ -261,8 +266,8 @@ GET /p/index.html
         root html;
     }
 --- request
-GET /health
---- error_code: 200
+GET /p/index.html
+--- error_code: 401
 --- no_error_log
 answers before the access phase
 [error]
