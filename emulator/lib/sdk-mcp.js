@@ -30,22 +30,22 @@
 // call (the tool's result), and responses: the method, status and
 // WWW-Authenticate of each answer of mcp_url, and token, a short digest of
 // the access token the request carried (null: none).
-// An application's client whose request the SDK answered by sending the
-// user to authorize again (a 403 error="insufficient_scope", for the
-// challenge's scope: step-up; a 401 once the token is refused) is refused
-// with UnauthorizedError: it finishes that authorization with
+// When the SDK answers a refusal by sending the user to authorize again
+// (a 403 error="insufficient_scope", for the challenge's scope: step-up;
+// a 401 once the token is refused), the request fails with
+// UnauthorizedError; the application finishes that authorization with
 // finishAuth() and tries once more, connecting again over a new transport
 // (a failed connect closes the transport) or calling again over the same
-// connection; step <name>_finish_auth records it (call_connect, call,
-// call_again).  Also: authorizations,
-// each authorization URL the SDK sent the user to, in order; tokens, each
+// connection.  Step <name>_finish_auth records it (name: call_connect,
+// call, call_again).  The report also has authorizations, each
+// authorization URL the SDK sent the user to, in order, and tokens, each
 // token the SDK saved ({token: its digest, scope}).
-// client_information ({client_id}, and client_secret for a confidential
-// client) is a Connected App the application is configured with: the SDK
-// does not register.  revoke_url, when given, gets POST {token} with the
-// access token after the tool call (the emulator's
-// /emulator/oauth/revoke), and the tool is called again over the same
-// connection: steps revoke and call_again.
+// Input client_information ({client_id}, and client_secret for a
+// confidential client): a Connected App the application is configured
+// with; the SDK does not register.  revoke_url: after the tool call, the
+// access token is revoked with POST {token} there (the emulator's
+// /emulator/oauth/revoke) and the tool is called again over the same
+// connection (steps revoke and call_again).
 //
 // "node sdk-mcp.js find" prints {dir, version} of the SDK that
 // `scripts/install-deps test` installed (emulator/lib/test-clients.js),
