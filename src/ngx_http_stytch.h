@@ -581,7 +581,8 @@ ngx_table_elt_t *ngx_http_stytch_add_header(ngx_http_request_t *r,
     const char *name, ngx_str_t *value);
 ngx_int_t ngx_http_stytch_challenge(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf, ngx_uint_t invalid);
-ngx_int_t ngx_http_stytch_forbid(ngx_http_request_t *r, ngx_str_t *scope);
+ngx_int_t ngx_http_stytch_forbid(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *scope);
 ngx_int_t ngx_http_stytch_unavailable(ngx_http_request_t *r,
     ngx_http_stytch_loc_conf_t *slcf);
 ngx_int_t ngx_http_stytch_set_cookies(ngx_http_request_t *r,

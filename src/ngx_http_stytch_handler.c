@@ -703,7 +703,7 @@ ngx_http_stytch_step_decided(ngx_http_request_t *r,
             return ngx_http_stytch_challenge(r, slcf, 1);
         }
 
-        return ngx_http_stytch_forbid(r, &ctx->scope);
+        return ngx_http_stytch_forbid(r, slcf, &ctx->scope);
 
     case STYTCH_ACTION_UNAVAILABLE:
         return ngx_http_stytch_unavailable(r, slcf);

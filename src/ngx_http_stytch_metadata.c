@@ -7,11 +7,11 @@
  *
  * stytch_resource names the resource that a protected location is part
  * of; its metadata URL is derived from it as RFC 9728, section 3.1, has
- * it, and goes into the location's 401 challenge.  stytch_resource_metadata
- * serves that document: the resource, its authorization server (the
- * Stytch project's domain), the scopes that the locations protecting the
- * resource require, and how a token is sent.  The document is built once,
- * at start, from the configuration alone.
+ * it, and goes into the location's 401 and 403 challenges.
+ * stytch_resource_metadata serves that document: the resource, its
+ * authorization server (the Stytch project's domain), the scopes that the
+ * locations protecting the resource require, and how a token is sent.
+ * The document is built once, at start, from the configuration alone.
  */
 
 

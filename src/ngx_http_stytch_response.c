@@ -92,26 +92,45 @@ ngx_http_stytch_challenge(ngx_http_request_t *r,
 }
 
 
+/*
+ * RFC 6750, section 3: the scopes needed for access; RFC 9728, section
+ * 5.1: where the client finds the authorization server to ask for them
+ */
+
 ngx_int_t
-ngx_http_stytch_forbid(ngx_http_request_t *r, ngx_str_t *scope)
+ngx_http_stytch_forbid(ngx_http_request_t *r,
+    ngx_http_stytch_loc_conf_t *slcf, ngx_str_t *scope)
 {
+    u_char           *p;
     ngx_str_t         value;
     ngx_table_elt_t  *h;
 
-    if (scope->len == 0) {
+    if (scope->len == 0 && slcf->resource_metadata.len == 0) {
         ngx_str_set(&value, "Bearer error=\"insufficient_scope\"");
 
     } else {
-        /* RFC 6750, section 3: the scopes needed for access */
-        value.len = sizeof("Bearer error=\"insufficient_scope\", scope=\"\"")
-                    - 1 + scope->len;
+        value.len = sizeof("Bearer error=\"insufficient_scope\"") - 1
+                    + sizeof(", scope=\"\"") - 1 + scope->len
+                    + sizeof(", resource_metadata=\"\"") - 1
+                    + slcf->resource_metadata.len;
         value.data = ngx_pnalloc(r->pool, value.len);
         if (value.data == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_sprintf(value.data,
-                    "Bearer error=\"insufficient_scope\", scope=\"%V\"", scope);
+        p = ngx_cpymem(value.data, "Bearer error=\"insufficient_scope\"",
+                       sizeof("Bearer error=\"insufficient_scope\"") - 1);
+
+        if (scope->len) {
+            p = ngx_sprintf(p, ", scope=\"%V\"", scope);
+        }
+
+        if (slcf->resource_metadata.len) {
+            p = ngx_sprintf(p, ", resource_metadata=\"%V\"",
+                            &slcf->resource_metadata);
+        }
+
+        value.len = p - value.data;
     }
 
     h = ngx_http_stytch_add_header(r, "WWW-Authenticate", &value);

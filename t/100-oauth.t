@@ -131,6 +131,13 @@ our $Config = <<'_EOC_';
         root html;
     }
 
+    location /mcp/perm/ {
+        stytch_auth oauth;
+        stytch_resource https://mcp.example.test/mcp;
+        stytch_require_permission documents write;
+        root html;
+    }
+
     location /mcp/aud/ {
         stytch_auth oauth;
         stytch_resource https://mcp.example.test/mcp;
@@ -169,7 +176,7 @@ our $Config = <<'_EOC_';
 _EOC_
 
 our $Files = join '', map { ">>> $_/index.html\n$_ content\n" }
-    qw(oscope operm owrite web mcp mcp/aud);
+    qw(oscope operm owrite web mcp mcp/perm mcp/aud);
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -225,7 +232,7 @@ app kind=oauth user=user-test-oauth-1 client=connected-app-test-1 scopes=read:do
 
 
 
-=== TEST 4: scopes match exactly; a missing one is 403 insufficient_scope with the scopes needed
+=== TEST 4: scopes match exactly; a missing one is 403 insufficient_scope with the scopes needed, and the resource's metadata where the location has one
 --- request eval
 ["GET /oscope/index.html", "GET /oscope/index.html", "GET /mcp/index.html"]
 --- more_headers eval
@@ -233,25 +240,25 @@ app kind=oauth user=user-test-oauth-1 client=connected-app-test-1 scopes=read:do
 --- error_code eval
 [200, 403, 403]
 --- response_headers eval
-["!WWW-Authenticate", "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"read:documents\"\nX-Err: scope_missing", "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"read:documents openid\"\nX-Err: scope_missing"]
+["!WWW-Authenticate", "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"read:documents\"\nX-Err: scope_missing", "WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"read:documents openid\", resource_metadata=\"$main::MetadataUrl\"\nX-Err: scope_missing"]
 --- response_body_like eval
 [qr/^oscope content/, qr/403/, qr/403/]
 
 
 
-=== TEST 5: permissions through the policy's scopes, as introspectTokenLocal grants them
+=== TEST 5: permissions through the policy's scopes, as introspectTokenLocal grants them; the 403 of a resource's location names its metadata
 --- init
 StytchTest::wait_policy();
 --- request eval
-["GET /operm/index.html", "GET /owrite/index.html", "GET /owrite/index.html", "GET /operm/index.html", "GET /counters"]
+["GET /operm/index.html", "GET /owrite/index.html", "GET /owrite/index.html", "GET /operm/index.html", "GET /mcp/perm/index.html", "GET /mcp/perm/index.html", "GET /counters"]
 --- more_headers eval
-["Authorization: Bearer $main::T{ok}", "Authorization: Bearer $main::T{ok}", "Authorization: Bearer $main::T{manage}", "Authorization: Bearer $main::T{narrow}", ""]
+["Authorization: Bearer $main::T{ok}", "Authorization: Bearer $main::T{ok}", "Authorization: Bearer $main::T{manage}", "Authorization: Bearer $main::T{narrow}", "Authorization: Bearer $main::T{ok}", "Authorization: Bearer $main::T{manage}", ""]
 --- error_code eval
-[200, 403, 200, 403, 200]
+[200, 403, 200, 403, 403, 200, 200]
 --- response_headers eval
-["!WWW-Authenticate", "WWW-Authenticate: Bearer error=\"insufficient_scope\"\nX-Err: permission_denied", "!WWW-Authenticate", "X-Err: permission_denied", ""]
+["!WWW-Authenticate", "WWW-Authenticate: Bearer error=\"insufficient_scope\"\nX-Err: permission_denied", "!WWW-Authenticate", "X-Err: permission_denied", "WWW-Authenticate: Bearer error=\"insufficient_scope\", resource_metadata=\"$main::MetadataUrl\"\nX-Err: permission_denied", "!WWW-Authenticate", ""]
 --- response_body_like eval
-[qr/^operm content/, qr/403/, qr/^owrite content/, qr/403/, qr/"authenticate":0,/]
+[qr/^operm content/, qr/403/, qr/^owrite content/, qr/403/, qr/403/, qr/^mcp\/perm content/, qr/"authenticate":0,/]
 
 
 

@@ -27,14 +27,32 @@
 // answer's WWW-Authenticate (RFC 9728's resource_metadata); the code is
 // exchanged with finishAuth(), the client connects again and calls the
 // tool.  The report then has the steps connect (the 401), finish_auth,
-// call (the tool's result), and responses: the status and
-// WWW-Authenticate of each answer of mcp_url.
+// call (the tool's result), and responses: the method, status and
+// WWW-Authenticate of each answer of mcp_url, and token, a short digest of
+// the access token the request carried (null: none).
+// When the SDK answers a refusal by sending the user to authorize again
+// (a 403 error="insufficient_scope", for the challenge's scope: step-up;
+// a 401 once the token is refused), the request fails with
+// UnauthorizedError; the application finishes that authorization with
+// finishAuth() and tries once more, connecting again over a new transport
+// (a failed connect closes the transport) or calling again over the same
+// connection.  Step <name>_finish_auth records it (name: call_connect,
+// call, call_again).  The report also has authorizations, each
+// authorization URL the SDK sent the user to, in order, and tokens, each
+// token the SDK saved ({token: its digest, scope}).
+// Input client_information ({client_id}, and client_secret for a
+// confidential client): a Connected App the application is configured
+// with; the SDK does not register.  revoke_url: after the tool call, the
+// access token is revoked with POST {token} there (the emulator's
+// /emulator/oauth/revoke) and the tool is called again over the same
+// connection (steps revoke and call_again).
 //
 // "node sdk-mcp.js find" prints {dir, version} of the SDK that
 // `scripts/install-deps test` installed (emulator/lib/test-clients.js),
 // or {missing: why}.
 
 const path = require('node:path');
+const crypto = require('node:crypto');
 const { createRequire } = require('node:module');
 
 if (process.argv[2] === 'find') {
@@ -55,6 +73,9 @@ class Provider {
     this.code = undefined;
     this.authorizationUrl = undefined;
     this.redirect = undefined;
+    this.authorizations = [];
+    this.savedAll = [];
+    if (cfg.client_information) this.client = { ...cfg.client_information };
   }
 
   get redirectUrl() { return this.cfg.redirect_url || 'http://127.0.0.1:9/oauth/callback'; }
@@ -79,7 +100,10 @@ class Provider {
 
   tokens() { return this.saved; }
 
-  saveTokens(t) { this.saved = t; }
+  saveTokens(t) {
+    this.saved = t;
+    this.savedAll.push({ token: digest(t.access_token), scope: t.scope });
+  }
 
   saveCodeVerifier(v) { this.verifier = v; }
 
@@ -91,6 +115,7 @@ class Provider {
     const u = new URL(url);
     if (this.cfg.emulator_user) u.searchParams.set('emulator_user', this.cfg.emulator_user);
     this.authorizationUrl = u.href;
+    this.authorizations.push(u.href);
     const r = await fetch(u, { redirect: 'manual' });
     const loc = r.headers.get('location');
     if (r.status !== 302 || !loc) throw new Error(`authorization endpoint answered ${r.status}: ${await r.text()}`);
@@ -103,6 +128,11 @@ class Provider {
     }
     this.code = back.searchParams.get('code');
   }
+}
+
+// A token as the report names it: the start of its SHA-256, in hex.
+function digest(token) {
+  return token ? crypto.createHash('sha256').update(token).digest('hex').slice(0, 12) : null;
 }
 
 async function probe(url, token) {
@@ -135,15 +165,40 @@ async function mcpClient() {
   const recording = async (u, init) => {
     const r = await fetch(u, init);
     if (String(u).startsWith(input.mcp_url)) {
+      const auth = new Headers(init && init.headers).get('authorization');
       report.responses.push({ method: (init && init.method) || 'GET', status: r.status,
-        www_authenticate: r.headers.get('www-authenticate') });
+        www_authenticate: r.headers.get('www-authenticate'),
+        token: auth ? digest(auth.replace(/^Bearer /, '')) : null });
     }
     return r;
   };
   const transport = () => new StreamableHTTPClientTransport(url, { authProvider: provider, fetch: recording });
+  const newClient = () => new Client({ name: 'stytch-module-test', version: '1.0.0' });
+  const finish = () => {
+    report.authorizations = provider.authorizations;
+    report.tokens = provider.savedAll;
+    process.stdout.write(`${JSON.stringify(report)}\n`);
+  };
+  // fn(), and once more after the authorization that the SDK started
+  // when it was refused, finished here (see above).
+  let current;
+  const retried = async (name, fn) => {
+    const before = provider.authorizations.length;
+    try {
+      return await fn();
+    } catch (e) {
+      if (!(e instanceof UnauthorizedError) || provider.authorizations.length === before) throw e;
+      const finished = await step(`${name}_finish_auth`, async () => {
+        await current.finishAuth(provider.code);
+        return { error: String(e.message), tokens: provider.saved };
+      });
+      if (!finished) throw e;
+      return fn();
+    }
+  };
   let first = transport();
   let ok = await step('connect', async () => {
-    const client = new Client({ name: 'stytch-module-test', version: '1.0.0' });
+    const client = newClient();
     try {
       await client.connect(first);
     } catch (e) {
@@ -158,14 +213,32 @@ async function mcpClient() {
     await first.finishAuth(provider.code);
     return { tokens: provider.saved };
   });
+  let client;
+  const callTool = () => client.callTool({ name: input.tool, arguments: input.tool_args || {} });
   ok = ok && await step('call', async () => {
-    const client = new Client({ name: 'stytch-module-test', version: '1.0.0' });
-    await client.connect(transport());
-    const result = await client.callTool({ name: input.tool, arguments: input.tool_args || {} });
-    await client.close();
-    return result;
+    await retried('call_connect', async () => {
+      current = transport();
+      client = newClient();
+      await client.connect(current);
+    });
+    return retried('call', callTool);
   });
-  process.stdout.write(`${JSON.stringify(report)}\n`);
+  if (ok && input.revoke_url) {
+    ok = await step('revoke', async () => {
+      // the SSE stream's GET, sent after connect() without waiting, is
+      // answered before the token is revoked
+      for (let i = 0; i < 100 && !report.responses.some((x) => x.method === 'GET'); i++) {
+        await new Promise((done) => { setTimeout(done, 50); });
+      }
+      const r = await fetch(input.revoke_url, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: provider.saved.access_token }) });
+      if (!r.ok) throw new Error(`${input.revoke_url} answered ${r.status}: ${await r.text()}`);
+      return { token: digest(provider.saved.access_token), answer: await r.json() };
+    });
+    ok = ok && await step('call_again', () => retried('call_again', callTool));
+  }
+  if (client) await client.close().catch(() => {});
+  finish();
 }
 
 async function main() {
