@@ -103,16 +103,17 @@ sub main::posts {
         grep { $_->{method} eq 'POST' } @{ shift->{responses} || [] };
 }
 
-run_tests();
-
-__DATA__
-
-=== TEST 1: the MCP SDK discovers the authorization server from NGINX's 401, gets a token, and its tool call is served with the user's identity
---- config
+# /mcp: the MCP server behind NGINX for tokens with read:documents (and
+# what extra adds), told the identity and not the token; and the
+# resource's metadata document
+sub main::mcp_config {
+    my ($extra) = @_;
+    return <<'_EOC_' . $extra . <<'_EOC_';
     location /mcp {
         stytch_auth oauth;
         stytch_resource http://127.0.0.1:$TEST_NGINX_SERVER_PORT/mcp;
         stytch_require_scope read:documents;
+_EOC_
         proxy_pass http://127.0.0.1:$TEST_NGINX_MCP_PORT;
         proxy_http_version 1.1;
         proxy_buffering off;
@@ -125,10 +126,21 @@ __DATA__
     location = /.well-known/oauth-protected-resource/mcp {
         stytch_resource_metadata http://127.0.0.1:$TEST_NGINX_SERVER_PORT/mcp;
     }
+_EOC_
+}
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: the MCP SDK discovers the authorization server from NGINX's 401, gets a token, and its tool call is served with the user's identity
+--- config eval
+main::mcp_config('') . <<'_EOC_'
 
     location = /counters {
         proxy_pass $TEST_NGINX_STYTCH_URL/emulator/counters;
     }
+_EOC_
 --- init
 my $port = StytchTest::nginx_port();
 my $resource = "http://127.0.0.1:$port/mcp";
@@ -185,27 +197,13 @@ GET /counters
         HEAD     read:documents;
         default  write:documents;
     }
---- config
-    location /mcp {
-        stytch_auth oauth;
-        stytch_resource http://127.0.0.1:$TEST_NGINX_SERVER_PORT/mcp;
-        stytch_require_scope read:documents;
+--- config eval
+main::mcp_config(<<'_EOC_')
         # a scope given by a variable is not among the metadata document's
         # scopes_supported (the scopes written as they are): the SDK's
         # first token has read:documents alone
         stytch_require_scope $mcp_scope;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_MCP_PORT;
-        proxy_http_version 1.1;
-        proxy_buffering off;
-        proxy_set_header X-User $stytch_user_id;
-        proxy_set_header X-Client $stytch_client_id;
-        proxy_set_header X-Scopes $stytch_scopes;
-        proxy_set_header Authorization "";
-    }
-
-    location = /.well-known/oauth-protected-resource/mcp {
-        stytch_resource_metadata http://127.0.0.1:$TEST_NGINX_SERVER_PORT/mcp;
-    }
+_EOC_
 --- init
 my $port = StytchTest::nginx_port();
 my $resource = "http://127.0.0.1:$port/mcp";
@@ -271,28 +269,14 @@ GET /.well-known/oauth-protected-resource/mcp
 
 
 === TEST 3: a revoked token: where tokens are introspected, NGINX answers the SDK's next call 401; the SDK authorizes again and the call is served with a new token
---- config
-    location /mcp {
-        stytch_auth oauth;
-        stytch_resource http://127.0.0.1:$TEST_NGINX_SERVER_PORT/mcp;
-        stytch_require_scope read:documents;
+--- config eval
+main::mcp_config(<<'_EOC_')
         stytch_oauth_introspect on;
         # the token is revoked a moment after it was last taken: an
         # introspection's answer kept in the API-result cache (5s by
         # default) would still take it
         stytch_api_cache_valid 0;
-        proxy_pass http://127.0.0.1:$TEST_NGINX_MCP_PORT;
-        proxy_http_version 1.1;
-        proxy_buffering off;
-        proxy_set_header X-User $stytch_user_id;
-        proxy_set_header X-Client $stytch_client_id;
-        proxy_set_header X-Scopes $stytch_scopes;
-        proxy_set_header Authorization "";
-    }
-
-    location = /.well-known/oauth-protected-resource/mcp {
-        stytch_resource_metadata http://127.0.0.1:$TEST_NGINX_SERVER_PORT/mcp;
-    }
+_EOC_
 --- init
 my $port = StytchTest::nginx_port();
 my $metadata = "http://127.0.0.1:$port/.well-known/oauth-protected-resource/mcp";
